@@ -1,0 +1,346 @@
+//! Sparse graphs shared by every hogwild crate.
+//!
+//! A [`Graph`] stores a weighted adjacency in compressed sparse row (CSR) form where row `i`
+//! lists the nodes `j` that send messages *to* `i` (its in-neighbours), together with the
+//! weight `A[i, j]` and an optional row of edge features. All kernels here are sequential and
+//! visit entries in a fixed order, so results are bit-for-bit reproducible.
+
+use ndarray::{Array2, ArrayView1, ArrayView2};
+
+/// Errors raised while building a graph.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum GraphError {
+    /// An edge names a node outside `0..n`.
+    #[error("edge ({src} -> {dst}) names a node outside 0..{n}")]
+    NodeOutOfRange { src: usize, dst: usize, n: usize },
+    /// The edge-feature matrix does not have one row per edge.
+    #[error("edge features have {rows} rows but the graph has {edges} edges")]
+    EdgeFeatureRows { rows: usize, edges: usize },
+    /// The same directed edge was given twice.
+    #[error("edge ({src} -> {dst}) is given twice")]
+    DuplicateEdge { src: usize, dst: usize },
+}
+
+/// A weighted directed graph in CSR form (row `i` = in-neighbours of `i`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Graph {
+    n: usize,
+    indptr: Vec<usize>,
+    indices: Vec<usize>,
+    weights: Vec<f64>,
+    edge_features: Array2<f64>,
+}
+
+impl Graph {
+    /// Builds a graph from directed edges `(src, dst, weight)`: `src` sends to `dst`.
+    /// Edges are sorted by `(dst, src)`; `edge_features` rows follow the *given* edge order.
+    pub fn from_weighted_edges(
+        n: usize,
+        edges: &[(usize, usize, f64)],
+        edge_features: Option<Array2<f64>>,
+    ) -> Result<Self, GraphError> {
+        let feats = edge_features.unwrap_or_else(|| Array2::zeros((edges.len(), 0)));
+        if feats.nrows() != edges.len() {
+            return Err(GraphError::EdgeFeatureRows {
+                rows: feats.nrows(),
+                edges: edges.len(),
+            });
+        }
+        for &(src, dst, _) in edges {
+            if src >= n || dst >= n {
+                return Err(GraphError::NodeOutOfRange { src, dst, n });
+            }
+        }
+        let mut order: Vec<usize> = (0..edges.len()).collect();
+        order.sort_by_key(|&e| (edges[e].1, edges[e].0));
+        for w in order.windows(2) {
+            let (a, b) = (edges[w[0]], edges[w[1]]);
+            if a.0 == b.0 && a.1 == b.1 {
+                return Err(GraphError::DuplicateEdge { src: a.0, dst: a.1 });
+            }
+        }
+        let mut indptr = vec![0; n + 1];
+        for &(_, dst, _) in edges {
+            indptr[dst + 1] += 1;
+        }
+        for i in 0..n {
+            indptr[i + 1] += indptr[i];
+        }
+        let indices = order.iter().map(|&e| edges[e].0).collect();
+        let weights = order.iter().map(|&e| edges[e].2).collect();
+        let mut edge_features = Array2::zeros((edges.len(), feats.ncols()));
+        for (row, &e) in order.iter().enumerate() {
+            edge_features.row_mut(row).assign(&feats.row(e));
+        }
+        Ok(Self {
+            n,
+            indptr,
+            indices,
+            weights,
+            edge_features,
+        })
+    }
+
+    /// Builds an undirected, unit-weight graph: each pair `(a, b)` becomes edges both ways.
+    pub fn undirected(n: usize, pairs: &[(usize, usize)]) -> Result<Self, GraphError> {
+        let edges: Vec<_> = pairs
+            .iter()
+            .flat_map(|&(a, b)| [(a, b, 1.0), (b, a, 1.0)])
+            .collect();
+        Self::from_weighted_edges(n, &edges, None)
+    }
+
+    /// The undirected path `0 - 1 - ... - (n-1)` with unit weights.
+    pub fn path(n: usize) -> Self {
+        let pairs: Vec<_> = (1..n).map(|i| (i - 1, i)).collect();
+        Self::undirected(n, &pairs).expect("a path's edges are valid")
+    }
+
+    /// Number of nodes.
+    pub fn n_nodes(&self) -> usize {
+        self.n
+    }
+
+    /// Number of directed edges (stored entries).
+    pub fn n_edges(&self) -> usize {
+        self.indices.len()
+    }
+
+    /// Width of the edge-feature rows (0 when the graph has none).
+    pub fn edge_feature_dim(&self) -> usize {
+        self.edge_features.ncols()
+    }
+
+    /// The range of edge ids whose destination is `i`; use with [`Graph::edge`].
+    pub fn in_edges(&self, i: usize) -> std::ops::Range<usize> {
+        self.indptr[i]..self.indptr[i + 1]
+    }
+
+    /// Edge `e` as `(source, weight)`.
+    pub fn edge(&self, e: usize) -> (usize, f64) {
+        (self.indices[e], self.weights[e])
+    }
+
+    /// In-neighbours of `i` with their weights, in storage order.
+    pub fn neighbours(&self, i: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
+        self.in_edges(i).map(move |e| self.edge(e))
+    }
+
+    /// Degree (number of in-neighbours) of `i`.
+    pub fn degree(&self, i: usize) -> usize {
+        self.indptr[i + 1] - self.indptr[i]
+    }
+
+    /// Edge-feature row of edge `e`.
+    pub fn edge_features(&self, e: usize) -> ArrayView1<'_, f64> {
+        self.edge_features.row(e)
+    }
+
+    /// All edge features, one row per stored edge.
+    pub fn edge_feature_matrix(&self) -> ArrayView2<'_, f64> {
+        self.edge_features.view()
+    }
+
+    /// The edge id of `src -> dst`, if present.
+    pub fn find_edge(&self, dst: usize, src: usize) -> Option<usize> {
+        let range = self.in_edges(dst);
+        self.indices[range.clone()]
+            .binary_search(&src)
+            .ok()
+            .map(|k| range.start + k)
+    }
+
+    /// Whether `A` equals its transpose (structure and weights).
+    pub fn is_symmetric(&self) -> bool {
+        (0..self.n).all(|i| {
+            self.neighbours(i)
+                .all(|(j, w)| self.find_edge(j, i).is_some_and(|e| self.weights[e] == w))
+        })
+    }
+
+    /// The GCN propagation matrix `D̃^{-1/2} (A + I) D̃^{-1/2}`, `D̃` the row sums of `A + I`
+    /// (Kipf & Welling; the IGNN reference code uses the same). Edge features are dropped.
+    pub fn gcn_normalised(&self) -> Graph {
+        let deg: Vec<f64> = (0..self.n)
+            .map(|i| 1.0 + self.neighbours(i).map(|(_, w)| w).sum::<f64>())
+            .collect();
+        let mut edges = Vec::with_capacity(self.n_edges() + self.n);
+        for i in 0..self.n {
+            edges.push((i, i, 1.0 / deg[i]));
+            for (j, w) in self.neighbours(i) {
+                if j != i {
+                    edges.push((j, i, w / (deg[i] * deg[j]).sqrt()));
+                }
+            }
+        }
+        Graph::from_weighted_edges(self.n, &edges, None).expect("normalised edges are valid")
+    }
+
+    /// The transpose `Aᵀ` (edge features follow their edges).
+    pub fn transpose(&self) -> Graph {
+        let mut edges = Vec::with_capacity(self.n_edges());
+        for i in 0..self.n {
+            for (j, w) in self.neighbours(i) {
+                edges.push((i, j, w));
+            }
+        }
+        Graph::from_weighted_edges(self.n, &edges, Some(self.edge_features.clone()))
+            .expect("transposed edges are valid")
+    }
+
+    /// Spectral radius of `|A|` by power iteration (deterministic start, fixed iteration cap).
+    pub fn spectral_radius_abs(&self) -> f64 {
+        if self.n == 0 {
+            return 0.0;
+        }
+        let mut v = vec![1.0 / (self.n as f64).sqrt(); self.n];
+        let mut lambda = 0.0;
+        for _ in 0..10_000 {
+            let mut next = vec![0.0; self.n];
+            for (i, out) in next.iter_mut().enumerate() {
+                *out = self.neighbours(i).map(|(j, w)| w.abs() * v[j]).sum::<f64>() + 1e-12 * v[i];
+            }
+            let norm = next.iter().map(|x| x * x).sum::<f64>().sqrt();
+            if norm == 0.0 {
+                return 0.0;
+            }
+            next.iter_mut().for_each(|x| *x /= norm);
+            let delta = (norm - lambda).abs();
+            lambda = norm;
+            v = next;
+            if delta < 1e-12 * lambda.max(1.0) {
+                break;
+            }
+        }
+        lambda
+    }
+
+    /// `A · X`, rows of `X` indexed by node.
+    pub fn spmm(&self, x: ArrayView2<'_, f64>) -> Array2<f64> {
+        assert_eq!(
+            x.nrows(),
+            self.n,
+            "spmm: X has {} rows, graph has {} nodes",
+            x.nrows(),
+            self.n
+        );
+        let mut out = Array2::zeros((self.n, x.ncols()));
+        for i in 0..self.n {
+            let mut row = out.row_mut(i);
+            for (j, w) in self.neighbours(i) {
+                row.scaled_add(w, &x.row(j));
+            }
+        }
+        out
+    }
+
+    /// The disjoint union (block-diagonal batch) of `graphs`; returns it with each graph's
+    /// first node index.
+    pub fn disjoint_union(graphs: &[&Graph]) -> (Graph, Vec<usize>) {
+        let q = graphs.first().map_or(0, |g| g.edge_feature_dim());
+        let n: usize = graphs.iter().map(|g| g.n).sum();
+        let mut offsets = Vec::with_capacity(graphs.len());
+        let mut indptr = vec![0];
+        let (mut indices, mut weights) = (Vec::new(), Vec::new());
+        let mut feats = Vec::new();
+        let mut base = 0;
+        for g in graphs {
+            assert_eq!(
+                g.edge_feature_dim(),
+                q,
+                "disjoint_union: edge feature widths differ"
+            );
+            offsets.push(base);
+            let edge_base = indices.len();
+            indptr.extend(g.indptr[1..].iter().map(|p| p + edge_base));
+            indices.extend(g.indices.iter().map(|j| j + base));
+            weights.extend_from_slice(&g.weights);
+            feats.extend(g.edge_features.iter().copied());
+            base += g.n;
+        }
+        let edge_features = Array2::from_shape_vec((indices.len(), q), feats).expect("shape");
+        (
+            Graph {
+                n,
+                indptr,
+                indices,
+                weights,
+                edge_features,
+            },
+            offsets,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn path_has_symmetric_unit_edges() {
+        let g = Graph::path(4);
+        assert_eq!(g.n_nodes(), 4);
+        assert_eq!(g.n_edges(), 6);
+        assert!(g.is_symmetric());
+        assert_eq!(
+            g.neighbours(1).collect::<Vec<_>>(),
+            vec![(0, 1.0), (2, 1.0)]
+        );
+        assert_eq!(g.degree(0), 1);
+    }
+
+    #[test]
+    fn gcn_normalisation_matches_closed_form() {
+        let a = Graph::path(3).gcn_normalised();
+        // degrees of A + I: 2, 3, 2
+        let x = Array2::eye(3);
+        let dense = a.spmm(x.view());
+        let expect = array![
+            [0.5, 1.0 / 6f64.sqrt(), 0.0],
+            [1.0 / 6f64.sqrt(), 1.0 / 3.0, 1.0 / 6f64.sqrt()],
+            [0.0, 1.0 / 6f64.sqrt(), 0.5]
+        ];
+        for (a, b) in dense.iter().zip(expect.iter()) {
+            assert!((a - b).abs() < 1e-15);
+        }
+        // The largest eigenvalue of a GCN propagation matrix is 1.
+        assert!((a.spectral_radius_abs() - 1.0).abs() < 1e-8);
+    }
+
+    #[test]
+    fn bad_edges_are_rejected() {
+        assert_eq!(
+            Graph::from_weighted_edges(2, &[(0, 2, 1.0)], None),
+            Err(GraphError::NodeOutOfRange {
+                src: 0,
+                dst: 2,
+                n: 2
+            })
+        );
+        assert_eq!(
+            Graph::from_weighted_edges(2, &[(0, 1, 1.0), (0, 1, 2.0)], None),
+            Err(GraphError::DuplicateEdge { src: 0, dst: 1 })
+        );
+        assert_eq!(
+            Graph::from_weighted_edges(2, &[(0, 1, 1.0)], Some(Array2::zeros((2, 1)))),
+            Err(GraphError::EdgeFeatureRows { rows: 2, edges: 1 })
+        );
+    }
+
+    #[test]
+    fn union_is_block_diagonal_and_transpose_reverses() {
+        let d = Graph::from_weighted_edges(2, &[(0, 1, 2.0)], Some(array![[7.0]])).unwrap();
+        let (u, offsets) = Graph::disjoint_union(&[&d, &d]);
+        assert_eq!(offsets, vec![0, 2]);
+        assert_eq!(u.neighbours(3).collect::<Vec<_>>(), vec![(2, 2.0)]);
+        assert_eq!(u.edge_features(1)[0], 7.0);
+        let t = d.transpose();
+        assert_eq!(t.neighbours(0).collect::<Vec<_>>(), vec![(1, 2.0)]);
+        assert!(!d.is_symmetric());
+        assert_eq!(t.find_edge(0, 1), Some(0));
+    }
+}
+
+mod sample;
+pub use sample::{Batch, Sample, Targets};

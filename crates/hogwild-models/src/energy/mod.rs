@@ -1,0 +1,656 @@
+//! The energy GNN (Hogwild paper §5): embeddings minimise a convex energy
+//!
+//! `E(H) = Σ_i u(m_i, h_i; x_i) + (β/2)‖h_i‖²`,  `m_i = Σ_{j→i} A_ij m(h_j, h_i; x_j, x_i, e_ij)`,
+//!
+//! where `m` is a PICNN convex in `(h_j, h_i)` and `u` a PICNN convex in `h_i` and convex,
+//! non-decreasing in `m_i` (see [`picnn`]); `A_ij ≥ 0`, so `E` is convex and `β`-strongly
+//! convex. Forward: minimise `E` (warm-started). Backward: implicit differentiation — solve
+//! `∇²E w = ∂L/∂H*` by conjugate gradients on exact Hessian-vector products (forward-mode
+//! duals over the hand-written gradient) and take `∂L/∂θ = −∂²E/∂θ∂H · w`, the mixed term
+//! again from duals over the hand-written parameter gradient. Readout: linear.
+
+pub mod picnn;
+
+use crate::linalg::{add_row, col_sums, dot_all, lift, max_abs, mm, mm_nt, mm_tn, real, Scalar};
+use crate::loss::task_loss;
+use crate::model::{Execution, LocalRule, Model, ModelError, SolverStats};
+use crate::params::{ParamId, Params, TrainConfig};
+use hogwild_graph::{Batch, Graph};
+use ndarray::{s, Array2, ArrayView2};
+use num_dual::Dual64;
+use picnn::{Picnn, PicnnContext, PicnnShape};
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+
+/// How the forward minimisation is solved during training and synchronous evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardSolver {
+    /// Gradient descent with the fixed step `step` (the paper's method).
+    Gd,
+    /// Inexact Newton with conjugate gradients on exact Hessian-vector products and a
+    /// backtracking line search: the same minimiser, in far fewer gradient evaluations.
+    NewtonCg,
+}
+
+/// Energy GNN settings (`[models.energy]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnergyConfig {
+    /// Embedding width k.
+    pub hidden: usize,
+    /// Layer widths of the message PICNN `m`; the last is the message width.
+    pub message_widths: Vec<usize>,
+    /// Layer widths of the update PICNN `u`; the last must be 1.
+    pub update_widths: Vec<usize>,
+    /// Strong-convexity weight β > 0.
+    pub beta: f64,
+    /// Forward solver.
+    pub solver: ForwardSolver,
+    /// Step of the `gd` solver.
+    pub step: f64,
+    /// The forward solve stops when `‖∇E‖_∞ <` this.
+    pub tol: f64,
+    /// Iteration cap of the forward solve (Newton steps for `newton-cg`).
+    pub max_iter: usize,
+    /// Conjugate gradients stop when `‖r‖₂ ≤ cg_tol · ‖b‖₂`.
+    pub cg_tol: f64,
+    /// Iteration cap of conjugate gradients (adjoint solve and each Newton step).
+    pub cg_max_iter: usize,
+    /// Asynchronous step = this / λ_max(∇²E at the synchronous minimiser).
+    pub async_step_scale: f64,
+    /// Optimiser settings.
+    pub train: TrainConfig,
+}
+
+/// An energy GNN with a linear readout.
+#[derive(Debug, Clone)]
+pub struct EnergyGnn {
+    cfg: EnergyConfig,
+    params: Params,
+    message: Picnn,
+    update: Picnn,
+    w_out: ParamId,
+    b_out: ParamId,
+    warm: Option<Array2<f64>>,
+    stats: SolverStats,
+}
+
+/// Feature contexts of both PICNNs for one batch and the current parameters.
+pub struct EnergyContext<'a> {
+    graph: &'a Graph,
+    message: PicnnContext,
+    update: PicnnContext,
+}
+
+impl EnergyGnn {
+    /// A seeded energy GNN for `in_dim` node features, `edge_dim` edge features and
+    /// `out_dim` outputs.
+    pub fn new(
+        cfg: &EnergyConfig,
+        in_dim: usize,
+        edge_dim: usize,
+        out_dim: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<EnergyGnn, ModelError> {
+        let bad = |setting, value: String, why| {
+            Err(ModelError::InvalidSetting {
+                model: "energy",
+                setting,
+                value,
+                why,
+            })
+        };
+        if !(cfg.beta > 0.0) {
+            return bad(
+                "beta",
+                cfg.beta.to_string(),
+                "must be positive for strong convexity",
+            );
+        }
+        if cfg.update_widths.last() != Some(&1) {
+            return bad(
+                "update_widths",
+                format!("{:?}", cfg.update_widths),
+                "the last width must be 1 (a scalar energy)",
+            );
+        }
+        if cfg.message_widths.is_empty()
+            || cfg.message_widths.contains(&0)
+            || cfg.update_widths.contains(&0)
+            || cfg.hidden == 0
+        {
+            return bad(
+                "message_widths",
+                format!("{:?}", cfg.message_widths),
+                "widths and hidden must be positive",
+            );
+        }
+        if !(cfg.tol > 0.0 && cfg.cg_tol > 0.0 && cfg.step > 0.0 && cfg.async_step_scale > 0.0) {
+            return bad(
+                "tol",
+                cfg.tol.to_string(),
+                "tol, cg_tol, step and async_step_scale must be positive",
+            );
+        }
+        let k = cfg.hidden;
+        let mut params = Params::default();
+        let message = Picnn::new(
+            "m",
+            PicnnShape {
+                z_in: 0,
+                y_dim: 2 * k,
+                x_dim: 2 * in_dim + edge_dim,
+                widths: cfg.message_widths.clone(),
+            },
+            &mut params,
+            rng,
+        );
+        let d_m = *cfg.message_widths.last().expect("checked");
+        let update = Picnn::new(
+            "u",
+            PicnnShape {
+                z_in: d_m,
+                y_dim: k,
+                x_dim: in_dim,
+                widths: cfg.update_widths.clone(),
+            },
+            &mut params,
+            rng,
+        );
+        let w_out = params.glorot("W_out", k, out_dim, rng);
+        let b_out = params.bias("b_out", out_dim);
+        Ok(EnergyGnn {
+            cfg: cfg.clone(),
+            params,
+            message,
+            update,
+            w_out,
+            b_out,
+            warm: None,
+            stats: SolverStats::default(),
+        })
+    }
+
+    /// The feature contexts for `batch` under the current parameters.
+    pub fn context<'a>(&self, batch: &'a Batch) -> Result<EnergyContext<'a>, ModelError> {
+        let g = &batch.graph;
+        let x = &batch.features;
+        let p = x.ncols();
+        let want = self.message.shape().x_dim;
+        if 2 * p + g.edge_feature_dim() != want {
+            return Err(ModelError::BadInput {
+                model: "energy",
+                why: format!(
+                    "built for {want} message features, batch gives 2×{p} node + {} edge features",
+                    g.edge_feature_dim()
+                ),
+            });
+        }
+        let mut xm = Array2::zeros((g.n_edges(), want));
+        for i in 0..g.n_nodes() {
+            for e in g.in_edges(i) {
+                let j = g.edge(e).0;
+                let mut row = xm.row_mut(e);
+                row.slice_mut(s![..p]).assign(&x.row(j));
+                row.slice_mut(s![p..2 * p]).assign(&x.row(i));
+                row.slice_mut(s![2 * p..]).assign(&g.edge_features(e));
+            }
+        }
+        Ok(EnergyContext {
+            graph: g,
+            message: self.message.context(&self.params, xm),
+            update: self.update.context(&self.params, x.clone()),
+        })
+    }
+
+    /// Energy `E(H)`, its gradient `∂E/∂H`, and (if `theta`) its gradient with respect to
+    /// every parameter (aligned with [`Model::params`]; readout entries stay zero).
+    pub fn energy_grads<T: Scalar>(
+        &self,
+        ctx: &EnergyContext<'_>,
+        h: ArrayView2<'_, T>,
+        theta: bool,
+    ) -> (T, Array2<T>, Option<Vec<Array2<T>>>) {
+        let g = ctx.graph;
+        let (n, k) = (g.n_nodes(), self.cfg.hidden);
+        let n_edges = g.n_edges();
+        let mut y = Array2::from_elem((n_edges, 2 * k), T::zero());
+        for i in 0..n {
+            for e in g.in_edges(i) {
+                let j = g.edge(e).0;
+                y.slice_mut(s![e, ..k]).assign(&h.row(j));
+                y.slice_mut(s![e, k..]).assign(&h.row(i));
+            }
+        }
+        let empty = Array2::from_elem((n_edges, 0), T::zero());
+        let mtape = self
+            .message
+            .forward(&self.params, &ctx.message, 0..n_edges, empty, y.view());
+        let d_m = mtape.out.ncols();
+        let mut m = Array2::from_elem((n, d_m), T::zero());
+        for i in 0..n {
+            for e in g.in_edges(i) {
+                let a = g.edge(e).1;
+                for c in 0..d_m {
+                    m[[i, c]] += mtape.out[[e, c]] * a;
+                }
+            }
+        }
+        let utape = self.update.forward(&self.params, &ctx.update, 0..n, m, h);
+        let mut energy = T::zero();
+        for v in utape.out.iter() {
+            energy += *v;
+        }
+        for v in h.iter() {
+            energy += *v * *v * (0.5 * self.cfg.beta);
+        }
+        let mut grads = theta.then(|| {
+            self.params
+                .zeros_like()
+                .into_iter()
+                .map(|a| lift(a.view()))
+                .collect::<Vec<_>>()
+        });
+        let ones = Array2::from_elem((n, 1), T::one());
+        let (dm, mut dh) = self.update.backward(
+            &self.params,
+            &ctx.update,
+            0..n,
+            &utape,
+            h,
+            ones,
+            grads.as_deref_mut(),
+        );
+        let mut dmsg = Array2::from_elem((n_edges, d_m), T::zero());
+        for i in 0..n {
+            for e in g.in_edges(i) {
+                let a = g.edge(e).1;
+                for c in 0..d_m {
+                    dmsg[[e, c]] = dm[[i, c]] * a;
+                }
+            }
+        }
+        let (_, dy) = self.message.backward(
+            &self.params,
+            &ctx.message,
+            0..n_edges,
+            &mtape,
+            y.view(),
+            dmsg,
+            grads.as_deref_mut(),
+        );
+        for i in 0..n {
+            for e in g.in_edges(i) {
+                let j = g.edge(e).0;
+                for c in 0..k {
+                    dh[[j, c]] += dy[[e, c]];
+                    dh[[i, c]] += dy[[e, k + c]];
+                }
+            }
+        }
+        dh.zip_mut_with(&h, |d, &v| *d += v * self.cfg.beta);
+        (energy, dh, grads)
+    }
+
+    /// The energy alone.
+    pub fn energy(&self, ctx: &EnergyContext<'_>, h: ArrayView2<'_, f64>) -> f64 {
+        // The backward pass is cheap next to the code it would duplicate.
+        self.energy_grads(ctx, h, false).0
+    }
+
+    /// Exact Hessian-vector product `∇²E(H) · V` (dual numbers over the gradient).
+    pub fn hvp(
+        &self,
+        ctx: &EnergyContext<'_>,
+        h: ArrayView2<'_, f64>,
+        v: ArrayView2<'_, f64>,
+    ) -> Array2<f64> {
+        let hd = Array2::from_shape_fn(h.raw_dim(), |idx| Dual64::new(h[idx], v[idx]));
+        self.energy_grads(ctx, hd.view(), false).1.mapv(|d| d.eps)
+    }
+
+    /// `∂/∂θ ⟨∇_H E(H), W⟩`: the mixed second derivative applied to `W`.
+    pub fn mixed(
+        &self,
+        ctx: &EnergyContext<'_>,
+        h: ArrayView2<'_, f64>,
+        w: ArrayView2<'_, f64>,
+    ) -> Vec<Array2<f64>> {
+        let hd = Array2::from_shape_fn(h.raw_dim(), |idx| Dual64::new(h[idx], w[idx]));
+        let grads = self
+            .energy_grads(ctx, hd.view(), true)
+            .2
+            .expect("asked for θ");
+        grads.into_iter().map(|g| g.mapv(|d| d.eps)).collect()
+    }
+
+    /// Minimises `E` from `h0`; returns the minimiser, the iterations and whether
+    /// `‖∇E‖_∞ < tol` was reached.
+    pub fn minimise(&self, ctx: &EnergyContext<'_>, h0: Array2<f64>) -> (Array2<f64>, usize, bool) {
+        let tol = self.cfg.tol;
+        match self.cfg.solver {
+            ForwardSolver::Gd => {
+                let mut h = h0;
+                for it in 0..self.cfg.max_iter {
+                    let (_, g, _) = self.energy_grads(ctx, h.view(), false);
+                    if max_abs(g.view()) < tol {
+                        return (h, it, true);
+                    }
+                    h.scaled_add(-self.cfg.step, &g);
+                }
+                (h, self.cfg.max_iter, false)
+            }
+            ForwardSolver::NewtonCg => {
+                let mut h = h0;
+                let (mut e, mut g, _) = self.energy_grads(ctx, h.view(), false);
+                for it in 0..self.cfg.max_iter {
+                    let gmax = max_abs(g.view());
+                    if gmax < tol {
+                        return (h, it, true);
+                    }
+                    // Inexact Newton: ∇²E d = −∇E to a relative accuracy that tightens as
+                    // the gradient shrinks (Eisenstat & Walker's forcing term √‖g‖).
+                    let gnorm = dot_all(g.view(), g.view()).sqrt();
+                    let forcing = gnorm.sqrt().min(0.5);
+                    let (d, _, _) = self.cg(ctx, h.view(), &(-&g), forcing);
+                    let slope = dot_all(g.view(), d.view());
+                    let mut t = 1.0;
+                    loop {
+                        let hn = &h + &(&d * t);
+                        let (en, gn, _) = self.energy_grads(ctx, hn.view(), false);
+                        // Armijo on E, or a smaller gradient: near the minimiser E no
+                        // longer resolves progress in floating point, the gradient does.
+                        let gn_norm = dot_all(gn.view(), gn.view()).sqrt();
+                        if en <= e + 1e-4 * t * slope || gn_norm < gnorm || t < 1e-10 {
+                            (h, e, g) = (hn, en, gn);
+                            break;
+                        }
+                        t *= 0.5;
+                    }
+                }
+                (h, self.cfg.max_iter, false)
+            }
+        }
+    }
+
+    /// Solves `∇²E(H) w = b` by conjugate gradients to `cg_tol`; returns `(w, iters, converged)`.
+    pub fn adjoint(
+        &self,
+        ctx: &EnergyContext<'_>,
+        h: ArrayView2<'_, f64>,
+        b: &Array2<f64>,
+    ) -> (Array2<f64>, usize, bool) {
+        self.cg(ctx, h, b, self.cfg.cg_tol)
+    }
+
+    /// Conjugate gradients from zero for `∇²E(H) w = b`, stopping at `‖r‖₂ ≤ rel · ‖b‖₂`.
+    fn cg(
+        &self,
+        ctx: &EnergyContext<'_>,
+        h: ArrayView2<'_, f64>,
+        b: &Array2<f64>,
+        rel: f64,
+    ) -> (Array2<f64>, usize, bool) {
+        let bnorm = dot_all(b.view(), b.view()).sqrt();
+        let mut w = Array2::zeros(b.raw_dim());
+        if bnorm == 0.0 {
+            return (w, 0, true);
+        }
+        let mut r = b.clone();
+        let mut p = r.clone();
+        let mut rr = dot_all(r.view(), r.view());
+        for it in 0..self.cfg.cg_max_iter {
+            if rr.sqrt() <= rel * bnorm {
+                return (w, it, true);
+            }
+            let hp = self.hvp(ctx, h, p.view());
+            let alpha = rr / dot_all(p.view(), hp.view());
+            w.scaled_add(alpha, &p);
+            r.scaled_add(-alpha, &hp);
+            let rr_new = dot_all(r.view(), r.view());
+            p = &r + &(&p * (rr_new / rr));
+            rr = rr_new;
+        }
+        let ok = rr.sqrt() <= rel * bnorm;
+        (w, self.cfg.cg_max_iter, ok)
+    }
+
+    fn solve_batch(&mut self, ctx: &EnergyContext<'_>, n: usize) -> Array2<f64> {
+        let start = match &self.warm {
+            Some(w) if w.dim() == (n, self.cfg.hidden) => w.clone(),
+            _ => Array2::zeros((n, self.cfg.hidden)),
+        };
+        let (h, iters, ok) = self.minimise(ctx, start);
+        self.stats.forward_solves += 1;
+        self.stats.forward_iterations += iters as u64;
+        self.stats.forward_unconverged += u64::from(!ok);
+        self.warm = Some(h.clone());
+        h
+    }
+
+    fn readout(&self, h: ArrayView2<'_, f64>) -> Array2<f64> {
+        let mut out = mm(h, self.params.get(self.w_out).view());
+        add_row(&mut out, self.params.get(self.b_out).view());
+        out
+    }
+
+    /// Largest eigenvalue of `∇²E(H)` by power iteration from a fixed start vector.
+    pub fn hessian_norm(&self, ctx: &EnergyContext<'_>, h: ArrayView2<'_, f64>) -> f64 {
+        let mut v = Array2::from_shape_fn(h.raw_dim(), |(i, c)| {
+            1.0 + ((i * 7 + c * 13) % 11) as f64 / 11.0
+        });
+        let mut lambda = 0.0;
+        for _ in 0..50 {
+            let norm = dot_all(v.view(), v.view()).sqrt();
+            v /= norm;
+            let hv = self.hvp(ctx, h, v.view());
+            lambda = dot_all(v.view(), hv.view());
+            v = hv;
+        }
+        lambda
+    }
+}
+
+impl Model for EnergyGnn {
+    fn name(&self) -> &'static str {
+        "energy"
+    }
+    fn params(&self) -> &Params {
+        &self.params
+    }
+    fn params_mut(&mut self) -> &mut Params {
+        &mut self.params
+    }
+    fn stats(&self) -> SolverStats {
+        self.stats
+    }
+    fn project(&mut self) {
+        self.message.project(&mut self.params);
+        self.update.project(&mut self.params);
+    }
+
+    fn predict(&mut self, batch: &Batch) -> Result<Array2<f64>, ModelError> {
+        let ctx = self.context(batch)?;
+        let h = self.solve_batch(&ctx, batch.n_nodes());
+        Ok(self.readout(h.view()))
+    }
+
+    fn loss_and_grads(&mut self, batch: &Batch) -> Result<(f64, Vec<Array2<f64>>), ModelError> {
+        let ctx = self.context(batch)?;
+        let h = self.solve_batch(&ctx, batch.n_nodes());
+        let out = self.readout(h.view());
+        let (loss, d_out) = task_loss(&out, &batch.targets);
+        let dh = mm_nt(d_out.view(), self.params.get(self.w_out).view());
+        let (w, iters, ok) = self.adjoint(&ctx, h.view(), &dh);
+        self.stats.backward_solves += 1;
+        self.stats.backward_iterations += iters as u64;
+        self.stats.backward_unconverged += u64::from(!ok);
+        let mut grads: Vec<Array2<f64>> = self
+            .mixed(&ctx, h.view(), w.view())
+            .into_iter()
+            .map(|g| -g)
+            .collect();
+        grads[self.w_out] = mm_tn(h.view(), d_out.view());
+        grads[self.b_out] = col_sums(d_out.view());
+        Ok((loss, grads))
+    }
+
+    fn local_rule<'a>(&'a self, batch: &'a Batch) -> Result<Box<dyn LocalRule + 'a>, ModelError> {
+        let g = &batch.graph;
+        let mut reverse = vec![0; g.n_edges()];
+        for i in 0..g.n_nodes() {
+            for e in g.in_edges(i) {
+                let j = g.edge(e).0;
+                let back = g.find_edge(j, i).ok_or_else(|| ModelError::BadInput {
+                    model: "energy",
+                    why: format!("asynchronous execution needs symmetric edges: {j} -> {i} has no {i} -> {j}"),
+                })?;
+                reverse[e] = back - g.in_edges(j).start;
+            }
+        }
+        let ctx = self.context(batch)?;
+        let (h, _, _) = self.minimise(&ctx, Array2::zeros((batch.n_nodes(), self.cfg.hidden)));
+        let step = self.cfg.async_step_scale / self.hessian_norm(&ctx, h.view());
+        Ok(Box::new(EnergyRule {
+            model: self,
+            ctx,
+            reverse,
+            step,
+        }))
+    }
+}
+
+/// The paper's §5.3 rule: node `i` holds `h_i` and, for each in-neighbour `j`, the message
+/// `g_ij = ∂e_i/∂h_j` computed from its own (possibly stale) view; it steps
+/// `h_i ← h_i − α (∂e_i/∂h_i + Σ_j g_ji)`, reading each `g_ji` from its view of `j`.
+struct EnergyRule<'a> {
+    model: &'a EnergyGnn,
+    ctx: EnergyContext<'a>,
+    reverse: Vec<usize>,
+    step: f64,
+}
+
+impl EnergyRule<'_> {
+    /// `(∂e_i/∂h_i, ∂e_i/∂h_j for each in-edge)` at `h_i = own`, `h_j = nb[e]`.
+    fn local_grads(&self, i: usize, own: &[f64], nb: &[&[f64]]) -> (Vec<f64>, Array2<f64>) {
+        let m = self.model;
+        let k = m.cfg.hidden;
+        let g = self.ctx.graph;
+        let edges = g.in_edges(i);
+        let deg = edges.len();
+        let mut y = Array2::zeros((deg, 2 * k));
+        for (r, view) in nb.iter().enumerate() {
+            y.slice_mut(s![r, ..k]).assign(
+                &ArrayView2::from_shape((1, k), &view[..k])
+                    .expect("k")
+                    .row(0),
+            );
+            y.slice_mut(s![r, k..])
+                .assign(&ArrayView2::from_shape((1, k), own).expect("k").row(0));
+        }
+        let mtape = m.message.forward(
+            &m.params,
+            &self.ctx.message,
+            edges.clone(),
+            Array2::zeros((deg, 0)),
+            y.view(),
+        );
+        let d_m = mtape.out.ncols();
+        let mut agg = Array2::zeros((1, d_m));
+        for (r, e) in edges.clone().enumerate() {
+            let a = g.edge(e).1;
+            for c in 0..d_m {
+                agg[[0, c]] += mtape.out[[r, c]] * a;
+            }
+        }
+        let hi = ArrayView2::from_shape((1, k), own).expect("k");
+        let utape = m
+            .update
+            .forward(&m.params, &self.ctx.update, i..i + 1, agg, hi);
+        let (dm, dh) = m.update.backward(
+            &m.params,
+            &self.ctx.update,
+            i..i + 1,
+            &utape,
+            hi,
+            Array2::ones((1, 1)),
+            None,
+        );
+        let mut dmsg = Array2::zeros((deg, d_m));
+        for (r, e) in edges.clone().enumerate() {
+            let a = g.edge(e).1;
+            for c in 0..d_m {
+                dmsg[[r, c]] = dm[[0, c]] * a;
+            }
+        }
+        let (_, dy) = m.message.backward(
+            &m.params,
+            &self.ctx.message,
+            edges,
+            &mtape,
+            y.view(),
+            dmsg,
+            None,
+        );
+        let mut d_self: Vec<f64> = (0..k).map(|c| dh[[0, c]] + m.cfg.beta * own[c]).collect();
+        for r in 0..deg {
+            for (c, d) in d_self.iter_mut().enumerate() {
+                *d += dy[[r, k + c]];
+            }
+        }
+        (d_self, dy.slice(s![.., ..k]).to_owned())
+    }
+}
+
+impl LocalRule for EnergyRule<'_> {
+    fn graph(&self) -> &Graph {
+        self.ctx.graph
+    }
+    fn execution(&self) -> Execution {
+        Execution::Implicit
+    }
+    fn state_len(&self, i: usize) -> usize {
+        self.model.cfg.hidden * (1 + self.ctx.graph.degree(i))
+    }
+    fn init(&self, i: usize, out: &mut [f64]) {
+        // Every node starts at h = 0, so its messages at the initial state are known locally.
+        let k = self.model.cfg.hidden;
+        let zero = vec![0.0; k];
+        let nb: Vec<&[f64]> = vec![&zero[..]; self.ctx.graph.degree(i)];
+        let (_, d_nb) = self.local_grads(i, &zero, &nb);
+        out[..k].fill(0.0);
+        out[k..].copy_from_slice(d_nb.as_slice().expect("standard layout"));
+    }
+    fn update(&self, i: usize, _count: usize, own: &[f64], views: &[&[f64]], out: &mut [f64]) {
+        let k = self.model.cfg.hidden;
+        let (d_self, d_nb) = self.local_grads(i, &own[..k], views);
+        let g = self.ctx.graph;
+        for (c, o) in out[..k].iter_mut().enumerate() {
+            let mut grad = d_self[c];
+            for (view, e) in views.iter().zip(g.in_edges(i)) {
+                grad += view[k * (1 + self.reverse[e]) + c];
+            }
+            *o = own[c] - self.step * grad;
+        }
+        out[k..].copy_from_slice(d_nb.as_slice().expect("standard layout"));
+    }
+    fn residual(&self, states: &[Vec<f64>]) -> f64 {
+        let k = self.model.cfg.hidden;
+        let h = Array2::from_shape_fn((states.len(), k), |(i, c)| states[i][c]);
+        max_abs(
+            real(
+                self.model
+                    .energy_grads::<f64>(&self.ctx, h.view(), false)
+                    .1
+                    .view(),
+            )
+            .view(),
+        )
+    }
+    fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
+        let k = self.model.cfg.hidden;
+        let h = Array2::from_shape_fn((states.len(), k), |(i, c)| states[i][c]);
+        self.model.readout(h.view())
+    }
+}

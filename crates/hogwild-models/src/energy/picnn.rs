@@ -1,0 +1,246 @@
+//! Partially input-convex networks (Amos, Xu & Kolter 2017) with a monotone input.
+//!
+//! Rows are samples. Layer `k` maps `(z_k, y, x)` to
+//! `z_{k+1} = g(Wz (z_k ∘ [x Wzu + bzu]_+) + Wy (y ∘ (x Wyu + byu)) + x Wu + b)`
+//! with `Wz ≥ 0` and `g` = softplus on hidden layers, identity on the last. The output is
+//! convex in `y`, and convex and non-decreasing in `z_0` (the monotone input, used for the
+//! aggregated message of the update network; empty for the message network). The features
+//! `x` feed every layer directly (no separate feature-path layers).
+//!
+//! Everything that depends only on `x` is precomputed in a [`PicnnContext`]; forward and
+//! backward passes are generic over [`Scalar`], so running them on dual numbers gives exact
+//! directional derivatives of the gradient.
+
+use crate::linalg::{col_sums, mm, mm_nt, mm_tn, mm_tn_tt, sigmoid, softplus, Scalar};
+use crate::params::{ParamId, Params};
+use ndarray::{s, Array2, ArrayView2};
+use rand_chacha::ChaCha8Rng;
+use std::ops::Range;
+
+/// Sizes of a PICNN.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PicnnShape {
+    /// Width of the monotone input `z_0` (0 for none).
+    pub z_in: usize,
+    /// Width of the convex input `y`.
+    pub y_dim: usize,
+    /// Width of the unconstrained input `x`.
+    pub x_dim: usize,
+    /// Output width of each layer; the last is the network's output width.
+    pub widths: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+struct Layer {
+    z_in: usize,
+    wz: ParamId,
+    wzu: ParamId,
+    bzu: ParamId,
+    wy: ParamId,
+    wyu: ParamId,
+    byu: ParamId,
+    wu: ParamId,
+    b: ParamId,
+}
+
+/// A PICNN whose parameters live in a shared [`Params`] list.
+#[derive(Debug, Clone)]
+pub struct Picnn {
+    layers: Vec<Layer>,
+    shape: PicnnShape,
+}
+
+/// The feature-only quantities of every layer for a fixed `x`.
+#[derive(Debug, Clone)]
+pub struct PicnnContext {
+    x: Array2<f64>,
+    gate_z: Vec<Array2<f64>>,
+    coef_y: Vec<Array2<f64>>,
+    affine: Vec<Array2<f64>>,
+}
+
+/// What a forward pass keeps for the backward pass.
+#[derive(Debug, Clone)]
+pub struct PicnnTape<T> {
+    /// Input `z_k` of every layer.
+    z: Vec<Array2<T>>,
+    /// Pre-activation of every layer.
+    a: Vec<Array2<T>>,
+    /// The output.
+    pub out: Array2<T>,
+}
+
+impl Picnn {
+    /// Creates the parameters (`name.Lk.*`): kernels Glorot-uniform, `Wz = |Glorot| / 10`
+    /// (the reference initialisation), gate biases `bzu = byu = 1` so featureless nodes start
+    /// with open gates, other biases 0.
+    pub fn new(name: &str, shape: PicnnShape, params: &mut Params, rng: &mut ChaCha8Rng) -> Picnn {
+        let mut layers = Vec::new();
+        let mut z_in = shape.z_in;
+        for (k, &out) in shape.widths.iter().enumerate() {
+            let p = |s: &str| format!("{name}.L{k}.{s}");
+            let wz = params.glorot(&p("Wz"), z_in, out, rng);
+            params.get_mut(wz).mapv_inplace(|v| v.abs() / 10.0);
+            let wzu = params.glorot(&p("Wzu"), shape.x_dim, z_in, rng);
+            let bzu = params.push(p("bzu"), Array2::ones((1, z_in)));
+            let wy = params.glorot(&p("Wy"), shape.y_dim, out, rng);
+            let wyu = params.glorot(&p("Wyu"), shape.x_dim, shape.y_dim, rng);
+            let byu = params.push(p("byu"), Array2::ones((1, shape.y_dim)));
+            let wu = params.glorot(&p("Wu"), shape.x_dim, out, rng);
+            let b = params.bias(&p("b"), out);
+            layers.push(Layer {
+                z_in,
+                wz,
+                wzu,
+                bzu,
+                wy,
+                wyu,
+                byu,
+                wu,
+                b,
+            });
+            z_in = out;
+        }
+        Picnn { layers, shape }
+    }
+
+    /// The sizes.
+    pub fn shape(&self) -> &PicnnShape {
+        &self.shape
+    }
+
+    /// Clips every `Wz` to be non-negative (keeps the network convex and monotone).
+    pub fn project(&self, params: &mut Params) {
+        for l in &self.layers {
+            params.get_mut(l.wz).mapv_inplace(|v| v.max(0.0));
+        }
+    }
+
+    /// Precomputes the feature-only terms for the rows of `x`.
+    pub fn context(&self, params: &Params, x: Array2<f64>) -> PicnnContext {
+        assert_eq!(x.ncols(), self.shape.x_dim, "picnn: feature width");
+        let (mut gate_z, mut coef_y, mut affine) = (vec![], vec![], vec![]);
+        for l in &self.layers {
+            let mut g = mm(x.view(), params.get(l.wzu).view());
+            crate::linalg::add_row(&mut g, params.get(l.bzu).view());
+            gate_z.push(g.mapv(|v| v.max(0.0)));
+            let mut c = mm(x.view(), params.get(l.wyu).view());
+            crate::linalg::add_row(&mut c, params.get(l.byu).view());
+            coef_y.push(c);
+            let mut a = mm(x.view(), params.get(l.wu).view());
+            crate::linalg::add_row(&mut a, params.get(l.b).view());
+            affine.push(a);
+        }
+        PicnnContext {
+            x,
+            gate_z,
+            coef_y,
+            affine,
+        }
+    }
+
+    /// Forward pass on context rows `rows`, with monotone input `z0` and convex input `y`.
+    pub fn forward<T: Scalar>(
+        &self,
+        params: &Params,
+        ctx: &PicnnContext,
+        rows: Range<usize>,
+        z0: Array2<T>,
+        y: ArrayView2<'_, T>,
+    ) -> PicnnTape<T> {
+        let last = self.layers.len() - 1;
+        let (mut zs, mut as_) = (
+            Vec::with_capacity(self.layers.len()),
+            Vec::with_capacity(self.layers.len()),
+        );
+        let mut z = z0;
+        for (k, l) in self.layers.iter().enumerate() {
+            let mut a: Array2<T> = ctx.affine[k].slice(s![rows.clone(), ..]).mapv(T::from);
+            if l.z_in > 0 {
+                let mut zg = z.clone();
+                zg.zip_mut_with(&ctx.gate_z[k].slice(s![rows.clone(), ..]), |v, &g| *v *= g);
+                a += &mm(zg.view(), params.get(l.wz).view());
+            }
+            let mut yc = y.to_owned();
+            yc.zip_mut_with(&ctx.coef_y[k].slice(s![rows.clone(), ..]), |v, &c| *v *= c);
+            a += &mm(yc.view(), params.get(l.wy).view());
+            let next = if k == last {
+                a.clone()
+            } else {
+                a.mapv(softplus)
+            };
+            zs.push(std::mem::replace(&mut z, next));
+            as_.push(a);
+        }
+        PicnnTape {
+            z: zs,
+            a: as_,
+            out: z,
+        }
+    }
+
+    /// Backward pass: from `d_out` returns `(∂/∂z0, ∂/∂y)`; when `grads` is given (aligned
+    /// with the whole [`Params`] list), adds the parameter gradients to it.
+    pub fn backward<T: Scalar>(
+        &self,
+        params: &Params,
+        ctx: &PicnnContext,
+        rows: Range<usize>,
+        tape: &PicnnTape<T>,
+        y: ArrayView2<'_, T>,
+        d_out: Array2<T>,
+        mut grads: Option<&mut [Array2<T>]>,
+    ) -> (Array2<T>, Array2<T>) {
+        let last = self.layers.len() - 1;
+        let x = ctx.x.slice(s![rows.clone(), ..]);
+        let mut dy = Array2::from_elem(y.raw_dim(), T::zero());
+        let mut dz = d_out;
+        for (k, l) in self.layers.iter().enumerate().rev() {
+            let mut da = dz;
+            if k != last {
+                da.zip_mut_with(&tape.a[k], |d, &a| *d *= sigmoid(a));
+            }
+            let gate = ctx.gate_z[k].slice(s![rows.clone(), ..]);
+            let coef = ctx.coef_y[k].slice(s![rows.clone(), ..]);
+            let z = &tape.z[k];
+            // y path
+            let dyc = mm_nt(da.view(), params.get(l.wy).view());
+            let mut dyk = dyc.clone();
+            dyk.zip_mut_with(&coef, |v, &c| *v *= c);
+            dy += &dyk;
+            // z path
+            let dzg = if l.z_in > 0 {
+                mm_nt(da.view(), params.get(l.wz).view())
+            } else {
+                Array2::from_elem(z.raw_dim(), T::zero())
+            };
+            let mut dz_prev = dzg.clone();
+            dz_prev.zip_mut_with(&gate, |v, &g| *v *= g);
+            if let Some(g) = grads.as_deref_mut() {
+                if l.z_in > 0 {
+                    let mut zg = z.clone();
+                    zg.zip_mut_with(&gate, |v, &gt| *v *= gt);
+                    g[l.wz] += &mm_tn_tt(zg.view(), da.view());
+                    let mut dpre = dzg * z;
+                    dpre.zip_mut_with(&gate, |v, &gt| {
+                        if gt <= 0.0 {
+                            *v = T::zero()
+                        }
+                    });
+                    g[l.wzu] += &mm_tn(x, dpre.view());
+                    g[l.bzu] += &col_sums(dpre.view());
+                }
+                let mut yc = y.to_owned();
+                yc.zip_mut_with(&coef, |v, &c| *v *= c);
+                g[l.wy] += &mm_tn_tt(yc.view(), da.view());
+                let dcy = dyc * &y;
+                g[l.wyu] += &mm_tn(x, dcy.view());
+                g[l.byu] += &col_sums(dcy.view());
+                g[l.wu] += &mm_tn(x, da.view());
+                g[l.b] += &col_sums(da.view());
+            }
+            dz = dz_prev;
+        }
+        (dz, dy)
+    }
+}

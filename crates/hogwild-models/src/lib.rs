@@ -1,0 +1,74 @@
+//! GNN models for hogwild.
+//!
+//! Every model implements [`Model`]: synchronous batched execution for training and
+//! evaluation, hand-written backward passes, and a node-local [`LocalRule`] that the
+//! asynchronous simulator runs. Adding a model means adding a module that implements the
+//! trait, a config struct, and one field and match arm in [`ModelsConfig`].
+
+pub mod energy;
+pub mod gcn;
+pub mod ignn;
+pub mod linalg;
+pub mod loss;
+pub mod model;
+pub mod params;
+
+pub use model::{train, Execution, LocalRule, Model, ModelError, SolverStats, TrainLog};
+pub use params::{Params, TrainConfig};
+
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+
+/// Settings of every model (`[models]` in `harness.toml`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelsConfig {
+    /// GCN.
+    pub gcn: gcn::GcnConfig,
+    /// IGNN.
+    pub ignn: ignn::IgnnConfig,
+    /// Energy GNN.
+    pub energy: energy::EnergyConfig,
+}
+
+impl ModelsConfig {
+    /// The model names this config knows, in table order.
+    pub const NAMES: [&'static str; 3] = ["gcn", "ignn", "energy"];
+
+    /// Builds model `name` with seeded initial parameters.
+    pub fn build(
+        &self,
+        name: &str,
+        in_dim: usize,
+        out_dim: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Box<dyn Model>, ModelError> {
+        Ok(match name {
+            "gcn" => Box::new(gcn::Gcn::new(&self.gcn, in_dim, out_dim, rng)?),
+            "ignn" => Box::new(ignn::Ignn::new(&self.ignn, in_dim, out_dim, rng)?),
+            "energy" => Box::new(energy::EnergyGnn::new(
+                &self.energy,
+                in_dim,
+                0,
+                out_dim,
+                rng,
+            )?),
+            other => {
+                return Err(ModelError::BadInput {
+                    model: "registry",
+                    why: format!("unknown model {other:?}; known: {:?}", Self::NAMES),
+                })
+            }
+        })
+    }
+
+    /// The training settings of model `name`.
+    pub fn train_config(&self, name: &str) -> Option<&TrainConfig> {
+        match name {
+            "gcn" => Some(&self.gcn.train),
+            "ignn" => Some(&self.ignn.train),
+            "energy" => Some(&self.energy.train),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! Small dense kernels with a fixed summation order.
+//!
+//! We do not call BLAS-style kernels (`ndarray::dot`) in model numerics: their SIMD paths
+//! are chosen per CPU, which can change the last bits of a result between machines. These
+//! loops are plain and sequential, so the same inputs give the same bits everywhere.
+//! They are generic over a [`Scalar`] so the same code runs on `f64` and on dual numbers.
+
+use ndarray::{Array2, ArrayView2};
+use num_dual::{DualNum, DualStruct};
+
+/// A real number or a forward-mode dual number over `f64`.
+pub trait Scalar: DualNum<Primitive = f64> + DualStruct<Real = f64> + Copy + Send + Sync {
+    /// The real part.
+    fn real(self) -> f64;
+}
+impl<T: DualNum<Primitive = f64> + DualStruct<Real = f64> + Copy + Send + Sync> Scalar for T {
+    fn real(self) -> f64 {
+        self.re()
+    }
+}
+
+/// `a · w` (T × f64 → T).
+pub fn mm<T: Scalar>(a: ArrayView2<'_, T>, w: ArrayView2<'_, f64>) -> Array2<T> {
+    assert_eq!(
+        a.ncols(),
+        w.nrows(),
+        "mm: shapes {:?} x {:?}",
+        a.dim(),
+        w.dim()
+    );
+    let (r, k, c) = (a.nrows(), a.ncols(), w.ncols());
+    let mut out = Array2::from_elem((r, c), T::zero());
+    for i in 0..r {
+        for p in 0..k {
+            let aip = a[[i, p]];
+            for j in 0..c {
+                out[[i, j]] += aip * w[[p, j]];
+            }
+        }
+    }
+    out
+}
+
+/// `a · wᵀ` (T × f64 → T).
+pub fn mm_nt<T: Scalar>(a: ArrayView2<'_, T>, w: ArrayView2<'_, f64>) -> Array2<T> {
+    assert_eq!(
+        a.ncols(),
+        w.ncols(),
+        "mm_nt: shapes {:?} x {:?}ᵀ",
+        a.dim(),
+        w.dim()
+    );
+    let (r, k, c) = (a.nrows(), a.ncols(), w.nrows());
+    let mut out = Array2::from_elem((r, c), T::zero());
+    for i in 0..r {
+        for j in 0..c {
+            let mut acc = T::zero();
+            for p in 0..k {
+                acc += a[[i, p]] * w[[j, p]];
+            }
+            out[[i, j]] = acc;
+        }
+    }
+    out
+}
+
+/// `xᵀ · d` (f64 × T → T): the weight gradient of a layer with input `x`.
+pub fn mm_tn<T: Scalar>(x: ArrayView2<'_, f64>, d: ArrayView2<'_, T>) -> Array2<T> {
+    assert_eq!(
+        x.nrows(),
+        d.nrows(),
+        "mm_tn: shapes {:?}ᵀ x {:?}",
+        x.dim(),
+        d.dim()
+    );
+    let mut out = Array2::from_elem((x.ncols(), d.ncols()), T::zero());
+    for r in 0..x.nrows() {
+        for p in 0..x.ncols() {
+            let xrp = x[[r, p]];
+            if xrp == 0.0 {
+                continue;
+            }
+            for j in 0..d.ncols() {
+                out[[p, j]] += d[[r, j]] * xrp;
+            }
+        }
+    }
+    out
+}
+
+/// `aᵀ · d` (T × T → T).
+pub fn mm_tn_tt<T: Scalar>(a: ArrayView2<'_, T>, d: ArrayView2<'_, T>) -> Array2<T> {
+    assert_eq!(
+        a.nrows(),
+        d.nrows(),
+        "mm_tn_tt: shapes {:?}ᵀ x {:?}",
+        a.dim(),
+        d.dim()
+    );
+    let mut out = Array2::from_elem((a.ncols(), d.ncols()), T::zero());
+    for r in 0..a.nrows() {
+        for p in 0..a.ncols() {
+            let arp = a[[r, p]];
+            for j in 0..d.ncols() {
+                out[[p, j]] += arp * d[[r, j]];
+            }
+        }
+    }
+    out
+}
+
+/// Column sums as a `1 × c` row (fixed row order).
+pub fn col_sums<T: Scalar>(d: ArrayView2<'_, T>) -> Array2<T> {
+    let mut out = Array2::from_elem((1, d.ncols()), T::zero());
+    for r in 0..d.nrows() {
+        for j in 0..d.ncols() {
+            out[[0, j]] += d[[r, j]];
+        }
+    }
+    out
+}
+
+/// Adds the `1 × c` row `b` to every row of `a`.
+pub fn add_row<T: Scalar>(a: &mut Array2<T>, b: ArrayView2<'_, f64>) {
+    for mut row in a.rows_mut() {
+        for (x, &bj) in row.iter_mut().zip(b.row(0)) {
+            *x += bj;
+        }
+    }
+}
+
+/// `Σ a ∘ b` over all entries, in row-major order.
+pub fn dot_all(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> f64 {
+    assert_eq!(a.dim(), b.dim());
+    a.iter().zip(b.iter()).map(|(x, y)| x * y).sum()
+}
+
+/// Largest absolute entry.
+pub fn max_abs(a: ArrayView2<'_, f64>) -> f64 {
+    a.iter().fold(0.0, |m, x| m.max(x.abs()))
+}
+
+/// Lifts a real matrix into `T`.
+pub fn lift<T: Scalar>(a: ArrayView2<'_, f64>) -> Array2<T> {
+    a.mapv(T::from)
+}
+
+/// Real parts.
+pub fn real<T: Scalar>(a: ArrayView2<'_, T>) -> Array2<f64> {
+    a.mapv(|x| x.real())
+}
+
+/// `ln(1 + eˣ)`, numerically stable.
+pub fn softplus<T: Scalar>(x: T) -> T {
+    if x.real() > 0.0 {
+        x + (-x).exp().ln_1p()
+    } else {
+        x.exp().ln_1p()
+    }
+}
+
+/// `1 / (1 + e⁻ˣ)`, numerically stable; the derivative of [`softplus`].
+pub fn sigmoid<T: Scalar>(x: T) -> T {
+    if x.real() >= 0.0 {
+        (T::one() + (-x).exp()).recip()
+    } else {
+        let e = x.exp();
+        e / (T::one() + e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+    use num_dual::Dual64;
+
+    #[test]
+    fn kernels_match_definitions() {
+        let a = array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]];
+        let w = array![[1.0, -1.0, 0.5], [2.0, 0.0, 1.0]];
+        assert_eq!(
+            mm(a.view(), w.view()),
+            array![[5.0, -1.0, 2.5], [11.0, -3.0, 5.5], [17.0, -5.0, 8.5]]
+        );
+        assert_eq!(
+            mm_nt(a.view(), a.view()),
+            array![[5.0, 11.0, 17.0], [11.0, 25.0, 39.0], [17.0, 39.0, 61.0]]
+        );
+        assert_eq!(
+            mm_tn(a.view(), a.view()),
+            array![[35.0, 44.0], [44.0, 56.0]]
+        );
+        assert_eq!(
+            mm_tn_tt(a.view(), a.view()),
+            array![[35.0, 44.0], [44.0, 56.0]]
+        );
+        assert_eq!(col_sums(a.view()), array![[9.0, 12.0]]);
+    }
+
+    #[test]
+    fn softplus_and_sigmoid_carry_derivatives() {
+        for x in [-40.0, -1.5, 0.0, 0.3, 35.0] {
+            let d = softplus(Dual64::new(x, 1.0));
+            assert!((d.eps - sigmoid(x)).abs() < 1e-15);
+            let s = sigmoid(Dual64::new(x, 1.0));
+            assert!((s.eps - sigmoid(x) * (1.0 - sigmoid(x))).abs() < 1e-15);
+            assert!((softplus(x) - (1.0 + f64::exp(x)).ln()).abs() < 1e-12);
+        }
+    }
+}

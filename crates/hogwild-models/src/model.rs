@@ -1,0 +1,137 @@
+//! The interface every model implements, and the training loop.
+
+use crate::params::{Adam, Params, TrainConfig};
+use hogwild_graph::{Batch, Graph};
+use ndarray::Array2;
+
+/// Errors raised by models.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ModelError {
+    /// A setting is outside its valid range.
+    #[error("model {model}: {setting} = {value} is invalid ({why})")]
+    InvalidSetting {
+        /// Model name.
+        model: &'static str,
+        /// Setting name.
+        setting: &'static str,
+        /// The value given.
+        value: String,
+        /// What is required.
+        why: &'static str,
+    },
+    /// The input does not fit the model.
+    #[error("model {model}: {why}")]
+    BadInput {
+        /// Model name.
+        model: &'static str,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// Counters of the iterative solves a model ran (zero for explicit models).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SolverStats {
+    /// Forward solves run.
+    pub forward_solves: u64,
+    /// Total forward iterations.
+    pub forward_iterations: u64,
+    /// Forward solves that stopped at their iteration cap.
+    pub forward_unconverged: u64,
+    /// Backward (adjoint) solves run.
+    pub backward_solves: u64,
+    /// Total backward iterations.
+    pub backward_iterations: u64,
+    /// Backward solves that stopped at their iteration cap.
+    pub backward_unconverged: u64,
+}
+
+/// How the asynchronous simulator must run a [`LocalRule`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Execution {
+    /// Every node performs exactly this many updates (one per layer), then stops.
+    Explicit {
+        /// Updates per node (the number of layers).
+        updates: usize,
+    },
+    /// Nodes keep updating until [`LocalRule::residual`] falls below the simulator's tolerance.
+    Implicit,
+}
+
+/// A model's node-local update rule on one batch, as run by the asynchronous simulator.
+///
+/// Node `i` owns a state vector of [`LocalRule::state_len`] numbers. When it updates, it sees
+/// its own latest state and, for each in-edge `e` of [`LocalRule::graph`] (in storage order),
+/// a possibly stale view of the source node's state; for a self-loop the view is its own
+/// latest state.
+pub trait LocalRule: Sync {
+    /// The communication graph: node `i` reads the sources of its in-edges.
+    fn graph(&self) -> &Graph;
+    /// How the rule is to be run.
+    fn execution(&self) -> Execution;
+    /// Length of node `i`'s state.
+    fn state_len(&self, i: usize) -> usize;
+    /// Writes node `i`'s initial state.
+    fn init(&self, i: usize, out: &mut [f64]);
+    /// Node `i`'s update number `count` (0-based) from its own state and its in-edge views.
+    fn update(&self, i: usize, count: usize, own: &[f64], views: &[&[f64]], out: &mut [f64]);
+    /// Distance of the (fresh, global) state from the model's fixed point; an observer's
+    /// measurement used only to stop implicit execution (and zero for explicit rules).
+    fn residual(&self, states: &[Vec<f64>]) -> f64;
+    /// Model outputs (rows = nodes) from the final states.
+    fn readout(&self, states: &[Vec<f64>]) -> Array2<f64>;
+}
+
+/// A GNN with synchronous batched execution and a node-local rule.
+pub trait Model: Send {
+    /// Short name (`gcn`, `ignn`, `energy`).
+    fn name(&self) -> &'static str;
+    /// The trainable parameters.
+    fn params(&self) -> &Params;
+    /// The trainable parameters, mutably.
+    fn params_mut(&mut self) -> &mut Params;
+    /// Synchronous outputs for every node of `batch` (rows = nodes).
+    fn predict(&mut self, batch: &Batch) -> Result<Array2<f64>, ModelError>;
+    /// Training loss on `batch` (cross-entropy or squared error, by target type) and its
+    /// gradient for every parameter, aligned with [`Model::params`].
+    fn loss_and_grads(&mut self, batch: &Batch) -> Result<(f64, Vec<Array2<f64>>), ModelError>;
+    /// Restores parameter constraints after an optimiser step (default: none).
+    fn project(&mut self) {}
+    /// The node-local rule that computes the same function as [`Model::predict`] on `batch`.
+    fn local_rule<'a>(&'a self, batch: &'a Batch) -> Result<Box<dyn LocalRule + 'a>, ModelError>;
+    /// Solver counters accumulated so far.
+    fn stats(&self) -> SolverStats {
+        SolverStats::default()
+    }
+}
+
+/// What training did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainLog {
+    /// Loss at every epoch (before that epoch's step).
+    pub losses: Vec<f64>,
+}
+
+/// Full-batch training with Adam; calls [`Model::project`] after every step.
+pub fn train(
+    model: &mut dyn Model,
+    batch: &Batch,
+    cfg: &TrainConfig,
+) -> Result<TrainLog, ModelError> {
+    let mut adam = Adam::new(model.params(), cfg);
+    let mut losses = Vec::with_capacity(cfg.epochs);
+    model.project();
+    for _ in 0..cfg.epochs {
+        let (loss, grads) = model.loss_and_grads(batch)?;
+        if !loss.is_finite() {
+            return Err(ModelError::BadInput {
+                model: model.name(),
+                why: format!("training loss became {loss} at epoch {}", losses.len()),
+            });
+        }
+        losses.push(loss);
+        adam.step(model.params_mut(), grads);
+        model.project();
+    }
+    Ok(TrainLog { losses })
+}
