@@ -8,6 +8,7 @@
 use hogwild_graph::Sample;
 
 pub mod chains;
+pub mod synthetic;
 
 /// What the model predicts for every node.
 #[derive(Debug, Clone, Copy, PartialEq)]

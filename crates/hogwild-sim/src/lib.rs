@@ -1,1 +1,227 @@
+//! Simulated partially asynchronous inference (Bertsekas & Tsitsiklis 1989; Hogwild paper §4).
+//!
+//! Time advances in *ticks*. Under [`Schedule::RandomSweeps`] one node updates per tick and
+//! the ticks are grouped in *rounds*, each a fresh random permutation of the nodes, so every
+//! node's update count stays within one of every other's. A node updating at tick `t` uses
+//! its own latest state and, for each in-neighbour `j`, the latest version of `j`'s state
+//! written at or before tick `t − 1 − d`, with the delay `d` drawn uniformly from
+//! `0..B` (B = [`AsyncConfig::staleness_bound`]): staleness `t − τ` lies in `1..=B`. Under
+//! [`Schedule::Synchronous`] every node updates at every tick from the previous tick's
+//! states (Jacobi), which is exactly layer-by-layer synchronous execution.
+//!
+//! Explicit rules run exactly their number of updates per node; implicit rules run whole
+//! rounds until the observer's residual ([`LocalRule::residual`]) is below
+//! [`AsyncConfig::tol`] or [`AsyncConfig::max_rounds`] is reached.
 
+use hogwild_models::{Execution, LocalRule};
+use ndarray::Array2;
+use rand::seq::SliceRandom;
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+use std::collections::VecDeque;
+
+/// Who updates when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Schedule {
+    /// All nodes every tick, reading the previous tick (no asynchrony).
+    Synchronous,
+    /// One node per tick, rounds of random permutations, random bounded delays.
+    RandomSweeps,
+}
+
+/// Simulator settings (`[async]` in `harness.toml`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsyncConfig {
+    /// The schedule.
+    pub schedule: Schedule,
+    /// Staleness bound B ≥ 1 in ticks: reads are at most B ticks old.
+    pub staleness_bound: usize,
+    /// Implicit rules stop once the residual is below this.
+    pub tol: f64,
+    /// Implicit rules stop after this many rounds even if not converged.
+    pub max_rounds: usize,
+}
+
+/// Errors for impossible settings.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum SimError {
+    /// A setting is out of range.
+    #[error("async.{setting} = {value} is invalid ({why})")]
+    InvalidSetting {
+        /// Setting name.
+        setting: &'static str,
+        /// The value.
+        value: String,
+        /// What is required.
+        why: &'static str,
+    },
+}
+
+impl AsyncConfig {
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<(), SimError> {
+        if self.staleness_bound == 0 {
+            return Err(SimError::InvalidSetting {
+                setting: "staleness_bound",
+                value: "0".into(),
+                why: "must be at least 1 tick",
+            });
+        }
+        if !(self.tol > 0.0) {
+            return Err(SimError::InvalidSetting {
+                setting: "tol",
+                value: self.tol.to_string(),
+                why: "must be positive",
+            });
+        }
+        if self.max_rounds == 0 {
+            return Err(SimError::InvalidSetting {
+                setting: "max_rounds",
+                value: "0".into(),
+                why: "must be at least 1",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What a simulation produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Model outputs from the final states (rows = nodes).
+    pub outputs: Array2<f64>,
+    /// Rounds run (ticks, for the synchronous schedule).
+    pub rounds: usize,
+    /// Node updates performed.
+    pub updates: u64,
+    /// Final residual (0 for explicit rules).
+    pub residual: f64,
+    /// Whether an implicit rule reached the tolerance (always true for explicit rules).
+    pub converged: bool,
+}
+
+/// Versions of one node's state, oldest first, each with the tick that wrote it.
+struct History(VecDeque<(u64, Vec<f64>)>);
+
+impl History {
+    fn latest(&self) -> &[f64] {
+        &self.0.back().expect("never empty").1
+    }
+    /// The latest version written at or before `tau`.
+    fn at(&self, tau: u64) -> &[f64] {
+        let k = self.0.partition_point(|(t, _)| *t <= tau);
+        &self.0[k.saturating_sub(1)].1
+    }
+    /// Records a version and forgets those no read can reach any more (reads at later
+    /// ticks ask for `tau ≥ tick + 1 − bound`).
+    fn push(&mut self, tick: u64, state: Vec<f64>, bound: u64) {
+        self.0.push_back((tick, state));
+        while self.0.len() >= 2 && self.0[1].0 + bound <= tick + 1 {
+            self.0.pop_front();
+        }
+    }
+}
+
+/// Runs `rule` under `cfg`, drawing the schedule and delays from `rng`.
+pub fn simulate(
+    rule: &dyn LocalRule,
+    cfg: &AsyncConfig,
+    rng: &mut ChaCha8Rng,
+) -> Result<Outcome, SimError> {
+    cfg.validate()?;
+    let graph = rule.graph();
+    let n = graph.n_nodes();
+    let mut states: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            let mut s = vec![0.0; rule.state_len(i)];
+            rule.init(i, &mut s);
+            s
+        })
+        .collect();
+    let explicit = match rule.execution() {
+        Execution::Explicit { updates } => Some(updates),
+        Execution::Implicit => None,
+    };
+    let max_rounds = explicit.unwrap_or(cfg.max_rounds);
+    let mut counts = vec![0usize; n];
+    let mut updates = 0u64;
+    let mut rounds = 0;
+    let mut residual = if explicit.is_some() {
+        0.0
+    } else {
+        rule.residual(&states)
+    };
+    let done = |residual: f64| explicit.is_none() && residual < cfg.tol;
+    match cfg.schedule {
+        Schedule::Synchronous => {
+            while rounds < max_rounds && !done(residual) {
+                let next: Vec<Vec<f64>> = (0..n)
+                    .map(|i| {
+                        let views: Vec<&[f64]> = graph
+                            .in_edges(i)
+                            .map(|e| &states[graph.edge(e).0][..])
+                            .collect();
+                        let mut out = vec![0.0; states[i].len()];
+                        rule.update(i, counts[i], &states[i], &views, &mut out);
+                        out
+                    })
+                    .collect();
+                states = next;
+                counts.iter_mut().for_each(|c| *c += 1);
+                updates += n as u64;
+                rounds += 1;
+                if explicit.is_none() {
+                    residual = rule.residual(&states);
+                }
+            }
+        }
+        Schedule::RandomSweeps => {
+            let bound = cfg.staleness_bound as u64;
+            let mut history: Vec<History> = states
+                .iter()
+                .map(|s| History(VecDeque::from([(0, s.clone())])))
+                .collect();
+            let mut order: Vec<usize> = (0..n).collect();
+            let mut tick = 0u64;
+            while rounds < max_rounds && !done(residual) {
+                order.shuffle(rng);
+                for &i in &order {
+                    tick += 1;
+                    let views: Vec<&[f64]> = graph
+                        .in_edges(i)
+                        .map(|e| {
+                            let j = graph.edge(e).0;
+                            if j == i {
+                                history[i].latest()
+                            } else {
+                                let delay = rng.random_range(0..bound);
+                                history[j].at((tick - 1).saturating_sub(delay))
+                            }
+                        })
+                        .collect();
+                    let mut out = vec![0.0; rule.state_len(i)];
+                    rule.update(i, counts[i], history[i].latest(), &views, &mut out);
+                    history[i].push(tick, out, bound);
+                    counts[i] += 1;
+                    updates += 1;
+                }
+                rounds += 1;
+                if explicit.is_none() {
+                    states = history.iter().map(|h| h.latest().to_vec()).collect();
+                    residual = rule.residual(&states);
+                }
+            }
+            states = history.iter().map(|h| h.latest().to_vec()).collect();
+        }
+    }
+    Ok(Outcome {
+        outputs: rule.readout(&states),
+        rounds,
+        updates,
+        residual,
+        converged: explicit.is_some() || residual < cfg.tol,
+    })
+}

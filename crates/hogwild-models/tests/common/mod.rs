@@ -1,13 +1,12 @@
 //! Shared fixtures for the model tests.
 #![allow(dead_code)]
 
-use hogwild_graph::{Batch, Graph, Sample, Targets};
+use hogwild_graph::{Batch, Sample};
 use hogwild_models::energy::{EnergyConfig, ForwardSolver};
 use hogwild_models::gcn::GcnConfig;
 use hogwild_models::ignn::IgnnConfig;
 use hogwild_models::{Model, TrainConfig};
-use ndarray::Array2;
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 pub fn rng(seed: u64) -> ChaCha8Rng {
@@ -59,48 +58,9 @@ pub fn energy_cfg() -> EnergyConfig {
     }
 }
 
-/// A random undirected graph on `n` nodes (each pair with probability `p`, plus a path so it
-/// is connected), random features of width `f`, class targets, and optionally distances as
-/// edge features.
+/// A random connected graph (see [`hogwild_datasets::synthetic::random_sample`]).
 pub fn random_sample(n: usize, f: usize, classes: usize, edge_features: bool, seed: u64) -> Sample {
-    let mut r = rng(seed);
-    let pos: Vec<(f64, f64)> = (0..n)
-        .map(|_| (r.random::<f64>(), r.random::<f64>()))
-        .collect();
-    let mut pairs = vec![];
-    for a in 0..n {
-        for b in a + 1..n {
-            if b == a + 1 || r.random::<f64>() < 0.3 {
-                pairs.push((a, b));
-            }
-        }
-    }
-    let graph = if edge_features {
-        let mut edges = vec![];
-        let mut feats = vec![];
-        for &(a, b) in &pairs {
-            let d = ((pos[a].0 - pos[b].0).powi(2) + (pos[a].1 - pos[b].1).powi(2)).sqrt();
-            edges.push((a, b, 1.0));
-            edges.push((b, a, 1.0));
-            feats.extend([d, d]);
-        }
-        let nf = feats.len();
-        Graph::from_weighted_edges(
-            n,
-            &edges,
-            Some(Array2::from_shape_vec((nf, 1), feats).unwrap()),
-        )
-        .unwrap()
-    } else {
-        Graph::undirected(n, &pairs).unwrap()
-    };
-    let features = Array2::from_shape_fn((n, f), |_| r.random_range(-1.0..1.0));
-    let targets = Targets::Classes((0..n).map(|_| r.random_range(0..classes)).collect());
-    Sample {
-        graph,
-        features,
-        targets,
-    }
+    hogwild_datasets::synthetic::random_sample(n, 0.3, f, classes, edge_features, seed)
 }
 
 /// Central finite differences of the loss for a spread of parameter entries, compared with

@@ -1,0 +1,236 @@
+//! The simulator against the models' synchronous execution, and the paper's Figure 1.
+
+use hogwild_datasets::synthetic::random_sample;
+use hogwild_graph::{Batch, Graph};
+use hogwild_models::energy::{EnergyConfig, EnergyGnn, ForwardSolver};
+use hogwild_models::gcn::{Gcn, GcnConfig};
+use hogwild_models::ignn::{Ignn, IgnnConfig};
+use hogwild_models::{Execution, LocalRule, Model, TrainConfig};
+use hogwild_sim::{simulate, AsyncConfig, Schedule, SimError};
+use ndarray::Array2;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+fn rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+fn train() -> TrainConfig {
+    TrainConfig {
+        epochs: 0,
+        lr: 0.01,
+        weight_decay: 0.0,
+        grad_clip: 0.0,
+    }
+}
+
+fn models(seed: u64) -> Vec<Box<dyn Model>> {
+    let gcn = GcnConfig {
+        hidden: 5,
+        layers: 2,
+        train: train(),
+    };
+    let ignn = IgnnConfig {
+        hidden: 5,
+        kappa: 0.95,
+        tol: 1e-13,
+        max_iter: 10_000,
+        normalise: true,
+        train: train(),
+    };
+    let energy = EnergyConfig {
+        hidden: 3,
+        message_widths: vec![4, 3],
+        update_widths: vec![4, 1],
+        beta: 0.3,
+        solver: ForwardSolver::NewtonCg,
+        step: 0.05,
+        tol: 1e-12,
+        max_iter: 200,
+        cg_tol: 1e-12,
+        cg_max_iter: 1000,
+        async_step_scale: 0.5,
+        train: train(),
+    };
+    let mut ig = Ignn::new(&ignn, 2, 3, &mut rng(seed)).unwrap();
+    // Push W against the contraction bound so the fixed point needs many iterations.
+    ig.params_mut().get_mut(0).mapv_inplace(|v| 10.0 * v);
+    vec![
+        Box::new(Gcn::new(&gcn, 2, 3, &mut rng(seed)).unwrap()),
+        Box::new(ig),
+        Box::new(EnergyGnn::new(&energy, 2, 0, 3, &mut rng(seed)).unwrap()),
+    ]
+}
+
+fn cfg(schedule: Schedule, bound: usize) -> AsyncConfig {
+    AsyncConfig {
+        schedule,
+        staleness_bound: bound,
+        tol: 1e-11,
+        max_rounds: 100_000,
+    }
+}
+
+fn max_diff(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    a.iter()
+        .zip(b.iter())
+        .fold(0.0, |m, (x, y)| m.max((x - y).abs()))
+}
+
+#[test]
+fn synchronous_schedule_reproduces_batched_outputs() {
+    for seed in 0..3 {
+        let sample = random_sample(9, 0.3, 2, 3, false, seed);
+        let batch = Batch::single(&sample);
+        for mut m in models(seed) {
+            let sync = m.predict(&batch).unwrap();
+            let rule = m.local_rule(&batch).unwrap();
+            let out = simulate(rule.as_ref(), &cfg(Schedule::Synchronous, 1), &mut rng(0)).unwrap();
+            assert!(out.converged);
+            let d = max_diff(&sync, &out.outputs);
+            assert!(
+                d < 1e-9,
+                "{} seed {seed}: synchronous simulation differs by {d:e}",
+                m.name()
+            );
+        }
+    }
+}
+
+#[test]
+fn asynchronous_fixed_points_match_synchronous_ones() {
+    for seed in 0..3 {
+        let sample = random_sample(10, 0.25, 2, 3, false, 100 + seed);
+        let batch = Batch::single(&sample);
+        for mut m in models(seed).into_iter().skip(1) {
+            let sync = m.predict(&batch).unwrap();
+            let rule = m.local_rule(&batch).unwrap();
+            for (order, bound) in [(0, 1), (1, 5), (2, 20)] {
+                let out = simulate(
+                    rule.as_ref(),
+                    &cfg(Schedule::RandomSweeps, bound),
+                    &mut rng(order),
+                )
+                .unwrap();
+                assert!(
+                    out.converged,
+                    "{} did not converge: residual {}",
+                    m.name(),
+                    out.residual
+                );
+                let d = max_diff(&sync, &out.outputs);
+                assert!(
+                    d < 1e-8,
+                    "{} seed {seed} B={bound}: async differs by {d:e}",
+                    m.name()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn explicit_models_run_exactly_their_layers_and_depend_on_the_ordering() {
+    let sample = random_sample(12, 0.2, 2, 3, false, 7);
+    let batch = Batch::single(&sample);
+    let mut gcn = models(1).remove(0);
+    let sync = gcn.predict(&batch).unwrap();
+    let rule = gcn.local_rule(&batch).unwrap();
+    let a = simulate(rule.as_ref(), &cfg(Schedule::RandomSweeps, 20), &mut rng(1)).unwrap();
+    let b = simulate(rule.as_ref(), &cfg(Schedule::RandomSweeps, 20), &mut rng(2)).unwrap();
+    let a2 = simulate(rule.as_ref(), &cfg(Schedule::RandomSweeps, 20), &mut rng(1)).unwrap();
+    assert_eq!(a.updates, 2 * 12);
+    assert_eq!(a.rounds, 2);
+    assert_eq!(a, a2, "same seed, same run");
+    assert!(
+        max_diff(&a.outputs, &b.outputs) > 1e-6,
+        "orderings should matter"
+    );
+    assert!(
+        max_diff(&a.outputs, &sync) > 1e-6,
+        "asynchrony should change a GCN"
+    );
+}
+
+/// The paper's Figure 1: a 3-layer GNN whose update is the sum of the node's and its
+/// neighbours' values (weights 1), on a path with binary features.
+struct SumGnn {
+    graph: Graph,
+    x: Vec<f64>,
+}
+
+impl LocalRule for SumGnn {
+    fn graph(&self) -> &Graph {
+        &self.graph
+    }
+    fn execution(&self) -> Execution {
+        Execution::Explicit { updates: 3 }
+    }
+    fn state_len(&self, _i: usize) -> usize {
+        1
+    }
+    fn init(&self, i: usize, out: &mut [f64]) {
+        out[0] = self.x[i];
+    }
+    fn update(&self, _i: usize, _count: usize, own: &[f64], views: &[&[f64]], out: &mut [f64]) {
+        out[0] = own[0] + views.iter().map(|v| v[0]).sum::<f64>();
+    }
+    fn residual(&self, _states: &[Vec<f64>]) -> f64 {
+        0.0
+    }
+    fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
+        Array2::from_shape_fn((states.len(), 1), |(i, _)| states[i][0])
+    }
+}
+
+#[test]
+fn figure_one_sum_gnn_outputs_depend_on_the_update_order() {
+    let rule = SumGnn {
+        graph: Graph::path(5),
+        x: vec![1.0, 0.0, 1.0, 1.0, 0.0],
+    };
+    let sync = simulate(&rule, &cfg(Schedule::Synchronous, 1), &mut rng(0)).unwrap();
+    // Layer by layer: h¹ = (1,2,2,2,1), h² = (3,5,6,5,3), h³ = (8,14,16,14,8).
+    assert_eq!(
+        sync.outputs.column(0).to_vec(),
+        vec![8.0, 14.0, 16.0, 14.0, 8.0]
+    );
+    let mut seen = std::collections::BTreeSet::new();
+    for seed in 0..20 {
+        let out = simulate(&rule, &cfg(Schedule::RandomSweeps, 3), &mut rng(seed)).unwrap();
+        assert_eq!(out.updates, 15);
+        seen.insert(
+            out.outputs
+                .column(0)
+                .iter()
+                .map(|v| *v as i64)
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert!(
+        seen.len() > 5,
+        "only {} distinct outputs over 20 orderings",
+        seen.len()
+    );
+    assert!(seen.iter().any(|o| o != &vec![8, 14, 16, 14, 8]));
+}
+
+#[test]
+fn impossible_settings_are_rejected() {
+    let rule = SumGnn {
+        graph: Graph::path(2),
+        x: vec![1.0, 0.0],
+    };
+    let err = simulate(&rule, &cfg(Schedule::RandomSweeps, 0), &mut rng(0)).unwrap_err();
+    assert!(matches!(
+        err,
+        SimError::InvalidSetting {
+            setting: "staleness_bound",
+            ..
+        }
+    ));
+    assert!(err.to_string().contains("staleness_bound = 0"));
+    let mut c = cfg(Schedule::RandomSweeps, 2);
+    c.tol = -1.0;
+    assert!(simulate(&rule, &c, &mut rng(0)).is_err());
+}
