@@ -75,8 +75,9 @@ pub enum DatasetError {
     },
 }
 
-/// A dataset request, as named in `harness.toml`.
-#[derive(Debug, Clone, PartialEq)]
+/// A dataset request, as written in `harness.toml` (`{ kind = "chains", length = 10, classes = 2 }`).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum DatasetSpec {
     /// The chains dataset of Gu et al. / the Hogwild paper.
     Chains {

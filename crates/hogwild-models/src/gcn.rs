@@ -12,10 +12,10 @@ use crate::params::{ParamId, Params, TrainConfig};
 use hogwild_graph::{Batch, Graph};
 use ndarray::{s, Array2};
 use rand_chacha::ChaCha8Rng;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// GCN settings (`[models.gcn]`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GcnConfig {
     /// Embedding width of every layer (raised to the input width if smaller).

@@ -17,10 +17,10 @@ use crate::params::{ParamId, Params, TrainConfig};
 use hogwild_graph::{Batch, Graph};
 use ndarray::{Array2, ArrayView2};
 use rand_chacha::ChaCha8Rng;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// IGNN settings (`[models.ignn]`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct IgnnConfig {
     /// Embedding width.
@@ -98,7 +98,7 @@ impl Ignn {
                 why,
             })
         };
-        if !(cfg.kappa > 0.0 && cfg.kappa < 1.0) {
+        if cfg.kappa.is_nan() || cfg.kappa <= 0.0 || cfg.kappa >= 1.0 {
             return bad(
                 "kappa",
                 cfg.kappa.to_string(),
@@ -108,7 +108,7 @@ impl Ignn {
         if cfg.hidden == 0 {
             return bad("hidden", "0".into(), "must be at least 1");
         }
-        if !(cfg.tol > 0.0) || cfg.max_iter == 0 {
+        if cfg.tol.is_nan() || cfg.tol <= 0.0 || cfg.max_iter == 0 {
             return bad(
                 "tol",
                 cfg.tol.to_string(),

@@ -17,10 +17,10 @@ pub use model::{train, Execution, LocalRule, Model, ModelError, SolverStats, Tra
 pub use params::{Params, TrainConfig};
 
 use rand_chacha::ChaCha8Rng;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Settings of every model (`[models]` in `harness.toml`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelsConfig {
     /// GCN.

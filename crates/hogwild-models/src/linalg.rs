@@ -135,9 +135,16 @@ pub fn dot_all(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> f64 {
     a.iter().zip(b.iter()).map(|(x, y)| x * y).sum()
 }
 
-/// Largest absolute entry.
+/// Largest absolute entry; `+∞` if any entry is not finite (so a diverged iterate never
+/// passes a tolerance test).
 pub fn max_abs(a: ArrayView2<'_, f64>) -> f64 {
-    a.iter().fold(0.0, |m, x| m.max(x.abs()))
+    a.iter().fold(0.0, |m, x| {
+        if x.is_finite() {
+            m.max(x.abs())
+        } else {
+            f64::INFINITY
+        }
+    })
 }
 
 /// Lifts a real matrix into `T`.
@@ -196,6 +203,8 @@ mod tests {
             array![[35.0, 44.0], [44.0, 56.0]]
         );
         assert_eq!(col_sums(a.view()), array![[9.0, 12.0]]);
+        assert_eq!(max_abs(array![[1.0, -3.0]].view()), 3.0);
+        assert_eq!(max_abs(array![[1.0, f64::NAN]].view()), f64::INFINITY);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use ndarray::Array2;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Index of a parameter inside a [`Params`] list.
 pub type ParamId = usize;
@@ -81,7 +81,7 @@ impl Params {
 }
 
 /// Training settings shared by every model (`[models.NAME.train]` in `harness.toml`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
     /// Full-batch epochs.

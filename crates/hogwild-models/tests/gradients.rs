@@ -4,7 +4,8 @@ mod common;
 
 use common::*;
 use hogwild_graph::{Batch, Graph, Sample, Targets};
-use hogwild_models::energy::EnergyGnn;
+use hogwild_models::energy::picnn::Activation;
+use hogwild_models::energy::{EnergyConfig, EnergyGnn};
 use hogwild_models::gcn::Gcn;
 use hogwild_models::ignn::Ignn;
 use hogwild_models::linalg::dot_all;
@@ -50,9 +51,18 @@ fn ignn_gradients_match_finite_differences_on_directed_and_undirected_graphs() {
 
 #[test]
 fn energy_gradient_hvp_and_mixed_term_match_finite_differences() {
+    for activation in [Activation::Softplus, Activation::SoftplusSquared] {
+        check_energy_derivatives(EnergyConfig {
+            activation,
+            ..energy_cfg()
+        });
+    }
+}
+
+fn check_energy_derivatives(cfg: EnergyConfig) {
     let s = random_sample(6, 2, 2, true, 6);
     let batch = Batch::single(&s);
-    let mut m = EnergyGnn::new(&energy_cfg(), 2, 1, 2, &mut rng(7)).unwrap();
+    let mut m = EnergyGnn::new(&cfg, 2, 1, 2, &mut rng(7)).unwrap();
     m.project();
     let ctx = m.context(&batch).unwrap();
     let mut r = rng(8);
@@ -116,10 +126,17 @@ fn energy_gradient_hvp_and_mixed_term_match_finite_differences() {
 
 #[test]
 fn energy_loss_gradient_through_the_implicit_solve_matches_finite_differences() {
-    for (seed, edge) in [(10, false), (11, true)] {
+    for (seed, edge, activation) in [
+        (10, false, Activation::SoftplusSquared),
+        (11, true, Activation::Softplus),
+    ] {
         let s = random_sample(7, 2, 2, edge, seed);
         let batch = Batch::single(&s);
-        let mut m = EnergyGnn::new(&energy_cfg(), 2, usize::from(edge), 2, &mut rng(seed)).unwrap();
+        let cfg = EnergyConfig {
+            activation,
+            ..energy_cfg()
+        };
+        let mut m = EnergyGnn::new(&cfg, 2, usize::from(edge), 2, &mut rng(seed)).unwrap();
         assert!(gradcheck(&mut m, &batch, 1e-4, 1e-4) < 1e-4);
         assert_eq!(
             m.stats().forward_unconverged + m.stats().backward_unconverged,

@@ -11,18 +11,19 @@
 //!
 //! Explicit rules run exactly their number of updates per node; implicit rules run whole
 //! rounds until the observer's residual ([`LocalRule::residual`]) is below
-//! [`AsyncConfig::tol`] or [`AsyncConfig::max_rounds`] is reached.
+//! [`AsyncConfig::tol`], [`AsyncConfig::max_rounds`] is reached, or the residual stops being
+//! finite (divergence, reported as not converged).
 
 use hogwild_models::{Execution, LocalRule};
 use ndarray::Array2;
 use rand::seq::SliceRandom;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 /// Who updates when.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Schedule {
     /// All nodes every tick, reading the previous tick (no asynchrony).
@@ -32,7 +33,7 @@ pub enum Schedule {
 }
 
 /// Simulator settings (`[async]` in `harness.toml`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AsyncConfig {
     /// The schedule.
@@ -70,7 +71,7 @@ impl AsyncConfig {
                 why: "must be at least 1 tick",
             });
         }
-        if !(self.tol > 0.0) {
+        if self.tol.is_nan() || self.tol <= 0.0 {
             return Err(SimError::InvalidSetting {
                 setting: "tol",
                 value: self.tol.to_string(),
@@ -154,7 +155,9 @@ pub fn simulate(
     } else {
         rule.residual(&states)
     };
-    let done = |residual: f64| explicit.is_none() && residual < cfg.tol;
+    // Stop when converged, or when the iteration has diverged (a residual that is not
+    // finite never comes back).
+    let done = |residual: f64| explicit.is_none() && (residual < cfg.tol || !residual.is_finite());
     match cfg.schedule {
         Schedule::Synchronous => {
             while rounds < max_rounds && !done(residual) {

@@ -2,6 +2,7 @@
 
 use hogwild_datasets::synthetic::random_sample;
 use hogwild_graph::{Batch, Graph};
+use hogwild_models::energy::picnn::Activation;
 use hogwild_models::energy::{EnergyConfig, EnergyGnn, ForwardSolver};
 use hogwild_models::gcn::{Gcn, GcnConfig};
 use hogwild_models::ignn::{Ignn, IgnnConfig};
@@ -42,6 +43,7 @@ fn models(seed: u64) -> Vec<Box<dyn Model>> {
         hidden: 3,
         message_widths: vec![4, 3],
         update_widths: vec![4, 1],
+        activation: Activation::SoftplusSquared,
         beta: 0.3,
         solver: ForwardSolver::NewtonCg,
         step: 0.05,
@@ -233,4 +235,55 @@ fn impossible_settings_are_rejected() {
     let mut c = cfg(Schedule::RandomSweeps, 2);
     c.tol = -1.0;
     assert!(simulate(&rule, &c, &mut rng(0)).is_err());
+}
+
+/// An "implicit" rule that blows up: h ← 10 h + 1.
+struct Divergent(Graph);
+
+impl LocalRule for Divergent {
+    fn graph(&self) -> &Graph {
+        &self.0
+    }
+    fn execution(&self) -> Execution {
+        Execution::Implicit
+    }
+    fn state_len(&self, _i: usize) -> usize {
+        1
+    }
+    fn init(&self, _i: usize, out: &mut [f64]) {
+        out[0] = 0.0;
+    }
+    fn update(&self, _i: usize, _count: usize, own: &[f64], _views: &[&[f64]], out: &mut [f64]) {
+        out[0] = 10.0 * own[0] + 1.0;
+    }
+    fn residual(&self, states: &[Vec<f64>]) -> f64 {
+        let r = states
+            .iter()
+            .fold(0.0f64, |m, s| m.max((9.0 * s[0] + 1.0).abs()));
+        if r.is_finite() {
+            r
+        } else {
+            f64::INFINITY
+        }
+    }
+    fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
+        Array2::from_shape_fn((states.len(), 1), |(i, _)| states[i][0])
+    }
+}
+
+#[test]
+fn divergence_is_reported_not_converged_and_stops_early() {
+    let out = simulate(
+        &Divergent(Graph::path(3)),
+        &cfg(Schedule::RandomSweeps, 2),
+        &mut rng(0),
+    )
+    .unwrap();
+    assert!(!out.converged);
+    assert!(out.residual.is_infinite());
+    assert!(
+        out.rounds < 1000,
+        "ran {} rounds after diverging",
+        out.rounds
+    );
 }

@@ -20,10 +20,10 @@ use ndarray::{s, Array2, ArrayView2};
 use num_dual::Dual64;
 use picnn::{Picnn, PicnnContext, PicnnShape};
 use rand_chacha::ChaCha8Rng;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// How the forward minimisation is solved during training and synchronous evaluation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ForwardSolver {
     /// Gradient descent with the fixed step `step` (the paper's method).
@@ -34,7 +34,7 @@ pub enum ForwardSolver {
 }
 
 /// Energy GNN settings (`[models.energy]`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnergyConfig {
     /// Embedding width k.
@@ -43,6 +43,8 @@ pub struct EnergyConfig {
     pub message_widths: Vec<usize>,
     /// Layer widths of the update PICNN `u`; the last must be 1.
     pub update_widths: Vec<usize>,
+    /// Hidden-layer activation of both PICNNs.
+    pub activation: picnn::Activation,
     /// Strong-convexity weight β > 0.
     pub beta: f64,
     /// Forward solver.
@@ -57,7 +59,7 @@ pub struct EnergyConfig {
     pub cg_tol: f64,
     /// Iteration cap of conjugate gradients (adjoint solve and each Newton step).
     pub cg_max_iter: usize,
-    /// Asynchronous step = this / λ_max(∇²E at the synchronous minimiser).
+    /// Asynchronous step = this / λ_max(∇²E), the larger of λ_max at H = 0 and at H*.
     pub async_step_scale: f64,
     /// Optimiser settings.
     pub train: TrainConfig,
@@ -101,7 +103,7 @@ impl EnergyGnn {
                 why,
             })
         };
-        if !(cfg.beta > 0.0) {
+        if cfg.beta.is_nan() || cfg.beta <= 0.0 {
             return bad(
                 "beta",
                 cfg.beta.to_string(),
@@ -126,7 +128,10 @@ impl EnergyGnn {
                 "widths and hidden must be positive",
             );
         }
-        if !(cfg.tol > 0.0 && cfg.cg_tol > 0.0 && cfg.step > 0.0 && cfg.async_step_scale > 0.0) {
+        if [cfg.tol, cfg.cg_tol, cfg.step, cfg.async_step_scale]
+            .iter()
+            .any(|v| v.is_nan() || *v <= 0.0)
+        {
             return bad(
                 "tol",
                 cfg.tol.to_string(),
@@ -142,6 +147,7 @@ impl EnergyGnn {
                 y_dim: 2 * k,
                 x_dim: 2 * in_dim + edge_dim,
                 widths: cfg.message_widths.clone(),
+                activation: cfg.activation,
             },
             &mut params,
             rng,
@@ -154,6 +160,7 @@ impl EnergyGnn {
                 y_dim: k,
                 x_dim: in_dim,
                 widths: cfg.update_widths.clone(),
+                activation: cfg.activation,
             },
             &mut params,
             rng,
@@ -256,9 +263,7 @@ impl EnergyGnn {
         let (dm, mut dh) = self.update.backward(
             &self.params,
             &ctx.update,
-            0..n,
             &utape,
-            h,
             ones,
             grads.as_deref_mut(),
         );
@@ -274,9 +279,7 @@ impl EnergyGnn {
         let (_, dy) = self.message.backward(
             &self.params,
             &ctx.message,
-            0..n_edges,
             &mtape,
-            y.view(),
             dmsg,
             grads.as_deref_mut(),
         );
@@ -511,7 +514,12 @@ impl Model for EnergyGnn {
         }
         let ctx = self.context(batch)?;
         let (h, _, _) = self.minimise(&ctx, Array2::zeros((batch.n_nodes(), self.cfg.hidden)));
-        let step = self.cfg.async_step_scale / self.hessian_norm(&ctx, h.view());
+        // Curvature along the way from H = 0 can exceed curvature at H*: take the larger.
+        let zero = Array2::zeros(h.raw_dim());
+        let lambda = self
+            .hessian_norm(&ctx, h.view())
+            .max(self.hessian_norm(&ctx, zero.view()));
+        let step = self.cfg.async_step_scale / lambda;
         Ok(Box::new(EnergyRule {
             model: self,
             ctx,
@@ -571,9 +579,7 @@ impl EnergyRule<'_> {
         let (dm, dh) = m.update.backward(
             &m.params,
             &self.ctx.update,
-            i..i + 1,
             &utape,
-            hi,
             Array2::ones((1, 1)),
             None,
         );
@@ -584,15 +590,9 @@ impl EnergyRule<'_> {
                 dmsg[[r, c]] = dm[[0, c]] * a;
             }
         }
-        let (_, dy) = m.message.backward(
-            &m.params,
-            &self.ctx.message,
-            edges,
-            &mtape,
-            y.view(),
-            dmsg,
-            None,
-        );
+        let (_, dy) = m
+            .message
+            .backward(&m.params, &self.ctx.message, &mtape, dmsg, None);
         let mut d_self: Vec<f64> = (0..k).map(|c| dh[[0, c]] + m.cfg.beta * own[c]).collect();
         for r in 0..deg {
             for (c, d) in d_self.iter_mut().enumerate() {

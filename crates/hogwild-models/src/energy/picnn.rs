@@ -2,7 +2,8 @@
 //!
 //! Rows are samples. Layer `k` maps `(z_k, y, x)` to
 //! `z_{k+1} = g(Wz (z_k ∘ [x Wzu + bzu]_+) + Wy (y ∘ (x Wyu + byu)) + x Wu + b)`
-//! with `Wz ≥ 0` and `g` = softplus on hidden layers, identity on the last. The output is
+//! with `Wz ≥ 0` and `g` a convex non-decreasing [`Activation`] on hidden layers, identity
+//! on the last. The output is
 //! convex in `y`, and convex and non-decreasing in `z_0` (the monotone input, used for the
 //! aggregated message of the update network; empty for the message network). The features
 //! `x` feed every layer directly (no separate feature-path layers).
@@ -17,6 +18,36 @@ use ndarray::{s, Array2, ArrayView2};
 use rand_chacha::ChaCha8Rng;
 use std::ops::Range;
 
+/// The hidden-layer activation: convex and non-decreasing, as a PICNN needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Activation {
+    /// `ln(1 + eᵃ)`: grows linearly, so the energy is bounded only by β far from the kinks.
+    Softplus,
+    /// `softplus(a)²`: grows quadratically, so the network itself keeps the minimiser at
+    /// a moderate scale and β only has to add strong convexity.
+    SoftplusSquared,
+}
+
+impl Activation {
+    fn apply<T: Scalar>(self, a: T) -> T {
+        match self {
+            Activation::Softplus => softplus(a),
+            Activation::SoftplusSquared => {
+                let s = softplus(a);
+                s * s
+            }
+        }
+    }
+
+    fn derivative<T: Scalar>(self, a: T) -> T {
+        match self {
+            Activation::Softplus => sigmoid(a),
+            Activation::SoftplusSquared => softplus(a) * sigmoid(a) * 2.0,
+        }
+    }
+}
+
 /// Sizes of a PICNN.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PicnnShape {
@@ -28,6 +59,8 @@ pub struct PicnnShape {
     pub x_dim: usize,
     /// Output width of each layer; the last is the network's output width.
     pub widths: Vec<usize>,
+    /// Activation of the hidden layers (the last layer is linear).
+    pub activation: Activation,
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +95,10 @@ pub struct PicnnContext {
 /// What a forward pass keeps for the backward pass.
 #[derive(Debug, Clone)]
 pub struct PicnnTape<T> {
+    /// The context rows the pass ran on.
+    rows: Range<usize>,
+    /// The convex input.
+    y: Array2<T>,
     /// Input `z_k` of every layer.
     z: Vec<Array2<T>>,
     /// Pre-activation of every layer.
@@ -167,38 +204,41 @@ impl Picnn {
             let next = if k == last {
                 a.clone()
             } else {
-                a.mapv(softplus)
+                a.mapv(|v| self.shape.activation.apply(v))
             };
             zs.push(std::mem::replace(&mut z, next));
             as_.push(a);
         }
         PicnnTape {
+            rows,
+            y: y.to_owned(),
             z: zs,
             a: as_,
             out: z,
         }
     }
 
-    /// Backward pass: from `d_out` returns `(∂/∂z0, ∂/∂y)`; when `grads` is given (aligned
-    /// with the whole [`Params`] list), adds the parameter gradients to it.
+    /// Backward pass of `tape`: from `d_out` returns `(∂/∂z0, ∂/∂y)`; when `grads` is given
+    /// (aligned with the whole [`Params`] list), adds the parameter gradients to it.
     pub fn backward<T: Scalar>(
         &self,
         params: &Params,
         ctx: &PicnnContext,
-        rows: Range<usize>,
         tape: &PicnnTape<T>,
-        y: ArrayView2<'_, T>,
         d_out: Array2<T>,
         mut grads: Option<&mut [Array2<T>]>,
     ) -> (Array2<T>, Array2<T>) {
         let last = self.layers.len() - 1;
+        let (rows, y) = (tape.rows.clone(), tape.y.view());
         let x = ctx.x.slice(s![rows.clone(), ..]);
         let mut dy = Array2::from_elem(y.raw_dim(), T::zero());
         let mut dz = d_out;
         for (k, l) in self.layers.iter().enumerate().rev() {
             let mut da = dz;
             if k != last {
-                da.zip_mut_with(&tape.a[k], |d, &a| *d *= sigmoid(a));
+                da.zip_mut_with(&tape.a[k], |d, &a| {
+                    *d *= self.shape.activation.derivative(a)
+                });
             }
             let gate = ctx.gate_z[k].slice(s![rows.clone(), ..]);
             let coef = ctx.coef_y[k].slice(s![rows.clone(), ..]);
@@ -233,7 +273,7 @@ impl Picnn {
                 let mut yc = y.to_owned();
                 yc.zip_mut_with(&coef, |v, &c| *v *= c);
                 g[l.wy] += &mm_tn_tt(yc.view(), da.view());
-                let dcy = dyc * &y;
+                let dcy = dyc * y;
                 g[l.wyu] += &mm_tn(x, dcy.view());
                 g[l.byu] += &col_sums(dcy.view());
                 g[l.wu] += &mm_tn(x, da.view());

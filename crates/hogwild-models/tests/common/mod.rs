@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use hogwild_graph::{Batch, Sample};
+use hogwild_models::energy::picnn::Activation;
 use hogwild_models::energy::{EnergyConfig, ForwardSolver};
 use hogwild_models::gcn::GcnConfig;
 use hogwild_models::ignn::IgnnConfig;
@@ -46,6 +47,7 @@ pub fn energy_cfg() -> EnergyConfig {
         hidden: 3,
         message_widths: vec![4, 3],
         update_widths: vec![4, 1],
+        activation: Activation::SoftplusSquared,
         beta: 0.5,
         solver: ForwardSolver::NewtonCg,
         step: 0.05,
@@ -70,8 +72,8 @@ pub fn gradcheck(model: &mut dyn Model, batch: &Batch, eps: f64, floor: f64) -> 
     model.project();
     let (_, grads) = model.loss_and_grads(batch).unwrap();
     let mut worst: f64 = 0.0;
-    for id in 0..model.params().len() {
-        let len = model.params().get(id).len();
+    for (id, grad) in grads.iter().enumerate() {
+        let len = grad.len();
         for flat in (0..len).step_by(len.div_ceil(3).max(1)) {
             let shape = model.params().get(id).dim();
             let idx = (flat / shape.1, flat % shape.1);
@@ -82,7 +84,7 @@ pub fn gradcheck(model: &mut dyn Model, batch: &Batch, eps: f64, floor: f64) -> 
             let minus = model.loss_and_grads(batch).unwrap().0;
             model.params_mut().get_mut(id)[idx] = orig;
             let fd = (plus - minus) / (2.0 * eps);
-            let an = grads[id][idx];
+            let an = grad[idx];
             let err = (fd - an).abs() / (fd.abs() + an.abs() + floor);
             assert!(
                 err < 1e-4,

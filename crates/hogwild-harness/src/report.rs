@@ -1,0 +1,521 @@
+//! Aggregation of run results into the paper's tables, and the files written to `results/`.
+//!
+//! Means and standard deviations are computed here, in a fixed order (runs sorted by column,
+//! model, seed, ordering), never by polars' group-by (whose order and float reductions are
+//! not deterministic); polars builds and writes the tidy frames.
+
+use crate::config::{Metric, TableConfig};
+use crate::sweep::{Evaluation, Mode, RunResult, RNG_ALGORITHM};
+use polars::prelude::*;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Mean and standard deviation with `ddof` delta degrees of freedom, summed in slice order.
+pub fn mean_std(values: &[f64], ddof: u8) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let ss: f64 = values.iter().map(|v| (v - mean) * (v - mean)).sum();
+    let denom = n - f64::from(ddof);
+    (
+        mean,
+        if denom > 0.0 {
+            (ss / denom).sqrt()
+        } else {
+            0.0
+        },
+    )
+}
+
+/// One aggregated cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    /// Mean.
+    pub mean: f64,
+    /// Standard deviation.
+    pub std: f64,
+    /// Number of values.
+    pub n: usize,
+    /// The paper's `[mean, std]`, if it reports this cell.
+    pub paper: Option<[f64; 2]>,
+}
+
+/// How a cell compares with the paper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Within the paper's ± range (or within 0.05, half its last printed digit).
+    Within,
+    /// Outside it, in the good direction.
+    Better,
+    /// Outside it, in the bad direction: a miss.
+    Worse,
+}
+
+impl Verdict {
+    fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Within => "within",
+            Verdict::Better => "better",
+            Verdict::Worse => "MISS (worse)",
+        }
+    }
+}
+
+impl Cell {
+    /// The verdict against the paper, if the paper has this cell.
+    pub fn verdict(&self, metric: Metric) -> Option<Verdict> {
+        let [pm, ps] = self.paper?;
+        let d = self.mean - pm;
+        // Compare at the paper's printed precision (one decimal).
+        let d_printed = (self.mean * 10.0).round() / 10.0 - pm;
+        Some(if d_printed.abs() <= ps.max(0.05) + 1e-9 {
+            Verdict::Within
+        } else if (d > 0.0) == metric.higher_is_better() {
+            Verdict::Better
+        } else {
+            Verdict::Worse
+        })
+    }
+}
+
+/// The largest |async − sync| of one model over every run and ordering.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gap {
+    /// Model name.
+    pub model: String,
+    /// Largest absolute difference in metric points.
+    pub max_abs: f64,
+    /// Where it occurs (`column/seed/ordering`).
+    pub at: String,
+    /// Whether every asynchronous run reached the simulator's tolerance.
+    pub all_converged: bool,
+    /// Largest number of asynchronous rounds.
+    pub max_rounds: usize,
+}
+
+/// A table ready to print and write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableReport {
+    /// Table name.
+    pub name: String,
+    /// The table's configuration.
+    pub config: TableConfig,
+    /// Row keys (`gcn-sync`, …) with display names.
+    pub rows: Vec<(String, String)>,
+    /// `cells[row][column]`.
+    pub cells: Vec<Vec<Cell>>,
+    /// One per model.
+    pub gaps: Vec<Gap>,
+}
+
+/// The display name of a model.
+pub fn display_name(model: &str) -> &str {
+    match model {
+        "gcn" => "GCN",
+        "ignn" => "IGNN",
+        "energy" => "Energy GNN",
+        other => other,
+    }
+}
+
+/// Aggregates the results of one table (`results` in plan order).
+pub fn aggregate(name: &str, config: &TableConfig, results: &[&RunResult]) -> TableReport {
+    let mut rows = vec![];
+    let mut cells = vec![];
+    let mut gaps = vec![];
+    for model in &config.models {
+        for mode in [Mode::Sync, Mode::Async] {
+            let key = format!("{model}-{}", mode.as_str());
+            rows.push((
+                key.clone(),
+                format!("{} ({})", display_name(model), mode.as_str()),
+            ));
+            let row = (0..config.columns.len())
+                .map(|c| {
+                    let values: Vec<f64> = results
+                        .iter()
+                        .filter(|r| &r.spec.model == model && r.spec.column == c)
+                        .flat_map(|r| {
+                            r.evaluations
+                                .iter()
+                                .filter(|e| e.mode == mode)
+                                .map(|e| e.value)
+                        })
+                        .collect();
+                    let (mean, std) = mean_std(&values, config.std_ddof);
+                    Cell {
+                        mean,
+                        std,
+                        n: values.len(),
+                        paper: config.columns[c].paper.get(&key).copied(),
+                    }
+                })
+                .collect();
+            cells.push(row);
+        }
+        let mut gap = Gap {
+            model: model.clone(),
+            max_abs: 0.0,
+            at: "-".into(),
+            all_converged: true,
+            max_rounds: 0,
+        };
+        for r in results.iter().filter(|r| &r.spec.model == model) {
+            let sync = r
+                .evaluations
+                .iter()
+                .find(|e| e.mode == Mode::Sync)
+                .expect("sync first")
+                .value;
+            for e in r.evaluations.iter().filter(|e| e.mode == Mode::Async) {
+                gap.all_converged &= e.converged;
+                gap.max_rounds = gap.max_rounds.max(e.rounds);
+                let d = (e.value - sync).abs();
+                if d > gap.max_abs {
+                    gap.max_abs = d;
+                    gap.at = format!(
+                        "{}/seed{}/ordering{}",
+                        config.columns[r.spec.column].label,
+                        r.spec.seed,
+                        e.ordering.unwrap_or(0)
+                    );
+                }
+            }
+        }
+        gaps.push(gap);
+    }
+    TableReport {
+        name: name.into(),
+        config: config.clone(),
+        rows,
+        cells,
+        gaps,
+    }
+}
+
+fn fmt_cell(mean: f64, std: f64) -> String {
+    format!("{mean:.1} ± {std:.1}")
+}
+
+impl TableReport {
+    /// The table in the paper's layout, as Markdown.
+    pub fn table_markdown(&self) -> String {
+        let c = &self.config;
+        let mut s = format!("### {}\n\n| model |", c.title);
+        for col in &c.columns {
+            write!(s, " {} |", col.label).unwrap();
+        }
+        s.push_str("\n|---|");
+        s.push_str(&"---|".repeat(c.columns.len()));
+        s.push('\n');
+        for ((_, display), row) in self.rows.iter().zip(&self.cells) {
+            write!(s, "| {display} |").unwrap();
+            for cell in row {
+                write!(s, " {} |", fmt_cell(cell.mean, cell.std)).unwrap();
+            }
+            s.push('\n');
+        }
+        let orderings = c.orderings;
+        write!(
+            s,
+            "\nMean ± std (ddof {}) over {} seeds (sync rows) or {} seeds × {orderings} orderings (async rows).\n",
+            c.std_ddof,
+            c.seeds.len(),
+            c.seeds.len()
+        )
+        .unwrap();
+        s
+    }
+
+    /// Every cell beside the paper's, with a verdict, as Markdown.
+    pub fn comparison_markdown(&self) -> String {
+        let c = &self.config;
+        let mut s = String::from(
+            "| row | column | ours | paper | Δ | verdict |\n|---|---|---|---|---|---|\n",
+        );
+        for ((_, display), row) in self.rows.iter().zip(&self.cells) {
+            for (col, cell) in c.columns.iter().zip(row) {
+                let (paper, delta, verdict) = match (cell.paper, cell.verdict(c.metric)) {
+                    (Some([pm, ps]), Some(v)) => (
+                        fmt_cell(pm, ps),
+                        format!("{:+.1}", cell.mean - pm),
+                        v.as_str(),
+                    ),
+                    _ => ("—".into(), "—".into(), "not in the paper"),
+                };
+                writeln!(
+                    s,
+                    "| {display} | {} | {} | {paper} | {delta} | {verdict} |",
+                    col.label,
+                    fmt_cell(cell.mean, cell.std)
+                )
+                .unwrap();
+            }
+        }
+        s
+    }
+
+    /// The synchronous-vs-asynchronous differences, as Markdown.
+    pub fn gaps_markdown(&self) -> String {
+        let mut s = String::from("| model | largest \\|async − sync\\| (points) | at | all async runs converged | most rounds |\n|---|---|---|---|---|\n");
+        for g in &self.gaps {
+            writeln!(
+                s,
+                "| {} | {:.4} | {} | {} | {} |",
+                display_name(&g.model),
+                g.max_abs,
+                g.at,
+                if g.all_converged { "yes" } else { "no" },
+                g.max_rounds
+            )
+            .unwrap();
+        }
+        s
+    }
+
+    /// Number of cells the paper reports that we miss (worse than its ± range).
+    pub fn misses(&self) -> usize {
+        self.cells
+            .iter()
+            .flatten()
+            .filter(|c| c.verdict(self.config.metric) == Some(Verdict::Worse))
+            .count()
+    }
+
+    /// The tidy table: one row per cell.
+    pub fn cells_frame(&self) -> PolarsResult<DataFrame> {
+        let (mut row, mut column, mut mean, mut std, mut n, mut pm, mut ps, mut verdict) = (
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+        );
+        for ((key, _), cells) in self.rows.iter().zip(&self.cells) {
+            for (col, cell) in self.config.columns.iter().zip(cells) {
+                row.push(key.clone());
+                column.push(col.label.clone());
+                mean.push(cell.mean);
+                std.push(cell.std);
+                n.push(cell.n as u32);
+                pm.push(cell.paper.map(|p| p[0]));
+                ps.push(cell.paper.map(|p| p[1]));
+                verdict.push(
+                    cell.verdict(self.config.metric)
+                        .map(|v| v.as_str().to_string()),
+                );
+            }
+        }
+        df!("row" => row, "column" => column, "mean" => mean, "std" => std, "n" => n, "paper_mean" => pm, "paper_std" => ps, "verdict" => verdict)
+    }
+}
+
+/// Raw per-evaluation values of `results`, one row each.
+pub fn runs_frame(config: &TableConfig, results: &[&RunResult]) -> PolarsResult<DataFrame> {
+    let rows: Vec<(&RunResult, &Evaluation)> = results
+        .iter()
+        .flat_map(|r| r.evaluations.iter().map(move |e| (*r, e)))
+        .collect();
+    let col = |f: &dyn Fn(&RunResult, &Evaluation) -> String| {
+        rows.iter().map(|(r, e)| f(r, e)).collect::<Vec<_>>()
+    };
+    let num = |f: &dyn Fn(&RunResult, &Evaluation) -> f64| {
+        rows.iter().map(|(r, e)| f(r, e)).collect::<Vec<_>>()
+    };
+    let int = |f: &dyn Fn(&RunResult, &Evaluation) -> u64| {
+        rows.iter().map(|(r, e)| f(r, e)).collect::<Vec<_>>()
+    };
+    df!(
+        "table" => col(&|r, _| r.spec.table.clone()),
+        "column" => col(&|r, _| config.columns[r.spec.column].label.clone()),
+        "model" => col(&|r, _| r.spec.model.clone()),
+        "seed" => int(&|r, _| r.spec.seed),
+        "mode" => col(&|_, e| e.mode.as_str().into()),
+        "ordering" => rows.iter().map(|(_, e)| e.ordering.map(|o| o as u64)).collect::<Vec<_>>(),
+        "value" => num(&|_, e| e.value),
+        "async_converged" => rows.iter().map(|(_, e)| e.converged).collect::<Vec<_>>(),
+        "async_rounds" => int(&|_, e| e.rounds as u64),
+        "async_residual" => num(&|_, e| e.residual),
+        "final_train_loss" => num(&|r, _| r.final_loss),
+        "train_forward_iterations" => int(&|r, _| r.stats.forward_iterations),
+        "train_backward_iterations" => int(&|r, _| r.stats.backward_iterations),
+        "train_unconverged_solves" => int(&|r, _| r.stats.forward_unconverged + r.stats.backward_unconverged)
+    )
+}
+
+/// How the results were made; the only output that differs between identical runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    /// Table name.
+    pub table: String,
+    /// Profile.
+    pub profile: String,
+    /// SHA-256 of the resolved config of this table (async, models, table).
+    pub config_sha256: String,
+    /// `git rev-parse HEAD` of the code, or `unknown`.
+    pub code_version: String,
+    /// Whether code or config differed from that commit.
+    pub code_dirty: bool,
+    /// The compiler.
+    pub rustc: String,
+    /// Worker threads.
+    pub threads: usize,
+    /// Wall time of the whole `hogwild` invocation, seconds.
+    pub wall_seconds: f64,
+    /// Sum of this table's run times, seconds.
+    pub run_seconds: f64,
+    /// RNG algorithm and stream derivation.
+    pub rng: String,
+    /// The command line.
+    pub command: String,
+    /// Per-run wall time, seconds, by run label.
+    pub run_seconds_by_label: std::collections::BTreeMap<String, f64>,
+}
+
+impl Record {
+    /// A record with the environment filled in.
+    pub fn new(
+        table: &str,
+        profile: &str,
+        config_sha256: String,
+        threads: usize,
+        results: &[&RunResult],
+    ) -> Record {
+        let (code_version, code_dirty) = git_version();
+        Record {
+            table: table.into(),
+            profile: profile.into(),
+            config_sha256,
+            code_version,
+            code_dirty,
+            rustc: env!("HOGWILD_RUSTC_VERSION").into(),
+            threads,
+            wall_seconds: 0.0,
+            run_seconds: results.iter().map(|r| r.seconds).sum(),
+            rng: RNG_ALGORITHM.into(),
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+            run_seconds_by_label: results
+                .iter()
+                .map(|r| (r.spec.label(), (r.seconds * 1000.0).round() / 1000.0))
+                .collect(),
+        }
+    }
+}
+
+fn git_version() -> (String, bool) {
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match run(&["rev-parse", "HEAD"]) {
+        Some(rev) => {
+            let dirty = run(&[
+                "status",
+                "--porcelain",
+                "--",
+                "crates",
+                "Cargo.toml",
+                "Cargo.lock",
+                "harness.toml",
+            ])
+            .is_some_and(|s| !s.is_empty());
+            (rev, dirty)
+        }
+        None => ("unknown".into(), false),
+    }
+}
+
+fn write_csv(path: &Path, df: &mut DataFrame) -> anyhow::Result<()> {
+    let mut f = std::fs::File::create(path)?;
+    CsvWriter::new(&mut f).finish(df)?;
+    Ok(())
+}
+
+/// Writes `dir/{runs.csv, table.csv, table.md, record.toml}`. Each file is written to a
+/// temporary name and renamed into place.
+pub fn write_table(
+    dir: &Path,
+    report: &TableReport,
+    results: &[&RunResult],
+    record: &Record,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = |name: &str| dir.join(format!(".{name}.tmp"));
+    write_csv(&tmp("runs.csv"), &mut runs_frame(&report.config, results)?)?;
+    write_csv(&tmp("table.csv"), &mut report.cells_frame()?)?;
+    let md = format!(
+        "{}\n#### Against the paper\n\n{}\n#### Synchronous vs asynchronous evaluation\n\n{}\nRaw per-run values: `runs.csv`; tidy cells: `table.csv`; how this was made: `record.toml`.\n",
+        report.table_markdown(),
+        report.comparison_markdown(),
+        report.gaps_markdown()
+    );
+    std::fs::write(tmp("table.md"), md)?;
+    std::fs::write(tmp("record.toml"), toml::to_string(record)?)?;
+    for name in ["runs.csv", "table.csv", "table.md", "record.toml"] {
+        std::fs::rename(tmp(name), dir.join(name))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_std_uses_the_stated_ddof() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        let (m, s0) = mean_std(&v, 0);
+        let (_, s1) = mean_std(&v, 1);
+        assert_eq!(m, 2.5);
+        assert!((s0 - 1.25f64.sqrt()).abs() < 1e-15);
+        assert!((s1 - (5.0f64 / 3.0).sqrt()).abs() < 1e-15);
+        assert_eq!(mean_std(&[7.0], 1), (7.0, 0.0));
+    }
+
+    #[test]
+    fn verdicts_follow_the_papers_range_and_direction() {
+        let cell = |mean, paper| Cell {
+            mean,
+            std: 0.0,
+            n: 1,
+            paper: Some(paper),
+        };
+        assert_eq!(
+            cell(65.0, [65.0, 0.0]).verdict(Metric::Accuracy),
+            Some(Verdict::Within)
+        );
+        assert_eq!(
+            cell(64.96, [65.0, 0.0]).verdict(Metric::Accuracy),
+            Some(Verdict::Within)
+        );
+        assert_eq!(
+            cell(61.0, [62.3, 2.9]).verdict(Metric::Accuracy),
+            Some(Verdict::Within)
+        );
+        assert_eq!(
+            cell(58.0, [62.3, 2.9]).verdict(Metric::Accuracy),
+            Some(Verdict::Worse)
+        );
+        assert_eq!(
+            cell(100.0, [93.3, 1.1]).verdict(Metric::Accuracy),
+            Some(Verdict::Better)
+        );
+        assert_eq!(
+            Cell {
+                mean: 1.0,
+                std: 0.0,
+                n: 1,
+                paper: None
+            }
+            .verdict(Metric::Accuracy),
+            None
+        );
+    }
+}

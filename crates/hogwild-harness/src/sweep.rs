@@ -1,0 +1,262 @@
+//! The runs of a table and their execution.
+//!
+//! A *run* trains one model on one column's dataset with one parameter seed, evaluates it
+//! synchronously, and evaluates it asynchronously under every ordering. Runs are independent
+//! and executed in parallel (one per thread); everything inside a run is sequential, so the
+//! results do not depend on the thread count. Every random choice draws from a named stream
+//! ([`stream`]), so adding or reordering runs never changes another run's randomness.
+
+use crate::config::{Config, Metric, TableConfig};
+use hogwild_graph::{Batch, Targets};
+use hogwild_models::{loss, train, SolverStats};
+use ndarray::{concatenate, Array2, Axis};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use std::time::Instant;
+
+/// The RNG algorithm, as recorded next to the results.
+pub const RNG_ALGORITHM: &str =
+    "ChaCha8Rng (rand_chacha 0.10), seeded with SHA-256 of the stream label";
+
+/// The random stream named `label` (ChaCha8 seeded with SHA-256 of the label).
+pub fn stream(label: &str) -> ChaCha8Rng {
+    ChaCha8Rng::from_seed(Sha256::digest(label.as_bytes()).into())
+}
+
+/// One (table, column, model, seed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSpec {
+    /// Table name.
+    pub table: String,
+    /// Column index.
+    pub column: usize,
+    /// Model name.
+    pub model: String,
+    /// Parameter seed.
+    pub seed: u64,
+}
+
+impl RunSpec {
+    /// The run's label, the root of its random streams.
+    pub fn label(&self) -> String {
+        format!(
+            "{}/col{}/{}/seed{}",
+            self.table, self.column, self.model, self.seed
+        )
+    }
+}
+
+/// Evaluation mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Mode {
+    /// Batched synchronous inference.
+    Sync,
+    /// Simulated asynchronous inference.
+    Async,
+}
+
+impl Mode {
+    /// `sync` or `async`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Sync => "sync",
+            Mode::Async => "async",
+        }
+    }
+}
+
+/// One evaluation of a trained model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Mode.
+    pub mode: Mode,
+    /// Ordering index (asynchronous only).
+    pub ordering: Option<usize>,
+    /// Metric value.
+    pub value: f64,
+    /// Whether every graph's asynchronous run reached the tolerance (true for sync).
+    pub converged: bool,
+    /// Largest number of rounds over the graphs (0 for sync).
+    pub rounds: usize,
+    /// Largest final residual over the graphs (0 for sync).
+    pub residual: f64,
+}
+
+/// Everything one run produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResult {
+    /// What ran.
+    pub spec: RunSpec,
+    /// Training loss at the last epoch.
+    pub final_loss: f64,
+    /// Solver counters (training and synchronous evaluation).
+    pub stats: SolverStats,
+    /// Sync evaluation first, then each ordering.
+    pub evaluations: Vec<Evaluation>,
+    /// Wall time in seconds (not part of the deterministic outputs).
+    pub seconds: f64,
+}
+
+/// The runs of `table`, in (column, model, seed) order.
+pub fn plan(name: &str, table: &TableConfig) -> Vec<RunSpec> {
+    let mut runs = vec![];
+    for column in 0..table.columns.len() {
+        for model in &table.models {
+            for &seed in &table.seeds {
+                runs.push(RunSpec {
+                    table: name.into(),
+                    column,
+                    model: model.clone(),
+                    seed,
+                });
+            }
+        }
+    }
+    runs
+}
+
+fn metric(metric: Metric, out: &Array2<f64>, targets: &Targets) -> f64 {
+    match (metric, targets) {
+        (Metric::Accuracy, Targets::Classes(c)) => loss::accuracy_percent(out, c),
+        (Metric::Accuracy, Targets::Values(_)) => {
+            panic!("accuracy needs class targets (checked at load)")
+        }
+    }
+}
+
+/// Executes one run.
+pub fn execute(config: &Config, table: &TableConfig, spec: &RunSpec) -> anyhow::Result<RunResult> {
+    let start = Instant::now();
+    let label = spec.label();
+    let dataset = table.columns[spec.column].dataset.build()?;
+    let samples: Vec<_> = dataset.samples.iter().collect();
+    let batch = Batch::new(&samples);
+    let mut model = config.models.build(
+        &spec.model,
+        dataset.feature_dim(),
+        dataset.task.output_dim(),
+        &mut stream(&format!("{label}/init")),
+    )?;
+    let train_cfg = config
+        .models
+        .train_config(&spec.model)
+        .expect("known model");
+    let log = train(model.as_mut(), &batch, train_cfg)?;
+    let sync_out = model.predict(&batch)?;
+    let mut evaluations = vec![Evaluation {
+        mode: Mode::Sync,
+        ordering: None,
+        value: metric(table.metric, &sync_out, &batch.targets),
+        converged: true,
+        rounds: 0,
+        residual: 0.0,
+    }];
+    // Asynchronous inference runs on each graph separately (each is its own system).
+    let singles: Vec<Batch> = dataset.samples.iter().map(Batch::single).collect();
+    let rules = singles
+        .iter()
+        .map(|b| model.local_rule(b))
+        .collect::<Result<Vec<_>, _>>()?;
+    for ordering in 0..table.orderings {
+        let mut outs = vec![];
+        let (mut converged, mut rounds, mut residual) = (true, 0, 0.0f64);
+        for (s, rule) in rules.iter().enumerate() {
+            let mut rng = stream(&format!("{label}/async/ordering{ordering}/graph{s}"));
+            let o = hogwild_sim::simulate(rule.as_ref(), &config.async_, &mut rng)?;
+            converged &= o.converged;
+            rounds = rounds.max(o.rounds);
+            residual = residual.max(o.residual);
+            outs.push(o.outputs);
+        }
+        let views: Vec<_> = outs.iter().map(|o| o.view()).collect();
+        let out = concatenate(Axis(0), &views)?;
+        evaluations.push(Evaluation {
+            mode: Mode::Async,
+            ordering: Some(ordering),
+            value: metric(table.metric, &out, &batch.targets),
+            converged,
+            rounds,
+            residual,
+        });
+    }
+    drop(rules);
+    Ok(RunResult {
+        spec: spec.clone(),
+        final_loss: log.losses.last().copied().unwrap_or(f64::NAN),
+        stats: model.stats(),
+        evaluations,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// A rough relative cost, used only to start expensive runs first.
+fn cost(config: &Config, table: &TableConfig, spec: &RunSpec) -> f64 {
+    let nodes = table.columns[spec.column]
+        .dataset
+        .build()
+        .map(|d| d.n_nodes())
+        .unwrap_or(1) as f64;
+    let per_epoch = match spec.model.as_str() {
+        "energy" => 50.0,
+        "ignn" => 10.0,
+        _ => 1.0,
+    };
+    let epochs = config
+        .models
+        .train_config(&spec.model)
+        .map_or(1, |t| t.epochs) as f64;
+    nodes * nodes.sqrt() * per_epoch * epochs
+}
+
+/// Executes `runs` on `threads` threads; results come back in the order of `runs`.
+pub fn execute_all(
+    config: &Config,
+    tables: &[(String, TableConfig)],
+    runs: &[RunSpec],
+    threads: usize,
+) -> anyhow::Result<Vec<RunResult>> {
+    let table_of = |spec: &RunSpec| {
+        &tables
+            .iter()
+            .find(|(n, _)| n == &spec.table)
+            .expect("planned from these tables")
+            .1
+    };
+    let mut order: Vec<usize> = (0..runs.len()).collect();
+    order.sort_by(|&a, &b| {
+        cost(config, table_of(&runs[b]), &runs[b]).total_cmp(&cost(
+            config,
+            table_of(&runs[a]),
+            &runs[a],
+        ))
+    });
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    let done: Vec<(usize, anyhow::Result<RunResult>)> = pool.install(|| {
+        order
+            .par_iter()
+            .with_max_len(1)
+            .map(|&i| {
+                let r = execute(config, table_of(&runs[i]), &runs[i]);
+                if let Ok(r) = &r {
+                    eprintln!("[hogwild] done {} ({:.1} s)", r.spec.label(), r.seconds);
+                }
+                (
+                    i,
+                    r.map_err(|e| e.context(format!("run {}", runs[i].label()))),
+                )
+            })
+            .collect()
+    });
+    let mut results: Vec<Option<RunResult>> = vec![None; runs.len()];
+    for (i, r) in done {
+        results[i] = Some(r?);
+    }
+    Ok(results
+        .into_iter()
+        .map(|r| r.expect("every run finished"))
+        .collect())
+}

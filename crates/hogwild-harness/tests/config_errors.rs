@@ -1,0 +1,101 @@
+//! Bad configs fail at load, before any run, naming the file, the key and the value.
+
+use hogwild_harness::config::{Config, DEFAULT_PROFILE};
+use std::path::Path;
+
+const HARNESS: &str = include_str!("../../../harness.toml");
+
+fn load(text: &str) -> Result<Config, String> {
+    Config::parse(text, Path::new("my/harness.toml"), DEFAULT_PROFILE).map_err(|e| e.to_string())
+}
+
+fn expect_error(text: &str, needles: &[&str]) {
+    let err = load(text).expect_err("config should be rejected");
+    assert!(
+        err.starts_with("my/harness.toml"),
+        "error does not name the file: {err}"
+    );
+    for n in needles {
+        assert!(err.contains(n), "error lacks {n:?}: {err}");
+    }
+}
+
+#[test]
+fn the_committed_config_and_its_quick_profile_load() {
+    let full = load(HARNESS).unwrap();
+    assert_eq!(full.tables["chains"].seeds, vec![0, 1, 2]);
+    let quick = Config::parse(HARNESS, Path::new("harness.toml"), "quick").unwrap();
+    assert!(quick.tables["chains"].columns.len() < full.tables["chains"].columns.len());
+    assert_eq!(
+        quick.models.gcn.hidden, full.models.gcn.hidden,
+        "profiles overlay, they do not replace"
+    );
+}
+
+#[test]
+fn unknown_keys_are_named_with_their_line() {
+    let text = HARNESS.replace("staleness_bound = 20", "staleness_bound = 20\nstalenes = 3");
+    expect_error(&text, &["stalenes", "line"]);
+    let text = HARNESS.replace("kappa = 0.9 ", "kapa = 0.9 ");
+    expect_error(&text, &["kapa", "line"]);
+}
+
+#[test]
+fn wrong_types_are_named() {
+    let text = HARNESS.replace("staleness_bound = 20", "staleness_bound = \"twenty\"");
+    expect_error(&text, &["staleness_bound", "line"]);
+}
+
+#[test]
+fn impossible_values_are_named() {
+    expect_error(
+        &HARNESS.replace("staleness_bound = 20", "staleness_bound = 0"),
+        &["staleness_bound = 0"],
+    );
+    expect_error(
+        &HARNESS.replace("staleness_bound = 20", "staleness_bound = -1"),
+        &["staleness_bound"],
+    );
+    expect_error(
+        &HARNESS.replace("kappa = 0.9 ", "kappa = 1.0 "),
+        &["models.ignn", "kappa = 1"],
+    );
+    expect_error(
+        &HARNESS.replace("beta = 0.001", "beta = 0.0"),
+        &["models.energy", "beta = 0"],
+    );
+    expect_error(
+        &HARNESS.replace("seeds = [0, 1, 2]", "seeds = []"),
+        &["tables.chains.seeds"],
+    );
+    expect_error(
+        &HARNESS.replace("std_ddof = 0", "std_ddof = 2"),
+        &["tables.chains.std_ddof = 2"],
+    );
+    expect_error(
+        &HARNESS.replace(
+            "models = [\"gcn\", \"ignn\", \"energy\"]",
+            "models = [\"gcn\", \"gat\"]",
+        ),
+        &["tables.chains.models", "gat"],
+    );
+    expect_error(
+        &HARNESS.replacen("length = 10,", "length = 0,", 1),
+        &["tables.chains.columns[0].dataset", "length = 0"],
+    );
+    expect_error(
+        &HARNESS.replacen("gcn-sync = [65.0", "gcn-snyc = [65.0", 1),
+        &["columns[0].paper", "gcn-snyc"],
+    );
+}
+
+#[test]
+fn unknown_profiles_and_tables_are_named() {
+    let err = Config::parse(HARNESS, Path::new("h.toml"), "quik")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("quik") && err.contains("quick"), "{err}");
+    let config = load(HARNESS).unwrap();
+    let err = config.select(&["chain".into()]).unwrap_err();
+    assert!(err.contains("\"chain\"") && err.contains("chains"), "{err}");
+}

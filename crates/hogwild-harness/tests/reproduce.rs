@@ -1,0 +1,142 @@
+//! The quick profile end to end: the table snapshot, the GCN closed form, determinism across
+//! runs and thread counts, and the command line.
+
+use hogwild_harness::{reproduce, ReproduceOptions};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn harness_toml() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../harness.toml")
+}
+
+fn quick(out: &Path, threads: usize) -> Vec<hogwild_harness::report::TableReport> {
+    let opts = ReproduceOptions {
+        config: harness_toml(),
+        profile: "quick".into(),
+        tables: vec![],
+        out: out.into(),
+        threads,
+    };
+    reproduce(&opts).unwrap()
+}
+
+const DETERMINISTIC: [&str; 3] = ["runs.csv", "table.csv", "table.md"];
+
+#[test]
+fn quick_table_snapshot_and_gcn_closed_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = quick(dir.path(), 2);
+    let chains = &reports[0];
+    // The GCN (sync) row is a closed form: (3 + (l − 3) / 2) / l, exactly, with std 0.
+    let l = 10.0;
+    let cell = &chains.cells[0][0];
+    assert_eq!(cell.mean, 100.0 * (3.0 + (l - 3.0) / 2.0) / l);
+    assert_eq!(cell.std, 0.0);
+    insta::assert_snapshot!(
+        "quick_chains_table",
+        std::fs::read_to_string(dir.path().join("chains/table.md")).unwrap()
+    );
+}
+
+#[test]
+fn outputs_are_byte_identical_across_runs_and_thread_counts() {
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    quick(a.path(), 1);
+    quick(b.path(), 2);
+    quick(c.path(), 2);
+    for f in DETERMINISTIC {
+        let read = |d: &Path| std::fs::read(d.join("chains").join(f)).unwrap();
+        assert_eq!(
+            read(a.path()),
+            read(b.path()),
+            "{f} differs between -j 1 and -j 2"
+        );
+        assert_eq!(
+            read(b.path()),
+            read(c.path()),
+            "{f} differs between two runs"
+        );
+    }
+    let record = std::fs::read_to_string(a.path().join("chains/record.toml")).unwrap();
+    for key in [
+        "config_sha256",
+        "code_version",
+        "threads = 1",
+        "wall_seconds",
+        "rustc",
+        "ChaCha8",
+    ] {
+        assert!(record.contains(key), "record lacks {key}: {record}");
+    }
+}
+
+#[test]
+fn the_command_line_reproduces_and_reports_errors() {
+    let exe = env!("CARGO_BIN_EXE_hogwild");
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(exe)
+        .args([
+            "reproduce",
+            "--profile",
+            "quick",
+            "--table",
+            "chains",
+            "-j",
+            "2",
+            "--config",
+        ])
+        .arg(harness_toml())
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("| GCN (sync) | 65.0 ± 0.0 |"), "{stdout}");
+    assert!(!stdout.contains("[hogwild]"), "progress belongs on stderr");
+    for f in DETERMINISTIC.iter().chain(&["record.toml"]) {
+        assert!(
+            dir.path().join("chains").join(f).is_file(),
+            "{f} not written"
+        );
+    }
+
+    let bad = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string(harness_toml())
+        .unwrap()
+        .replace("tol = 1e-8 ", "tol = -1.0 ");
+    std::fs::write(&bad, text).unwrap();
+    let out = Command::new(exe)
+        .args(["reproduce", "--out"])
+        .arg(dir.path().join("never"))
+        .arg("--config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("tol = -1"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("never").exists(),
+        "nothing may run or be written for a bad config"
+    );
+
+    let out = Command::new(exe)
+        .args(["reproduce", "--table", "nope", "--config"])
+        .arg(harness_toml())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no table \"nope\""));
+}
