@@ -69,6 +69,28 @@ pub fn project_rows_l1(w: &mut Array2<f64>, radius: f64) {
     }
 }
 
+/// Picard iteration `x ← f(x)` from `x0` until `max |Δx| < tol` or `max_iter` iterations;
+/// `f` also returns a by-product of the step (kept from the last one). Returns
+/// `(x, by-product, iterations, converged)`.
+fn picard<S>(
+    x0: Array2<f64>,
+    tol: f64,
+    max_iter: usize,
+    mut f: impl FnMut(&Array2<f64>) -> (Array2<f64>, S),
+) -> (Array2<f64>, S, usize, bool) {
+    let mut x = x0;
+    let mut iters = 0;
+    loop {
+        let (next, extra) = f(&x);
+        let change = max_abs((&next - &x).view());
+        x = next;
+        iters += 1;
+        if change < tol || iters >= max_iter {
+            return (x, extra, iters, change < tol);
+        }
+    }
+}
+
 fn normalise_rows(h: &Array2<f64>) -> (Array2<f64>, Vec<f64>) {
     let norms: Vec<f64> = h
         .rows()
@@ -147,21 +169,13 @@ impl Ignn {
         w: ArrayView2<'_, f64>,
         b: &Array2<f64>,
     ) -> (Array2<f64>, Array2<f64>) {
-        let mut h = Array2::zeros(b.raw_dim());
-        let mut iters = 0;
-        loop {
+        let (tol, max_iter) = (self.cfg.tol, self.cfg.max_iter);
+        let (h, z, iters, ok) = picard(Array2::zeros(b.raw_dim()), tol, max_iter, |h| {
             let z = mm_nt(a.spmm(h.view()).view(), w) + b;
-            let next = z.mapv(|v| v.max(0.0));
-            let change = max_abs((&next - &h).view());
-            h = next;
-            iters += 1;
-            if change < self.cfg.tol || iters >= self.cfg.max_iter {
-                self.stats.forward_solves += 1;
-                self.stats.forward_iterations += iters as u64;
-                self.stats.forward_unconverged += u64::from(change >= self.cfg.tol);
-                return (h, z);
-            }
-        }
+            (z.mapv(|v| v.max(0.0)), z)
+        });
+        self.stats.record_forward(iters, ok);
+        (h, z)
     }
 
     fn head(&self, h: &Array2<f64>) -> Array2<f64> {
@@ -222,20 +236,11 @@ impl Model for Ignn {
         }
         // Adjoint fixed point G = D ∘ (dH + Âᵀ G W).
         let mask = z.mapv(|v| if v > 0.0 { 1.0 } else { 0.0 });
-        let mut g = &dh * &mask;
-        let mut iters = 0;
-        loop {
-            let next = (mm(at.spmm(g.view()).view(), w.view()) + &dh) * &mask;
-            let change = max_abs((&next - &g).view());
-            g = next;
-            iters += 1;
-            if change < self.cfg.tol || iters >= self.cfg.max_iter {
-                self.stats.backward_solves += 1;
-                self.stats.backward_iterations += iters as u64;
-                self.stats.backward_unconverged += u64::from(change >= self.cfg.tol);
-                break;
-            }
-        }
+        let (tol, max_iter) = (self.cfg.tol, self.cfg.max_iter);
+        let (g, (), iters, ok) = picard(&dh * &mask, tol, max_iter, |g| {
+            ((mm(at.spmm(g.view()).view(), w.view()) + &dh) * &mask, ())
+        });
+        self.stats.record_backward(iters, ok);
         // Z = (Â H) Wᵀ + B  ⇒  ∂L/∂W = Gᵀ (Â H);  B = Â X Ωᵀ  ⇒  ∂L/∂Ω = (Âᵀ G)ᵀ X.
         grads[self.w] = mm_tn(g.view(), a.spmm(h.view()).view());
         grads[self.omega] = mm_tn(at.spmm(g.view()).view(), batch.features.view());

@@ -46,6 +46,22 @@ pub struct SolverStats {
     pub backward_unconverged: u64,
 }
 
+impl SolverStats {
+    /// Counts one forward solve of `iterations` iterations.
+    pub fn record_forward(&mut self, iterations: usize, converged: bool) {
+        self.forward_solves += 1;
+        self.forward_iterations += iterations as u64;
+        self.forward_unconverged += u64::from(!converged);
+    }
+
+    /// Counts one backward (adjoint) solve of `iterations` iterations.
+    pub fn record_backward(&mut self, iterations: usize, converged: bool) {
+        self.backward_solves += 1;
+        self.backward_iterations += iterations as u64;
+        self.backward_unconverged += u64::from(!converged);
+    }
+}
+
 /// How the asynchronous simulator must run a [`LocalRule`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Execution {

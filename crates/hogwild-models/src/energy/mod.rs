@@ -425,9 +425,7 @@ impl EnergyGnn {
             _ => Array2::zeros((n, self.cfg.hidden)),
         };
         let (h, iters, ok) = self.minimise(ctx, start);
-        self.stats.forward_solves += 1;
-        self.stats.forward_iterations += iters as u64;
-        self.stats.forward_unconverged += u64::from(!ok);
+        self.stats.record_forward(iters, ok);
         self.warm = Some(h.clone());
         h
     }
@@ -486,9 +484,7 @@ impl Model for EnergyGnn {
         let (loss, d_out) = task_loss(&out, &batch.targets);
         let dh = mm_nt(d_out.view(), self.params.get(self.w_out).view());
         let (w, iters, ok) = self.adjoint(&ctx, h.view(), &dh);
-        self.stats.backward_solves += 1;
-        self.stats.backward_iterations += iters as u64;
-        self.stats.backward_unconverged += u64::from(!ok);
+        self.stats.record_backward(iters, ok);
         let mut grads: Vec<Array2<f64>> = self
             .mixed(&ctx, h.view(), w.view())
             .into_iter()
