@@ -72,6 +72,11 @@ fn impossible_values_are_named() {
         &HARNESS.replace("std_ddof = 0", "std_ddof = 2"),
         &["tables.chains.std_ddof = 2"],
     );
+    // Sync rows have one value per seed: a sample std needs two seeds.
+    let one_seed = HARNESS
+        .replace("std_ddof = 0", "std_ddof = 1")
+        .replace("seeds = [0, 1, 2]", "seeds = [0]");
+    expect_error(&one_seed, &["tables.chains.std_ddof = 1", "two seeds"]);
     expect_error(
         &HARNESS.replace(
             "models = [\"gcn\", \"ignn\", \"energy\"]",
