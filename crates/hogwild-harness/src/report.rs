@@ -481,41 +481,33 @@ mod tests {
 
     #[test]
     fn verdicts_follow_the_papers_range_and_direction() {
-        let cell = |mean, paper| Cell {
-            mean,
-            std: 0.0,
-            n: 1,
-            paper: Some(paper),
-        };
-        assert_eq!(
-            cell(65.0, [65.0, 0.0]).verdict(Metric::Accuracy),
-            Some(Verdict::Within)
-        );
-        assert_eq!(
-            cell(64.96, [65.0, 0.0]).verdict(Metric::Accuracy),
-            Some(Verdict::Within)
-        );
-        assert_eq!(
-            cell(61.0, [62.3, 2.9]).verdict(Metric::Accuracy),
-            Some(Verdict::Within)
-        );
-        assert_eq!(
-            cell(58.0, [62.3, 2.9]).verdict(Metric::Accuracy),
-            Some(Verdict::Worse)
-        );
-        assert_eq!(
-            cell(100.0, [93.3, 1.1]).verdict(Metric::Accuracy),
-            Some(Verdict::Better)
-        );
-        assert_eq!(
-            Cell {
-                mean: 1.0,
+        // (our mean, paper [mean, std], verdict)
+        let cases = [
+            (65.0, [65.0, 0.0], Verdict::Within),
+            (64.96, [65.0, 0.0], Verdict::Within), // rounds to the paper's 65.0
+            (61.0, [62.3, 2.9], Verdict::Within),
+            (58.0, [62.3, 2.9], Verdict::Worse),
+            (100.0, [93.3, 1.1], Verdict::Better),
+        ];
+        for (mean, paper, want) in cases {
+            let cell = Cell {
+                mean,
                 std: 0.0,
                 n: 1,
-                paper: None
-            }
-            .verdict(Metric::Accuracy),
-            None
-        );
+                paper: Some(paper),
+            };
+            assert_eq!(
+                cell.verdict(Metric::Accuracy),
+                Some(want),
+                "{mean} vs {paper:?}"
+            );
+        }
+        let unreported = Cell {
+            mean: 1.0,
+            std: 0.0,
+            n: 1,
+            paper: None,
+        };
+        assert_eq!(unreported.verdict(Metric::Accuracy), None);
     }
 }
