@@ -181,7 +181,6 @@ pub fn execute(config: &Config, table: &TableConfig, spec: &RunSpec) -> anyhow::
             residual,
         });
     }
-    drop(rules);
     Ok(RunResult {
         spec: spec.clone(),
         final_loss: log.losses.last().copied().unwrap_or(f64::NAN),
@@ -224,14 +223,10 @@ pub fn execute_all(
             .expect("planned from these tables")
             .1
     };
+    // Costs once per run (each builds the run's dataset), then longest first.
+    let costs: Vec<f64> = runs.iter().map(|r| cost(config, table_of(r), r)).collect();
     let mut order: Vec<usize> = (0..runs.len()).collect();
-    order.sort_by(|&a, &b| {
-        cost(config, table_of(&runs[b]), &runs[b]).total_cmp(&cost(
-            config,
-            table_of(&runs[a]),
-            &runs[a],
-        ))
-    });
+    order.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()?;

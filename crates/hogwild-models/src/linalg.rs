@@ -152,11 +152,6 @@ pub fn lift<T: Scalar>(a: ArrayView2<'_, f64>) -> Array2<T> {
     a.mapv(T::from)
 }
 
-/// Real parts.
-pub fn real<T: Scalar>(a: ArrayView2<'_, T>) -> Array2<f64> {
-    a.mapv(|x| x.real())
-}
-
 /// `ln(1 + eˣ)`, numerically stable.
 pub fn softplus<T: Scalar>(x: T) -> T {
     if x.real() > 0.0 {

@@ -11,7 +11,7 @@
 
 pub mod picnn;
 
-use crate::linalg::{add_row, col_sums, dot_all, lift, max_abs, mm, mm_nt, mm_tn, real, Scalar};
+use crate::linalg::{add_row, col_sums, dot_all, lift, max_abs, mm, mm_nt, mm_tn, Scalar};
 use crate::loss::task_loss;
 use crate::model::{Execution, LocalRule, Model, ModelError, SolverStats};
 use crate::params::{ParamId, Params, TrainConfig};
@@ -634,15 +634,8 @@ impl LocalRule for EnergyRule<'_> {
     fn residual(&self, states: &[Vec<f64>]) -> f64 {
         let k = self.model.cfg.hidden;
         let h = Array2::from_shape_fn((states.len(), k), |(i, c)| states[i][c]);
-        max_abs(
-            real(
-                self.model
-                    .energy_grads::<f64>(&self.ctx, h.view(), false)
-                    .1
-                    .view(),
-            )
-            .view(),
-        )
+        let grad = self.model.energy_grads::<f64>(&self.ctx, h.view(), false).1;
+        max_abs(grad.view())
     }
     fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
         let k = self.model.cfg.hidden;
