@@ -10,9 +10,10 @@
 //! states (Jacobi), which is exactly layer-by-layer synchronous execution.
 //!
 //! Explicit rules run exactly their number of updates per node; implicit rules run whole
-//! rounds until the observer's residual ([`LocalRule::residual`]) is below
-//! [`AsyncConfig::tol`], [`AsyncConfig::max_rounds`] is reached, or the residual stops being
-//! finite (divergence, reported as not converged).
+//! rounds until the observer's residual ([`LocalRule::residual`], evaluated every
+//! [`AsyncConfig::residual_every`] rounds) is below [`AsyncConfig::tol`],
+//! [`AsyncConfig::max_rounds`] is reached, or the residual stops being finite (divergence,
+//! reported as not converged).
 
 use hogwild_models::{Execution, LocalRule};
 use ndarray::Array2;
@@ -44,6 +45,9 @@ pub struct AsyncConfig {
     pub tol: f64,
     /// Implicit rules stop after this many rounds even if not converged.
     pub max_rounds: usize,
+    /// Implicit rules evaluate the residual every this many rounds (and after the last);
+    /// the check is a global observer's, as costly as a round, and not part of the rule.
+    pub residual_every: usize,
 }
 
 /// Errors for impossible settings.
@@ -83,6 +87,13 @@ impl AsyncConfig {
                 setting: "max_rounds",
                 value: "0".into(),
                 why: "must be at least 1",
+            });
+        }
+        if self.residual_every == 0 {
+            return Err(SimError::InvalidSetting {
+                setting: "residual_every",
+                value: "0".into(),
+                why: "must be at least 1 round",
             });
         }
         Ok(())
@@ -158,6 +169,10 @@ pub fn simulate(
     // Stop when converged, or when the iteration has diverged (a residual that is not
     // finite never comes back).
     let done = |residual: f64| explicit.is_none() && (residual < cfg.tol || !residual.is_finite());
+    // The observer looks every `residual_every` rounds, and always after the last one.
+    let check = |rounds: usize| {
+        explicit.is_none() && (rounds % cfg.residual_every == 0 || rounds == max_rounds)
+    };
     match cfg.schedule {
         Schedule::Synchronous => {
             while rounds < max_rounds && !done(residual) {
@@ -176,7 +191,7 @@ pub fn simulate(
                 counts.iter_mut().for_each(|c| *c += 1);
                 updates += n as u64;
                 rounds += 1;
-                if explicit.is_none() {
+                if check(rounds) {
                     residual = rule.residual(&states);
                 }
             }
@@ -212,7 +227,7 @@ pub fn simulate(
                     updates += 1;
                 }
                 rounds += 1;
-                if explicit.is_none() {
+                if check(rounds) {
                     states = history.iter().map(|h| h.latest().to_vec()).collect();
                     residual = rule.residual(&states);
                 }

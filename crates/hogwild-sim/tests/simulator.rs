@@ -70,6 +70,7 @@ fn cfg(schedule: Schedule, bound: usize) -> AsyncConfig {
         staleness_bound: bound,
         tol: 1e-11,
         max_rounds: 100_000,
+        residual_every: 1,
     }
 }
 
@@ -235,14 +236,21 @@ fn impossible_settings_are_rejected() {
     let mut c = cfg(Schedule::RandomSweeps, 2);
     c.tol = -1.0;
     assert!(simulate(&rule, &c, &mut rng(0)).is_err());
+    let mut c = cfg(Schedule::RandomSweeps, 2);
+    c.residual_every = 0;
+    let err = simulate(&rule, &c, &mut rng(0)).unwrap_err();
+    assert!(err.to_string().contains("residual_every = 0"), "{err}");
 }
 
-/// An "implicit" rule that blows up: h ← 10 h + 1.
-struct Divergent(Graph);
+/// An "implicit" rule on isolated nodes: h ← a h + 1 (converges to 1/(1 − a) iff |a| < 1).
+struct Affine {
+    graph: Graph,
+    a: f64,
+}
 
-impl LocalRule for Divergent {
+impl LocalRule for Affine {
     fn graph(&self) -> &Graph {
-        &self.0
+        &self.graph
     }
     fn execution(&self) -> Execution {
         Execution::Implicit
@@ -254,12 +262,12 @@ impl LocalRule for Divergent {
         out[0] = 0.0;
     }
     fn update(&self, _i: usize, _count: usize, own: &[f64], _views: &[&[f64]], out: &mut [f64]) {
-        out[0] = 10.0 * own[0] + 1.0;
+        out[0] = self.a * own[0] + 1.0;
     }
     fn residual(&self, states: &[Vec<f64>]) -> f64 {
         let r = states
             .iter()
-            .fold(0.0f64, |m, s| m.max((9.0 * s[0] + 1.0).abs()));
+            .fold(0.0f64, |m, s| m.max(((self.a - 1.0) * s[0] + 1.0).abs()));
         if r.is_finite() {
             r
         } else {
@@ -273,12 +281,11 @@ impl LocalRule for Divergent {
 
 #[test]
 fn divergence_is_reported_not_converged_and_stops_early() {
-    let out = simulate(
-        &Divergent(Graph::path(3)),
-        &cfg(Schedule::RandomSweeps, 2),
-        &mut rng(0),
-    )
-    .unwrap();
+    let rule = Affine {
+        graph: Graph::path(3),
+        a: 10.0,
+    };
+    let out = simulate(&rule, &cfg(Schedule::RandomSweeps, 2), &mut rng(0)).unwrap();
     assert!(!out.converged);
     assert!(out.residual.is_infinite());
     assert!(
@@ -286,4 +293,28 @@ fn divergence_is_reported_not_converged_and_stops_early() {
         "ran {} rounds after diverging",
         out.rounds
     );
+}
+
+#[test]
+fn the_residual_is_checked_every_residual_every_rounds() {
+    let rule = Affine {
+        graph: Graph::path(4),
+        a: 0.5,
+    };
+    let mut c = cfg(Schedule::RandomSweeps, 3);
+    c.tol = 1e-6;
+    // The residual 1 − h/2 halves every round from 1: below 1e-6 after 20 rounds.
+    let every_round = simulate(&rule, &c, &mut rng(0)).unwrap();
+    assert!(every_round.converged);
+    assert_eq!(every_round.rounds, 20);
+    c.residual_every = 7;
+    let every_seven = simulate(&rule, &c, &mut rng(0)).unwrap();
+    assert!(every_seven.converged);
+    assert_eq!(every_seven.rounds, 21);
+    assert!(every_seven.residual < every_round.residual);
+    // The last round is always checked, even when the cap is not a multiple.
+    c.max_rounds = 20;
+    let capped = simulate(&rule, &c, &mut rng(0)).unwrap();
+    assert_eq!(capped.rounds, 20);
+    assert!(capped.converged, "residual {}", capped.residual);
 }
