@@ -171,7 +171,7 @@ pub fn simulate(
     let done = |residual: f64| explicit.is_none() && (residual < cfg.tol || !residual.is_finite());
     // The observer looks every `residual_every` rounds, and always after the last one.
     let check = |rounds: usize| {
-        explicit.is_none() && (rounds % cfg.residual_every == 0 || rounds == max_rounds)
+        explicit.is_none() && (rounds.is_multiple_of(cfg.residual_every) || rounds == max_rounds)
     };
     match cfg.schedule {
         Schedule::Synchronous => {

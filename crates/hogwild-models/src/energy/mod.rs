@@ -18,9 +18,10 @@ use crate::params::{ParamId, Params, TrainConfig};
 use hogwild_graph::{Batch, Graph};
 use ndarray::{s, Array2, ArrayView2};
 use num_dual::Dual64;
-use picnn::{Picnn, PicnnContext, PicnnShape};
+use picnn::{Picnn, PicnnContext, PicnnShape, RowTape};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
 
 /// How the forward minimisation is solved during training and synchronous evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -516,11 +517,28 @@ impl Model for EnergyGnn {
             .hessian_norm(&ctx, h.view())
             .max(self.hessian_norm(&ctx, zero.view()));
         let step = self.cfg.async_step_scale / lambda;
+        let k = self.cfg.hidden;
+        let d_m = *self
+            .cfg
+            .message_widths
+            .last()
+            .expect("checked at construction");
+        let max_degree = (0..g.n_nodes()).map(|i| g.degree(i)).max().unwrap_or(0);
+        let scratch = Mutex::new(Scratch {
+            message: vec![self.message.row_tape(); max_degree],
+            update: self.update.row_tape(),
+            y: vec![0.0; 2 * k],
+            agg: vec![0.0; d_m],
+            d_agg: vec![0.0; d_m],
+            dy: vec![0.0; 2 * k],
+            d_msg: vec![0.0; d_m],
+        });
         Ok(Box::new(EnergyRule {
             model: self,
             ctx,
             reverse,
             step,
+            scratch,
         }))
     }
 }
@@ -533,69 +551,87 @@ struct EnergyRule<'a> {
     ctx: EnergyContext<'a>,
     reverse: Vec<usize>,
     step: f64,
+    /// Reused buffers: the rule runs on one thread, the lock is never contended.
+    scratch: Mutex<Scratch>,
+}
+
+/// Buffers of one local evaluation, sized for the largest degree.
+struct Scratch {
+    /// Message-network tapes, one per in-edge.
+    message: Vec<RowTape>,
+    update: RowTape,
+    /// Convex input of one edge's message, `(h_j, h_i)`.
+    y: Vec<f64>,
+    /// Aggregated message and its gradient.
+    agg: Vec<f64>,
+    d_agg: Vec<f64>,
+    /// `∂e_i/∂(h_j, h_i)` of one edge.
+    dy: Vec<f64>,
+    /// Gradient of one edge's message output.
+    d_msg: Vec<f64>,
 }
 
 impl EnergyRule<'_> {
-    /// `(∂e_i/∂h_i, ∂e_i/∂h_j for each in-edge)` at `h_i = own`, `h_j = nb[e]`.
-    fn local_grads(&self, i: usize, own: &[f64], nb: &[&[f64]]) -> (Vec<f64>, Array2<f64>) {
+    /// Writes `∂e_i/∂h_i` into `d_self` and `∂e_i/∂h_j` of in-edge `r` into
+    /// `d_nb[r k..(r + 1) k]`, at `h_i = own`, `h_j = nb[r][..k]`.
+    fn local_grads(
+        &self,
+        i: usize,
+        own: &[f64],
+        nb: &[&[f64]],
+        d_self: &mut [f64],
+        d_nb: &mut [f64],
+    ) {
         let m = self.model;
         let k = m.cfg.hidden;
         let g = self.ctx.graph;
-        let edges = g.in_edges(i);
-        let deg = edges.len();
-        let mut y = Array2::zeros((deg, 2 * k));
-        for (r, view) in nb.iter().enumerate() {
-            y.slice_mut(s![r, ..k]).assign(
-                &ArrayView2::from_shape((1, k), &view[..k])
-                    .expect("k")
-                    .row(0),
-            );
-            y.slice_mut(s![r, k..])
-                .assign(&ArrayView2::from_shape((1, k), own).expect("k").row(0));
-        }
-        let mtape = m.message.forward(
-            &m.params,
-            &self.ctx.message,
-            edges.clone(),
-            Array2::zeros((deg, 0)),
-            y.view(),
-        );
-        let d_m = mtape.out.ncols();
-        let mut agg = Array2::zeros((1, d_m));
-        for (r, e) in edges.clone().enumerate() {
+        let mut guard = self.scratch.lock().expect("never poisoned");
+        let sc = &mut *guard;
+        sc.agg.fill(0.0);
+        sc.y[k..].copy_from_slice(own);
+        for ((r, e), view) in g.in_edges(i).enumerate().zip(nb) {
+            sc.y[..k].copy_from_slice(&view[..k]);
+            let tape = &mut sc.message[r];
+            m.message
+                .forward_row(&m.params, &self.ctx.message, e, &[], &sc.y, tape);
             let a = g.edge(e).1;
-            for c in 0..d_m {
-                agg[[0, c]] += mtape.out[[r, c]] * a;
+            for (s, &o) in sc.agg.iter_mut().zip(tape.out.iter()) {
+                *s += a * o;
             }
         }
-        let hi = ArrayView2::from_shape((1, k), own).expect("k");
-        let utape = m
-            .update
-            .forward(&m.params, &self.ctx.update, i..i + 1, agg, hi);
-        let (dm, dh) = m.update.backward(
+        m.update
+            .forward_row(&m.params, &self.ctx.update, i, &sc.agg, own, &mut sc.update);
+        for (d, &h) in d_self.iter_mut().zip(own) {
+            *d = m.cfg.beta * h;
+        }
+        let d_agg = m.update.backward_row(
             &m.params,
             &self.ctx.update,
-            &utape,
-            Array2::ones((1, 1)),
-            None,
+            i,
+            &mut sc.update,
+            &[1.0],
+            d_self,
         );
-        let mut dmsg = Array2::zeros((deg, d_m));
-        for (r, e) in edges.clone().enumerate() {
+        sc.d_agg.copy_from_slice(d_agg);
+        for (r, e) in g.in_edges(i).enumerate() {
             let a = g.edge(e).1;
-            for c in 0..d_m {
-                dmsg[[r, c]] = dm[[0, c]] * a;
+            for (d, &v) in sc.d_msg.iter_mut().zip(sc.d_agg.iter()) {
+                *d = a * v;
+            }
+            sc.dy.fill(0.0);
+            m.message.backward_row(
+                &m.params,
+                &self.ctx.message,
+                e,
+                &mut sc.message[r],
+                &sc.d_msg,
+                &mut sc.dy,
+            );
+            d_nb[r * k..(r + 1) * k].copy_from_slice(&sc.dy[..k]);
+            for (d, &v) in d_self.iter_mut().zip(&sc.dy[k..]) {
+                *d += v;
             }
         }
-        let (_, dy) = m
-            .message
-            .backward(&m.params, &self.ctx.message, &mtape, dmsg, None);
-        let mut d_self: Vec<f64> = (0..k).map(|c| dh[[0, c]] + m.cfg.beta * own[c]).collect();
-        for r in 0..deg {
-            for (c, d) in d_self.iter_mut().enumerate() {
-                *d += dy[[r, k + c]];
-            }
-        }
-        (d_self, dy.slice(s![.., ..k]).to_owned())
     }
 }
 
@@ -614,22 +650,24 @@ impl LocalRule for EnergyRule<'_> {
         let k = self.model.cfg.hidden;
         let zero = vec![0.0; k];
         let nb: Vec<&[f64]> = vec![&zero[..]; self.ctx.graph.degree(i)];
-        let (_, d_nb) = self.local_grads(i, &zero, &nb);
-        out[..k].fill(0.0);
-        out[k..].copy_from_slice(d_nb.as_slice().expect("standard layout"));
+        let mut d_self = vec![0.0; k];
+        let (h, d_nb) = out.split_at_mut(k);
+        h.fill(0.0);
+        self.local_grads(i, &zero, &nb, &mut d_self, d_nb);
     }
     fn update(&self, i: usize, _count: usize, own: &[f64], views: &[&[f64]], out: &mut [f64]) {
         let k = self.model.cfg.hidden;
-        let (d_self, d_nb) = self.local_grads(i, &own[..k], views);
+        let (h, d_nb) = out.split_at_mut(k);
+        // The new messages go straight to their place; the gradient is built in `h`.
+        self.local_grads(i, &own[..k], views, h, d_nb);
         let g = self.ctx.graph;
-        for (c, o) in out[..k].iter_mut().enumerate() {
-            let mut grad = d_self[c];
+        for (c, o) in h.iter_mut().enumerate() {
+            let mut grad = *o;
             for (view, e) in views.iter().zip(g.in_edges(i)) {
                 grad += view[k * (1 + self.reverse[e]) + c];
             }
             *o = own[c] - self.step * grad;
         }
-        out[k..].copy_from_slice(d_nb.as_slice().expect("standard layout"));
     }
     fn residual(&self, states: &[Vec<f64>]) -> f64 {
         let k = self.model.cfg.hidden;

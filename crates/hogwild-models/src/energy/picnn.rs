@@ -107,6 +107,22 @@ pub struct PicnnTape<T> {
     pub out: Array2<T>,
 }
 
+/// Buffers of single-row passes ([`Picnn::forward_row`], [`Picnn::backward_row`]), made once
+/// by [`Picnn::row_tape`] and reused, so the asynchronous simulator's inner loop does not
+/// allocate.
+#[derive(Debug, Clone)]
+pub struct RowTape {
+    /// Input `z_k` of every layer.
+    z: Vec<Vec<f64>>,
+    /// Pre-activation of every layer.
+    a: Vec<Vec<f64>>,
+    /// The output.
+    pub out: Vec<f64>,
+    /// Backward buffers: the gradient flowing into the current layer, and into the one below.
+    dz: Vec<f64>,
+    dz_prev: Vec<f64>,
+}
+
 impl Picnn {
     /// Creates the parameters (`name.Lk.*`): kernels Glorot-uniform, `Wz = |Glorot| / 10`
     /// (the reference initialisation), gate biases `bzu = byu = 1` so featureless nodes start
@@ -174,6 +190,116 @@ impl Picnn {
             coef_y,
             affine,
         }
+    }
+
+    /// Buffers for single-row passes of this network.
+    pub fn row_tape(&self) -> RowTape {
+        let widest = self
+            .layers
+            .iter()
+            .map(|l| l.z_in)
+            .chain(self.shape.widths.iter().copied())
+            .max()
+            .unwrap_or(0);
+        RowTape {
+            z: self.layers.iter().map(|l| vec![0.0; l.z_in]).collect(),
+            a: self.shape.widths.iter().map(|&w| vec![0.0; w]).collect(),
+            out: vec![0.0; *self.shape.widths.last().expect("at least one layer")],
+            dz: vec![0.0; widest],
+            dz_prev: vec![0.0; widest],
+        }
+    }
+
+    /// [`Picnn::forward`] for the single context row `row`, in `f64`, into `tape`.
+    pub fn forward_row(
+        &self,
+        params: &Params,
+        ctx: &PicnnContext,
+        row: usize,
+        z0: &[f64],
+        y: &[f64],
+        tape: &mut RowTape,
+    ) {
+        let last = self.layers.len() - 1;
+        tape.z[0].copy_from_slice(z0);
+        for (k, l) in self.layers.iter().enumerate() {
+            let width = self.shape.widths[k];
+            let (a, z) = (&mut tape.a[k], &tape.z[k]);
+            a.copy_from_slice(&ctx.affine[k].row(row).to_slice().expect("row-major")[..width]);
+            let gate = ctx.gate_z[k].row(row);
+            let wz = params.get(l.wz);
+            for (i, (&zi, &g)) in z.iter().zip(gate.iter()).enumerate() {
+                let v = zi * g;
+                for (ao, &w) in a.iter_mut().zip(wz.row(i).iter()) {
+                    *ao += v * w;
+                }
+            }
+            let coef = ctx.coef_y[k].row(row);
+            let wy = params.get(l.wy);
+            for (j, (&yj, &c)) in y.iter().zip(coef.iter()).enumerate() {
+                let v = yj * c;
+                for (ao, &w) in a.iter_mut().zip(wy.row(j).iter()) {
+                    *ao += v * w;
+                }
+            }
+            let next = if k == last {
+                &mut tape.out
+            } else {
+                &mut tape.z[k + 1]
+            };
+            let a = &tape.a[k];
+            for (n, &v) in next.iter_mut().zip(a.iter()) {
+                *n = if k == last {
+                    v
+                } else {
+                    self.shape.activation.apply(v)
+                };
+            }
+        }
+    }
+
+    /// [`Picnn::backward`] of the last [`Picnn::forward_row`] on `row` (no parameter
+    /// gradients): adds `∂/∂y` to `dy` and returns `∂/∂z0`.
+    pub fn backward_row<'t>(
+        &self,
+        params: &Params,
+        ctx: &PicnnContext,
+        row: usize,
+        tape: &'t mut RowTape,
+        d_out: &[f64],
+        dy: &mut [f64],
+    ) -> &'t [f64] {
+        let last = self.layers.len() - 1;
+        tape.dz[..d_out.len()].copy_from_slice(d_out);
+        for (k, l) in self.layers.iter().enumerate().rev() {
+            let width = self.shape.widths[k];
+            let da = &mut tape.dz[..width];
+            if k != last {
+                for (d, &a) in da.iter_mut().zip(tape.a[k].iter()) {
+                    *d *= self.shape.activation.derivative(a);
+                }
+            }
+            let coef = ctx.coef_y[k].row(row);
+            let wy = params.get(l.wy);
+            for (j, (d, &c)) in dy.iter_mut().zip(coef.iter()).enumerate() {
+                let mut acc = 0.0;
+                for (&g, &w) in da.iter().zip(wy.row(j).iter()) {
+                    acc += g * w;
+                }
+                *d += acc * c;
+            }
+            let gate = ctx.gate_z[k].row(row);
+            let wz = params.get(l.wz);
+            for (i, &g) in gate.iter().enumerate().take(l.z_in) {
+                let mut acc = 0.0;
+                for (&d, &w) in da.iter().zip(wz.row(i).iter()) {
+                    acc += d * w;
+                }
+                tape.dz_prev[i] = acc * g;
+            }
+            std::mem::swap(&mut tape.dz, &mut tape.dz_prev);
+        }
+        &tape.dz[..self.shape.z_in]
     }
 
     /// Forward pass on context rows `rows`, with monotone input `z0` and convex input `y`.
@@ -282,5 +408,52 @@ impl Picnn {
             dz = dz_prev;
         }
         (dz, dy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+
+    #[test]
+    fn single_row_passes_match_the_batched_ones() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for activation in [Activation::Softplus, Activation::SoftplusSquared] {
+            let shape = PicnnShape {
+                z_in: 3,
+                y_dim: 4,
+                x_dim: 2,
+                widths: vec![5, 2, 1],
+                activation,
+            };
+            let mut params = Params::default();
+            let net = Picnn::new("u", shape, &mut params, &mut rng);
+            let x = Array2::from_shape_fn((6, 2), |_| rng.random_range(-1.0..1.0));
+            let z0 = Array2::from_shape_fn((6, 3), |_| rng.random_range(-1.0..1.0));
+            let y = Array2::from_shape_fn((6, 4), |_| rng.random_range(-1.0..1.0));
+            let ctx = net.context(&params, x);
+            let tape = net.forward(&params, &ctx, 0..6, z0.clone(), y.view());
+            let d_out = Array2::from_shape_fn((6, 1), |(i, _)| 1.0 + i as f64);
+            let (dz0, dy) = net.backward(&params, &ctx, &tape, d_out.clone(), None);
+            let mut row = net.row_tape();
+            for r in 0..6 {
+                let z = z0.row(r).to_vec();
+                let yr = y.row(r).to_vec();
+                net.forward_row(&params, &ctx, r, &z, &yr, &mut row);
+                assert!((row.out[0] - tape.out[[r, 0]]).abs() < 1e-12);
+                let mut dyr = vec![0.5; 4];
+                let dz = net
+                    .backward_row(&params, &ctx, r, &mut row, &[d_out[[r, 0]]], &mut dyr)
+                    .to_vec();
+                for c in 0..3 {
+                    assert!((dz[c] - dz0[[r, c]]).abs() < 1e-12, "dz0 row {r}");
+                }
+                for c in 0..4 {
+                    // backward_row adds to what is there (0.5).
+                    assert!((dyr[c] - 0.5 - dy[[r, c]]).abs() < 1e-12, "dy row {r}");
+                }
+            }
+        }
     }
 }
