@@ -90,6 +90,8 @@ pub trait LocalRule: Sync {
     /// Writes node `i`'s initial state.
     fn init(&self, i: usize, out: &mut [f64]);
     /// Node `i`'s update number `count` (0-based) from its own state and its in-edge views.
+    /// Must write every entry of `out`: its previous contents are unspecified (the
+    /// simulator reuses buffers).
     fn update(&self, i: usize, count: usize, own: &[f64], views: &[&[f64]], out: &mut [f64]);
     /// Distance of the (fresh, global) state from the model's fixed point; an observer's
     /// measurement used only to stop implicit execution (and zero for explicit rules).

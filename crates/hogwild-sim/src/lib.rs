@@ -128,11 +128,11 @@ impl History {
         &self.0[k.saturating_sub(1)].1
     }
     /// Records a version and forgets those no read can reach any more (reads at later
-    /// ticks ask for `tau ≥ tick + 1 − bound`).
-    fn push(&mut self, tick: u64, state: Vec<f64>, bound: u64) {
+    /// ticks ask for `tau ≥ tick + 1 − bound`), handing their buffers to `spare`.
+    fn push(&mut self, tick: u64, state: Vec<f64>, bound: u64, spare: &mut Vec<Vec<f64>>) {
         self.0.push_back((tick, state));
         while self.0.len() >= 2 && self.0[1].0 + bound <= tick + 1 {
-            self.0.pop_front();
+            spare.extend(self.0.pop_front().map(|(_, s)| s));
         }
     }
 }
@@ -204,6 +204,8 @@ pub fn simulate(
                 .collect();
             let mut order: Vec<usize> = (0..n).collect();
             let mut tick = 0u64;
+            // Buffers of forgotten versions, reused for new ones.
+            let mut spare: Vec<Vec<f64>> = vec![];
             while rounds < max_rounds && !done(residual) {
                 order.shuffle(rng);
                 for &i in &order {
@@ -220,9 +222,10 @@ pub fn simulate(
                             }
                         })
                         .collect();
-                    let mut out = vec![0.0; rule.state_len(i)];
+                    let mut out = spare.pop().unwrap_or_default();
+                    out.resize(rule.state_len(i), 0.0);
                     rule.update(i, counts[i], history[i].latest(), &views, &mut out);
-                    history[i].push(tick, out, bound);
+                    history[i].push(tick, out, bound, &mut spare);
                     counts[i] += 1;
                     updates += 1;
                 }

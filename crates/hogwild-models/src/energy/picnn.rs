@@ -48,6 +48,23 @@ impl Activation {
     }
 }
 
+impl Activation {
+    /// `(g(a), g'(a))` in `f64` from one exponential, for the single-row passes.
+    fn value_and_slope(self, a: f64) -> (f64, f64) {
+        let e = (-a.abs()).exp();
+        let softplus = a.max(0.0) + e.ln_1p();
+        let sigmoid = if a >= 0.0 {
+            1.0 / (1.0 + e)
+        } else {
+            e / (1.0 + e)
+        };
+        match self {
+            Activation::Softplus => (softplus, sigmoid),
+            Activation::SoftplusSquared => (softplus * softplus, 2.0 * softplus * sigmoid),
+        }
+    }
+}
+
 /// Sizes of a PICNN.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PicnnShape {
@@ -116,6 +133,8 @@ pub struct RowTape {
     z: Vec<Vec<f64>>,
     /// Pre-activation of every layer.
     a: Vec<Vec<f64>>,
+    /// Activation slope `g'(a)` of every hidden layer.
+    slope: Vec<Vec<f64>>,
     /// The output.
     pub out: Vec<f64>,
     /// Backward buffers: the gradient flowing into the current layer, and into the one below.
@@ -204,6 +223,7 @@ impl Picnn {
         RowTape {
             z: self.layers.iter().map(|l| vec![0.0; l.z_in]).collect(),
             a: self.shape.widths.iter().map(|&w| vec![0.0; w]).collect(),
+            slope: self.shape.widths.iter().map(|&w| vec![0.0; w]).collect(),
             out: vec![0.0; *self.shape.widths.last().expect("at least one layer")],
             dz: vec![0.0; widest],
             dz_prev: vec![0.0; widest],
@@ -242,18 +262,13 @@ impl Picnn {
                     *ao += v * w;
                 }
             }
-            let next = if k == last {
-                &mut tape.out
+            if k == last {
+                tape.out.copy_from_slice(&tape.a[k]);
             } else {
-                &mut tape.z[k + 1]
-            };
-            let a = &tape.a[k];
-            for (n, &v) in next.iter_mut().zip(a.iter()) {
-                *n = if k == last {
-                    v
-                } else {
-                    self.shape.activation.apply(v)
-                };
+                let (next, slope) = (&mut tape.z[k + 1], &mut tape.slope[k]);
+                for ((n, d), &v) in next.iter_mut().zip(slope.iter_mut()).zip(tape.a[k].iter()) {
+                    (*n, *d) = self.shape.activation.value_and_slope(v);
+                }
             }
         }
     }
@@ -275,8 +290,8 @@ impl Picnn {
             let width = self.shape.widths[k];
             let da = &mut tape.dz[..width];
             if k != last {
-                for (d, &a) in da.iter_mut().zip(tape.a[k].iter()) {
-                    *d *= self.shape.activation.derivative(a);
+                for (d, &g) in da.iter_mut().zip(tape.slope[k].iter()) {
+                    *d *= g;
                 }
             }
             let coef = ctx.coef_y[k].row(row);
