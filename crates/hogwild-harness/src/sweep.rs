@@ -12,8 +12,9 @@ use hogwild_models::{loss, train, SolverStats};
 use ndarray::{concatenate, Array2, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// The RNG algorithm, as recorded next to the results.
@@ -223,29 +224,36 @@ pub fn execute_all(
             .expect("planned from these tables")
             .1
     };
-    // Costs once per run (each builds the run's dataset), then longest first.
+    // Costs once per run (each builds the run's dataset), then longest first: each worker
+    // takes the next run off one shared queue (rayon's work splitting would not keep the
+    // order, and the longest runs would end up queued behind each other on one thread).
     let costs: Vec<f64> = runs.iter().map(|r| cost(config, table_of(r), r)).collect();
     let mut order: Vec<usize> = (0..runs.len()).collect();
     order.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()?;
-    let done: Vec<(usize, anyhow::Result<RunResult>)> = pool.install(|| {
-        order
-            .par_iter()
-            .with_max_len(1)
-            .map(|&i| {
-                let r = execute(config, table_of(&runs[i]), &runs[i]);
-                if let Ok(r) = &r {
-                    eprintln!("[hogwild] done {} ({:.1} s)", r.spec.label(), r.seconds);
+    let next = AtomicUsize::new(0);
+    let done = Mutex::new(Vec::with_capacity(runs.len()));
+    pool.scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|_| {
+                while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let r = execute(config, table_of(&runs[i]), &runs[i]);
+                    if let Ok(r) = &r {
+                        eprintln!("[hogwild] done {} ({:.1} s)", r.spec.label(), r.seconds);
+                    }
+                    let r = r.map_err(|e| e.context(format!("run {}", runs[i].label())));
+                    done.lock()
+                        .expect("no worker panics holding it")
+                        .push((i, r));
                 }
-                (
-                    i,
-                    r.map_err(|e| e.context(format!("run {}", runs[i].label()))),
-                )
-            })
-            .collect()
+            });
+        }
     });
+    let mut done = done.into_inner().expect("no worker panicked");
+    // Plan order, so that the error reported (the first in the plan) does not depend on timing.
+    done.sort_by_key(|(i, _)| *i);
     let mut results: Vec<Option<RunResult>> = vec![None; runs.len()];
     for (i, r) in done {
         results[i] = Some(r?);

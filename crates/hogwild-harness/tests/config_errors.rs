@@ -9,6 +9,15 @@ fn load(text: &str) -> Result<Config, String> {
     Config::parse(text, Path::new("my/harness.toml"), DEFAULT_PROFILE).map_err(|e| e.to_string())
 }
 
+/// The committed config with `from` replaced by `to` (which must change it).
+fn edited(from: &str, to: &str) -> String {
+    assert!(
+        HARNESS.contains(from),
+        "harness.toml no longer contains {from:?}"
+    );
+    HARNESS.replace(from, to)
+}
+
 fn expect_error(text: &str, needles: &[&str]) {
     let err = load(text).expect_err("config should be rejected");
     assert!(
@@ -34,42 +43,42 @@ fn the_committed_config_and_its_quick_profile_load() {
 
 #[test]
 fn unknown_keys_are_named_with_their_line() {
-    let text = HARNESS.replace("staleness_bound = 20", "staleness_bound = 20\nstalenes = 3");
+    let text = edited("staleness_bound = 20", "staleness_bound = 20\nstalenes = 3");
     expect_error(&text, &["stalenes", "line"]);
-    let text = HARNESS.replace("kappa = 0.9 ", "kapa = 0.9 ");
+    let text = edited("kappa = 0.9 ", "kapa = 0.9 ");
     expect_error(&text, &["kapa", "line"]);
 }
 
 #[test]
 fn wrong_types_are_named() {
-    let text = HARNESS.replace("staleness_bound = 20", "staleness_bound = \"twenty\"");
+    let text = edited("staleness_bound = 20", "staleness_bound = \"twenty\"");
     expect_error(&text, &["staleness_bound", "line"]);
 }
 
 #[test]
 fn impossible_values_are_named() {
     expect_error(
-        &HARNESS.replace("staleness_bound = 20", "staleness_bound = 0"),
+        &edited("staleness_bound = 20", "staleness_bound = 0"),
         &["staleness_bound = 0"],
     );
     expect_error(
-        &HARNESS.replace("staleness_bound = 20", "staleness_bound = -1"),
+        &edited("staleness_bound = 20", "staleness_bound = -1"),
         &["staleness_bound"],
     );
     expect_error(
-        &HARNESS.replace("kappa = 0.9 ", "kappa = 1.0 "),
+        &edited("kappa = 0.9 ", "kappa = 1.0 "),
         &["models.ignn", "kappa = 1"],
     );
     expect_error(
-        &HARNESS.replace("beta = 0.001", "beta = 0.0"),
+        &edited("beta = 0.01 ", "beta = 0.0 "),
         &["models.energy", "beta = 0"],
     );
     expect_error(
-        &HARNESS.replace("seeds = [0, 1, 2]", "seeds = []"),
+        &edited("seeds = [0, 1, 2]", "seeds = []"),
         &["tables.chains.seeds"],
     );
     expect_error(
-        &HARNESS.replace("std_ddof = 0", "std_ddof = 2"),
+        &edited("std_ddof = 0", "std_ddof = 2"),
         &["tables.chains.std_ddof = 2"],
     );
     // Sync rows have one value per seed: a sample std needs two seeds.
@@ -78,7 +87,7 @@ fn impossible_values_are_named() {
         .replace("seeds = [0, 1, 2]", "seeds = [0]");
     expect_error(&one_seed, &["tables.chains.std_ddof = 1", "two seeds"]);
     expect_error(
-        &HARNESS.replace(
+        &edited(
             "models = [\"gcn\", \"ignn\", \"energy\"]",
             "models = [\"gcn\", \"gat\"]",
         ),
