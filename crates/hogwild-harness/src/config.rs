@@ -7,7 +7,7 @@
 
 use hogwild_datasets::DatasetSpec;
 use hogwild_models::ModelsConfig;
-use hogwild_sim::AsyncConfig;
+use hogwild_sim::{AsyncConfig, AsyncOverrides};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -76,6 +76,14 @@ pub struct ColumnConfig {
     /// The paper's `[mean, std]` per row key (`gcn-sync`, `energy-async`, …).
     #[serde(default)]
     pub paper: BTreeMap<String, [f64; 2]>,
+    /// Changes to `[async]` for this column (`async = { staleness_bound = 5 }`), so a
+    /// table can sweep the asynchrony model. Not serialised when empty.
+    #[serde(
+        default,
+        rename = "async",
+        skip_serializing_if = "AsyncOverrides::is_empty"
+    )]
+    pub async_: AsyncOverrides,
 }
 
 /// One table of the paper.
@@ -229,6 +237,13 @@ impl Config {
                 }
             }
             for (c, col) in t.columns.iter().enumerate() {
+                if let Err(e) = col.async_.apply(&self.async_).validate() {
+                    return invalid(
+                        format!("tables.{name}.columns[{c}].async"),
+                        String::new(),
+                        e.to_string(),
+                    );
+                }
                 if let Err(e) = col.dataset.build() {
                     return invalid(
                         format!("tables.{name}.columns[{c}].dataset"),

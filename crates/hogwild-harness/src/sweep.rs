@@ -131,7 +131,9 @@ fn metric(metric: Metric, out: &Array2<f64>, targets: &Targets) -> f64 {
 pub fn execute(config: &Config, table: &TableConfig, spec: &RunSpec) -> anyhow::Result<RunResult> {
     let start = Instant::now();
     let label = spec.label();
-    let dataset = table.columns[spec.column].dataset.build()?;
+    let column = &table.columns[spec.column];
+    let async_cfg = column.async_.apply(&config.async_);
+    let dataset = column.dataset.build()?;
     let samples: Vec<_> = dataset.samples.iter().collect();
     let batch = Batch::new(&samples);
     let mut model = config.models.build(
@@ -165,7 +167,7 @@ pub fn execute(config: &Config, table: &TableConfig, spec: &RunSpec) -> anyhow::
         let (mut converged, mut rounds, mut residual) = (true, 0, 0.0f64);
         for (s, rule) in rules.iter().enumerate() {
             let mut rng = stream(&format!("{label}/async/ordering{ordering}/graph{s}"));
-            let o = hogwild_sim::simulate(rule.as_ref(), &config.async_, &mut rng)?;
+            let o = hogwild_sim::simulate(rule.as_ref(), &async_cfg, &mut rng)?;
             converged &= o.converged;
             rounds = rounds.max(o.rounds);
             residual = residual.max(o.residual);

@@ -9,13 +9,13 @@ fn load(text: &str) -> Result<Config, String> {
     Config::parse(text, Path::new("my/harness.toml"), DEFAULT_PROFILE).map_err(|e| e.to_string())
 }
 
-/// The committed config with `from` replaced by `to` (which must change it).
+/// The committed config with the first `from` (which must be there) replaced by `to`.
 fn edited(from: &str, to: &str) -> String {
     assert!(
         HARNESS.contains(from),
         "harness.toml no longer contains {from:?}"
     );
-    HARNESS.replace(from, to)
+    HARNESS.replacen(from, to, 1)
 }
 
 fn expect_error(text: &str, needles: &[&str]) {
@@ -57,6 +57,23 @@ fn wrong_types_are_named() {
 
 #[test]
 fn impossible_values_are_named() {
+    // A column's [async] overrides are checked as the merged settings.
+    expect_error(
+        &edited(
+            "async = { staleness_bound = 5 }",
+            "async = { staleness_bound = 0 }",
+        ),
+        &["tables.asynchrony.columns[1].async", "staleness_bound = 0"],
+    );
+    // They may only change the asynchrony model, and say where they are wrong.
+    expect_error(
+        &edited("async = { staleness_bound = 5 }", "async = { tol = 1.0 }"),
+        &["unknown field `tol`", "line"],
+    );
+    expect_error(
+        &edited(r#"delay = "max""#, r#"delay = "maximal""#),
+        &["maximal", "uniform", "max"],
+    );
     expect_error(
         &edited("staleness_bound = 20", "staleness_bound = 0"),
         &["staleness_bound = 0"],
@@ -82,9 +99,8 @@ fn impossible_values_are_named() {
         &["tables.chains.std_ddof = 2"],
     );
     // Sync rows have one value per seed: a sample std needs two seeds.
-    let one_seed = HARNESS
-        .replace("std_ddof = 0", "std_ddof = 1")
-        .replace("seeds = [0, 1, 2]", "seeds = [0]");
+    let one_seed =
+        edited("std_ddof = 0", "std_ddof = 1").replacen("seeds = [0, 1, 2]", "seeds = [0]", 1);
     expect_error(&one_seed, &["tables.chains.std_ddof = 1", "two seeds"]);
     expect_error(
         &edited(

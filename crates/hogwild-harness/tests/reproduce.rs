@@ -26,7 +26,7 @@ const DETERMINISTIC: [&str; 3] = ["runs.csv", "table.csv", "table.md"];
 fn quick_table_snapshot_and_gcn_closed_form() {
     let dir = tempfile::tempdir().unwrap();
     let reports = quick(dir.path(), 2);
-    let chains = &reports[0];
+    let chains = reports.iter().find(|r| r.name == "chains").unwrap();
     // The GCN (sync) row is a closed form: (3 + (l − 3) / 2) / l, exactly, with std 0.
     let l = 10.0;
     let cell = &chains.cells[0][0];
@@ -35,6 +35,12 @@ fn quick_table_snapshot_and_gcn_closed_form() {
     insta::assert_snapshot!(
         "quick_chains_table",
         std::fs::read_to_string(dir.path().join("chains/table.md")).unwrap()
+    );
+    // Column overrides of [async]: B = 1 reads the latest neighbour states, B = 20 with
+    // maximal delays reads none of them beyond the initial ones.
+    insta::assert_snapshot!(
+        "quick_asynchrony_table",
+        std::fs::read_to_string(dir.path().join("asynchrony/table.md")).unwrap()
     );
 }
 
@@ -48,17 +54,20 @@ fn outputs_are_byte_identical_across_runs_and_thread_counts() {
     quick(a.path(), 1);
     quick(b.path(), 2);
     quick(c.path(), 2);
-    for f in DETERMINISTIC {
-        let read = |d: &Path| std::fs::read(d.join("chains").join(f)).unwrap();
+    for f in DETERMINISTIC
+        .iter()
+        .flat_map(|f| ["asynchrony", "chains"].map(|t| (t, f)))
+    {
+        let read = |d: &Path| std::fs::read(d.join(f.0).join(f.1)).unwrap();
         assert_eq!(
             read(a.path()),
             read(b.path()),
-            "{f} differs between -j 1 and -j 2"
+            "{f:?} differs between -j 1 and -j 2"
         );
         assert_eq!(
             read(b.path()),
             read(c.path()),
-            "{f} differs between two runs"
+            "{f:?} differs between two runs"
         );
     }
     let record = std::fs::read_to_string(a.path().join("chains/record.toml")).unwrap();

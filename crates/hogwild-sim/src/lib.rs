@@ -5,7 +5,8 @@
 //! node's update count stays within one of every other's. A node updating at tick `t` uses
 //! its own latest state and, for each in-neighbour `j`, the latest version of `j`'s state
 //! written at or before tick `t − 1 − d`, with the delay `d` drawn uniformly from
-//! `0..B` (B = [`AsyncConfig::staleness_bound`]): staleness `t − τ` lies in `1..=B`. Under
+//! `0..B` (B = [`AsyncConfig::staleness_bound`]) or always `B − 1` ([`Delay`]): staleness
+//! `t − τ` lies in `1..=B`. Under
 //! [`Schedule::Synchronous`] every node updates at every tick from the previous tick's
 //! states (Jacobi), which is exactly layer-by-layer synchronous execution.
 //!
@@ -33,6 +34,23 @@ pub enum Schedule {
     RandomSweeps,
 }
 
+/// How stale each read is, within the staleness bound B.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Delay {
+    /// `d` uniform in `0..B`: staleness uniform in `1..=B` ticks.
+    #[default]
+    Uniform,
+    /// `d = B − 1` always: every read is as stale as the bound allows (the worst case).
+    Max,
+}
+
+impl Delay {
+    fn is_uniform(&self) -> bool {
+        *self == Delay::Uniform
+    }
+}
+
 /// Simulator settings (`[async]` in `harness.toml`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +59,10 @@ pub struct AsyncConfig {
     pub schedule: Schedule,
     /// Staleness bound B ≥ 1 in ticks: reads are at most B ticks old.
     pub staleness_bound: usize,
+    /// How stale each read is within the bound (default `uniform`; not serialised when
+    /// default, so configs that predate it keep their hash).
+    #[serde(default, skip_serializing_if = "Delay::is_uniform")]
+    pub delay: Delay,
     /// Implicit rules stop once the residual is below this.
     pub tol: f64,
     /// Implicit rules stop after this many rounds even if not converged.
@@ -48,6 +70,38 @@ pub struct AsyncConfig {
     /// Implicit rules evaluate the residual every this many rounds (and after the last);
     /// the check is a global observer's, as costly as a round, and not part of the rule.
     pub residual_every: usize,
+}
+
+/// Changes to [`AsyncConfig`] for one table column: how a table sweeps the asynchrony model.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsyncOverrides {
+    /// Replaces [`AsyncConfig::schedule`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+    /// Replaces [`AsyncConfig::staleness_bound`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staleness_bound: Option<usize>,
+    /// Replaces [`AsyncConfig::delay`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Delay>,
+}
+
+impl AsyncOverrides {
+    /// Whether nothing is overridden.
+    pub fn is_empty(&self) -> bool {
+        *self == AsyncOverrides::default()
+    }
+
+    /// `base` with these changes.
+    pub fn apply(&self, base: &AsyncConfig) -> AsyncConfig {
+        AsyncConfig {
+            schedule: self.schedule.unwrap_or(base.schedule),
+            staleness_bound: self.staleness_bound.unwrap_or(base.staleness_bound),
+            delay: self.delay.unwrap_or(base.delay),
+            ..base.clone()
+        }
+    }
 }
 
 /// Errors for impossible settings.
@@ -217,7 +271,10 @@ pub fn simulate(
                             if j == i {
                                 history[i].latest()
                             } else {
-                                let delay = rng.random_range(0..bound);
+                                let delay = match cfg.delay {
+                                    Delay::Uniform => rng.random_range(0..bound),
+                                    Delay::Max => bound - 1,
+                                };
                                 history[j].at((tick - 1).saturating_sub(delay))
                             }
                         })

@@ -7,7 +7,7 @@ use hogwild_models::energy::{EnergyConfig, EnergyGnn, ForwardSolver};
 use hogwild_models::gcn::{Gcn, GcnConfig};
 use hogwild_models::ignn::{Ignn, IgnnConfig};
 use hogwild_models::{Execution, LocalRule, Model, TrainConfig};
-use hogwild_sim::{simulate, AsyncConfig, Schedule, SimError};
+use hogwild_sim::{simulate, AsyncConfig, AsyncOverrides, Delay, Schedule, SimError};
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -68,6 +68,7 @@ fn cfg(schedule: Schedule, bound: usize) -> AsyncConfig {
     AsyncConfig {
         schedule,
         staleness_bound: bound,
+        delay: Delay::Uniform,
         tol: 1e-11,
         max_rounds: 100_000,
         residual_every: 1,
@@ -108,13 +109,17 @@ fn asynchronous_fixed_points_match_synchronous_ones() {
         for mut m in models(seed).into_iter().skip(1) {
             let sync = m.predict(&batch).unwrap();
             let rule = m.local_rule(&batch).unwrap();
-            for (order, bound) in [(0, 1), (1, 5), (2, 20)] {
-                let out = simulate(
-                    rule.as_ref(),
-                    &cfg(Schedule::RandomSweeps, bound),
-                    &mut rng(order),
-                )
-                .unwrap();
+            for (order, bound, delay) in [
+                (0, 1, Delay::Uniform),
+                (1, 5, Delay::Uniform),
+                (2, 20, Delay::Uniform),
+                (3, 20, Delay::Max),
+            ] {
+                let c = AsyncConfig {
+                    delay,
+                    ..cfg(Schedule::RandomSweeps, bound)
+                };
+                let out = simulate(rule.as_ref(), &c, &mut rng(order)).unwrap();
                 assert!(
                     out.converged,
                     "{} did not converge: residual {}",
@@ -317,4 +322,45 @@ fn the_residual_is_checked_every_residual_every_rounds() {
     let capped = simulate(&rule, &c, &mut rng(0)).unwrap();
     assert_eq!(capped.rounds, 20);
     assert!(capped.converged, "residual {}", capped.residual);
+}
+
+#[test]
+fn maximal_delays_read_only_initial_states_within_the_bound() {
+    // Five nodes, three layers: 15 ticks, all within B = 20, so with every read as stale
+    // as allowed each node only ever sees its neighbours' features: h = x_i + 3 Σ_j x_j,
+    // whatever the ordering.
+    let rule = SumGnn {
+        graph: Graph::path(5),
+        x: vec![1.0, 0.0, 1.0, 1.0, 0.0],
+    };
+    let c = AsyncConfig {
+        delay: Delay::Max,
+        ..cfg(Schedule::RandomSweeps, 20)
+    };
+    for seed in 0..3 {
+        let out = simulate(&rule, &c, &mut rng(seed)).unwrap();
+        assert_eq!(
+            out.outputs.column(0).to_vec(),
+            vec![1.0, 6.0, 4.0, 4.0, 3.0]
+        );
+    }
+}
+
+#[test]
+fn column_overrides_change_only_what_they_name() {
+    let base = cfg(Schedule::RandomSweeps, 20);
+    let none = AsyncOverrides::default();
+    assert!(none.is_empty());
+    assert_eq!(none.apply(&base), base);
+    let o: AsyncOverrides = toml::from_str("staleness_bound = 5\ndelay = \"max\"").unwrap();
+    let c = o.apply(&base);
+    assert_eq!((c.staleness_bound, c.delay), (5, Delay::Max));
+    assert_eq!(
+        (c.schedule, c.tol, c.max_rounds),
+        (base.schedule, base.tol, base.max_rounds)
+    );
+    assert!(
+        toml::from_str::<AsyncOverrides>("tol = 1.0").is_err(),
+        "only the asynchrony model"
+    );
 }
