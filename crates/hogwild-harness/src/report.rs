@@ -359,9 +359,11 @@ pub struct Record {
     pub profile: String,
     /// SHA-256 of the resolved config of this table (async, models, table).
     pub config_sha256: String,
-    /// `git rev-parse HEAD` of the code, or `unknown`.
+    /// The commit the binary was built from (`git rev-parse HEAD` at build time), or
+    /// `unknown`.
     pub code_version: String,
-    /// Whether code or config differed from that commit.
+    /// Whether the code (crates, Cargo.toml, Cargo.lock) differed from that commit at build
+    /// time; the config is identified by `config_sha256`.
     pub code_dirty: bool,
     /// The compiler.
     pub rustc: String,
@@ -388,13 +390,12 @@ impl Record {
         threads: usize,
         results: &[&RunResult],
     ) -> Record {
-        let (code_version, code_dirty) = git_version();
         Record {
             table: table.into(),
             profile: profile.into(),
             config_sha256,
-            code_version,
-            code_dirty,
+            code_version: env!("HOGWILD_GIT_COMMIT").into(),
+            code_dirty: env!("HOGWILD_GIT_DIRTY") == "true",
             rustc: env!("HOGWILD_RUSTC_VERSION").into(),
             threads,
             wall_seconds: 0.0,
@@ -406,33 +407,6 @@ impl Record {
                 .map(|r| (r.spec.label(), (r.seconds * 1000.0).round() / 1000.0))
                 .collect(),
         }
-    }
-}
-
-fn git_version() -> (String, bool) {
-    let run = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    match run(&["rev-parse", "HEAD"]) {
-        Some(rev) => {
-            let dirty = run(&[
-                "status",
-                "--porcelain",
-                "--",
-                "crates",
-                "Cargo.toml",
-                "Cargo.lock",
-                "harness.toml",
-            ])
-            .is_some_and(|s| !s.is_empty());
-            (rev, dirty)
-        }
-        None => ("unknown".into(), false),
     }
 }
 
