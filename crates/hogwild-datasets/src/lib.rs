@@ -8,7 +8,19 @@
 use hogwild_graph::Sample;
 
 pub mod chains;
+pub mod counting;
+pub mod localisation;
 pub mod synthetic;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use sha2::{Digest, Sha256};
+
+/// The random stream of a generated dataset: ChaCha8 seeded with SHA-256 of its identity
+/// (which names the generator, its parameters and its seed).
+pub(crate) fn stream(identity: &str) -> ChaCha8Rng {
+    ChaCha8Rng::from_seed(Sha256::digest(format!("dataset/{identity}").as_bytes()).into())
+}
 
 /// What the model predicts for every node.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -18,9 +30,15 @@ pub enum Task {
         /// Number of classes.
         classes: usize,
     },
-    /// Node regression of `dim` real outputs.
+    /// Node regression of `dim` real outputs; metric: relative RMSE.
     Regression {
         /// Output width.
+        dim: usize,
+    },
+    /// Relative localisation: a position in `dim` dimensions per node, judged only by the
+    /// distances within each graph; metric: relative RMSE of the pairwise distances.
+    Localisation {
+        /// Dimension of the positions.
         dim: usize,
     },
 }
@@ -30,7 +48,7 @@ impl Task {
     pub fn output_dim(&self) -> usize {
         match *self {
             Task::Classification { classes } => classes,
-            Task::Regression { dim } => dim,
+            Task::Regression { dim } | Task::Localisation { dim } => dim,
         }
     }
 }
@@ -76,6 +94,7 @@ pub enum DatasetError {
 }
 
 /// A dataset request, as written in `harness.toml` (`{ kind = "chains", length = 10, classes = 2 }`).
+/// Random generators take a `seed` (default 0); with it, the dataset is fixed.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum DatasetSpec {
@@ -86,6 +105,43 @@ pub enum DatasetSpec {
         /// Number of classes (one chain per class).
         classes: usize,
     },
+    /// COUNT (paper §6.2): one chain of each size `1..=max_nodes`; target = size.
+    Count {
+        /// Largest graph.
+        max_nodes: usize,
+    },
+    /// SUM (paper §6.2): chains with binary features; target = the graph's feature sum.
+    Sum {
+        /// Number of graphs.
+        graphs: usize,
+        /// Nodes per chain.
+        nodes: usize,
+        /// Dataset seed.
+        #[serde(default)]
+        seed: u64,
+    },
+    /// LATTICE (paper §6.3): one triangular-lattice patch with permuted one-hot ids.
+    Lattice {
+        /// Nodes per graph.
+        nodes: usize,
+        /// Number of graphs.
+        graphs: usize,
+        /// Dataset seed.
+        #[serde(default)]
+        seed: u64,
+    },
+    /// RANDOM (paper §6.3): connected random geometric graphs in the unit square.
+    Random {
+        /// Nodes per graph.
+        nodes: usize,
+        /// Number of graphs.
+        graphs: usize,
+        /// Edge when two points are closer than this.
+        radius: f64,
+        /// Dataset seed.
+        #[serde(default)]
+        seed: u64,
+    },
 }
 
 impl DatasetSpec {
@@ -93,6 +149,23 @@ impl DatasetSpec {
     pub fn build(&self) -> Result<Dataset, DatasetError> {
         match *self {
             DatasetSpec::Chains { length, classes } => chains::generate(length, classes),
+            DatasetSpec::Count { max_nodes } => counting::count(max_nodes),
+            DatasetSpec::Sum {
+                graphs,
+                nodes,
+                seed,
+            } => counting::sum(graphs, nodes, seed),
+            DatasetSpec::Lattice {
+                nodes,
+                graphs,
+                seed,
+            } => localisation::lattice(nodes, graphs, seed),
+            DatasetSpec::Random {
+                nodes,
+                graphs,
+                radius,
+                seed,
+            } => localisation::random_geometric(nodes, graphs, radius, seed),
         }
     }
 }

@@ -11,6 +11,9 @@ pub enum Targets {
     Classes(Vec<usize>),
     /// A real vector per node (rows = nodes).
     Values(Array2<f64>),
+    /// A position per node (rows = nodes) known only up to rotation, reflection and
+    /// translation: losses and metrics use the pairwise distances within each graph.
+    Positions(Array2<f64>),
 }
 
 impl Targets {
@@ -18,7 +21,7 @@ impl Targets {
     pub fn len(&self) -> usize {
         match self {
             Targets::Classes(c) => c.len(),
-            Targets::Values(v) => v.nrows(),
+            Targets::Values(v) | Targets::Positions(v) => v.nrows(),
         }
     }
 
@@ -28,23 +31,34 @@ impl Targets {
     }
 
     fn concat(parts: &[&Targets]) -> Targets {
-        match parts.first() {
-            Some(Targets::Values(_)) => {
-                let views: Vec<_> = parts
-                    .iter()
-                    .map(|t| match t {
-                        Targets::Values(v) => v.view(),
-                        Targets::Classes(_) => panic!("cannot batch class and value targets"),
-                    })
-                    .collect();
-                Targets::Values(concatenate(Axis(0), &views).expect("equal widths"))
+        let kind = |t: &Targets| std::mem::discriminant(t);
+        if let Some(first) = parts.first() {
+            assert!(
+                parts.iter().all(|t| kind(t) == kind(first)),
+                "cannot batch targets of different kinds"
+            );
+        }
+        fn rows<'a>(t: &&'a Targets) -> ndarray::ArrayView2<'a, f64> {
+            match t {
+                Targets::Values(v) | Targets::Positions(v) => v.view(),
+                Targets::Classes(_) => unreachable!("kinds checked"),
             }
+        }
+        match parts.first() {
+            Some(Targets::Values(_)) => Targets::Values(
+                concatenate(Axis(0), &parts.iter().map(rows).collect::<Vec<_>>())
+                    .expect("equal widths"),
+            ),
+            Some(Targets::Positions(_)) => Targets::Positions(
+                concatenate(Axis(0), &parts.iter().map(rows).collect::<Vec<_>>())
+                    .expect("equal widths"),
+            ),
             _ => Targets::Classes(
                 parts
                     .iter()
                     .flat_map(|t| match t {
                         Targets::Classes(c) => c.iter().copied(),
-                        Targets::Values(_) => panic!("cannot batch class and value targets"),
+                        _ => unreachable!("kinds checked"),
                     })
                     .collect(),
             ),
@@ -109,6 +123,12 @@ impl Batch {
         self.graph.n_nodes()
     }
 
+    /// The node range of every sample, in batch order.
+    pub fn sample_ranges(&self) -> Vec<std::ops::Range<usize>> {
+        let ends = self.offsets.iter().skip(1).copied().chain([self.n_nodes()]);
+        self.offsets.iter().zip(ends).map(|(&a, b)| a..b).collect()
+    }
+
     /// The GCN propagation matrix of the batch (computed once).
     pub fn gcn_adjacency(&self) -> &Graph {
         self.gcn.get_or_init(|| self.graph.gcn_normalised())
@@ -142,6 +162,7 @@ mod tests {
         let b = Batch::new(&[&s, &s]);
         assert_eq!(b.n_nodes(), 4);
         assert_eq!(b.offsets, vec![0, 2]);
+        assert_eq!(b.sample_ranges(), vec![0..2, 2..4]);
         assert_eq!(b.features.column(0).to_vec(), vec![1.0, 2.0, 1.0, 2.0]);
         assert_eq!(b.targets, Targets::Classes(vec![0, 1, 0, 1]));
         assert!((b.gcn_spectral_radius() - 1.0).abs() < 1e-8);

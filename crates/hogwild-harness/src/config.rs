@@ -5,7 +5,7 @@
 //! file, deep-merged over it). Every error names the file, the key and, where the TOML
 //! parser knows it, the line.
 
-use hogwild_datasets::DatasetSpec;
+use hogwild_datasets::{DatasetSpec, Task};
 use hogwild_models::ModelsConfig;
 use hogwild_sim::{AsyncConfig, AsyncOverrides};
 use serde::{Deserialize, Serialize};
@@ -52,8 +52,12 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Metric {
-    /// Node classification accuracy in percent over all nodes of the dataset.
+    /// Node classification accuracy in percent over all evaluated nodes.
     Accuracy,
+    /// Regression: `100 · ‖ŷ − y‖₂ / ‖y‖₂` over all evaluated nodes.
+    RelativeRmse,
+    /// Localisation: relative RMSE of the pairwise distances within each evaluated graph.
+    DistanceRelativeRmse,
 }
 
 impl Metric {
@@ -61,7 +65,18 @@ impl Metric {
     pub fn higher_is_better(self) -> bool {
         match self {
             Metric::Accuracy => true,
+            Metric::RelativeRmse | Metric::DistanceRelativeRmse => false,
         }
+    }
+
+    /// Whether the metric applies to `task`.
+    pub fn fits(self, task: Task) -> bool {
+        matches!(
+            (self, task),
+            (Metric::Accuracy, Task::Classification { .. })
+                | (Metric::RelativeRmse, Task::Regression { .. })
+                | (Metric::DistanceRelativeRmse, Task::Localisation { .. })
+        )
     }
 }
 
@@ -84,6 +99,10 @@ pub struct ColumnConfig {
         skip_serializing_if = "AsyncOverrides::is_empty"
     )]
     pub async_: AsyncOverrides,
+    /// Models that see no node features in this column (zero-width), as the paper's energy
+    /// GNN on COUNT.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub featureless: Vec<String>,
 }
 
 /// One table of the paper.
@@ -98,12 +117,36 @@ pub struct TableConfig {
     pub seeds: Vec<u64>,
     /// Random asynchronous orderings per trained model.
     pub orderings: usize,
+    /// Fewer (or more) orderings for some models, by name: implicit models reach the same
+    /// fixed point under every ordering, so a few show their sync-async gap at a fraction of
+    /// the cost (`model_orderings = { energy = 2 }`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub model_orderings: BTreeMap<String, usize>,
     /// Models, in row order (names from `[models]`).
     pub models: Vec<String>,
     /// Delta degrees of freedom of the reported standard deviation (0 = population, as numpy).
     pub std_ddof: u8,
+    /// k of k-fold cross-validation over each column's graphs: every (model, seed) is trained
+    /// k times, on all folds but one, and evaluated on the held-out fold. Absent: train and
+    /// evaluate on every graph (Table 1's protocol).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folds: Option<usize>,
+    /// Changes to `[models]` for this table's runs only, with the same shape
+    /// (`[tables.T.model_settings.energy.train] epochs = 300`).
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub model_settings: toml::Table,
     /// The columns.
     pub columns: Vec<ColumnConfig>,
+}
+
+impl TableConfig {
+    /// Asynchronous orderings per trained `model`.
+    pub fn orderings_of(&self, model: &str) -> usize {
+        self.model_orderings
+            .get(model)
+            .copied()
+            .unwrap_or(self.orderings)
+    }
 }
 
 /// The whole sweep definition.
@@ -120,6 +163,9 @@ pub struct Config {
     /// Profiles: overlays deep-merged over the file.
     #[serde(default, skip_serializing)]
     pub profiles: BTreeMap<String, toml::Table>,
+    /// `[models]` with each table's `model_settings` applied, by table (filled at load).
+    #[serde(skip)]
+    table_models: BTreeMap<String, ModelsConfig>,
 }
 
 fn merge(base: &mut toml::Table, overlay: &toml::Table) {
@@ -174,8 +220,36 @@ impl Config {
                 message: format!("profile {profile}: {}", e.message()),
             })?
         };
+        let mut config = config;
+        config.resolve_models(path)?;
         config.validate(path)?;
         Ok(config)
+    }
+
+    /// The model settings table `table` runs with: `[models]` with its `model_settings`.
+    pub fn models_for(&self, table: &str) -> &ModelsConfig {
+        self.table_models.get(table).unwrap_or(&self.models)
+    }
+
+    fn resolve_models(&mut self, path: &Path) -> Result<(), ConfigError> {
+        for (name, t) in &self.tables {
+            if t.model_settings.is_empty() {
+                continue;
+            }
+            let mut doc: toml::Table =
+                toml::Table::try_from(&self.models).expect("model settings serialise");
+            merge(&mut doc, &t.model_settings);
+            let models = doc
+                .try_into::<ModelsConfig>()
+                .map_err(|e| ConfigError::Invalid {
+                    path: path.into(),
+                    key: format!("tables.{name}.model_settings"),
+                    value: String::new(),
+                    why: e.message().trim_end().to_string(),
+                })?;
+            self.table_models.insert(name.clone(), models);
+        }
+        Ok(())
     }
 
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
@@ -232,11 +306,48 @@ impl Config {
                 // Building a throw-away instance checks the model's own settings now, before
                 // any run starts.
                 let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
-                if let Err(e) = self.models.build(m, 1, 2, &mut rng) {
-                    return invalid(format!("models.{m}"), String::new(), e.to_string());
+                if let Err(e) = self.models_for(name).build(m, 1, 0, 2, &mut rng) {
+                    let key = if t.model_settings.is_empty() {
+                        format!("models.{m}")
+                    } else {
+                        format!("models.{m} (with tables.{name}.model_settings)")
+                    };
+                    return invalid(key, String::new(), e.to_string());
                 }
             }
+            for (m, &n) in &t.model_orderings {
+                if !t.models.contains(m) {
+                    return invalid(
+                        key("model_orderings"),
+                        format!("{m:?}"),
+                        format!("not one of this table's models ({})", t.models.join(", ")),
+                    );
+                }
+                if n == 0 {
+                    return invalid(
+                        key("model_orderings"),
+                        format!("{m} = {n}"),
+                        "every model needs at least one ordering".into(),
+                    );
+                }
+            }
+            if t.folds.is_some_and(|k| k < 2) {
+                return invalid(
+                    key("folds"),
+                    t.folds.unwrap_or(0).to_string(),
+                    "cross-validation needs at least 2 folds (omit the key to train and evaluate on every graph)".into(),
+                );
+            }
             for (c, col) in t.columns.iter().enumerate() {
+                for m in &col.featureless {
+                    if !t.models.contains(m) {
+                        return invalid(
+                            format!("tables.{name}.columns[{c}].featureless"),
+                            format!("{m:?}"),
+                            format!("not one of this table's models ({})", t.models.join(", ")),
+                        );
+                    }
+                }
                 if let Err(e) = col.async_.apply(&self.async_).validate() {
                     return invalid(
                         format!("tables.{name}.columns[{c}].async"),
@@ -244,12 +355,38 @@ impl Config {
                         e.to_string(),
                     );
                 }
-                if let Err(e) = col.dataset.build() {
+                let dataset = match col.dataset.build() {
+                    Ok(d) => d,
+                    Err(e) => {
+                        return invalid(
+                            format!("tables.{name}.columns[{c}].dataset"),
+                            String::new(),
+                            e.to_string(),
+                        )
+                    }
+                };
+                if !t.metric.fits(dataset.task) {
                     return invalid(
-                        format!("tables.{name}.columns[{c}].dataset"),
-                        String::new(),
-                        e.to_string(),
+                        key("metric"),
+                        format!("{:?}", t.metric),
+                        format!(
+                            "does not fit column {c}'s dataset {} ({:?}): accuracy is for classification, relative-rmse for regression, distance-relative-rmse for localisation",
+                            dataset.identity, dataset.task
+                        ),
                     );
+                }
+                if let Some(k) = t.folds {
+                    if k > dataset.samples.len() {
+                        return invalid(
+                            key("folds"),
+                            k.to_string(),
+                            format!(
+                                "column {c}'s dataset {} has only {} graphs",
+                                dataset.identity,
+                                dataset.samples.len()
+                            ),
+                        );
+                    }
                 }
                 for row in col.paper.keys() {
                     let known = ModelsConfig::NAMES

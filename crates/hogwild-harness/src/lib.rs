@@ -36,11 +36,11 @@ struct Resolved<'a> {
     table: &'a TableConfig,
 }
 
-/// SHA-256 (hex) of the resolved config of one table.
-pub fn config_hash(config: &Config, table: &TableConfig) -> String {
+/// SHA-256 (hex) of the resolved config of table `name`.
+pub fn config_hash(config: &Config, name: &str, table: &TableConfig) -> String {
     let text = toml::to_string(&Resolved {
         async_: &config.async_,
-        models: &config.models,
+        models: config.models_for(name),
         table,
     })
     .expect("config serialises");
@@ -75,7 +75,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> anyhow::Result<Vec<TableReport>> {
         let mut record = Record::new(
             name,
             &opts.profile,
-            config_hash(&config, table),
+            config_hash(&config, name, table),
             opts.threads,
             &mine,
         );

@@ -132,8 +132,9 @@ pub fn aggregate(name: &str, config: &TableConfig, results: &[&RunResult]) -> Ta
             ));
             let row = (0..config.columns.len())
                 .map(|c| {
-                    // One value per seed (the paper's "across 3 random parameter seeds"):
-                    // asynchronous runs are first averaged over their orderings.
+                    // One value per run, i.e. per seed (and fold): the paper's "across 10
+                    // folds and 3 random parameter seeds"; asynchronous runs are first
+                    // averaged over their orderings.
                     let values: Vec<f64> = results
                         .iter()
                         .filter(|r| &r.spec.model == model && r.spec.column == c)
@@ -179,9 +180,10 @@ pub fn aggregate(name: &str, config: &TableConfig, results: &[&RunResult]) -> Ta
                 if d > gap.max_abs {
                     gap.max_abs = d;
                     gap.at = format!(
-                        "{}/seed{}/ordering{}",
+                        "{}/seed{}{}/ordering{}",
                         config.columns[r.spec.column].label,
                         r.spec.seed,
+                        r.spec.fold.map_or(String::new(), |f| format!("/fold{f}")),
                         e.ordering.unwrap_or(0)
                     );
                 }
@@ -220,12 +222,31 @@ impl TableReport {
             }
             s.push('\n');
         }
-        let orderings = c.orderings;
+        let mut orderings = format!("{} orderings", c.orderings);
+        if !c.model_orderings.is_empty() {
+            let by_model: Vec<String> = c
+                .model_orderings
+                .iter()
+                .map(|(m, n)| format!("{}: {n}", display_name(m)))
+                .collect();
+            write!(orderings, " ({})", by_model.join(", ")).unwrap();
+        }
+        let over = match c.folds {
+            Some(k) => format!(
+                "{} seeds × {k} folds (train on {}, evaluate on the held-out fold)",
+                c.seeds.len(),
+                if k == 2 {
+                    "the other".to_string()
+                } else {
+                    format!("the other {}", k - 1)
+                }
+            ),
+            None => format!("{} seeds", c.seeds.len()),
+        };
         write!(
             s,
-            "\nMean ± std (ddof {}) over {} seeds; an async value is first the mean over {orderings} orderings.\n",
+            "\nMean ± std (ddof {}) over {over}; an async value is first the mean over {orderings}.\n",
             c.std_ddof,
-            c.seeds.len(),
         )
         .unwrap();
         s
@@ -317,7 +338,8 @@ impl TableReport {
     }
 }
 
-/// Raw per-evaluation values of `results`, one row each.
+/// Raw per-evaluation values of `results`, one row each; a `fold` column (after `seed`) when
+/// the table cross-validates.
 pub fn runs_frame(config: &TableConfig, results: &[&RunResult]) -> PolarsResult<DataFrame> {
     let rows: Vec<(&RunResult, &Evaluation)> = results
         .iter()
@@ -332,7 +354,7 @@ pub fn runs_frame(config: &TableConfig, results: &[&RunResult]) -> PolarsResult<
     let int = |f: &dyn Fn(&RunResult, &Evaluation) -> u64| {
         rows.iter().map(|(r, e)| f(r, e)).collect::<Vec<_>>()
     };
-    df!(
+    let mut df = df!(
         "table" => col(&|r, _| r.spec.table.clone()),
         "column" => col(&|r, _| config.columns[r.spec.column].label.clone()),
         "model" => col(&|r, _| r.spec.model.clone()),
@@ -347,7 +369,38 @@ pub fn runs_frame(config: &TableConfig, results: &[&RunResult]) -> PolarsResult<
         "train_forward_iterations" => int(&|r, _| r.stats.forward_iterations),
         "train_backward_iterations" => int(&|r, _| r.stats.backward_iterations),
         "train_unconverged_solves" => int(&|r, _| r.stats.forward_unconverged + r.stats.backward_unconverged)
-    )
+    )?;
+    if config.folds.is_some() {
+        let fold = rows
+            .iter()
+            .map(|(r, _)| r.spec.fold.map(|f| f as u64))
+            .collect::<Vec<_>>();
+        df.insert_column(4, Column::new("fold".into(), fold))?;
+    }
+    Ok(df)
+}
+
+/// The cross-validation folds of every column (one row per graph), if the table has folds.
+pub fn folds_frame(config: &TableConfig) -> anyhow::Result<Option<DataFrame>> {
+    let Some(k) = config.folds else {
+        return Ok(None);
+    };
+    let (mut column, mut dataset, mut graph, mut fold) = (vec![], vec![], vec![], vec![]);
+    for col in &config.columns {
+        let d = col.dataset.build()?;
+        for (g, f) in crate::sweep::folds(&d.identity, d.samples.len(), k)
+            .into_iter()
+            .enumerate()
+        {
+            column.push(col.label.clone());
+            dataset.push(d.identity.clone());
+            graph.push(g as u64);
+            fold.push(f as u64);
+        }
+    }
+    Ok(Some(
+        df!("column" => column, "dataset" => dataset, "graph" => graph, "fold" => fold)?,
+    ))
 }
 
 /// How the results were made; the only output that differs between identical runs.
@@ -416,8 +469,9 @@ fn write_csv(path: &Path, df: &mut DataFrame) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes `dir/{runs.csv, table.csv, table.md, record.toml}`. Each file is written to a
-/// temporary name and renamed into place.
+/// Writes `dir/{runs.csv, table.csv, table.md, record.toml}` and, under cross-validation,
+/// `folds.csv` (the fold of every graph). Each file is written to a temporary name and
+/// renamed into place.
 pub fn write_table(
     dir: &Path,
     report: &TableReport,
@@ -436,7 +490,12 @@ pub fn write_table(
     );
     std::fs::write(tmp("table.md"), md)?;
     std::fs::write(tmp("record.toml"), toml::to_string(record)?)?;
-    for name in ["runs.csv", "table.csv", "table.md", "record.toml"] {
+    let mut names = vec!["runs.csv", "table.csv", "table.md", "record.toml"];
+    if let Some(mut folds) = folds_frame(&report.config)? {
+        write_csv(&tmp("folds.csv"), &mut folds)?;
+        names.push("folds.csv");
+    }
+    for name in names {
         std::fs::rename(tmp(name), dir.join(name))?;
     }
     Ok(())
@@ -514,6 +573,7 @@ mod aggregation_tests {
                 column: 0,
                 model: "gcn".into(),
                 seed,
+                fold: None,
             },
             final_loss: 0.0,
             stats: Default::default(),

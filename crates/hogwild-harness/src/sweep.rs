@@ -1,15 +1,17 @@
 //! The runs of a table and their execution.
 //!
-//! A *run* trains one model on one column's dataset with one parameter seed, evaluates it
-//! synchronously, and evaluates it asynchronously under every ordering. Runs are independent
+//! A *run* trains one model on one column's dataset with one parameter seed (and, under
+//! cross-validation, one held-out fold), evaluates it synchronously, and evaluates it
+//! asynchronously under every ordering (on the evaluated graphs, one at a time). Runs are independent
 //! and executed in parallel (one per thread); everything inside a run is sequential, so the
 //! results do not depend on the thread count. Every random choice draws from a named stream
 //! ([`stream`]), so adding or reordering runs never changes another run's randomness.
 
 use crate::config::{Config, Metric, TableConfig};
-use hogwild_graph::{Batch, Targets};
+use hogwild_graph::{Batch, Sample, Targets};
 use hogwild_models::{loss, train, SolverStats};
 use ndarray::{concatenate, Array2, Axis};
+use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
@@ -26,7 +28,7 @@ pub fn stream(label: &str) -> ChaCha8Rng {
     ChaCha8Rng::from_seed(Sha256::digest(label.as_bytes()).into())
 }
 
-/// One (table, column, model, seed).
+/// One (table, column, model, seed, fold).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSpec {
     /// Table name.
@@ -37,16 +39,32 @@ pub struct RunSpec {
     pub model: String,
     /// Parameter seed.
     pub seed: u64,
+    /// The held-out fold under cross-validation.
+    pub fold: Option<usize>,
 }
 
 impl RunSpec {
     /// The run's label, the root of its random streams.
     pub fn label(&self) -> String {
+        let fold = self.fold.map_or(String::new(), |f| format!("/fold{f}"));
         format!(
-            "{}/col{}/{}/seed{}",
+            "{}/col{}/{}/seed{}{fold}",
             self.table, self.column, self.model, self.seed
         )
     }
+}
+
+/// The fold of every graph of a dataset under `k`-fold cross-validation: a permutation of
+/// the graphs from the stream `folds/<identity>/k<k>` cut into `k` contiguous parts whose
+/// sizes differ by at most one. The same for every model and seed (paired comparisons).
+pub fn folds(identity: &str, graphs: usize, k: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..graphs).collect();
+    order.shuffle(&mut stream(&format!("folds/{identity}/k{k}")));
+    let mut fold = vec![0; graphs];
+    for (position, &g) in order.iter().enumerate() {
+        fold[g] = position * k / graphs;
+    }
+    fold
 }
 
 /// Evaluation mode.
@@ -100,30 +118,94 @@ pub struct RunResult {
     pub seconds: f64,
 }
 
-/// The runs of `table`, in (column, model, seed) order.
+/// The runs of `table`, in (column, model, seed, fold) order.
 pub fn plan(name: &str, table: &TableConfig) -> Vec<RunSpec> {
+    let folds: Vec<Option<usize>> = match table.folds {
+        Some(k) => (0..k).map(Some).collect(),
+        None => vec![None],
+    };
     let mut runs = vec![];
     for column in 0..table.columns.len() {
         for model in &table.models {
             for &seed in &table.seeds {
-                runs.push(RunSpec {
-                    table: name.into(),
-                    column,
-                    model: model.clone(),
-                    seed,
-                });
+                for &fold in &folds {
+                    runs.push(RunSpec {
+                        table: name.into(),
+                        column,
+                        model: model.clone(),
+                        seed,
+                        fold,
+                    });
+                }
             }
         }
     }
     runs
 }
 
-fn metric(metric: Metric, out: &Array2<f64>, targets: &Targets) -> f64 {
-    match (metric, targets) {
+/// The metric of `out` on `batch`.
+fn metric(metric: Metric, out: &Array2<f64>, batch: &Batch) -> f64 {
+    match (metric, &batch.targets) {
         (Metric::Accuracy, Targets::Classes(c)) => loss::accuracy_percent(out, c),
-        (Metric::Accuracy, Targets::Values(_)) => {
-            panic!("accuracy needs class targets (checked at load)")
+        (Metric::RelativeRmse, Targets::Values(v)) => loss::relative_rmse_percent(out, v),
+        (Metric::DistanceRelativeRmse, Targets::Positions(p)) => {
+            loss::distance_relative_rmse_percent(out, p, &batch.sample_ranges())
         }
+        (m, _) => panic!("metric {m:?} does not fit the targets (checked at load)"),
+    }
+}
+
+/// Regression targets are standardised for training (each output column to mean 0 and
+/// standard deviation 1 over the training nodes) and predictions mapped back before any
+/// metric; class and position targets are left as they are.
+struct TargetScale {
+    /// Per output column `(mean, std)`; empty when targets are not values.
+    columns: Vec<(f64, f64)>,
+}
+
+impl TargetScale {
+    /// The scale of `samples`' value targets.
+    fn fit(samples: &[&Sample]) -> TargetScale {
+        let values: Vec<_> = samples
+            .iter()
+            .filter_map(|s| match &s.targets {
+                Targets::Values(v) => Some(v.view()),
+                _ => None,
+            })
+            .collect();
+        if values.is_empty() {
+            return TargetScale { columns: vec![] };
+        }
+        let all = concatenate(Axis(0), &values).expect("equal widths");
+        let n = all.nrows() as f64;
+        let columns = all
+            .axis_iter(Axis(1))
+            .map(|c| {
+                let mean = c.sum() / n;
+                let std = (c.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt();
+                (mean, if std > 0.0 { std } else { 1.0 })
+            })
+            .collect();
+        TargetScale { columns }
+    }
+
+    /// `sample` with standardised value targets.
+    fn apply(&self, sample: &Sample) -> Sample {
+        let mut s = sample.clone();
+        if let Targets::Values(v) = &mut s.targets {
+            for (mut c, &(mean, std)) in v.axis_iter_mut(Axis(1)).zip(&self.columns) {
+                c.mapv_inplace(|x| (x - mean) / std);
+            }
+        }
+        s
+    }
+
+    /// Maps standardised outputs back to target units.
+    fn undo(&self, mut out: Array2<f64>) -> Array2<f64> {
+        for (mut c, &(mean, std)) in out.axis_iter_mut(Axis(1)).zip(&self.columns) {
+            c.mapv_inplace(|x| x * std + mean);
+        }
+        out
     }
 }
 
@@ -132,37 +214,64 @@ pub fn execute(config: &Config, table: &TableConfig, spec: &RunSpec) -> anyhow::
     let start = Instant::now();
     let label = spec.label();
     let column = &table.columns[spec.column];
+    let models = config.models_for(&spec.table);
     let async_cfg = column.async_.apply(&config.async_);
-    let dataset = column.dataset.build()?;
-    let samples: Vec<_> = dataset.samples.iter().collect();
-    let batch = Batch::new(&samples);
-    let mut model = config.models.build(
+    let mut dataset = column.dataset.build()?;
+    if column.featureless.contains(&spec.model) {
+        for s in &mut dataset.samples {
+            s.features = Array2::zeros((s.graph.n_nodes(), 0));
+        }
+    }
+    // Training and evaluated graphs: all of them, or all folds but one and that fold.
+    let (train_set, test_set): (Vec<_>, Vec<_>) = match (table.folds, spec.fold) {
+        (Some(k), Some(f)) => {
+            let fold = folds(&dataset.identity, dataset.samples.len(), k);
+            let (test, train): (Vec<_>, Vec<_>) = dataset
+                .samples
+                .iter()
+                .enumerate()
+                .partition(|(g, _)| fold[*g] == f);
+            let strip = |v: Vec<(usize, _)>| v.into_iter().map(|(_, s)| s).collect::<Vec<_>>();
+            (strip(train), strip(test))
+        }
+        _ => (
+            dataset.samples.iter().collect(),
+            dataset.samples.iter().collect(),
+        ),
+    };
+    let scale = TargetScale::fit(&train_set);
+    let scaled: Vec<Sample> = train_set.iter().map(|s| scale.apply(s)).collect();
+    let mut model = models.build(
         &spec.model,
         dataset.feature_dim(),
+        dataset.samples[0].graph.edge_feature_dim(),
         dataset.task.output_dim(),
         &mut stream(&format!("{label}/init")),
     )?;
-    let train_cfg = config
-        .models
-        .train_config(&spec.model)
-        .expect("known model");
-    let log = train(model.as_mut(), &batch, train_cfg)?;
-    let sync_out = model.predict(&batch)?;
+    let train_cfg = models.train_config(&spec.model).expect("known model");
+    let log = train(
+        model.as_mut(),
+        &scaled.iter().collect::<Vec<_>>(),
+        train_cfg,
+        &mut stream(&format!("{label}/batches")),
+    )?;
+    let test_batch = Batch::new(&test_set);
+    let sync_out = scale.undo(model.predict(&test_batch)?);
     let mut evaluations = vec![Evaluation {
         mode: Mode::Sync,
         ordering: None,
-        value: metric(table.metric, &sync_out, &batch.targets),
+        value: metric(table.metric, &sync_out, &test_batch),
         converged: true,
         rounds: 0,
         residual: 0.0,
     }];
     // Asynchronous inference runs on each graph separately (each is its own system).
-    let singles: Vec<Batch> = dataset.samples.iter().map(Batch::single).collect();
+    let singles: Vec<Batch> = test_set.iter().map(|s| Batch::single(s)).collect();
     let rules = singles
         .iter()
         .map(|b| model.local_rule(b))
         .collect::<Result<Vec<_>, _>>()?;
-    for ordering in 0..table.orderings {
+    for ordering in 0..table.orderings_of(&spec.model) {
         let mut outs = vec![];
         let (mut converged, mut rounds, mut residual) = (true, 0, 0.0f64);
         for (s, rule) in rules.iter().enumerate() {
@@ -171,14 +280,14 @@ pub fn execute(config: &Config, table: &TableConfig, spec: &RunSpec) -> anyhow::
             converged &= o.converged;
             rounds = rounds.max(o.rounds);
             residual = residual.max(o.residual);
-            outs.push(o.outputs);
+            outs.push(scale.undo(o.outputs));
         }
         let views: Vec<_> = outs.iter().map(|o| o.view()).collect();
         let out = concatenate(Axis(0), &views)?;
         evaluations.push(Evaluation {
             mode: Mode::Async,
             ordering: Some(ordering),
-            value: metric(table.metric, &out, &batch.targets),
+            value: metric(table.metric, &out, &test_batch),
             converged,
             rounds,
             residual,
@@ -200,15 +309,13 @@ fn cost(config: &Config, table: &TableConfig, spec: &RunSpec) -> f64 {
         .build()
         .map(|d| d.n_nodes())
         .unwrap_or(1) as f64;
+    let models = config.models_for(&spec.table);
     let per_epoch = match spec.model.as_str() {
         "energy" => 50.0,
         "ignn" => 10.0,
         _ => 1.0,
     };
-    let epochs = config
-        .models
-        .train_config(&spec.model)
-        .map_or(1, |t| t.epochs) as f64;
+    let epochs = models.train_config(&spec.model).map_or(1, |t| t.epochs) as f64;
     nodes * nodes.sqrt() * per_epoch * epochs
 }
 

@@ -129,3 +129,50 @@ fn unknown_profiles_and_tables_are_named() {
     let err = config.select(&["chain".into()]).unwrap_err();
     assert!(err.contains("\"chain\"") && err.contains("chains"), "{err}");
 }
+
+#[test]
+fn cross_validation_regression_and_table_settings_are_checked() {
+    expect_error(
+        &edited("folds = 10 ", "folds = 1 "),
+        &["tables.counting.folds", "at least 2 folds"],
+    );
+    expect_error(
+        &edited("folds = 10 ", "folds = 0 "),
+        &["tables.counting.folds"],
+    );
+    // COUNT (10) has ten graphs: eleven folds cannot be made.
+    expect_error(
+        &edited("folds = 10 ", "folds = 11 "),
+        &["tables.counting.folds", "11"],
+    );
+    expect_error(
+        &edited(
+            r#"featureless = ["energy"], paper = { gcn-sync = [61.8"#,
+            r#"featureless = ["gat"], paper = { gcn-sync = [61.8"#,
+        ),
+        &["tables.counting.columns[0].featureless", "gat"],
+    );
+    expect_error(
+        &edited(r#"metric = "relative-rmse""#, r#"metric = "accuracy""#),
+        &["tables.counting.metric", "count"],
+    );
+    // A table's model settings overlay [models] and are checked like them.
+    let table = "[tables.counting]\n";
+    expect_error(
+        &edited(
+            table,
+            "[tables.counting.model_settings.energy.train]\nbatch_graphs = 0\n[tables.counting]\n",
+        ),
+        &[
+            "models.energy (with tables.counting.model_settings)",
+            "batch_graphs",
+        ],
+    );
+    expect_error(
+        &edited(
+            table,
+            "[tables.counting.model_settings.energy]\nhiden = 3\n[tables.counting]\n",
+        ),
+        &["tables.counting.model_settings", "hiden"],
+    );
+}

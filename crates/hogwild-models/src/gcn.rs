@@ -124,7 +124,7 @@ impl Model for Gcn {
 
     fn loss_and_grads(&mut self, batch: &Batch) -> Result<(f64, Vec<Array2<f64>>), ModelError> {
         let (out, tape) = self.forward(batch);
-        let (loss, d_out) = task_loss(&out, &batch.targets);
+        let (loss, d_out) = task_loss(&out, batch);
         let mut grads = self.params.zeros_like();
         let (wo, bo) = self.readout;
         grads[wo] = mm_tn(tape.last.view(), d_out.view());

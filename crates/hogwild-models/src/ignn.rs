@@ -224,7 +224,7 @@ impl Model for Ignn {
             (h.clone(), vec![1.0; h.nrows()])
         };
         let out = mm(hn.view(), self.params.get(self.w_out).view());
-        let (loss, d_out) = task_loss(&out, &batch.targets);
+        let (loss, d_out) = task_loss(&out, batch);
         let mut grads = self.params.zeros_like();
         grads[self.w_out] = mm_tn(hn.view(), d_out.view());
         let mut dh = mm_nt(d_out.view(), self.params.get(self.w_out).view());

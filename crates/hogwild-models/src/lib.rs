@@ -35,21 +35,35 @@ impl ModelsConfig {
     /// The model names this config knows, in table order.
     pub const NAMES: [&'static str; 3] = ["gcn", "ignn", "energy"];
 
-    /// Builds model `name` with seeded initial parameters.
+    /// Builds model `name` for `in_dim` node features, `edge_dim` edge features and
+    /// `out_dim` outputs, with seeded initial parameters. Only the energy GNN reads edge
+    /// features (through its neighbour-specific messages); GCN and IGNN ignore them, as in
+    /// the paper.
     pub fn build(
         &self,
         name: &str,
         in_dim: usize,
+        edge_dim: usize,
         out_dim: usize,
         rng: &mut ChaCha8Rng,
     ) -> Result<Box<dyn Model>, ModelError> {
+        if let Some(t) = self.train_config(name) {
+            if t.batch_graphs == Some(0) {
+                return Err(ModelError::InvalidSetting {
+                    model: "train",
+                    setting: "batch_graphs",
+                    value: "0".into(),
+                    why: "a step needs at least one graph (omit the key for full batches)",
+                });
+            }
+        }
         Ok(match name {
             "gcn" => Box::new(gcn::Gcn::new(&self.gcn, in_dim, out_dim, rng)?),
             "ignn" => Box::new(ignn::Ignn::new(&self.ignn, in_dim, out_dim, rng)?),
             "energy" => Box::new(energy::EnergyGnn::new(
                 &self.energy,
                 in_dim,
-                0,
+                edge_dim,
                 out_dim,
                 rng,
             )?),

@@ -1,8 +1,10 @@
 //! The interface every model implements, and the training loop.
 
 use crate::params::{Adam, Params, TrainConfig};
-use hogwild_graph::{Batch, Graph};
+use hogwild_graph::{Batch, Graph, Sample};
 use ndarray::Array2;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
 
 /// Errors raised by models.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -126,30 +128,57 @@ pub trait Model: Send {
 /// What training did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainLog {
-    /// Loss at every epoch (before that epoch's step).
+    /// Loss at every epoch (before that epoch's step; with mini-batches, the mean over the
+    /// epoch's steps).
     pub losses: Vec<f64>,
 }
 
-/// Full-batch training with Adam; calls [`Model::project`] after every step.
+/// Training with Adam on `samples`: one full-batch step per epoch, or, with
+/// `batch_graphs`, steps on consecutive chunks of a fresh random order of the graphs (drawn
+/// from `rng`) every epoch. Calls [`Model::project`] after every step.
 pub fn train(
     model: &mut dyn Model,
-    batch: &Batch,
+    samples: &[&Sample],
     cfg: &TrainConfig,
+    rng: &mut ChaCha8Rng,
 ) -> Result<TrainLog, ModelError> {
     let mut adam = Adam::new(model.params(), cfg);
     let mut losses = Vec::with_capacity(cfg.epochs);
-    model.project();
-    for _ in 0..cfg.epochs {
+    let mut step = |model: &mut dyn Model, batch: &Batch, epoch: usize| {
         let (loss, grads) = model.loss_and_grads(batch)?;
         if !loss.is_finite() {
             return Err(ModelError::BadInput {
                 model: model.name(),
-                why: format!("training loss became {loss} at epoch {}", losses.len()),
+                why: format!("training loss became {loss} at epoch {epoch}"),
             });
         }
-        losses.push(loss);
         adam.step(model.params_mut(), grads);
         model.project();
+        Ok(loss)
+    };
+    model.project();
+    match cfg.batch_graphs {
+        None => {
+            let batch = Batch::new(samples);
+            for epoch in 0..cfg.epochs {
+                losses.push(step(model, &batch, epoch)?);
+            }
+        }
+        Some(size) => {
+            let size = size.max(1);
+            let mut order: Vec<usize> = (0..samples.len()).collect();
+            for epoch in 0..cfg.epochs {
+                order.shuffle(rng);
+                let mut total = 0.0;
+                let chunks = order.chunks(size);
+                let n_chunks = chunks.len();
+                for chunk in chunks {
+                    let part: Vec<&Sample> = chunk.iter().map(|&g| samples[g]).collect();
+                    total += step(model, &Batch::new(&part), epoch)?;
+                }
+                losses.push(total / n_chunks.max(1) as f64);
+            }
+        }
     }
     Ok(TrainLog { losses })
 }

@@ -84,8 +84,12 @@ impl Params {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
-    /// Full-batch epochs.
+    /// Epochs (passes over the training graphs).
     pub epochs: usize,
+    /// Graphs per optimiser step, drawn without replacement in a fresh random order every
+    /// epoch; absent: one full-batch step per epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_graphs: Option<usize>,
     /// Adam learning rate.
     pub lr: f64,
     /// L2 weight decay added to the gradient (Adam, not AdamW, as in PyTorch's `Adam`).
@@ -161,6 +165,7 @@ mod tests {
         let mut p = Params::default();
         let id = p.push("x", Array2::from_elem((1, 2), 3.0));
         let cfg = TrainConfig {
+            batch_graphs: None,
             epochs: 0,
             lr: 0.1,
             weight_decay: 0.0,

@@ -18,6 +18,7 @@ fn rng(seed: u64) -> ChaCha8Rng {
 
 fn train() -> TrainConfig {
     TrainConfig {
+        batch_graphs: None,
         epochs: 0,
         lr: 0.01,
         weight_decay: 0.0,

@@ -482,7 +482,7 @@ impl Model for EnergyGnn {
         let ctx = self.context(batch)?;
         let h = self.solve_batch(&ctx, batch.n_nodes());
         let out = self.readout(h.view());
-        let (loss, d_out) = task_loss(&out, &batch.targets);
+        let (loss, d_out) = task_loss(&out, batch);
         let dh = mm_nt(d_out.view(), self.params.get(self.w_out).view());
         let (w, iters, ok) = self.adjoint(&ctx, h.view(), &dh);
         self.stats.record_backward(iters, ok);

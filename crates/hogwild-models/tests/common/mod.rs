@@ -17,6 +17,7 @@ pub fn rng(seed: u64) -> ChaCha8Rng {
 pub fn train_cfg() -> TrainConfig {
     TrainConfig {
         epochs: 10,
+        batch_graphs: None,
         lr: 0.01,
         weight_decay: 0.0,
         grad_clip: 0.0,

@@ -1,0 +1,120 @@
+//! COUNT and SUM (Hogwild paper §6.2): every node of an undirected chain predicts a property
+//! of its whole graph.
+//!
+//! - COUNT(`max_nodes`): one chain of each size `1..=max_nodes`; every node predicts its
+//!   graph's number of nodes. The graphs carry no features of their own; the node features
+//!   are one-hot node degrees (0, 1 or 2), which the paper gives to GCN and IGNN (a table
+//!   can withhold them from a model). One chain per size: without features, two chains of
+//!   one size are the same graph, so more would only copy test graphs into training folds.
+//! - SUM(`graphs`, `nodes`): `graphs` chains of `nodes` nodes with binary node features,
+//!   each 0 or 1 with probability ½ from the dataset's own random stream; every node predicts
+//!   the sum of its graph's features.
+
+use crate::{stream, Dataset, DatasetError, Task};
+use hogwild_graph::{Graph, Sample, Targets};
+use ndarray::Array2;
+use rand::RngExt;
+
+/// COUNT: chains of sizes `1..=max_nodes`, one-hot degree features, target = size.
+pub fn count(max_nodes: usize) -> Result<Dataset, DatasetError> {
+    if max_nodes < 2 {
+        return Err(DatasetError::InvalidParameter {
+            dataset: "count",
+            param: "max_nodes",
+            value: max_nodes.to_string(),
+            why: "at least two graph sizes are needed",
+        });
+    }
+    let samples = (1..=max_nodes)
+        .map(|n| {
+            let graph = Graph::path(n);
+            let features =
+                Array2::from_shape_fn((n, 3), |(i, d)| f64::from(u8::from(graph.degree(i) == d)));
+            Sample {
+                graph,
+                features,
+                targets: Targets::Values(Array2::from_elem((n, 1), n as f64)),
+            }
+        })
+        .collect();
+    Ok(Dataset {
+        identity: format!("count(max_nodes={max_nodes})"),
+        task: Task::Regression { dim: 1 },
+        samples,
+    })
+}
+
+/// SUM: `graphs` chains of `nodes` nodes, binary features, target = the graph's feature sum.
+pub fn sum(graphs: usize, nodes: usize, seed: u64) -> Result<Dataset, DatasetError> {
+    let bad = |param, value: usize, why| {
+        Err(DatasetError::InvalidParameter {
+            dataset: "sum",
+            param,
+            value: value.to_string(),
+            why,
+        })
+    };
+    if graphs < 2 {
+        return bad("graphs", graphs, "at least two graphs are needed");
+    }
+    if nodes == 0 {
+        return bad("nodes", nodes, "a chain needs at least one node");
+    }
+    let identity = format!("sum(graphs={graphs},nodes={nodes},seed={seed})");
+    let mut rng = stream(&identity);
+    let samples = (0..graphs)
+        .map(|_| {
+            let features =
+                Array2::from_shape_fn((nodes, 1), |_| f64::from(u8::from(rng.random::<bool>())));
+            let total = features.sum();
+            Sample {
+                graph: Graph::path(nodes),
+                features,
+                targets: Targets::Values(Array2::from_elem((nodes, 1), total)),
+            }
+        })
+        .collect();
+    Ok(Dataset {
+        identity,
+        task: Task::Regression { dim: 1 },
+        samples,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_has_one_chain_per_size_with_degree_features() {
+        let d = count(4).unwrap();
+        assert_eq!(d.samples.len(), 4);
+        assert_eq!(d.n_nodes(), 10);
+        let s = &d.samples[2];
+        assert_eq!(s.targets, Targets::Values(Array2::from_elem((3, 1), 3.0)));
+        // degrees 1, 2, 1 as one-hot rows
+        assert_eq!(s.features.row(0).to_vec(), vec![0.0, 1.0, 0.0]);
+        assert_eq!(s.features.row(1).to_vec(), vec![0.0, 0.0, 1.0]);
+        assert_eq!(d.samples[0].features.row(0).to_vec(), vec![1.0, 0.0, 0.0]);
+        assert!(count(1).is_err());
+    }
+
+    #[test]
+    fn sum_is_seeded_and_targets_the_feature_sum() {
+        let d = sum(20, 10, 0).unwrap();
+        assert_eq!(d.samples.len(), 20);
+        assert_eq!(d.samples, sum(20, 10, 0).unwrap().samples);
+        assert_ne!(d.samples, sum(20, 10, 1).unwrap().samples);
+        for s in &d.samples {
+            let total = s.features.sum();
+            assert!(s.features.iter().all(|&x| x == 0.0 || x == 1.0));
+            assert_eq!(
+                s.targets,
+                Targets::Values(Array2::from_elem((10, 1), total))
+            );
+        }
+        let totals: Vec<f64> = d.samples.iter().map(|s| s.features.sum()).collect();
+        assert!(totals.iter().any(|&t| t != totals[0]), "features vary");
+        assert!(sum(1, 10, 0).is_err() && sum(5, 0, 0).is_err());
+    }
+}
