@@ -316,11 +316,11 @@ impl Config {
                 }
             }
             for (m, &n) in &t.model_orderings {
-                if !t.models.contains(m) {
+                if !ModelsConfig::NAMES.contains(&m.as_str()) {
                     return invalid(
                         key("model_orderings"),
                         format!("{m:?}"),
-                        format!("not one of this table's models ({})", t.models.join(", ")),
+                        format!("unknown model; known: {}", ModelsConfig::NAMES.join(", ")),
                     );
                 }
                 if n == 0 {

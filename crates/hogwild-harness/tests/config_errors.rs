@@ -176,3 +176,16 @@ fn cross_validation_regression_and_table_settings_are_checked() {
         &["tables.counting.model_settings", "hiden"],
     );
 }
+
+#[test]
+fn per_model_orderings_name_table_models() {
+    let from = "model_orderings = { ignn = 2, energy = 2 }";
+    expect_error(
+        &edited(from, "model_orderings = { gat = 2 }"),
+        &["tables.counting.model_orderings", "gat"],
+    );
+    expect_error(
+        &edited(from, "model_orderings = { energy = 0 }"),
+        &["tables.counting.model_orderings", "energy = 0"],
+    );
+}

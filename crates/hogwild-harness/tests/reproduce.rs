@@ -42,6 +42,33 @@ fn quick_table_snapshot_and_gcn_closed_form() {
         "quick_asynchrony_table",
         std::fs::read_to_string(dir.path().join("asynchrony/table.md")).unwrap()
     );
+    // Tables 2 and 3: regression and localisation under cross-validation.
+    for table in ["counting", "localisation"] {
+        insta::assert_snapshot!(
+            format!("quick_{table}_table"),
+            std::fs::read_to_string(dir.path().join(table).join("table.md")).unwrap()
+        );
+        // Every graph is in one fold, and the folds are recorded.
+        let folds = std::fs::read_to_string(dir.path().join(table).join("folds.csv")).unwrap();
+        insta::assert_snapshot!(format!("quick_{table}_folds"), folds);
+        let runs = std::fs::read_to_string(dir.path().join(table).join("runs.csv")).unwrap();
+        assert!(runs.starts_with("table,column,model,seed,fold,mode,"));
+    }
+    let chain_runs = std::fs::read_to_string(dir.path().join("chains/runs.csv")).unwrap();
+    assert!(
+        chain_runs.starts_with("table,column,model,seed,mode,"),
+        "no fold column without folds"
+    );
+    // Implicit models: every asynchronous run reaches the synchronous fixed point.
+    for table in reports
+        .iter()
+        .filter(|r| ["counting", "localisation"].contains(&r.name.as_str()))
+    {
+        for gap in table.gaps.iter().filter(|g| g.model != "gcn") {
+            assert!(gap.all_converged, "{}: {gap:?}", table.name);
+            assert!(gap.max_abs < 0.1, "{}: {gap:?}", table.name);
+        }
+    }
 }
 
 #[test]
@@ -56,7 +83,8 @@ fn outputs_are_byte_identical_across_runs_and_thread_counts() {
     quick(c.path(), 2);
     for f in DETERMINISTIC
         .iter()
-        .flat_map(|f| ["asynchrony", "chains"].map(|t| (t, f)))
+        .flat_map(|f| ["asynchrony", "chains", "counting", "localisation"].map(|t| (t, f)))
+        .chain([("counting", &"folds.csv"), ("localisation", &"folds.csv")])
     {
         let read = |d: &Path| std::fs::read(d.join(f.0).join(f.1)).unwrap();
         assert_eq!(

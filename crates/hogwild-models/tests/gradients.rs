@@ -144,3 +144,37 @@ fn energy_loss_gradient_through_the_implicit_solve_matches_finite_differences() 
         );
     }
 }
+
+/// `s` with regression targets (one value per node) or relative positions (two per node).
+fn with_targets(mut s: Sample, positions: bool, seed: u64) -> Sample {
+    let mut r = rng(seed);
+    let n = s.graph.n_nodes();
+    s.targets = if positions {
+        Targets::Positions(Array2::from_shape_fn((n, 2), |_| r.random_range(0.0..1.0)))
+    } else {
+        Targets::Values(Array2::from_shape_fn((n, 1), |_| r.random_range(-1.0..1.0)))
+    };
+    s
+}
+
+#[test]
+fn regression_and_pairwise_distance_losses_backpropagate_through_every_model() {
+    for positions in [false, true] {
+        let out = if positions { 2 } else { 1 };
+        // Two graphs in one batch: the distance loss pairs nodes within a graph only.
+        let (a, b) = (
+            with_targets(random_sample(6, 2, 2, true, 20), positions, 21),
+            with_targets(random_sample(5, 2, 2, true, 22), positions, 23),
+        );
+        let batch = Batch::new(&[&a, &b]);
+        let mut gcn = Gcn::new(&gcn_cfg(), 2, out, &mut rng(24)).unwrap();
+        assert!(gradcheck(&mut gcn, &batch, 1e-6, 1e-8) < 1e-4);
+        let mut ignn = Ignn::new(&ignn_cfg(false), 2, out, &mut rng(25)).unwrap();
+        ignn.loss_and_grads(&batch).unwrap();
+        ignn.params_mut().get_mut(0).mapv_inplace(|v| 0.97 * v);
+        assert!(gradcheck(&mut ignn, &batch, 1e-6, 1e-8) < 1e-4);
+        // The energy GNN reads the distances on the edges.
+        let mut energy = EnergyGnn::new(&energy_cfg(), 2, 1, out, &mut rng(26)).unwrap();
+        assert!(gradcheck(&mut energy, &batch, 1e-4, 1e-4) < 1e-4);
+    }
+}

@@ -85,6 +85,9 @@ pub struct AsyncOverrides {
     /// Replaces [`AsyncConfig::delay`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay: Option<Delay>,
+    /// Replaces [`AsyncConfig::max_rounds`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rounds: Option<usize>,
 }
 
 impl AsyncOverrides {
@@ -99,6 +102,7 @@ impl AsyncOverrides {
             schedule: self.schedule.unwrap_or(base.schedule),
             staleness_bound: self.staleness_bound.unwrap_or(base.staleness_bound),
             delay: self.delay.unwrap_or(base.delay),
+            max_rounds: self.max_rounds.unwrap_or(base.max_rounds),
             ..base.clone()
         }
     }
