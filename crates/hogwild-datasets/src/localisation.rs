@@ -102,7 +102,7 @@ fn check(dataset: &'static str, nodes: usize, graphs: usize) -> Result<(), Datas
 /// lattice spacing after scaling.
 pub fn lattice_positions(nodes: usize) -> (Vec<(f64, f64)>, f64) {
     let rows = (1..=nodes)
-        .filter(|r| nodes % r == 0 && r * r <= nodes)
+        .filter(|r| nodes.is_multiple_of(*r) && r * r <= nodes)
         .max()
         .expect("1 divides");
     let cols = nodes / rows;

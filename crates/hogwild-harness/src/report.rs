@@ -579,6 +579,7 @@ mod aggregation_tests {
             stats: Default::default(),
             evaluations,
             seconds: 0.0,
+            train_seconds: 0.0,
         }
     }
 

@@ -116,6 +116,8 @@ pub struct RunResult {
     pub evaluations: Vec<Evaluation>,
     /// Wall time in seconds (not part of the deterministic outputs).
     pub seconds: f64,
+    /// Of which training (the rest: evaluation, mostly asynchronous simulation).
+    pub train_seconds: f64,
 }
 
 /// The runs of `table`, in (column, model, seed, fold) order.
@@ -255,6 +257,7 @@ pub fn execute(config: &Config, table: &TableConfig, spec: &RunSpec) -> anyhow::
         train_cfg,
         &mut stream(&format!("{label}/batches")),
     )?;
+    let train_seconds = start.elapsed().as_secs_f64();
     let test_batch = Batch::new(&test_set);
     let sync_out = scale.undo(model.predict(&test_batch)?);
     let mut evaluations = vec![Evaluation {
@@ -299,6 +302,7 @@ pub fn execute(config: &Config, table: &TableConfig, spec: &RunSpec) -> anyhow::
         stats: model.stats(),
         evaluations,
         seconds: start.elapsed().as_secs_f64(),
+        train_seconds,
     })
 }
 
@@ -350,7 +354,12 @@ pub fn execute_all(
                 while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let r = execute(config, table_of(&runs[i]), &runs[i]);
                     if let Ok(r) = &r {
-                        eprintln!("[hogwild] done {} ({:.1} s)", r.spec.label(), r.seconds);
+                        eprintln!(
+                            "[hogwild] done {} ({:.1} s, of which training {:.1} s)",
+                            r.spec.label(),
+                            r.seconds,
+                            r.train_seconds
+                        );
                     }
                     let r = r.map_err(|e| e.context(format!("run {}", runs[i].label())));
                     done.lock()

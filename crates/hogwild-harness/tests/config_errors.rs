@@ -65,10 +65,18 @@ fn impossible_values_are_named() {
         ),
         &["tables.asynchrony.columns[1].async", "staleness_bound = 0"],
     );
-    // They may only change the asynchrony model, and say where they are wrong.
+    // They may change the asynchrony model and its stopping rule, not the observer's
+    // cadence, and say where they are wrong.
     expect_error(
-        &edited("async = { staleness_bound = 5 }", "async = { tol = 1.0 }"),
-        &["unknown field `tol`", "line"],
+        &edited(
+            "async = { staleness_bound = 5 }",
+            "async = { residual_every = 1 }",
+        ),
+        &["unknown field `residual_every`", "line"],
+    );
+    expect_error(
+        &edited("async = { staleness_bound = 5 }", "async = { tol = -1.0 }"),
+        &["tables.asynchrony.columns[1].async", "tol"],
     );
     expect_error(
         &edited(r#"delay = "max""#, r#"delay = "maximal""#),
@@ -157,11 +165,10 @@ fn cross_validation_regression_and_table_settings_are_checked() {
         &["tables.counting.metric", "count"],
     );
     // A table's model settings overlay [models] and are checked like them.
-    let table = "[tables.counting]\n";
     expect_error(
         &edited(
-            table,
-            "[tables.counting.model_settings.energy.train]\nbatch_graphs = 0\n[tables.counting]\n",
+            "[tables.counting.model_settings.energy.train]\nbatch_graphs = 1\n",
+            "[tables.counting.model_settings.energy.train]\nbatch_graphs = 0\n",
         ),
         &[
             "models.energy (with tables.counting.model_settings)",
@@ -170,8 +177,8 @@ fn cross_validation_regression_and_table_settings_are_checked() {
     );
     expect_error(
         &edited(
-            table,
-            "[tables.counting.model_settings.energy]\nhiden = 3\n[tables.counting]\n",
+            "[tables.counting.model_settings.energy]\n",
+            "[tables.counting.model_settings.energy]\nhiden = 3\n",
         ),
         &["tables.counting.model_settings", "hiden"],
     );
@@ -179,7 +186,7 @@ fn cross_validation_regression_and_table_settings_are_checked() {
 
 #[test]
 fn per_model_orderings_name_table_models() {
-    let from = "model_orderings = { ignn = 2, energy = 2 }";
+    let from = "model_orderings = { ignn = 2, energy = 1 }";
     expect_error(
         &edited(from, "model_orderings = { gat = 2 }"),
         &["tables.counting.model_orderings", "gat"],

@@ -203,7 +203,7 @@ mod tests {
         let (l_one, _) = distance_error(
             &out.slice(ndarray::s![3..5, ..]).to_owned(),
             &pos.slice(ndarray::s![3..5, ..]).to_owned(),
-            &[0..2],
+            &[Range { start: 0, end: 2 }],
         );
         let d_hat = (1.0f64 + 1.0).sqrt();
         let d = (0.09f64 + 0.16).sqrt();

@@ -88,6 +88,9 @@ pub struct AsyncOverrides {
     /// Replaces [`AsyncConfig::max_rounds`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_rounds: Option<usize>,
+    /// Replaces [`AsyncConfig::tol`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tol: Option<f64>,
 }
 
 impl AsyncOverrides {
@@ -103,6 +106,7 @@ impl AsyncOverrides {
             staleness_bound: self.staleness_bound.unwrap_or(base.staleness_bound),
             delay: self.delay.unwrap_or(base.delay),
             max_rounds: self.max_rounds.unwrap_or(base.max_rounds),
+            tol: self.tol.unwrap_or(base.tol),
             ..base.clone()
         }
     }

@@ -360,8 +360,11 @@ fn column_overrides_change_only_what_they_name() {
         (c.schedule, c.tol, c.max_rounds),
         (base.schedule, base.tol, base.max_rounds)
     );
+    let o: AsyncOverrides = toml::from_str("tol = 1e-6\nmax_rounds = 7").unwrap();
+    let c = o.apply(&base);
+    assert_eq!((c.tol, c.max_rounds, c.staleness_bound), (1e-6, 7, 20));
     assert!(
-        toml::from_str::<AsyncOverrides>("tol = 1.0").is_err(),
-        "only the asynchrony model"
+        toml::from_str::<AsyncOverrides>("residual_every = 1").is_err(),
+        "not the observer's cadence"
     );
 }
