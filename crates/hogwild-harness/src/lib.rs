@@ -2,6 +2,7 @@
 //! `results/`. The `hogwild` binary is a thin command line over [`reproduce`].
 
 pub mod config;
+pub mod records;
 pub mod report;
 pub mod sweep;
 
@@ -25,6 +26,8 @@ pub struct ReproduceOptions {
     pub out: PathBuf,
     /// Worker threads (runs in parallel).
     pub threads: usize,
+    /// Recompute runs that have a record (`--force`).
+    pub force: bool,
 }
 
 /// The part of the config one table's numbers depend on.
@@ -66,11 +69,18 @@ pub fn reproduce(opts: &ReproduceOptions) -> anyhow::Result<Vec<TableReport>> {
         tables.len(),
         opts.threads
     );
-    let results = sweep::execute_all(&config, &tables, &runs, opts.threads)?;
+    let store = records::RunStore::new(&opts.out);
+    let sweep = sweep::execute_all(&config, &tables, &runs, opts.threads, &store, opts.force)?;
+    let results = sweep.results;
     let wall = start.elapsed().as_secs_f64();
     let mut reports = vec![];
     for (name, table) in &tables {
         let mine: Vec<_> = results.iter().filter(|r| &r.spec.table == name).collect();
+        let from_records = results
+            .iter()
+            .zip(&sweep.from_record)
+            .filter(|(r, &f)| f && &r.spec.table == name)
+            .count();
         let report = report::aggregate(name, table, &mine);
         let mut record = Record::new(
             name,
@@ -80,6 +90,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> anyhow::Result<Vec<TableReport>> {
             &mine,
         );
         record.wall_seconds = (wall * 1000.0).round() / 1000.0;
+        record.runs_from_records = from_records;
         report::write_table(&opts.out.join(name), &report, &mine, &record)?;
         reports.push(report);
     }

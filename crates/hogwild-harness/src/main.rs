@@ -35,6 +35,9 @@ enum Command {
         /// Runs in parallel [default: the number of cores].
         #[arg(short = 'j', long)]
         jobs: Option<usize>,
+        /// Recompute every run, even those with a record under <out>/<table>/records/.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         config,
         out,
         jobs,
+        force,
     } = Cli::parse().command;
     let out = out.unwrap_or_else(|| {
         PathBuf::from(if profile == DEFAULT_PROFILE {
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         tables,
         out: out.clone(),
         threads,
+        force,
     };
     match reproduce(&opts) {
         Ok(reports) => {

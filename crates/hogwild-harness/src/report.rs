@@ -424,8 +424,11 @@ pub struct Record {
     pub threads: usize,
     /// Wall time of the whole `hogwild` invocation, seconds.
     pub wall_seconds: f64,
-    /// Sum of this table's run times, seconds.
+    /// Sum of this table's run times, seconds (for runs taken from their records, the time
+    /// they took when computed).
     pub run_seconds: f64,
+    /// This table's runs taken from run records (`<table>/records/`) instead of computed.
+    pub runs_from_records: usize,
     /// RNG algorithm and stream derivation.
     pub rng: String,
     /// The command line.
@@ -453,6 +456,7 @@ impl Record {
             threads,
             wall_seconds: 0.0,
             run_seconds: results.iter().map(|r| r.seconds).sum(),
+            runs_from_records: 0,
             rng: RNG_ALGORITHM.into(),
             command: std::env::args().collect::<Vec<_>>().join(" "),
             run_seconds_by_label: results

@@ -8,12 +8,14 @@
 //! ([`stream`]), so adding or reordering runs never changes another run's randomness.
 
 use crate::config::{Config, Metric, TableConfig};
+use crate::records::{Lookup, RunKey, RunStore};
 use hogwild_graph::{Batch, Sample, Targets};
 use hogwild_models::{loss, train, SolverStats};
 use ndarray::{concatenate, Array2, Axis};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -29,7 +31,7 @@ pub fn stream(label: &str) -> ChaCha8Rng {
 }
 
 /// One (table, column, model, seed, fold).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSpec {
     /// Table name.
     pub table: String,
@@ -40,6 +42,7 @@ pub struct RunSpec {
     /// Parameter seed.
     pub seed: u64,
     /// The held-out fold under cross-validation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fold: Option<usize>,
 }
 
@@ -68,7 +71,8 @@ pub fn folds(identity: &str, graphs: usize, k: usize) -> Vec<usize> {
 }
 
 /// Evaluation mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Batched synchronous inference.
     Sync,
@@ -87,11 +91,12 @@ impl Mode {
 }
 
 /// One evaluation of a trained model.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     /// Mode.
     pub mode: Mode,
     /// Ordering index (asynchronous only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ordering: Option<usize>,
     /// Metric value.
     pub value: f64,
@@ -306,13 +311,10 @@ pub fn execute(config: &Config, table: &TableConfig, spec: &RunSpec) -> anyhow::
     })
 }
 
-/// A rough relative cost, used only to start expensive runs first.
-fn cost(config: &Config, table: &TableConfig, spec: &RunSpec) -> f64 {
-    let nodes = table.columns[spec.column]
-        .dataset
-        .build()
-        .map(|d| d.n_nodes())
-        .unwrap_or(1) as f64;
+/// A rough relative cost, used only to start expensive runs first: `nodes` is the size of
+/// the run's dataset.
+fn cost(config: &Config, spec: &RunSpec, nodes: usize) -> f64 {
+    let nodes = nodes as f64;
     let models = config.models_for(&spec.table);
     let per_epoch = match spec.model.as_str() {
         "energy" => 50.0,
@@ -323,13 +325,28 @@ fn cost(config: &Config, table: &TableConfig, spec: &RunSpec) -> f64 {
     nodes * nodes.sqrt() * per_epoch * epochs
 }
 
-/// Executes `runs` on `threads` threads; results come back in the order of `runs`.
+/// What a sweep computed, and what it took from run records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sweep {
+    /// One result per planned run, in plan order.
+    pub results: Vec<RunResult>,
+    /// Per planned run: whether it was taken from its record instead of computed.
+    pub from_record: Vec<bool>,
+    /// Records found unusable (truncated, altered), reported and recomputed.
+    pub corrupt: usize,
+}
+
+/// Executes `runs` on `threads` threads. Each run with a valid record in `store` is taken
+/// from it (unless `force`); every computed run's record is written as soon as it ends, so
+/// an interrupted sweep loses only the runs in flight.
 pub fn execute_all(
     config: &Config,
     tables: &[(String, TableConfig)],
     runs: &[RunSpec],
     threads: usize,
-) -> anyhow::Result<Vec<RunResult>> {
+    store: &RunStore,
+    force: bool,
+) -> anyhow::Result<Sweep> {
     let table_of = |spec: &RunSpec| {
         &tables
             .iter()
@@ -337,30 +354,78 @@ pub fn execute_all(
             .expect("planned from these tables")
             .1
     };
-    // Costs once per run (each builds the run's dataset), then longest first: each worker
-    // takes the next run off one shared queue (rayon's work splitting would not keep the
-    // order, and the longest runs would end up queued behind each other on one thread).
-    let costs: Vec<f64> = runs.iter().map(|r| cost(config, table_of(r), r)).collect();
-    let mut order: Vec<usize> = (0..runs.len()).collect();
+    // Each column's dataset once: its identity (part of the run ids) and size (the cost).
+    let mut datasets = std::collections::BTreeMap::new();
+    for spec in runs {
+        if let std::collections::btree_map::Entry::Vacant(e) =
+            datasets.entry((spec.table.clone(), spec.column))
+        {
+            let d = table_of(spec).columns[spec.column].dataset.build()?;
+            e.insert((d.identity.clone(), d.n_nodes()));
+        }
+    }
+    let dataset_of = |spec: &RunSpec| &datasets[&(spec.table.clone(), spec.column)];
+    let keys = runs
+        .iter()
+        .map(|r| RunKey::new(config, table_of(r), r, &dataset_of(r).0))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let ids: Vec<String> = keys.iter().map(RunKey::id).collect();
+    let mut results: Vec<Option<RunResult>> = vec![None; runs.len()];
+    let (mut reused, mut corrupt) = (0, 0);
+    if !force {
+        for (i, spec) in runs.iter().enumerate() {
+            match store.load(spec, &ids[i]) {
+                Lookup::Missing => {}
+                Lookup::Found(r) => {
+                    results[i] = Some(*r);
+                    reused += 1;
+                }
+                Lookup::Corrupt(why) => {
+                    corrupt += 1;
+                    eprintln!(
+                        "[hogwild] warning: run record {} {why}; run {} is recomputed",
+                        store.path(&spec.table, &ids[i]).display(),
+                        spec.label()
+                    );
+                }
+            }
+        }
+    }
+    let from_record: Vec<bool> = results.iter().map(Option::is_some).collect();
+    if reused > 0 {
+        eprintln!(
+            "[hogwild] {reused} of {} runs already recorded: reused (--force recomputes them)",
+            runs.len()
+        );
+    }
+    // Longest first: each worker takes the next run off one shared queue (rayon's work
+    // splitting would not keep the order, and the longest runs would end up queued behind
+    // each other on one thread).
+    let costs: Vec<f64> = runs
+        .iter()
+        .map(|r| cost(config, r, dataset_of(r).1))
+        .collect();
+    let mut order: Vec<usize> = (0..runs.len()).filter(|&i| results[i].is_none()).collect();
     order.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()?;
     let next = AtomicUsize::new(0);
-    let done = Mutex::new(Vec::with_capacity(runs.len()));
+    let done = Mutex::new(Vec::with_capacity(order.len()));
     pool.scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|_| {
                 while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let r = execute(config, table_of(&runs[i]), &runs[i]);
-                    if let Ok(r) = &r {
+                    let r = execute(config, table_of(&runs[i]), &runs[i]).and_then(|r| {
+                        store.save(&keys[i], &ids[i], &r, threads)?;
                         eprintln!(
                             "[hogwild] done {} ({:.1} s, of which training {:.1} s)",
                             r.spec.label(),
                             r.seconds,
                             r.train_seconds
                         );
-                    }
+                        Ok(r)
+                    });
                     let r = r.map_err(|e| e.context(format!("run {}", runs[i].label())));
                     done.lock()
                         .expect("no worker panics holding it")
@@ -372,12 +437,15 @@ pub fn execute_all(
     let mut done = done.into_inner().expect("no worker panicked");
     // Plan order, so that the error reported (the first in the plan) does not depend on timing.
     done.sort_by_key(|(i, _)| *i);
-    let mut results: Vec<Option<RunResult>> = vec![None; runs.len()];
     for (i, r) in done {
         results[i] = Some(r?);
     }
-    Ok(results
-        .into_iter()
-        .map(|r| r.expect("every run finished"))
-        .collect())
+    Ok(Sweep {
+        results: results
+            .into_iter()
+            .map(|r| r.expect("every run finished"))
+            .collect(),
+        from_record,
+        corrupt,
+    })
 }

@@ -16,6 +16,7 @@ fn quick(out: &Path, threads: usize) -> Vec<hogwild_harness::report::TableReport
         tables: vec![],
         out: out.into(),
         threads,
+        force: false,
     };
     reproduce(&opts).unwrap()
 }

@@ -32,7 +32,7 @@ pub enum ModelError {
 }
 
 /// Counters of the iterative solves a model ran (zero for explicit models).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SolverStats {
     /// Forward solves run.
     pub forward_solves: u64,
