@@ -6,12 +6,15 @@ pub mod records;
 pub mod report;
 pub mod sweep;
 
+use anyhow::Context;
 use config::{Config, TableConfig};
+use records::{Lookup, RunStore};
 use report::{Record, TableReport};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::time::Instant;
+use sweep::RunResult;
 
 /// What to reproduce, and where.
 #[derive(Debug, Clone)]
@@ -53,46 +56,317 @@ pub fn config_hash(config: &Config, name: &str, table: &TableConfig) -> String {
         .collect()
 }
 
+/// A sweep's runs, resolved from the config: what `plan` lists, `run --shard` splits and
+/// `merge` checks.
+pub struct Plan {
+    /// The config, with its profile applied.
+    pub config: Config,
+    /// The selected tables.
+    pub tables: Vec<(String, TableConfig)>,
+    /// Every run, in plan order.
+    pub runs: Vec<sweep::PlannedRun>,
+}
+
+impl Plan {
+    /// The plan of the tables `opts` selects.
+    pub fn load(opts: &ReproduceOptions) -> anyhow::Result<Plan> {
+        let config = Config::load(&opts.config, &opts.profile)?;
+        let tables = config.select(&opts.tables).map_err(anyhow::Error::msg)?;
+        let runs = sweep::plan_all(&config, &tables)?;
+        Ok(Plan {
+            config,
+            tables,
+            runs,
+        })
+    }
+
+    /// SHA-256 over the run ids in plan order: equal hashes, equal runs (same code, config,
+    /// profile and tables).
+    pub fn hash(&self) -> String {
+        let ids: Vec<&str> = self.runs.iter().map(|r| r.id.as_str()).collect();
+        Sha256::digest(ids.join("\n").as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The runs of shard `shard.index` of `shard.count`: the runs sorted by expected cost
+    /// (most expensive first, ties in plan order) and dealt out in turn, so shards get
+    /// similar work. Every run is in exactly one shard.
+    pub fn shard(&self, shard: Shard) -> Vec<sweep::PlannedRun> {
+        let mut order: Vec<usize> = (0..self.runs.len()).collect();
+        order.sort_by(|&a, &b| self.runs[b].cost.total_cmp(&self.runs[a].cost));
+        let mut mine: Vec<usize> = order
+            .into_iter()
+            .enumerate()
+            .filter(|(p, _)| p % shard.count == shard.index)
+            .map(|(_, i)| i)
+            .collect();
+        mine.sort_unstable();
+        mine.into_iter().map(|i| self.runs[i].clone()).collect()
+    }
+
+    /// Aggregates `results` (one per planned run, in plan order) into every table and
+    /// writes `out/<table>/`.
+    fn write_tables(
+        &self,
+        opts: &ReproduceOptions,
+        results: &[RunResult],
+        from_record: &[bool],
+        wall: f64,
+    ) -> anyhow::Result<Vec<TableReport>> {
+        let mut reports = vec![];
+        for (name, table) in &self.tables {
+            let mine: Vec<_> = results.iter().filter(|r| &r.spec.table == name).collect();
+            let from_records = results
+                .iter()
+                .zip(from_record)
+                .filter(|(r, &f)| f && &r.spec.table == name)
+                .count();
+            let report = report::aggregate(name, table, &mine);
+            let mut record = Record::new(
+                name,
+                &opts.profile,
+                config_hash(&self.config, name, table),
+                opts.threads,
+                &mine,
+            );
+            record.wall_seconds = (wall * 1000.0).round() / 1000.0;
+            record.runs_from_records = from_records;
+            report::write_table(&opts.out.join(name), &report, &mine, &record)?;
+            reports.push(report);
+        }
+        Ok(reports)
+    }
+}
+
 /// Runs the selected tables and writes their results; returns the reports.
 pub fn reproduce(opts: &ReproduceOptions) -> anyhow::Result<Vec<TableReport>> {
     let start = Instant::now();
     anyhow::ensure!(opts.threads >= 1, "-j must be at least 1");
-    let config = Config::load(&opts.config, &opts.profile)?;
-    let tables = config.select(&opts.tables).map_err(anyhow::Error::msg)?;
-    let runs: Vec<_> = tables
-        .iter()
-        .flat_map(|(name, t)| sweep::plan(name, t))
-        .collect();
+    let plan = Plan::load(opts)?;
     eprintln!(
         "[hogwild] {} runs over {} table(s) on {} thread(s)",
-        runs.len(),
-        tables.len(),
+        plan.runs.len(),
+        plan.tables.len(),
         opts.threads
     );
-    let store = records::RunStore::new(&opts.out);
-    let sweep = sweep::execute_all(&config, &tables, &runs, opts.threads, &store, opts.force)?;
-    let results = sweep.results;
+    let store = RunStore::new(&opts.out);
+    let sweep = sweep::execute_all(
+        &plan.config,
+        &plan.tables,
+        &plan.runs,
+        opts.threads,
+        &store,
+        opts.force,
+    )?;
     let wall = start.elapsed().as_secs_f64();
-    let mut reports = vec![];
-    for (name, table) in &tables {
-        let mine: Vec<_> = results.iter().filter(|r| &r.spec.table == name).collect();
-        let from_records = results
-            .iter()
-            .zip(&sweep.from_record)
-            .filter(|(r, &f)| f && &r.spec.table == name)
-            .count();
-        let report = report::aggregate(name, table, &mine);
-        let mut record = Record::new(
-            name,
-            &opts.profile,
-            config_hash(&config, name, table),
-            opts.threads,
-            &mine,
+    plan.write_tables(opts, &sweep.results, &sweep.from_record, wall)
+}
+
+/// One part of a sweep split across machines: `index` in `0..count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 0-based.
+    pub index: usize,
+    /// How many shards.
+    pub count: usize,
+}
+
+impl Shard {
+    /// `K/N` (0-based K).
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let bad = || format!("--shard {text:?}: expected K/N with 0 <= K < N, e.g. 0/3");
+        let (k, n) = text.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
         );
-        record.wall_seconds = (wall * 1000.0).round() / 1000.0;
-        record.runs_from_records = from_records;
-        report::write_table(&opts.out.join(name), &report, &mine, &record)?;
-        reports.push(report);
+        Shard::new(index, count).ok_or_else(bad)
     }
-    Ok(reports)
+
+    fn new(index: usize, count: usize) -> Option<Shard> {
+        (index < count).then_some(Shard { index, count })
+    }
+
+    /// The shard of this process from its scheduler's environment (`var` reads a variable):
+    /// a Slurm job array gives `K = SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN` (so arrays
+    /// numbered from 0 or from 1 both work) and `N = SLURM_ARRAY_TASK_COUNT`; a Kubernetes
+    /// indexed Job gives `K = JOB_COMPLETION_INDEX` (0-based), with `N` = `count` (`--shards`).
+    pub fn from_env(
+        count: Option<usize>,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Shard, String> {
+        let num = |name: &str| -> Result<Option<usize>, String> {
+            var(name)
+                .map(|v| {
+                    v.trim()
+                        .parse()
+                        .map_err(|_| format!("{name}={v:?} is not a number"))
+                })
+                .transpose()
+        };
+        if let Some(id) = num("SLURM_ARRAY_TASK_ID")? {
+            let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+            let n = match count {
+                Some(n) => n,
+                None => num("SLURM_ARRAY_TASK_COUNT")?.ok_or(
+                    "SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not; pass --shards N",
+                )?,
+            };
+            let k = id
+                .checked_sub(min)
+                .ok_or("SLURM_ARRAY_TASK_ID is below SLURM_ARRAY_TASK_MIN")?;
+            return Shard::new(k, n).ok_or_else(|| {
+                format!("Slurm task {id} (array from {min}) is not among {n} shards")
+            });
+        }
+        if let Some(k) = num("JOB_COMPLETION_INDEX")? {
+            let n = count
+                .ok_or("JOB_COMPLETION_INDEX is set: pass the number of shards, --shards N")?;
+            return Shard::new(k, n)
+                .ok_or_else(|| format!("JOB_COMPLETION_INDEX={k} is not below --shards {n}"));
+        }
+        Err("no shard: pass --shard K/N (0-based K), or run in a Slurm job array \
+             (SLURM_ARRAY_TASK_ID) or a Kubernetes indexed Job (JOB_COMPLETION_INDEX, with --shards N)"
+            .into())
+    }
+}
+
+/// What a shard's output directory says about it (`<out>/plan.toml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ShardManifest {
+    plan_sha256: String,
+    shard: usize,
+    shards: usize,
+    runs: usize,
+}
+
+/// Runs one shard of the selected tables, writing only run records (and `plan.toml`) to
+/// `opts.out`; `merge` makes the tables. Returns the number of runs in the shard.
+pub fn run_shard(opts: &ReproduceOptions, shard: Shard) -> anyhow::Result<usize> {
+    anyhow::ensure!(opts.threads >= 1, "-j must be at least 1");
+    let plan = Plan::load(opts)?;
+    let runs = plan.shard(shard);
+    eprintln!(
+        "[hogwild] shard {}/{}: {} of {} runs on {} thread(s)",
+        shard.index,
+        shard.count,
+        runs.len(),
+        plan.runs.len(),
+        opts.threads
+    );
+    let manifest = ShardManifest {
+        plan_sha256: plan.hash(),
+        shard: shard.index,
+        shards: shard.count,
+        runs: runs.len(),
+    };
+    std::fs::create_dir_all(&opts.out)?;
+    std::fs::write(opts.out.join("plan.toml"), toml::to_string(&manifest)?)?;
+    let store = RunStore::new(&opts.out);
+    sweep::execute_all(
+        &plan.config,
+        &plan.tables,
+        &runs,
+        opts.threads,
+        &store,
+        opts.force,
+    )?;
+    Ok(runs.len())
+}
+
+/// Builds the tables from the run records of shard directories `dirs` (outputs of
+/// [`run_shard`] for this plan), writing them, and a copy of every record, to `opts.out`.
+/// Refuses directories of another plan, missing runs, and a run recorded twice with
+/// different results.
+pub fn merge(opts: &ReproduceOptions, dirs: &[PathBuf]) -> anyhow::Result<Vec<TableReport>> {
+    let start = Instant::now();
+    let plan = Plan::load(opts)?;
+    let hash = plan.hash();
+    anyhow::ensure!(!dirs.is_empty(), "merge needs at least one shard directory");
+    for dir in dirs {
+        let path = dir.join("plan.toml");
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "{}: not the output of `hogwild run --shard`",
+                path.display()
+            )
+        })?;
+        let m: ShardManifest =
+            toml::from_str(&text).with_context(|| format!("{}: malformed", path.display()))?;
+        anyhow::ensure!(
+            m.plan_sha256 == hash,
+            "{}: shard {}/{} was run for plan {}, not this one ({hash}): the code, config, \
+             profile or tables differ",
+            path.display(),
+            m.shard,
+            m.shards,
+            m.plan_sha256
+        );
+    }
+    let stores: Vec<RunStore> = dirs.iter().map(|d| RunStore::new(d)).collect();
+    let (mut results, mut sources, mut missing) = (vec![], vec![], vec![]);
+    for run in &plan.runs {
+        let mut found: Option<(RunResult, PathBuf)> = None;
+        for store in &stores {
+            let path = store.path(&run.spec.table, &run.id);
+            match store.load(&run.spec, &run.id) {
+                Lookup::Missing => {}
+                Lookup::Corrupt(why) => anyhow::bail!("run record {} {why}", path.display()),
+                Lookup::Found(r) => match &found {
+                    None => found = Some((*r, path)),
+                    Some((first, first_path)) => anyhow::ensure!(
+                        same_numbers(first, &r),
+                        "run {} is recorded twice with different results: {} and {}",
+                        run.spec.label(),
+                        first_path.display(),
+                        path.display()
+                    ),
+                },
+            }
+        }
+        match found {
+            Some((r, path)) => {
+                results.push(r);
+                sources.push((path, run));
+            }
+            None => missing.push(run.spec.label()),
+        }
+    }
+    anyhow::ensure!(
+        missing.is_empty(),
+        "{} of {} runs are in none of the shard directories (is a shard missing or unfinished?), \
+         e.g. {}",
+        missing.len(),
+        plan.runs.len(),
+        missing
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    // Checked: now the merged directory gets its own copy of every record.
+    let out = RunStore::new(&opts.out);
+    for (from, run) in sources {
+        let to = out.path(&run.spec.table, &run.id);
+        if to != from {
+            std::fs::create_dir_all(to.parent().expect("records have a directory"))?;
+            std::fs::copy(&from, &to)
+                .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+        }
+    }
+    let from_record = vec![true; results.len()];
+    plan.write_tables(opts, &results, &from_record, start.elapsed().as_secs_f64())
+}
+
+/// Whether two results of one run hold the same numbers (wall times aside).
+fn same_numbers(a: &RunResult, b: &RunResult) -> bool {
+    let strip = |r: &RunResult| RunResult {
+        seconds: 0.0,
+        train_seconds: 0.0,
+        ..r.clone()
+    };
+    strip(a) == strip(b)
 }

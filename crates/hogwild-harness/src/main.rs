@@ -1,8 +1,11 @@
 //! `hogwild`: regenerate the Hogwild paper's tables.
 
-use clap::{Parser, Subcommand};
-use hogwild_harness::{config::DEFAULT_PROFILE, reproduce, ReproduceOptions};
-use std::path::PathBuf;
+use clap::{Args, Parser, Subcommand};
+use hogwild_harness::report::TableReport;
+use hogwild_harness::{
+    config::DEFAULT_PROFILE, merge, reproduce, run_shard, Plan, ReproduceOptions, Shard,
+};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -16,74 +19,181 @@ struct Cli {
     command: Command,
 }
 
+/// Which sweep.
+#[derive(Args)]
+struct Sweep {
+    /// Table to run (repeatable); all tables when omitted.
+    #[arg(long = "table")]
+    tables: Vec<String>,
+    /// Profile: `full` (the protocol) or a [profiles.NAME] of the config, e.g. `quick`.
+    #[arg(long, default_value = DEFAULT_PROFILE)]
+    profile: String,
+    /// The sweep definition.
+    #[arg(long, default_value = "harness.toml")]
+    config: PathBuf,
+}
+
+/// Where and how.
+#[derive(Args)]
+struct Execution {
+    /// Output directory [default: results for `full`, results-<profile> otherwise].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Runs in parallel [default: the number of cores].
+    #[arg(short = 'j', long)]
+    jobs: Option<usize>,
+    /// Recompute every run, even those with a record under <out>/<table>/records/.
+    #[arg(long)]
+    force: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the sweeps of harness.toml and write results/<table>/ (runs, table, comparison, record).
     Reproduce {
-        /// Table to run (repeatable); all tables when omitted.
-        #[arg(long = "table")]
-        tables: Vec<String>,
-        /// Profile: `full` (the protocol) or a [profiles.NAME] of the config, e.g. `quick`.
-        #[arg(long, default_value = DEFAULT_PROFILE)]
-        profile: String,
-        /// The sweep definition.
-        #[arg(long, default_value = "harness.toml")]
-        config: PathBuf,
-        /// Output directory [default: results for `full`, results-<profile> otherwise].
+        #[command(flatten)]
+        sweep: Sweep,
+        #[command(flatten)]
+        execution: Execution,
+    },
+    /// List the runs of the sweep (id, table, column, model, seed, fold, orderings, relative
+    /// cost) and the plan hash, without running anything.
+    Plan {
+        #[command(flatten)]
+        sweep: Sweep,
+    },
+    /// Run one shard of the sweep, writing run records only (merge makes the tables).
+    /// The shard is --shard K/N (0-based K); without it, K and N come from a Slurm job array
+    /// (K = SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN, N = SLURM_ARRAY_TASK_COUNT) or a
+    /// Kubernetes indexed Job (K = JOB_COMPLETION_INDEX, N = --shards).
+    Run {
+        #[command(flatten)]
+        sweep: Sweep,
+        #[command(flatten)]
+        execution: Execution,
+        /// This process's shard, K/N with 0 <= K < N.
         #[arg(long)]
-        out: Option<PathBuf>,
-        /// Runs in parallel [default: the number of cores].
-        #[arg(short = 'j', long)]
-        jobs: Option<usize>,
-        /// Recompute every run, even those with a record under <out>/<table>/records/.
-        #[arg(long)]
-        force: bool,
+        shard: Option<String>,
+        /// The number of shards, when K comes from the environment.
+        #[arg(long, conflicts_with = "shard")]
+        shards: Option<usize>,
+    },
+    /// Build the tables from the run records of shard directories (refuses shards of another
+    /// plan, missing runs and conflicting duplicates).
+    Merge {
+        #[command(flatten)]
+        sweep: Sweep,
+        #[command(flatten)]
+        execution: Execution,
+        /// Output directories of `hogwild run --shard`.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
     },
 }
 
-fn main() -> ExitCode {
-    let Command::Reproduce {
-        tables,
-        profile,
-        config,
-        out,
-        jobs,
-        force,
-    } = Cli::parse().command;
-    let out = out.unwrap_or_else(|| {
-        PathBuf::from(if profile == DEFAULT_PROFILE {
+fn options(sweep: Sweep, execution: Execution) -> ReproduceOptions {
+    let out = execution.out.unwrap_or_else(|| {
+        PathBuf::from(if sweep.profile == DEFAULT_PROFILE {
             "results".to_string()
         } else {
-            format!("results-{profile}")
+            format!("results-{}", sweep.profile)
         })
     });
-    let threads =
-        jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let opts = ReproduceOptions {
-        config,
-        profile,
-        tables,
-        out: out.clone(),
-        threads,
-        force,
-    };
-    match reproduce(&opts) {
-        Ok(reports) => {
-            for r in &reports {
-                println!("{}", r.table_markdown());
-                println!("{}", r.comparison_markdown());
-                println!("{}", r.gaps_markdown());
-                if r.misses() > 0 {
-                    println!(
-                        "{} cell(s) miss the paper: see {}/{}/table.md\n",
-                        r.misses(),
-                        out.display(),
-                        r.name
-                    );
-                }
-            }
-            ExitCode::SUCCESS
+    ReproduceOptions {
+        config: sweep.config,
+        profile: sweep.profile,
+        tables: sweep.tables,
+        out,
+        threads: execution
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        force: execution.force,
+    }
+}
+
+fn print_reports(reports: &[TableReport], out: &Path) {
+    for r in reports {
+        println!("{}", r.table_markdown());
+        println!("{}", r.comparison_markdown());
+        println!("{}", r.gaps_markdown());
+        if r.misses() > 0 {
+            println!(
+                "{} cell(s) miss the paper: see {}/{}/table.md\n",
+                r.misses(),
+                out.display(),
+                r.name
+            );
         }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Reproduce { sweep, execution } => {
+            let opts = options(sweep, execution);
+            print_reports(&reproduce(&opts)?, &opts.out);
+        }
+        Command::Plan { sweep } => {
+            let opts = options(
+                sweep,
+                Execution {
+                    out: None,
+                    jobs: Some(1),
+                    force: false,
+                },
+            );
+            let plan = Plan::load(&opts)?;
+            println!("id\ttable\tcolumn\tmodel\tseed\tfold\torderings\tcost");
+            for r in &plan.runs {
+                let fold = r.spec.fold.map_or("-".into(), |f| f.to_string());
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{fold}\t{}\t{:.3e}",
+                    r.id,
+                    r.spec.table,
+                    r.spec.column,
+                    r.spec.model,
+                    r.spec.seed,
+                    r.key.orderings,
+                    r.cost
+                );
+            }
+            println!("plan {} ({} runs)", plan.hash(), plan.runs.len());
+        }
+        Command::Run {
+            sweep,
+            execution,
+            shard,
+            shards,
+        } => {
+            let shard = match shard {
+                Some(text) => Shard::parse(&text),
+                None => Shard::from_env(shards, |v| std::env::var(v).ok()),
+            }
+            .map_err(anyhow::Error::msg)?;
+            let opts = options(sweep, execution);
+            let n = run_shard(&opts, shard)?;
+            println!(
+                "shard {}/{}: {n} run(s) recorded in {}",
+                shard.index,
+                shard.count,
+                opts.out.display()
+            );
+        }
+        Command::Merge {
+            sweep,
+            execution,
+            dirs,
+        } => {
+            let opts = options(sweep, execution);
+            print_reports(&merge(&opts, &dirs)?, &opts.out);
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse().command) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("hogwild: error: {e:#}");
             ExitCode::from(2)

@@ -325,12 +325,49 @@ fn cost(config: &Config, spec: &RunSpec, nodes: usize) -> f64 {
     nodes * nodes.sqrt() * per_epoch * epochs
 }
 
+/// One run of a sweep, ready to execute: what it is, its id and its relative cost.
+#[derive(Debug, Clone)]
+pub struct PlannedRun {
+    /// What runs.
+    pub spec: RunSpec,
+    /// Everything its numbers depend on.
+    pub key: RunKey,
+    /// SHA-256 of `key`: the name of its record.
+    pub id: String,
+    /// A rough relative cost (only used to order and balance work).
+    pub cost: f64,
+}
+
+/// The runs of `tables` in plan order (table, column, model, seed, fold), with their ids.
+pub fn plan_all(
+    config: &Config,
+    tables: &[(String, TableConfig)],
+) -> anyhow::Result<Vec<PlannedRun>> {
+    let mut planned = vec![];
+    for (name, table) in tables {
+        for (column, col) in table.columns.iter().enumerate() {
+            // Each column's dataset once: its identity (part of the ids) and size (the cost).
+            let dataset = col.dataset.build()?;
+            for spec in plan(name, table).into_iter().filter(|s| s.column == column) {
+                let key = RunKey::new(config, table, &spec, &dataset.identity)?;
+                planned.push(PlannedRun {
+                    id: key.id(),
+                    cost: cost(config, &spec, dataset.n_nodes()),
+                    key,
+                    spec,
+                });
+            }
+        }
+    }
+    Ok(planned)
+}
+
 /// What a sweep computed, and what it took from run records.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sweep {
-    /// One result per planned run, in plan order.
+    /// One result per run, in the order given.
     pub results: Vec<RunResult>,
-    /// Per planned run: whether it was taken from its record instead of computed.
+    /// Per run: whether it was taken from its record instead of computed.
     pub from_record: Vec<bool>,
     /// Records found unusable (truncated, altered), reported and recomputed.
     pub corrupt: usize,
@@ -342,7 +379,7 @@ pub struct Sweep {
 pub fn execute_all(
     config: &Config,
     tables: &[(String, TableConfig)],
-    runs: &[RunSpec],
+    runs: &[PlannedRun],
     threads: usize,
     store: &RunStore,
     force: bool,
@@ -354,27 +391,11 @@ pub fn execute_all(
             .expect("planned from these tables")
             .1
     };
-    // Each column's dataset once: its identity (part of the run ids) and size (the cost).
-    let mut datasets = std::collections::BTreeMap::new();
-    for spec in runs {
-        if let std::collections::btree_map::Entry::Vacant(e) =
-            datasets.entry((spec.table.clone(), spec.column))
-        {
-            let d = table_of(spec).columns[spec.column].dataset.build()?;
-            e.insert((d.identity.clone(), d.n_nodes()));
-        }
-    }
-    let dataset_of = |spec: &RunSpec| &datasets[&(spec.table.clone(), spec.column)];
-    let keys = runs
-        .iter()
-        .map(|r| RunKey::new(config, table_of(r), r, &dataset_of(r).0))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let ids: Vec<String> = keys.iter().map(RunKey::id).collect();
     let mut results: Vec<Option<RunResult>> = vec![None; runs.len()];
     let (mut reused, mut corrupt) = (0, 0);
     if !force {
-        for (i, spec) in runs.iter().enumerate() {
-            match store.load(spec, &ids[i]) {
+        for (i, run) in runs.iter().enumerate() {
+            match store.load(&run.spec, &run.id) {
                 Lookup::Missing => {}
                 Lookup::Found(r) => {
                     results[i] = Some(*r);
@@ -384,8 +405,8 @@ pub fn execute_all(
                     corrupt += 1;
                     eprintln!(
                         "[hogwild] warning: run record {} {why}; run {} is recomputed",
-                        store.path(&spec.table, &ids[i]).display(),
-                        spec.label()
+                        store.path(&run.spec.table, &run.id).display(),
+                        run.spec.label()
                     );
                 }
             }
@@ -401,12 +422,8 @@ pub fn execute_all(
     // Longest first: each worker takes the next run off one shared queue (rayon's work
     // splitting would not keep the order, and the longest runs would end up queued behind
     // each other on one thread).
-    let costs: Vec<f64> = runs
-        .iter()
-        .map(|r| cost(config, r, dataset_of(r).1))
-        .collect();
     let mut order: Vec<usize> = (0..runs.len()).filter(|&i| results[i].is_none()).collect();
-    order.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]));
+    order.sort_by(|&a, &b| runs[b].cost.total_cmp(&runs[a].cost));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()?;
@@ -416,8 +433,9 @@ pub fn execute_all(
         for _ in 0..threads {
             scope.spawn(|_| {
                 while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let r = execute(config, table_of(&runs[i]), &runs[i]).and_then(|r| {
-                        store.save(&keys[i], &ids[i], &r, threads)?;
+                    let run = &runs[i];
+                    let r = execute(config, table_of(&run.spec), &run.spec).and_then(|r| {
+                        store.save(&run.key, &run.id, &r, threads)?;
                         eprintln!(
                             "[hogwild] done {} ({:.1} s, of which training {:.1} s)",
                             r.spec.label(),
@@ -426,7 +444,7 @@ pub fn execute_all(
                         );
                         Ok(r)
                     });
-                    let r = r.map_err(|e| e.context(format!("run {}", runs[i].label())));
+                    let r = r.map_err(|e| e.context(format!("run {}", run.spec.label())));
                     done.lock()
                         .expect("no worker panics holding it")
                         .push((i, r));
