@@ -424,6 +424,7 @@ pub fn execute_all(
     // each other on one thread).
     let mut order: Vec<usize> = (0..runs.len()).filter(|&i| results[i].is_none()).collect();
     order.sort_by(|&a, &b| runs[b].cost.total_cmp(&runs[a].cost));
+    let progress = Progress::new(order.iter().map(|&i| runs[i].cost));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()?;
@@ -436,11 +437,14 @@ pub fn execute_all(
                     let run = &runs[i];
                     let r = execute(config, table_of(&run.spec), &run.spec).and_then(|r| {
                         store.save(&run.key, &run.id, &r, threads)?;
-                        eprintln!(
-                            "[hogwild] done {} ({:.1} s, of which training {:.1} s)",
-                            r.spec.label(),
-                            r.seconds,
-                            r.train_seconds
+                        progress.finished(
+                            run.cost,
+                            &format!(
+                                "[hogwild] done {} ({:.1} s, of which training {:.1} s)",
+                                r.spec.label(),
+                                r.seconds,
+                                r.train_seconds
+                            ),
                         );
                         Ok(r)
                     });
@@ -452,6 +456,7 @@ pub fn execute_all(
             });
         }
     });
+    progress.clear();
     let mut done = done.into_inner().expect("no worker panicked");
     // Plan order, so that the error reported (the first in the plan) does not depend on timing.
     done.sort_by_key(|(i, _)| *i);
@@ -466,4 +471,61 @@ pub fn execute_all(
         from_record,
         corrupt,
     })
+}
+
+/// A progress bar on stderr whose ETA is weighted by the runs' expected costs; hidden when
+/// stderr is not a terminal (then each finished run is one plain line). Never on stdout.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    /// Bar units per unit of cost.
+    scale: f64,
+    runs: usize,
+    finished: AtomicUsize,
+}
+
+impl Progress {
+    const UNITS: u64 = 1_000_000;
+
+    fn new(costs: impl Iterator<Item = f64>) -> Progress {
+        let costs: Vec<f64> = costs.collect();
+        let total: f64 = costs.iter().sum();
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(Self::UNITS),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] {percent:>3}% of the expected work, ETA {eta}: {msg}",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_message(format!("0 of {} runs", costs.len()));
+        Progress {
+            bar,
+            scale: if total > 0.0 {
+                Self::UNITS as f64 / total
+            } else {
+                0.0
+            },
+            runs: costs.len(),
+            finished: AtomicUsize::new(0),
+        }
+    }
+
+    /// One run of expected `cost` has finished; `line` says which.
+    fn finished(&self, cost: f64, line: &str) {
+        if self.bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.bar.println(line);
+        }
+        let n = self.finished.fetch_add(1, Ordering::Relaxed) + 1;
+        self.bar.set_message(format!("{n} of {} runs", self.runs));
+        self.bar.inc((cost * self.scale).round() as u64);
+    }
+
+    fn clear(&self) {
+        self.bar.finish_and_clear();
+    }
 }

@@ -140,6 +140,18 @@ fn the_command_line_reproduces_and_reports_errors() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("| GCN (sync) | 65.0 ± 0.0 |"), "{stdout}");
     assert!(!stdout.contains("[hogwild]"), "progress belongs on stderr");
+    // The progress bar draws on stderr only when it is a terminal; here it is a pipe, so
+    // it is hidden, and it is never in stdout or in a result file.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for (what, text) in [("stdout", &*stdout), ("stderr", &*stderr)] {
+        assert!(!text.contains("expected work"), "bar in {what}: {text}");
+        assert!(!text.contains('\x1b'), "terminal codes in {what}");
+    }
+    assert!(stderr.contains("[hogwild] done chains/"), "{stderr}");
+    for f in DETERMINISTIC.iter().chain(&["record.toml"]) {
+        let text = std::fs::read_to_string(dir.path().join("chains").join(f)).unwrap();
+        assert!(!text.contains("expected work") && !text.contains('\x1b'), "{f}");
+    }
     for f in DETERMINISTIC.iter().chain(&["record.toml"]) {
         assert!(
             dir.path().join("chains").join(f).is_file(),
