@@ -193,7 +193,7 @@ impl Config {
     pub fn parse(text: &str, path: &Path, profile: &str) -> Result<Config, ConfigError> {
         let schema = |e: toml::de::Error| ConfigError::Schema {
             path: path.into(),
-            message: e.to_string().trim_end().to_string(),
+            message: with_suggestion(e.to_string().trim_end()),
         };
         let base: Config = toml::from_str(text).map_err(schema)?;
         let config = if profile == DEFAULT_PROFILE {
@@ -217,7 +217,7 @@ impl Config {
             let merged = toml::to_string(&doc).expect("a table serialises");
             toml::from_str::<Config>(&merged).map_err(|e| ConfigError::Schema {
                 path: path.into(),
-                message: format!("profile {profile}: {}", e.message()),
+                message: with_suggestion(&format!("profile {profile}: {}", e.message())),
             })?
         };
         let mut config = config;
@@ -431,5 +431,44 @@ impl Config {
                     })
             })
             .collect()
+    }
+}
+
+/// `message` with a "did you mean" line when it is serde's "unknown field `x`, expected ..."
+/// (or "unknown variant") and one expected name is close to `x`.
+fn with_suggestion(message: &str) -> String {
+    let suggestion = ["unknown field `", "unknown variant `"]
+        .iter()
+        .find_map(|p| message.find(p).map(|at| at + p.len()))
+        .and_then(|start| {
+            let (given, rest) = message[start..].split_once('`')?;
+            let expected = &rest[rest.find("expected")?..];
+            let best = expected
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(|name| (strsim::jaro_winkler(given, name), name))
+                .max_by(|a, b| a.0.total_cmp(&b.0))?;
+            (best.0 > 0.8).then(|| best.1.to_string())
+        });
+    match suggestion {
+        Some(name) => format!("{message}\n(did you mean `{name}`?)"),
+        None => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_suggestion;
+
+    #[test]
+    fn misspelt_keys_and_variants_get_the_nearest_name() {
+        let m = "unknown field `stalenes`, expected one of `schedule`, `staleness_bound`, `delay`";
+        assert!(with_suggestion(m).ends_with("(did you mean `staleness_bound`?)"));
+        let m = "unknown variant `unifrm`, expected `uniform` or `max`";
+        assert!(with_suggestion(m).ends_with("(did you mean `uniform`?)"));
+        let m = "unknown field `zzz`, expected `uniform` or `max`";
+        assert_eq!(with_suggestion(m), m, "nothing close: no suggestion");
+        assert_eq!(with_suggestion("invalid type"), "invalid type");
     }
 }

@@ -150,7 +150,10 @@ fn the_command_line_reproduces_and_reports_errors() {
     assert!(stderr.contains("[hogwild] done chains/"), "{stderr}");
     for f in DETERMINISTIC.iter().chain(&["record.toml"]) {
         let text = std::fs::read_to_string(dir.path().join("chains").join(f)).unwrap();
-        assert!(!text.contains("expected work") && !text.contains('\x1b'), "{f}");
+        assert!(
+            !text.contains("expected work") && !text.contains('\x1b'),
+            "{f}"
+        );
     }
     for f in DETERMINISTIC.iter().chain(&["record.toml"]) {
         assert!(
