@@ -200,6 +200,61 @@ pub fn aggregate(name: &str, config: &TableConfig, results: &[&RunResult]) -> Ta
     }
 }
 
+/// `text` with LaTeX's special characters escaped.
+fn latex_escape(text: &str) -> String {
+    let mut s = String::new();
+    for ch in text.chars() {
+        match ch {
+            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
+                s.push('\\');
+                s.push(ch);
+            }
+            '~' => s.push_str("\\textasciitilde{}"),
+            '^' => s.push_str("\\textasciicircum{}"),
+            '\\' => s.push_str("\\textbackslash{}"),
+            '±' => s.push_str("$\\pm$"),
+            other => s.push(other),
+        }
+    }
+    s
+}
+
+/// `gcn-sync` → `GcnSync`: letters only (macro names cannot hold digits or dashes; digits
+/// become words).
+fn macro_word(key: &str) -> String {
+    const DIGITS: [&str; 10] = [
+        "Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine",
+    ];
+    let mut s = String::new();
+    let mut upper = true;
+    for ch in key.chars() {
+        if let Some(d) = ch.to_digit(10) {
+            s.push_str(DIGITS[d as usize]);
+            upper = true;
+        } else if ch.is_ascii_alphabetic() {
+            s.push(if upper { ch.to_ascii_uppercase() } else { ch });
+            upper = false;
+        } else {
+            upper = true;
+        }
+    }
+    s
+}
+
+/// 0 → `A`, 25 → `Z`, 26 → `AA`, …
+fn column_letters(mut j: usize) -> String {
+    let mut s = vec![];
+    loop {
+        s.push(b'A' + (j % 26) as u8);
+        if j < 26 {
+            break;
+        }
+        j = j / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8(s).expect("ASCII")
+}
+
 fn fmt_cell(mean: f64, std: f64) -> String {
     format!("{mean:.1} ± {std:.1}")
 }
@@ -273,6 +328,67 @@ impl TableReport {
                     "| {display} | {} | {} | {paper} | {delta} | {verdict} |",
                     col.label,
                     fmt_cell(cell.mean, cell.std)
+                )
+                .unwrap();
+            }
+        }
+        s
+    }
+
+    /// The table in the paper's layout as a LaTeX `tabular` (needs `booktabs`).
+    pub fn table_latex(&self) -> String {
+        let c = &self.config;
+        let mut s = format!(
+            "% {} (hogwild: results/{}/table.md has the comparison with the paper)\n\
+             % Needs \\usepackage{{booktabs}}; per-cell macros are in macros.tex.\n\
+             \\begin{{tabular}}{{l{}}}\n\\toprule\nModel",
+            latex_escape(&c.title),
+            self.name,
+            "c".repeat(c.columns.len())
+        );
+        for col in &c.columns {
+            write!(s, " & {}", latex_escape(&col.label)).unwrap();
+        }
+        s.push_str(" \\\\\n\\midrule\n");
+        for ((_, display), row) in self.rows.iter().zip(&self.cells) {
+            s.push_str(&latex_escape(display));
+            for cell in row {
+                write!(s, " & ${:.1} \\pm {:.1}$", cell.mean, cell.std).unwrap();
+            }
+            s.push_str(" \\\\\n");
+        }
+        s.push_str("\\bottomrule\n\\end{tabular}\n");
+        s
+    }
+
+    /// One LaTeX macro per cell, for a paper to `\input`: `\hw<Table><Row><Column>` expands
+    /// to `mean \pm std` (math mode), `...Mean` and `...Std` to each number; columns are
+    /// lettered A, B, … in table order (`\hwChainsGcnAsyncB`: chains, GCN (async), l = 20).
+    pub fn latex_macros(&self) -> String {
+        let c = &self.config;
+        let mut s = format!(
+            "% {}: one macro per cell (hogwild, results/{}/)\n",
+            latex_escape(&c.title),
+            self.name
+        );
+        for ((key, display), row) in self.rows.iter().zip(&self.cells) {
+            for (j, (col, cell)) in c.columns.iter().zip(row).enumerate() {
+                let name = format!(
+                    "hw{}{}{}",
+                    macro_word(&self.name),
+                    macro_word(key),
+                    column_letters(j)
+                );
+                writeln!(
+                    s,
+                    "% {} / {}\n\\newcommand{{\\{name}}}{{{:.1} \\pm {:.1}}}\n\
+                     \\newcommand{{\\{name}Mean}}{{{:.1}}}\n\\newcommand{{\\{name}Std}}{{{:.1}}}",
+                    latex_escape(display),
+                    latex_escape(&col.label),
+                    cell.mean,
+                    cell.std,
+                    cell.mean,
+                    cell.std
                 )
                 .unwrap();
             }
@@ -493,8 +609,17 @@ pub fn write_table(
         report.gaps_markdown()
     );
     std::fs::write(tmp("table.md"), md)?;
+    std::fs::write(tmp("table.tex"), report.table_latex())?;
+    std::fs::write(tmp("macros.tex"), report.latex_macros())?;
     std::fs::write(tmp("record.toml"), toml::to_string(record)?)?;
-    let mut names = vec!["runs.csv", "table.csv", "table.md", "record.toml"];
+    let mut names = vec![
+        "runs.csv",
+        "table.csv",
+        "table.md",
+        "table.tex",
+        "macros.tex",
+        "record.toml",
+    ];
     if let Some(mut folds) = folds_frame(&report.config)? {
         write_csv(&tmp("folds.csv"), &mut folds)?;
         names.push("folds.csv");
@@ -508,6 +633,18 @@ pub fn write_table(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latex_names_and_escapes() {
+        assert_eq!(macro_word("gcn-sync"), "GcnSync");
+        assert_eq!(macro_word("chains"), "Chains");
+        assert_eq!(macro_word("b2-x"), "BTwoX");
+        assert_eq!(
+            [0, 1, 25, 26, 27, 701, 702].map(column_letters),
+            ["A", "B", "Z", "AA", "AB", "ZZ", "AAA"]
+        );
+        assert_eq!(latex_escape("a_b & 5% ± #"), "a\\_b \\& 5\\% $\\pm$ \\#");
+    }
 
     #[test]
     fn mean_std_uses_the_stated_ddof() {

@@ -21,7 +21,13 @@ fn quick(out: &Path, threads: usize) -> Vec<hogwild_harness::report::TableReport
     reproduce(&opts).unwrap()
 }
 
-const DETERMINISTIC: [&str; 3] = ["runs.csv", "table.csv", "table.md"];
+const DETERMINISTIC: [&str; 5] = [
+    "runs.csv",
+    "table.csv",
+    "table.md",
+    "table.tex",
+    "macros.tex",
+];
 
 #[test]
 fn quick_table_snapshot_and_gcn_closed_form() {
@@ -36,6 +42,17 @@ fn quick_table_snapshot_and_gcn_closed_form() {
     insta::assert_snapshot!(
         "quick_chains_table",
         std::fs::read_to_string(dir.path().join("chains/table.md")).unwrap()
+    );
+    // LaTeX exports: a booktabs tabular and one macro per cell.
+    insta::assert_snapshot!(
+        "quick_chains_latex",
+        std::fs::read_to_string(dir.path().join("chains/table.tex")).unwrap()
+    );
+    let macros = std::fs::read_to_string(dir.path().join("chains/macros.tex")).unwrap();
+    assert!(macros.contains("\\newcommand{\\hwChainsGcnSyncA}{65.0 \\pm 0.0}"));
+    assert_eq!(
+        macros.matches("\\newcommand").count(),
+        3 * chains.rows.len() * chains.config.columns.len()
     );
     // Column overrides of [async]: B = 1 reads the latest neighbour states, B = 20 with
     // maximal delays reads none of them beyond the initial ones.

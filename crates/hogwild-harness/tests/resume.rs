@@ -51,7 +51,14 @@ fn records(out: &Path) -> BTreeMap<PathBuf, u64> {
 /// The deterministic outputs of every table are byte-identical in `a` and `b`.
 fn assert_same_outputs(a: &Path, b: &Path) {
     for t in TABLES {
-        for f in ["runs.csv", "table.csv", "table.md", "folds.csv"] {
+        for f in [
+            "runs.csv",
+            "table.csv",
+            "table.md",
+            "table.tex",
+            "macros.tex",
+            "folds.csv",
+        ] {
             let (x, y) = (a.join(t).join(f), b.join(t).join(f));
             if !x.exists() && f == "folds.csv" {
                 continue;

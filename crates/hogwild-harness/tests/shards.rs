@@ -98,7 +98,14 @@ fn three_shards_merge_into_the_unsharded_tables() {
     let (s0, s1, s2) = (dir("s0"), dir("s1"), dir("s2"));
     ok(merge(&dir("merged"), &[&s0, &s1, &s2]));
     for t in TABLES {
-        for f in ["runs.csv", "table.csv", "table.md", "folds.csv"] {
+        for f in [
+            "runs.csv",
+            "table.csv",
+            "table.md",
+            "table.tex",
+            "macros.tex",
+            "folds.csv",
+        ] {
             let (a, b) = (dir("whole").join(t).join(f), dir("merged").join(t).join(f));
             if f == "folds.csv" && !a.exists() {
                 continue;
