@@ -78,6 +78,16 @@ enum Command {
         #[arg(long, conflicts_with = "shard")]
         shards: Option<usize>,
     },
+    /// Print every cell of the written tables beside the paper's, with its verdict (within
+    /// the paper's ± range, better, or a miss), from <out>/<table>/table.csv.
+    Compare {
+        /// Table (repeatable); every table under --out when omitted.
+        #[arg(long = "table")]
+        tables: Vec<String>,
+        /// Where the tables are.
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+    },
     /// Build the tables from the run records of shard directories (refuses shards of another
     /// plan, missing runs and conflicting duplicates).
     Merge {
@@ -178,6 +188,9 @@ fn run(command: Command) -> anyhow::Result<()> {
                 shard.count,
                 opts.out.display()
             );
+        }
+        Command::Compare { tables, out } => {
+            print!("{}", hogwild_harness::report::compare(&out, &tables)?);
         }
         Command::Merge {
             sweep,

@@ -179,6 +179,29 @@ fn the_command_line_reproduces_and_reports_errors() {
         );
     }
 
+    // compare: every cell beside the paper's, read back from table.csv.
+    let out = Command::new(exe)
+        .args(["compare", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let compared = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        compared.contains("| gcn-sync | l = 10 | 65.0 ± 0.0 | 65.0 ± 0.0 | +0.0 | within |"),
+        "{compared}"
+    );
+    assert!(
+        compared.contains("chains: 2 not in the paper, 4 within"),
+        "{compared}"
+    );
+    let out = Command::new(exe)
+        .args(["compare", "--out"])
+        .arg(dir.path().join("none"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
     let bad = dir.path().join("bad.toml");
     let text = std::fs::read_to_string(harness_toml())
         .unwrap()
