@@ -589,7 +589,8 @@ fn write_csv(path: &Path, df: &mut DataFrame) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes `dir/{runs.csv, table.csv, table.md, record.toml}` and, under cross-validation,
+/// Writes `dir/{runs.csv, runs.parquet, table.csv, table.md, table.tex, macros.tex,
+/// record.toml}` and, under cross-validation,
 /// `folds.csv` (the fold of every graph). Each file is written to a temporary name and
 /// renamed into place.
 pub fn write_table(
@@ -600,7 +601,10 @@ pub fn write_table(
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let tmp = |name: &str| dir.join(format!(".{name}.tmp"));
-    write_csv(&tmp("runs.csv"), &mut runs_frame(&report.config, results)?)?;
+    let mut runs = runs_frame(&report.config, results)?;
+    write_csv(&tmp("runs.csv"), &mut runs)?;
+    let mut f = std::fs::File::create(tmp("runs.parquet"))?;
+    ParquetWriter::new(&mut f).finish(&mut runs)?;
     write_csv(&tmp("table.csv"), &mut report.cells_frame()?)?;
     let md = format!(
         "{}\n#### Against the paper\n\n{}\n#### Synchronous vs asynchronous evaluation\n\n{}\nRaw per-run values: `runs.csv`; tidy cells: `table.csv`; how this was made: `record.toml`.\n",
@@ -614,6 +618,7 @@ pub fn write_table(
     std::fs::write(tmp("record.toml"), toml::to_string(record)?)?;
     let mut names = vec![
         "runs.csv",
+        "runs.parquet",
         "table.csv",
         "table.md",
         "table.tex",

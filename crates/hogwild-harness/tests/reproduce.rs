@@ -2,6 +2,7 @@
 //! runs and thread counts, and the command line.
 
 use hogwild_harness::{reproduce, ReproduceOptions};
+use polars::prelude::SerReader;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -21,8 +22,9 @@ fn quick(out: &Path, threads: usize) -> Vec<hogwild_harness::report::TableReport
     reproduce(&opts).unwrap()
 }
 
-const DETERMINISTIC: [&str; 5] = [
+const DETERMINISTIC: [&str; 6] = [
     "runs.csv",
+    "runs.parquet",
     "table.csv",
     "table.md",
     "table.tex",
@@ -72,6 +74,19 @@ fn quick_table_snapshot_and_gcn_closed_form() {
         let runs = std::fs::read_to_string(dir.path().join(table).join("runs.csv")).unwrap();
         assert!(runs.starts_with("table,column,model,seed,fold,mode,"));
     }
+    // The raw runs as Parquet too: the same frame as runs.csv.
+    let parquet = std::fs::File::open(dir.path().join("chains/runs.parquet")).unwrap();
+    let runs_pq = polars::prelude::ParquetReader::new(parquet)
+        .finish()
+        .unwrap();
+    let csv_path = dir.path().join("chains/runs.csv");
+    let runs_csv = polars::prelude::CsvReadOptions::default()
+        .try_into_reader_with_file_path(Some(csv_path))
+        .unwrap()
+        .finish()
+        .unwrap();
+    assert_eq!(runs_pq.shape(), runs_csv.shape());
+    assert_eq!(runs_pq.get_column_names(), runs_csv.get_column_names());
     let chain_runs = std::fs::read_to_string(dir.path().join("chains/runs.csv")).unwrap();
     assert!(
         chain_runs.starts_with("table,column,model,seed,mode,"),
@@ -166,6 +181,9 @@ fn the_command_line_reproduces_and_reports_errors() {
     }
     assert!(stderr.contains("[hogwild] done chains/"), "{stderr}");
     for f in DETERMINISTIC.iter().chain(&["record.toml"]) {
+        if f.ends_with(".parquet") {
+            continue; // binary; it holds the runs frame only (checked above)
+        }
         let text = std::fs::read_to_string(dir.path().join("chains").join(f)).unwrap();
         assert!(
             !text.contains("expected work") && !text.contains('\x1b'),

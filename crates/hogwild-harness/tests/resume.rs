@@ -53,6 +53,7 @@ fn assert_same_outputs(a: &Path, b: &Path) {
     for t in TABLES {
         for f in [
             "runs.csv",
+            "runs.parquet",
             "table.csv",
             "table.md",
             "table.tex",

@@ -100,6 +100,7 @@ fn three_shards_merge_into_the_unsharded_tables() {
     for t in TABLES {
         for f in [
             "runs.csv",
+            "runs.parquet",
             "table.csv",
             "table.md",
             "table.tex",
