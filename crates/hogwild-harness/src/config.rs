@@ -35,10 +35,13 @@ pub enum ConfigError {
         message: String,
     },
     /// A value is impossible.
-    #[error("{path}: {key}{}: {why}", if value.is_empty() { String::new() } else { format!(" = {value}") })]
+    #[error("{path}{}: {key}{}: {why}", line.map_or(String::new(), |n| format!(", line {n}")), if value.is_empty() { String::new() } else { format!(" = {value}") })]
     Invalid {
         /// The file.
         path: PathBuf,
+        /// The line of the key in the file, where it can be found there (not for settings
+        /// that come from a profile).
+        line: Option<usize>,
         /// Dotted key.
         key: String,
         /// The value given.
@@ -204,6 +207,7 @@ impl Config {
                 .get(profile)
                 .ok_or_else(|| ConfigError::Invalid {
                     path: path.into(),
+                    line: None,
                     key: "--profile".into(),
                     value: profile.into(),
                     why: format!(
@@ -221,8 +225,25 @@ impl Config {
             })?
         };
         let mut config = config;
-        config.resolve_models(path)?;
-        config.validate(path)?;
+        config
+            .resolve_models(path)
+            .and_then(|()| config.validate(path))
+            .map_err(|e| match e {
+                ConfigError::Invalid {
+                    path,
+                    line: None,
+                    key,
+                    value,
+                    why,
+                } => ConfigError::Invalid {
+                    line: line_of(text, &key, &value, &why),
+                    path,
+                    key,
+                    value,
+                    why,
+                },
+                other => other,
+            })?;
         Ok(config)
     }
 
@@ -243,6 +264,7 @@ impl Config {
                 .try_into::<ModelsConfig>()
                 .map_err(|e| ConfigError::Invalid {
                     path: path.into(),
+                    line: None,
                     key: format!("tables.{name}.model_settings"),
                     value: String::new(),
                     why: e.message().trim_end().to_string(),
@@ -256,6 +278,7 @@ impl Config {
         let invalid = |key: String, value: String, why: String| {
             Err(ConfigError::Invalid {
                 path: path.into(),
+                line: None,
                 key,
                 value,
                 why,
@@ -432,6 +455,47 @@ impl Config {
             })
             .collect()
     }
+}
+
+/// The line of dotted `key` (`tables.t.columns[1].async`) in `text`, or of its deepest part
+/// that is there; when `value` or `why` reads `name = ...`, of `name` under `key` if there.
+fn line_of(text: &str, key: &str, value: &str, why: &str) -> Option<usize> {
+    let doc = toml::de::DeTable::parse(text).ok()?;
+    let root = toml::Spanned::new(doc.span(), toml::de::DeValue::Table(doc.into_inner()));
+    let mut parts: Vec<String> = vec![];
+    for dotted in key.split('.') {
+        let (name, index) = match dotted.split_once('[') {
+            Some((n, i)) => (n, i.strip_suffix(']')),
+            None => (dotted, None),
+        };
+        parts.push(name.to_string());
+        if let Some(i) = index {
+            parts.push(format!("[{i}]"));
+        }
+    }
+    // The setting itself, when the value or the reason names it (`kappa = 1.5 is ...`).
+    let setting = [value, why].into_iter().find_map(|t| {
+        let (before, _) = t.split_once(" = ")?;
+        let word = before.rsplit([' ', '.', ':']).next()?;
+        (!word.is_empty()).then(|| word.to_string())
+    });
+    parts.extend(setting);
+    let mut at = &root;
+    let mut found = false;
+    for part in &parts {
+        let next = match part.strip_prefix('[').and_then(|p| p.strip_suffix(']')) {
+            Some(i) => i.parse::<usize>().ok().and_then(|i| at.get_ref().get(i)),
+            None => at.get_ref().get(part.as_str()),
+        };
+        match next {
+            Some(v) => {
+                at = v;
+                found = true;
+            }
+            None => break,
+        }
+    }
+    found.then(|| text[..at.span().start].matches('\n').count() + 1)
 }
 
 /// `message` with a "did you mean" line when it is serde's "unknown field `x`, expected ..."

@@ -95,9 +95,25 @@ fn impossible_values_are_named() {
         &edited("staleness_bound = 20", "staleness_bound = -1"),
         &["staleness_bound"],
     );
+    // Impossible values name their line too.
+    let line_of = |start: &str| {
+        let n = HARNESS.lines().position(|l| l.contains(start)).unwrap() + 1;
+        format!("my/harness.toml, line {n}: ")
+    };
     expect_error(
         &edited("kappa = 0.9 ", "kappa = 1.0 "),
-        &["models.ignn", "kappa = 1"],
+        &["models.ignn", "kappa = 1", &line_of("kappa = 0.9 ")],
+    );
+    expect_error(
+        &edited(
+            "async = { staleness_bound = 5 }",
+            "async = { staleness_bound = 0 }",
+        ),
+        &[&line_of("async = { staleness_bound = 5 }")],
+    );
+    expect_error(
+        &edited("folds = 10 ", "folds = 1 "),
+        &[&line_of("folds = 10 ")],
     );
     expect_error(
         &edited("beta = 0.01 ", "beta = 0.0 "),
