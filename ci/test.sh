@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --release --workspace --all-targets --locked -- -D warnings
+cargo bench --workspace --locked --no-run
 cargo test --release --workspace --locked
