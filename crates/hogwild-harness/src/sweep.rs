@@ -345,18 +345,21 @@ pub fn plan_all(
 ) -> anyhow::Result<Vec<PlannedRun>> {
     let mut planned = vec![];
     for (name, table) in tables {
-        for (column, col) in table.columns.iter().enumerate() {
-            // Each column's dataset once: its identity (part of the ids) and size (the cost).
-            let dataset = col.dataset.build()?;
-            for spec in plan(name, table).into_iter().filter(|s| s.column == column) {
-                let key = RunKey::new(config, table, &spec, &dataset.identity)?;
-                planned.push(PlannedRun {
-                    id: key.id(),
-                    cost: cost(config, &spec, dataset.n_nodes()),
-                    key,
-                    spec,
-                });
-            }
+        // Each column's dataset once: its identity (part of the ids) and size (the cost).
+        let datasets = table
+            .columns
+            .iter()
+            .map(|c| c.dataset.build())
+            .collect::<Result<Vec<_>, _>>()?;
+        for spec in plan(name, table) {
+            let dataset = &datasets[spec.column];
+            let key = RunKey::new(config, table, &spec, &dataset.identity)?;
+            planned.push(PlannedRun {
+                id: key.id(),
+                cost: cost(config, &spec, dataset.n_nodes()),
+                key,
+                spec,
+            });
         }
     }
     Ok(planned)
