@@ -180,6 +180,10 @@ fn run(command: Command) -> anyhow::Result<()> {
                 None => Shard::from_env(shards, |v| std::env::var(v).ok()),
             }
             .map_err(anyhow::Error::msg)?;
+            anyhow::ensure!(
+                execution.out.is_some(),
+                "run needs --out DIR: where this shard writes its run records (merge reads them)"
+            );
             let opts = options(sweep, execution);
             let n = run_shard(&opts, shard)?;
             println!(

@@ -94,6 +94,9 @@ fn three_shards_merge_into_the_unsharded_tables() {
         );
     }
     assert_eq!(recorded, runs, "every run in exactly one shard");
+    let mut no_out = hogwild("run", &harness_toml());
+    no_out.args(["--shard", "0/3"]);
+    assert!(failure(no_out).contains("run needs --out DIR"));
 
     let (s0, s1, s2) = (dir("s0"), dir("s1"), dir("s2"));
     ok(merge(&dir("merged"), &[&s0, &s1, &s2]));
