@@ -589,8 +589,19 @@ fn write_csv(path: &Path, df: &mut DataFrame) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes `dir/{runs.csv, runs.parquet, table.csv, table.md, table.tex, macros.tex,
-/// record.toml}` and, under cross-validation,
+/// The files every table writes whose bytes depend only on the config and the code (same
+/// across runs, thread counts and machines); `record.toml` and, under cross-validation,
+/// `folds.csv` (deterministic too) come besides.
+pub const DETERMINISTIC_FILES: [&str; 6] = [
+    "runs.csv",
+    "runs.parquet",
+    "table.csv",
+    "table.md",
+    "table.tex",
+    "macros.tex",
+];
+
+/// Writes [`DETERMINISTIC_FILES`] and `record.toml` to `dir` and, under cross-validation,
 /// `folds.csv` (the fold of every graph). Each file is written to a temporary name and
 /// renamed into place.
 pub fn write_table(
@@ -616,15 +627,8 @@ pub fn write_table(
     std::fs::write(tmp("table.tex"), report.table_latex())?;
     std::fs::write(tmp("macros.tex"), report.latex_macros())?;
     std::fs::write(tmp("record.toml"), toml::to_string(record)?)?;
-    let mut names = vec![
-        "runs.csv",
-        "runs.parquet",
-        "table.csv",
-        "table.md",
-        "table.tex",
-        "macros.tex",
-        "record.toml",
-    ];
+    let mut names: Vec<&str> = DETERMINISTIC_FILES.to_vec();
+    names.push("record.toml");
     if let Some(mut folds) = folds_frame(&report.config)? {
         write_csv(&tmp("folds.csv"), &mut folds)?;
         names.push("folds.csv");

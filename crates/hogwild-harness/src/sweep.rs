@@ -372,8 +372,6 @@ pub struct Sweep {
     pub results: Vec<RunResult>,
     /// Per run: whether it was taken from its record instead of computed.
     pub from_record: Vec<bool>,
-    /// Records found unusable (truncated, altered), reported and recomputed.
-    pub corrupt: usize,
 }
 
 /// Executes `runs` on `threads` threads. Each run with a valid record in `store` is taken
@@ -395,17 +393,12 @@ pub fn execute_all(
             .1
     };
     let mut results: Vec<Option<RunResult>> = vec![None; runs.len()];
-    let (mut reused, mut corrupt) = (0, 0);
     if !force {
         for (i, run) in runs.iter().enumerate() {
             match store.load(&run.spec, &run.id) {
                 Lookup::Missing => {}
-                Lookup::Found(r) => {
-                    results[i] = Some(*r);
-                    reused += 1;
-                }
+                Lookup::Found(r) => results[i] = Some(*r),
                 Lookup::Corrupt(why) => {
-                    corrupt += 1;
                     eprintln!(
                         "[hogwild] warning: run record {} {why}; run {} is recomputed",
                         store.path(&run.spec.table, &run.id).display(),
@@ -416,6 +409,7 @@ pub fn execute_all(
         }
     }
     let from_record: Vec<bool> = results.iter().map(Option::is_some).collect();
+    let reused = from_record.iter().filter(|&&f| f).count();
     if reused > 0 {
         eprintln!(
             "[hogwild] {reused} of {} runs already recorded: reused (--force recomputes them)",
@@ -472,7 +466,6 @@ pub fn execute_all(
             .map(|r| r.expect("every run finished"))
             .collect(),
         from_record,
-        corrupt,
     })
 }
 

@@ -1,6 +1,7 @@
 //! The quick profile end to end: the table snapshot, the GCN closed form, determinism across
 //! runs and thread counts, and the command line.
 
+use hogwild_harness::report::DETERMINISTIC_FILES;
 use hogwild_harness::{reproduce, ReproduceOptions};
 use polars::prelude::SerReader;
 use std::path::{Path, PathBuf};
@@ -21,15 +22,6 @@ fn quick(out: &Path, threads: usize) -> Vec<hogwild_harness::report::TableReport
     };
     reproduce(&opts).unwrap()
 }
-
-const DETERMINISTIC: [&str; 6] = [
-    "runs.csv",
-    "runs.parquet",
-    "table.csv",
-    "table.md",
-    "table.tex",
-    "macros.tex",
-];
 
 #[test]
 fn quick_table_snapshot_and_gcn_closed_form() {
@@ -114,7 +106,7 @@ fn outputs_are_byte_identical_across_runs_and_thread_counts() {
     quick(a.path(), 1);
     quick(b.path(), 2);
     quick(c.path(), 2);
-    for f in DETERMINISTIC
+    for f in DETERMINISTIC_FILES
         .iter()
         .flat_map(|f| ["asynchrony", "chains", "counting", "localisation"].map(|t| (t, f)))
         .chain([("counting", &"folds.csv"), ("localisation", &"folds.csv")])
@@ -180,7 +172,7 @@ fn the_command_line_reproduces_and_reports_errors() {
         assert!(!text.contains('\x1b'), "terminal codes in {what}");
     }
     assert!(stderr.contains("[hogwild] done chains/"), "{stderr}");
-    for f in DETERMINISTIC.iter().chain(&["record.toml"]) {
+    for f in DETERMINISTIC_FILES.iter().chain(&["record.toml"]) {
         if f.ends_with(".parquet") {
             continue; // binary; it holds the runs frame only (checked above)
         }
@@ -190,7 +182,7 @@ fn the_command_line_reproduces_and_reports_errors() {
             "{f}"
         );
     }
-    for f in DETERMINISTIC.iter().chain(&["record.toml"]) {
+    for f in DETERMINISTIC_FILES.iter().chain(&["record.toml"]) {
         assert!(
             dir.path().join("chains").join(f).is_file(),
             "{f} not written"

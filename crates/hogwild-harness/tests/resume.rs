@@ -2,6 +2,7 @@
 //! recomputing a finished run and ends with the outputs of an uninterrupted sweep; `--force`
 //! recomputes; a damaged record is reported and recomputed, never used.
 
+use hogwild_harness::report::DETERMINISTIC_FILES;
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -51,15 +52,7 @@ fn records(out: &Path) -> BTreeMap<PathBuf, u64> {
 /// The deterministic outputs of every table are byte-identical in `a` and `b`.
 fn assert_same_outputs(a: &Path, b: &Path) {
     for t in TABLES {
-        for f in [
-            "runs.csv",
-            "runs.parquet",
-            "table.csv",
-            "table.md",
-            "table.tex",
-            "macros.tex",
-            "folds.csv",
-        ] {
+        for &f in DETERMINISTIC_FILES.iter().chain(&["folds.csv"]) {
             let (x, y) = (a.join(t).join(f), b.join(t).join(f));
             if !x.exists() && f == "folds.csv" {
                 continue;
