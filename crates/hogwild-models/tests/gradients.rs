@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use hogwild_graph::{Batch, Graph, Sample, Targets};
 use hogwild_models::energy::picnn::Activation;
-use hogwild_models::energy::{EnergyConfig, EnergyGnn};
+use hogwild_models::energy::{EnergyConfig, EnergyGnn, LinearSolver};
 use hogwild_models::gcn::Gcn;
 use hogwild_models::ignn::Ignn;
 use hogwild_models::linalg::dot_all;
@@ -126,14 +126,21 @@ fn check_energy_derivatives(cfg: EnergyConfig) {
 
 #[test]
 fn energy_loss_gradient_through_the_implicit_solve_matches_finite_differences() {
-    for (seed, edge, activation) in [
-        (10, false, Activation::SoftplusSquared),
-        (11, true, Activation::Softplus),
+    for (seed, edge, activation, linear_solver) in [
+        (
+            10,
+            false,
+            Activation::SoftplusSquared,
+            LinearSolver::Cholesky,
+        ),
+        (11, true, Activation::Softplus, LinearSolver::Cholesky),
+        (12, true, Activation::SoftplusSquared, LinearSolver::Cg),
     ] {
         let s = random_sample(7, 2, 2, edge, seed);
         let batch = Batch::single(&s);
         let cfg = EnergyConfig {
             activation,
+            linear_solver,
             ..energy_cfg()
         };
         let mut m = EnergyGnn::new(&cfg, 2, usize::from(edge), 2, &mut rng(seed)).unwrap();
@@ -182,4 +189,38 @@ fn regression_and_pairwise_distance_losses_backpropagate_through_every_model() {
         let mut energy = EnergyGnn::new(&energy_cfg(), 2, 1, out, &mut rng(26)).unwrap();
         assert!(gradcheck(&mut energy, &batch, 1e-4, 1e-4) < 1e-4);
     }
+}
+
+#[test]
+fn cholesky_and_conjugate_gradients_reach_the_same_minimiser_and_adjoint() {
+    let s = random_sample(9, 2, 2, true, 13);
+    let batch = Batch::single(&s);
+    let solve = |linear_solver| {
+        let cfg = EnergyConfig {
+            linear_solver,
+            ..energy_cfg()
+        };
+        let m = EnergyGnn::new(&cfg, 2, 1, 2, &mut rng(13)).unwrap();
+        let ctx = m.context(&batch).unwrap();
+        let (h, _, ok) = m.minimise(&ctx, Array2::zeros((9, cfg.hidden)));
+        assert!(ok);
+        let b = Array2::from_shape_fn(h.raw_dim(), |(i, c)| (i as f64 - 3.0) * 0.1 + c as f64);
+        let (w, products, ok) = m.adjoint(&ctx, h.view(), &b);
+        assert!(ok && products > 0);
+        (h, w)
+    };
+    let (h_chol, w_chol) = solve(LinearSolver::Cholesky);
+    let (h_cg, w_cg) = solve(LinearSolver::Cg);
+    let diff =
+        |a: &Array2<f64>, b: &Array2<f64>| (a - b).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(
+        diff(&h_chol, &h_cg) < 1e-10,
+        "minimisers differ by {}",
+        diff(&h_chol, &h_cg)
+    );
+    assert!(
+        diff(&w_chol, &w_cg) < 1e-9,
+        "adjoints differ by {}",
+        diff(&w_chol, &w_cg)
+    );
 }

@@ -3,7 +3,7 @@
 use hogwild_datasets::synthetic::random_sample;
 use hogwild_graph::{Batch, Graph};
 use hogwild_models::energy::picnn::Activation;
-use hogwild_models::energy::{EnergyConfig, EnergyGnn, ForwardSolver};
+use hogwild_models::energy::{EnergyConfig, EnergyGnn, ForwardSolver, LinearSolver};
 use hogwild_models::gcn::{Gcn, GcnConfig};
 use hogwild_models::ignn::{Ignn, IgnnConfig};
 use hogwild_models::{Execution, LocalRule, Model, TrainConfig};
@@ -46,7 +46,8 @@ fn models(seed: u64) -> Vec<Box<dyn Model>> {
         update_widths: vec![4, 1],
         activation: Activation::SoftplusSquared,
         beta: 0.3,
-        solver: ForwardSolver::NewtonCg,
+        solver: ForwardSolver::Newton,
+        linear_solver: LinearSolver::Cholesky,
         step: 0.05,
         tol: 1e-12,
         max_iter: 200,

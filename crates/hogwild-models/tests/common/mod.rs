@@ -3,7 +3,7 @@
 
 use hogwild_graph::{Batch, Sample};
 use hogwild_models::energy::picnn::Activation;
-use hogwild_models::energy::{EnergyConfig, ForwardSolver};
+use hogwild_models::energy::{EnergyConfig, ForwardSolver, LinearSolver};
 use hogwild_models::gcn::GcnConfig;
 use hogwild_models::ignn::IgnnConfig;
 use hogwild_models::{Model, TrainConfig};
@@ -50,7 +50,8 @@ pub fn energy_cfg() -> EnergyConfig {
         update_widths: vec![4, 1],
         activation: Activation::SoftplusSquared,
         beta: 0.5,
-        solver: ForwardSolver::NewtonCg,
+        solver: ForwardSolver::Newton,
+        linear_solver: LinearSolver::Cholesky,
         step: 0.05,
         tol: 1e-12,
         max_iter: 200,
