@@ -89,6 +89,10 @@ pub struct Batch {
     /// First node of each sample; sample `s` owns nodes `offsets[s]..offsets[s + 1]`
     /// (the last one ends at `graph.n_nodes()`).
     pub offsets: Vec<usize>,
+    /// Stable identities of the samples (their indices in the training set), when the
+    /// batch comes from a training loop: lets implicit models warm-start each graph from
+    /// its own last solution across epochs ([`Batch::with_ids`]).
+    pub ids: Option<Vec<usize>>,
     gcn: OnceLock<Graph>,
     gcn_t: OnceLock<Graph>,
     gcn_rho: OnceLock<f64>,
@@ -107,10 +111,18 @@ impl Batch {
             features,
             targets,
             offsets,
+            ids: None,
             gcn: OnceLock::new(),
             gcn_t: OnceLock::new(),
             gcn_rho: OnceLock::new(),
         }
+    }
+
+    /// This batch with the stable identities of its samples, one per sample in order.
+    pub fn with_ids(mut self, ids: Vec<usize>) -> Batch {
+        assert_eq!(ids.len(), self.offsets.len(), "one id per sample");
+        self.ids = Some(ids);
+        self
     }
 
     /// A batch of one sample.

@@ -159,7 +159,7 @@ pub fn train(
     model.project();
     match cfg.batch_graphs {
         None => {
-            let batch = Batch::new(samples);
+            let batch = Batch::new(samples).with_ids((0..samples.len()).collect());
             for epoch in 0..cfg.epochs {
                 losses.push(step(model, &batch, epoch)?);
             }
@@ -174,7 +174,8 @@ pub fn train(
                 let n_chunks = chunks.len();
                 for chunk in chunks {
                     let part: Vec<&Sample> = chunk.iter().map(|&g| samples[g]).collect();
-                    total += step(model, &Batch::new(&part), epoch)?;
+                    let batch = Batch::new(&part).with_ids(chunk.to_vec());
+                    total += step(model, &batch, epoch)?;
                 }
                 losses.push(total / n_chunks.max(1) as f64);
             }

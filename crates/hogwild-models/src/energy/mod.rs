@@ -23,6 +23,7 @@ use num_dual::Dual64;
 use picnn::{Picnn, PicnnContext, PicnnShape, RowTape};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 /// How the forward minimisation is solved during training and synchronous evaluation.
@@ -93,7 +94,10 @@ pub struct EnergyGnn {
     update: Picnn,
     w_out: ParamId,
     b_out: ParamId,
+    /// The last minimiser of a batch without sample ids (a starting point for the next).
     warm: Option<Array2<f64>>,
+    /// The last minimiser of each training graph, by sample id (warm starts across epochs).
+    warm_by_id: HashMap<usize, Array2<f64>>,
     stats: SolverStats,
 }
 
@@ -196,6 +200,7 @@ impl EnergyGnn {
             w_out,
             b_out,
             warm: None,
+            warm_by_id: HashMap::new(),
             stats: SolverStats::default(),
         })
     }
@@ -454,14 +459,41 @@ impl EnergyGnn {
         (w, self.cfg.cg_max_iter, ok)
     }
 
-    fn solve_batch(&mut self, ctx: &EnergyContext<'_>, n: usize) -> Array2<f64> {
-        let start = match &self.warm {
-            Some(w) if w.dim() == (n, self.cfg.hidden) => w.clone(),
-            _ => Array2::zeros((n, self.cfg.hidden)),
+    /// Minimises the batch's energy from the best start at hand: each graph's own last
+    /// minimiser when the batch names its samples (training), else the last batch's
+    /// minimiser when the shapes match, else zero. `E` is strongly convex: the start changes
+    /// only the cost, not the minimiser (to `tol`).
+    fn solve_batch(&mut self, ctx: &EnergyContext<'_>, batch: &Batch) -> Array2<f64> {
+        let (n, k) = (batch.n_nodes(), self.cfg.hidden);
+        let start = match &batch.ids {
+            Some(ids) => {
+                let mut start = Array2::zeros((n, k));
+                for (id, nodes) in ids.iter().zip(batch.sample_ranges()) {
+                    match self.warm_by_id.get(id) {
+                        Some(w) if w.nrows() == nodes.len() => {
+                            start.slice_mut(s![nodes, ..]).assign(w);
+                        }
+                        _ => {}
+                    }
+                }
+                start
+            }
+            None => match &self.warm {
+                Some(w) if w.dim() == (n, k) => w.clone(),
+                _ => Array2::zeros((n, k)),
+            },
         };
         let (h, iters, ok) = self.minimise(ctx, start);
         self.stats.record_forward(iters, ok);
-        self.warm = Some(h.clone());
+        match &batch.ids {
+            Some(ids) => {
+                for (&id, nodes) in ids.iter().zip(batch.sample_ranges()) {
+                    self.warm_by_id
+                        .insert(id, h.slice(s![nodes, ..]).to_owned());
+                }
+            }
+            None => self.warm = Some(h.clone()),
+        }
         h
     }
 
@@ -508,13 +540,13 @@ impl Model for EnergyGnn {
 
     fn predict(&mut self, batch: &Batch) -> Result<Array2<f64>, ModelError> {
         let ctx = self.context(batch)?;
-        let h = self.solve_batch(&ctx, batch.n_nodes());
+        let h = self.solve_batch(&ctx, batch);
         Ok(self.readout(h.view()))
     }
 
     fn loss_and_grads(&mut self, batch: &Batch) -> Result<(f64, Vec<Array2<f64>>), ModelError> {
         let ctx = self.context(batch)?;
-        let h = self.solve_batch(&ctx, batch.n_nodes());
+        let h = self.solve_batch(&ctx, batch);
         let out = self.readout(h.view());
         let (loss, d_out) = task_loss(&out, batch);
         let dh = mm_nt(d_out.view(), self.params.get(self.w_out).view());

@@ -18,6 +18,17 @@ use ndarray::{s, Array2, ArrayView2};
 use rand_chacha::ChaCha8Rng;
 use std::ops::Range;
 
+/// The entries of a matrix built in standard (row-major) layout, as every parameter and
+/// context matrix here is.
+fn contiguous(a: &Array2<f64>) -> &[f64] {
+    a.as_slice().expect("standard layout")
+}
+
+/// Row `row` of a standard-layout matrix with `width` columns.
+fn row_of(a: &Array2<f64>, row: usize, width: usize) -> &[f64] {
+    &contiguous(a)[row * width..(row + 1) * width]
+}
+
 /// The hidden-layer activation: convex and non-decreasing, as a PICNN needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -230,7 +241,8 @@ impl Picnn {
         }
     }
 
-    /// [`Picnn::forward`] for the single context row `row`, in `f64`, into `tape`.
+    /// [`Picnn::forward`] for the single context row `row`, in `f64`, into `tape`. Same
+    /// summation order as the batched pass, on contiguous slices (the simulator's inner loop).
     pub fn forward_row(
         &self,
         params: &Params,
@@ -241,24 +253,25 @@ impl Picnn {
         tape: &mut RowTape,
     ) {
         let last = self.layers.len() - 1;
+        let y_dim = self.shape.y_dim;
         tape.z[0].copy_from_slice(z0);
         for (k, l) in self.layers.iter().enumerate() {
             let width = self.shape.widths[k];
             let (a, z) = (&mut tape.a[k], &tape.z[k]);
-            a.copy_from_slice(&ctx.affine[k].row(row).to_slice().expect("row-major")[..width]);
-            let gate = ctx.gate_z[k].row(row);
-            let wz = params.get(l.wz);
-            for (i, (&zi, &g)) in z.iter().zip(gate.iter()).enumerate() {
+            a.copy_from_slice(row_of(&ctx.affine[k], row, width));
+            let gate = row_of(&ctx.gate_z[k], row, l.z_in);
+            let wz = contiguous(params.get(l.wz));
+            for (i, (&zi, &g)) in z.iter().zip(gate).enumerate() {
                 let v = zi * g;
-                for (ao, &w) in a.iter_mut().zip(wz.row(i).iter()) {
+                for (ao, &w) in a.iter_mut().zip(&wz[i * width..(i + 1) * width]) {
                     *ao += v * w;
                 }
             }
-            let coef = ctx.coef_y[k].row(row);
-            let wy = params.get(l.wy);
-            for (j, (&yj, &c)) in y.iter().zip(coef.iter()).enumerate() {
+            let coef = row_of(&ctx.coef_y[k], row, y_dim);
+            let wy = contiguous(params.get(l.wy));
+            for (j, (&yj, &c)) in y.iter().zip(coef).enumerate() {
                 let v = yj * c;
-                for (ao, &w) in a.iter_mut().zip(wy.row(j).iter()) {
+                for (ao, &w) in a.iter_mut().zip(&wy[j * width..(j + 1) * width]) {
                     *ao += v * w;
                 }
             }
@@ -285,6 +298,7 @@ impl Picnn {
         dy: &mut [f64],
     ) -> &'t [f64] {
         let last = self.layers.len() - 1;
+        let y_dim = self.shape.y_dim;
         tape.dz[..d_out.len()].copy_from_slice(d_out);
         for (k, l) in self.layers.iter().enumerate().rev() {
             let width = self.shape.widths[k];
@@ -294,20 +308,20 @@ impl Picnn {
                     *d *= g;
                 }
             }
-            let coef = ctx.coef_y[k].row(row);
-            let wy = params.get(l.wy);
-            for (j, (d, &c)) in dy.iter_mut().zip(coef.iter()).enumerate() {
+            let coef = row_of(&ctx.coef_y[k], row, y_dim);
+            let wy = contiguous(params.get(l.wy));
+            for (j, (d, &c)) in dy.iter_mut().zip(coef).enumerate() {
                 let mut acc = 0.0;
-                for (&g, &w) in da.iter().zip(wy.row(j).iter()) {
+                for (&g, &w) in da.iter().zip(&wy[j * width..(j + 1) * width]) {
                     acc += g * w;
                 }
                 *d += acc * c;
             }
-            let gate = ctx.gate_z[k].row(row);
-            let wz = params.get(l.wz);
-            for (i, &g) in gate.iter().enumerate().take(l.z_in) {
+            let gate = row_of(&ctx.gate_z[k], row, l.z_in);
+            let wz = contiguous(params.get(l.wz));
+            for (i, &g) in gate.iter().enumerate() {
                 let mut acc = 0.0;
-                for (&d, &w) in da.iter().zip(wz.row(i).iter()) {
+                for (&d, &w) in da.iter().zip(&wz[i * width..(i + 1) * width]) {
                     acc += d * w;
                 }
                 tape.dz_prev[i] = acc * g;
