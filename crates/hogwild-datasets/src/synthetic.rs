@@ -45,6 +45,20 @@ pub fn random_sample(
     }
 }
 
+/// A chain of `n` nodes for benchmarks at scale: two node features, the first node's first
+/// set (Table 1's layout), class-0 targets.
+pub fn chain_sample(n: usize) -> Sample {
+    let mut features = Array2::zeros((n, 2));
+    if n > 0 {
+        features[[0, 0]] = 1.0;
+    }
+    Sample {
+        graph: Graph::path(n),
+        features,
+        targets: Targets::Classes(vec![0; n]),
+    }
+}
+
 /// A random geometric graph for benchmarks at scale: `n` points uniform in the unit square,
 /// an edge (both ways, the distance as its edge feature) between points closer than
 /// `r = √(mean_degree / (π n))`, so the expected degree is about `mean_degree` whatever `n`;

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod records;
 pub mod report;
+pub mod scaling;
 pub mod sweep;
 
 use anyhow::Context;

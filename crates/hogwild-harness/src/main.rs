@@ -94,6 +94,21 @@ enum Command {
         #[arg(long, default_value = "results")]
         out: PathBuf,
     },
+    /// Measure how the time of one solver iteration and of one asynchronous sweep grows
+    /// with the number of nodes (chains and random geometric graphs, 10^2 nodes up to
+    /// --max-nodes, every model) and collect each table's reproduction time from
+    /// <out>/<table>/record.toml; writes <out>/scaling/scaling.md and scaling.csv.
+    Scaling {
+        /// The sweep definition (its [models] and [async] settings are used).
+        #[arg(long, default_value = "harness.toml")]
+        config: PathBuf,
+        /// Where the tables are and the report goes.
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+        /// The largest graph, in nodes (measured by decades from 100).
+        #[arg(long, default_value_t = 1_000_000)]
+        max_nodes: usize,
+    },
     /// Build the tables from the run records of shard directories (refuses shards of another
     /// plan, missing runs and conflicting duplicates).
     Merge {
@@ -201,6 +216,17 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Compare { tables, out } => {
             print!("{}", hogwild_harness::report::compare(&out, &tables)?);
+        }
+        Command::Scaling {
+            config,
+            out,
+            max_nodes,
+        } => {
+            let config = hogwild_harness::config::Config::load(&config, DEFAULT_PROFILE)?;
+            print!(
+                "{}",
+                hogwild_harness::scaling::write_report(&config, &out, max_nodes)?
+            );
         }
         Command::Merge {
             sweep,

@@ -1,0 +1,310 @@
+//! The scaling report (`hogwild scaling`): how the cost of one synchronous solver iteration
+//! and of one asynchronous sweep grows with the number of nodes, for every model on chains
+//! and on random geometric graphs, and how long each table's reproduction took.
+//!
+//! Timings are measurements of this machine, not deterministic outputs: the report records
+//! what ran (code version, threads) beside them. Models are untrained (seeded initial
+//! parameters) with `[models]` of the config, except that the energy GNN solves its linear
+//! systems by conjugate gradients: the assembled Hessian's envelope grows faster than
+//! linearly on 2-D graphs ([`hogwild_models::energy::hessian`]).
+
+use crate::config::Config;
+use crate::records::code_version;
+use anyhow::Context;
+use hogwild_graph::{Batch, Sample};
+use hogwild_models::energy::LinearSolver;
+use hogwild_models::{Execution, ModelsConfig};
+use hogwild_sim::{simulate, AsyncConfig};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Instant;
+
+/// One measured (graph, size, model) point.
+#[derive(Debug, Clone)]
+pub struct Point {
+    /// `chain` or `geometric` (mean degree 6).
+    pub graph: &'static str,
+    /// Number of nodes.
+    pub nodes: usize,
+    /// Model label (`energy-h16`: the energy GNN with hidden size 16).
+    pub model: String,
+    /// Building the node-local rule (the energy GNN solves for its step size here).
+    pub setup_seconds: f64,
+    /// One synchronous application of an implicit model's map over the whole graph (the
+    /// observer's residual evaluation: the fixed-point map, or the energy's gradient); none
+    /// for explicit models, whose sweeps are their layers.
+    pub iteration_seconds: Option<f64>,
+    /// One asynchronous round (every node updated once).
+    pub sweep_seconds: f64,
+}
+
+impl Point {
+    /// Node updates per second in the asynchronous simulator.
+    pub fn updates_per_second(&self) -> f64 {
+        self.nodes as f64 / self.sweep_seconds
+    }
+}
+
+/// Node counts from 10² to `max_nodes` by decades.
+pub fn sizes(max_nodes: usize) -> Vec<usize> {
+    std::iter::successors(Some(100usize), |n| n.checked_mul(10))
+        .take_while(|&n| n <= max_nodes)
+        .collect()
+}
+
+/// Repeats `f` until at least `min_seconds` have passed (at least once); seconds per call.
+fn time_per_call(min_seconds: f64, mut f: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    let mut calls = 0u32;
+    while calls == 0 || start.elapsed().as_secs_f64() < min_seconds {
+        f();
+        calls += 1;
+    }
+    start.elapsed().as_secs_f64() / f64::from(calls)
+}
+
+/// Measures every model on chains and geometric graphs of [`sizes`]`(max_nodes)`, calling
+/// `progress` after each point.
+pub fn measure(
+    config: &Config,
+    max_nodes: usize,
+    mut progress: impl FnMut(&Point),
+) -> anyhow::Result<Vec<Point>> {
+    let mut models: ModelsConfig = config.models.clone();
+    models.energy.linear_solver = LinearSolver::Cg;
+    let mut wide = models.clone();
+    wide.energy.hidden = 16;
+    let mut points = vec![];
+    for n in sizes(max_nodes) {
+        let graphs: [(&'static str, Sample); 2] = [
+            ("chain", hogwild_datasets::synthetic::chain_sample(n)),
+            (
+                "geometric",
+                hogwild_datasets::synthetic::geometric_sample(n, 6.0, 2, 0),
+            ),
+        ];
+        for (graph, sample) in &graphs {
+            let batch = Batch::single(sample);
+            let mut variants: Vec<(String, &ModelsConfig, &str)> = ModelsConfig::NAMES
+                .iter()
+                .map(|m| (m.to_string(), &models, *m))
+                .collect();
+            if *graph == "chain" {
+                variants.push(("energy-h16".into(), &wide, "energy"));
+            }
+            for (label, cfg, name) in variants {
+                let model = cfg
+                    .build(
+                        name,
+                        2,
+                        batch.graph.edge_feature_dim(),
+                        1,
+                        &mut ChaCha8Rng::seed_from_u64(0),
+                    )
+                    .with_context(|| format!("building {label}"))?;
+                let start = Instant::now();
+                let rule = model
+                    .local_rule(&batch)
+                    .with_context(|| format!("local rule of {label} on a {graph} of {n} nodes"))?;
+                let setup_seconds = start.elapsed().as_secs_f64();
+                let states: Vec<Vec<f64>> = (0..n)
+                    .map(|i| {
+                        let mut s = vec![0.0; rule.state_len(i)];
+                        rule.init(i, &mut s);
+                        s
+                    })
+                    .collect();
+                let implicit = rule.execution() == Execution::Implicit;
+                let iteration_seconds = implicit.then(|| {
+                    time_per_call(0.2, || {
+                        std::hint::black_box(rule.residual(&states));
+                    })
+                });
+                // About 10⁶ node updates per measurement; the tolerance is never reached.
+                let rounds = (1_000_000 / n).max(1);
+                let async_cfg = AsyncConfig {
+                    tol: 1e-300,
+                    max_rounds: rounds,
+                    residual_every: rounds,
+                    ..config.async_.clone()
+                };
+                let start = Instant::now();
+                let outcome =
+                    simulate(rule.as_ref(), &async_cfg, &mut ChaCha8Rng::seed_from_u64(0))?;
+                let elapsed = start.elapsed().as_secs_f64();
+                // Implicit runs evaluate the residual before the first round and after the
+                // last: not part of a sweep.
+                let observer = 2.0 * iteration_seconds.unwrap_or(0.0);
+                let point = Point {
+                    graph,
+                    nodes: n,
+                    model: label,
+                    setup_seconds,
+                    iteration_seconds,
+                    sweep_seconds: ((elapsed - observer) / outcome.rounds as f64)
+                        .max(f64::MIN_POSITIVE),
+                };
+                progress(&point);
+                points.push(point);
+            }
+        }
+    }
+    Ok(points)
+}
+
+/// `scaling.csv`: one row per point.
+pub fn csv(points: &[Point]) -> String {
+    let mut out = String::from(
+        "graph,nodes,model,setup_seconds,iteration_seconds,sweep_seconds,updates_per_second\n",
+    );
+    for p in points {
+        let _ = writeln!(
+            out,
+            "{},{},{},{:.6e},{},{:.6e},{:.6e}",
+            p.graph,
+            p.nodes,
+            p.model,
+            p.setup_seconds,
+            p.iteration_seconds
+                .map_or(String::new(), |t| format!("{t:.6e}")),
+            p.sweep_seconds,
+            p.updates_per_second()
+        );
+    }
+    out
+}
+
+/// Per-table reproduction times from `<results>/<table>/record.toml`, in table order:
+/// `(table, wall seconds, threads, code version)`.
+pub fn table_times(results: &Path) -> anyhow::Result<Vec<(String, f64, i64, String)>> {
+    let mut times = vec![];
+    let Ok(entries) = std::fs::read_dir(results) else {
+        return Ok(times);
+    };
+    let mut dirs: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    dirs.sort();
+    for dir in dirs {
+        let path = dir.join("record.toml");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let record: toml::Table =
+            toml::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
+        let (Some(table), Some(wall)) = (
+            record.get("table").and_then(|v| v.as_str()),
+            record.get("wall_seconds").and_then(|v| v.as_float()),
+        ) else {
+            continue;
+        };
+        let threads = record
+            .get("threads")
+            .and_then(|v| v.as_integer())
+            .unwrap_or(0);
+        let version = record
+            .get("code_version")
+            .and_then(|v| v.as_str())
+            .unwrap_or("?")
+            .to_string();
+        times.push((table.to_string(), wall, threads, version));
+    }
+    Ok(times)
+}
+
+/// `scaling.md`: per graph and model, the times against the node count with the growth
+/// factor per decade (10 is linear), then the tables' reproduction times.
+pub fn markdown(points: &[Point], tables: &[(String, f64, i64, String)], threads: usize) -> String {
+    let mut out = String::from("# Scaling report\n\n");
+    let _ = writeln!(
+        out,
+        "Made by `hogwild scaling` at code version {} ({} thread(s) for the tables below; each \
+         measurement runs on one). Untrained models, `[models]` settings of the config (the \
+         energy GNN with conjugate gradients), `[async]` settings; ~10⁶ node updates per sweep \
+         measurement. *×10* is the time ratio to the previous decade: 10 means linear \
+         growth. Times are of this machine and vary between runs.\n",
+        code_version(),
+        threads
+    );
+    let mut keys: Vec<(&str, &str)> = points.iter().map(|p| (p.graph, p.model.as_str())).collect();
+    keys.dedup();
+    keys.sort();
+    keys.dedup();
+    for (graph, model) in keys {
+        let _ = writeln!(out, "## {model} on {graph} graphs\n");
+        out.push_str("| nodes | setup (s) | iteration (s) | ×10 | sweep (s) | ×10 | updates/s |\n");
+        out.push_str("|---:|---:|---:|---:|---:|---:|---:|\n");
+        let mut prev: Option<&Point> = None;
+        for p in points
+            .iter()
+            .filter(|p| p.graph == graph && p.model == model)
+        {
+            let ratio = |f: fn(&Point) -> Option<f64>| match (prev.and_then(f), f(p)) {
+                (Some(before), Some(now)) => format!("{:.1}", now / before),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {:.3e} | {} | {} | {:.3e} | {} | {:.3e} |",
+                p.nodes,
+                p.setup_seconds,
+                p.iteration_seconds
+                    .map_or("–".into(), |t| format!("{t:.3e}")),
+                ratio(|p| p.iteration_seconds),
+                p.sweep_seconds,
+                ratio(|p| Some(p.sweep_seconds)),
+                p.updates_per_second()
+            );
+            prev = Some(p);
+        }
+        out.push('\n');
+    }
+    out.push_str("## Reproduction time per table\n\n");
+    if tables.is_empty() {
+        out.push_str("No `record.toml` found.\n");
+    } else {
+        out.push_str("| table | wall time (s) | threads | code version |\n|---|---:|---:|---|\n");
+        for (table, wall, threads, version) in tables {
+            let _ = writeln!(out, "| {table} | {wall:.0} | {threads} | {version} |");
+        }
+        let total: f64 = tables.iter().map(|t| t.1).sum();
+        let _ = writeln!(out, "| all | {total:.0} | | |");
+    }
+    out
+}
+
+/// Measures and writes `<results>/scaling/scaling.csv` and `scaling.md`.
+pub fn write_report(config: &Config, results: &Path, max_nodes: usize) -> anyhow::Result<String> {
+    let points = measure(config, max_nodes, |p| {
+        eprintln!(
+            "[hogwild] scaling {} n = {} {}: sweep {:.3e} s ({:.2e} updates/s)",
+            p.graph,
+            p.nodes,
+            p.model,
+            p.sweep_seconds,
+            p.updates_per_second()
+        );
+    })?;
+    let tables = table_times(results)?;
+    let threads = tables.first().map_or(1, |t| t.2.max(1) as usize);
+    let dir = results.join("scaling");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let md = markdown(&points, &tables, threads);
+    std::fs::write(dir.join("scaling.csv"), csv(&points))
+        .with_context(|| format!("writing {}", dir.join("scaling.csv").display()))?;
+    std::fs::write(dir.join("scaling.md"), &md)
+        .with_context(|| format!("writing {}", dir.join("scaling.md").display()))?;
+    Ok(md)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_go_by_decades_up_to_the_cap() {
+        assert_eq!(sizes(100), vec![100]);
+        assert_eq!(sizes(99_999), vec![100, 1_000, 10_000]);
+        assert_eq!(sizes(1_000_000).len(), 5);
+    }
+}

@@ -1,0 +1,57 @@
+//! `hogwild scaling`: the scaling report, at the smallest size.
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn scaling_report_measures_every_model_and_collects_table_times() {
+    let out = tempfile::tempdir().unwrap();
+    let table = out.path().join("chains");
+    std::fs::create_dir_all(&table).unwrap();
+    std::fs::write(
+        table.join("record.toml"),
+        "table = \"chains\"\nwall_seconds = 123.4\nthreads = 2\ncode_version = \"abc\"\n",
+    )
+    .unwrap();
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../harness.toml");
+    let o = Command::new(env!("CARGO_BIN_EXE_hogwild"))
+        .args(["scaling", "--max-nodes", "100", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = std::fs::read_to_string(out.path().join("scaling/scaling.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let mut seen: Vec<String> = rows.iter().map(|r| format!("{}/{}", r[0], r[2])).collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "chain/energy",
+            "chain/energy-h16",
+            "chain/gcn",
+            "chain/ignn",
+            "geometric/energy",
+            "geometric/gcn",
+            "geometric/ignn"
+        ]
+    );
+    for r in &rows {
+        assert_eq!(r[1], "100");
+        let updates: f64 = r[6].parse().unwrap();
+        assert!(updates.is_finite() && updates > 0.0, "{r:?}");
+        // Explicit GCN has no solver iteration; implicit models do.
+        assert_eq!(r[4].is_empty(), r[2] == "gcn", "{r:?}");
+    }
+    let md = std::fs::read_to_string(out.path().join("scaling/scaling.md")).unwrap();
+    assert!(md.contains("## energy-h16 on chain graphs"), "{md}");
+    assert!(md.contains("| chains | 123 | 2 | abc |"), "{md}");
+    // The report also goes to stdout.
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), md);
+}
