@@ -24,6 +24,29 @@ fn contiguous(a: &Array2<f64>) -> &[f64] {
     a.as_slice().expect("standard layout")
 }
 
+/// `Σ a[q] · b[q]`, summed from the first entry (a fixed-size path for width 4, the same
+/// order).
+#[inline(always)]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    if let (Ok(a), Ok(b)) = (<&[f64; 4]>::try_from(a), <&[f64; 4]>::try_from(b)) {
+        return 0.0 + a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];
+    }
+    let mut acc = 0.0;
+    for (&x, &y) in a.iter().zip(b) {
+        acc += x * y;
+    }
+    acc
+}
+
+/// `acc[q] += v · w[q]` for the first four entries of `w`.
+#[inline(always)]
+fn axpy4(acc: &mut [f64; 4], v: f64, w: &[f64]) {
+    let w: &[f64; 4] = w[..4].try_into().expect("4");
+    for q in 0..4 {
+        acc[q] += v * w[q];
+    }
+}
+
 /// Row `row` of a standard-layout matrix with `width` columns.
 fn row_of(a: &Array2<f64>, row: usize, width: usize) -> &[f64] {
     &contiguous(a)[row * width..(row + 1) * width]
@@ -260,20 +283,30 @@ impl Picnn {
             let (a, z) = (&mut tape.a[k], &tape.z[k]);
             a.copy_from_slice(row_of(&ctx.affine[k], row, width));
             let gate = row_of(&ctx.gate_z[k], row, l.z_in);
-            let wz = contiguous(params.get(l.wz));
-            for (i, (&zi, &g)) in z.iter().zip(gate).enumerate() {
-                let v = zi * g;
-                for (ao, &w) in a.iter_mut().zip(&wz[i * width..(i + 1) * width]) {
-                    *ao += v * w;
-                }
-            }
             let coef = row_of(&ctx.coef_y[k], row, y_dim);
-            let wy = contiguous(params.get(l.wy));
-            for (j, (&yj, &c)) in y.iter().zip(coef).enumerate() {
-                let v = yj * c;
-                for (ao, &w) in a.iter_mut().zip(&wy[j * width..(j + 1) * width]) {
-                    *ao += v * w;
+            let (wz, wy) = (contiguous(params.get(l.wz)), contiguous(params.get(l.wy)));
+            // Outputs in blocks of 4 held in registers; each output still sums its terms in
+            // the batched pass's order (the z terms, then the y terms), so the bits agree.
+            let blocks = width / 4 * 4;
+            for start in (0..blocks).step_by(4) {
+                let mut acc: [f64; 4] = a[start..start + 4].try_into().expect("4");
+                for (i, (&zi, &g)) in z.iter().zip(gate).enumerate() {
+                    axpy4(&mut acc, zi * g, &wz[i * width + start..]);
                 }
+                for (j, (&yj, &c)) in y.iter().zip(coef).enumerate() {
+                    axpy4(&mut acc, yj * c, &wy[j * width + start..]);
+                }
+                a[start..start + 4].copy_from_slice(&acc);
+            }
+            for o in blocks..width {
+                let mut acc = a[o];
+                for (i, (&zi, &g)) in z.iter().zip(gate).enumerate() {
+                    acc += zi * g * wz[i * width + o];
+                }
+                for (j, (&yj, &c)) in y.iter().zip(coef).enumerate() {
+                    acc += yj * c * wy[j * width + o];
+                }
+                a[o] = acc;
             }
             if k == last {
                 tape.out.copy_from_slice(&tape.a[k]);
@@ -311,20 +344,12 @@ impl Picnn {
             let coef = row_of(&ctx.coef_y[k], row, y_dim);
             let wy = contiguous(params.get(l.wy));
             for (j, (d, &c)) in dy.iter_mut().zip(coef).enumerate() {
-                let mut acc = 0.0;
-                for (&g, &w) in da.iter().zip(&wy[j * width..(j + 1) * width]) {
-                    acc += g * w;
-                }
-                *d += acc * c;
+                *d += dot(da, &wy[j * width..(j + 1) * width]) * c;
             }
             let gate = row_of(&ctx.gate_z[k], row, l.z_in);
             let wz = contiguous(params.get(l.wz));
             for (i, &g) in gate.iter().enumerate() {
-                let mut acc = 0.0;
-                for (&d, &w) in da.iter().zip(&wz[i * width..(i + 1) * width]) {
-                    acc += d * w;
-                }
-                tape.dz_prev[i] = acc * g;
+                tape.dz_prev[i] = dot(da, &wz[i * width..(i + 1) * width]) * g;
             }
             std::mem::swap(&mut tape.dz, &mut tape.dz_prev);
         }
