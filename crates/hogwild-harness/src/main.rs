@@ -106,7 +106,7 @@ enum Command {
         #[arg(long, default_value = "results")]
         out: PathBuf,
         /// The largest graph, in nodes (measured by decades from 100).
-        #[arg(long, default_value_t = 1_000_000)]
+        #[arg(long, default_value_t = 100_000)]
         max_nodes: usize,
     },
     /// Build the tables from the run records of shard directories (refuses shards of another

@@ -42,7 +42,8 @@ pub struct SolverStats {
     pub forward_unconverged: u64,
     /// Backward (adjoint) solves run.
     pub backward_solves: u64,
-    /// Total backward iterations.
+    /// Total backward iterations (for the energy GNN: Hessian-vector products, one per
+    /// conjugate-gradient iteration or `products()` per assembled factor).
     pub backward_iterations: u64,
     /// Backward solves that stopped at their iteration cap.
     pub backward_unconverged: u64,
