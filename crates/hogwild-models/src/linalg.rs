@@ -19,6 +19,15 @@ impl<T: DualNum<Primitive = f64> + DualStruct<Real = f64> + Copy + Send + Sync> 
     }
 }
 
+/// The entries of `a` in row-major order (a copy only if `a` is not in standard layout).
+fn row_major<A: Clone>(a: ArrayView2<'_, A>) -> ndarray::CowArray<'_, A, ndarray::Ix2> {
+    if a.is_standard_layout() {
+        a.into()
+    } else {
+        a.as_standard_layout().into_owned().into()
+    }
+}
+
 /// `a · w` (T × f64 → T).
 pub fn mm<T: Scalar>(a: ArrayView2<'_, T>, w: ArrayView2<'_, f64>) -> Array2<T> {
     assert_eq!(
@@ -29,16 +38,22 @@ pub fn mm<T: Scalar>(a: ArrayView2<'_, T>, w: ArrayView2<'_, f64>) -> Array2<T> 
         w.dim()
     );
     let (r, k, c) = (a.nrows(), a.ncols(), w.ncols());
-    let mut out = Array2::from_elem((r, c), T::zero());
-    for i in 0..r {
-        for p in 0..k {
-            let aip = a[[i, p]];
-            for j in 0..c {
-                out[[i, j]] += aip * w[[p, j]];
+    let (a, w) = (row_major(a), row_major(w));
+    let (a, w) = (
+        a.as_slice().expect("row-major"),
+        w.as_slice().expect("row-major"),
+    );
+    let mut out = vec![T::zero(); r * c];
+    if c > 0 {
+        for (orow, arow) in out.chunks_exact_mut(c).zip(a.chunks_exact(k.max(1))) {
+            for (p, &aip) in arow.iter().enumerate().take(k) {
+                for (o, &wpj) in orow.iter_mut().zip(&w[p * c..(p + 1) * c]) {
+                    *o += aip * wpj;
+                }
             }
         }
     }
-    out
+    Array2::from_shape_vec((r, c), out).expect("r × c")
 }
 
 /// `a · wᵀ` (T × f64 → T).
@@ -51,17 +66,23 @@ pub fn mm_nt<T: Scalar>(a: ArrayView2<'_, T>, w: ArrayView2<'_, f64>) -> Array2<
         w.dim()
     );
     let (r, k, c) = (a.nrows(), a.ncols(), w.nrows());
-    let mut out = Array2::from_elem((r, c), T::zero());
+    let (a, w) = (row_major(a), row_major(w));
+    let (a, w) = (
+        a.as_slice().expect("row-major"),
+        w.as_slice().expect("row-major"),
+    );
+    let mut out = vec![T::zero(); r * c];
     for i in 0..r {
-        for j in 0..c {
+        let arow = &a[i * k..(i + 1) * k];
+        for (j, o) in out[i * c..(i + 1) * c].iter_mut().enumerate() {
             let mut acc = T::zero();
-            for p in 0..k {
-                acc += a[[i, p]] * w[[j, p]];
+            for (&aip, &wjp) in arow.iter().zip(&w[j * k..(j + 1) * k]) {
+                acc += aip * wjp;
             }
-            out[[i, j]] = acc;
+            *o = acc;
         }
     }
-    out
+    Array2::from_shape_vec((r, c), out).expect("r × c")
 }
 
 /// `xᵀ · d` (f64 × T → T): the weight gradient of a layer with input `x`.
@@ -73,19 +94,25 @@ pub fn mm_tn<T: Scalar>(x: ArrayView2<'_, f64>, d: ArrayView2<'_, T>) -> Array2<
         x.dim(),
         d.dim()
     );
-    let mut out = Array2::from_elem((x.ncols(), d.ncols()), T::zero());
-    for r in 0..x.nrows() {
-        for p in 0..x.ncols() {
-            let xrp = x[[r, p]];
+    let (rows, p_n, c) = (x.nrows(), x.ncols(), d.ncols());
+    let (x, d) = (row_major(x), row_major(d));
+    let (x, d) = (
+        x.as_slice().expect("row-major"),
+        d.as_slice().expect("row-major"),
+    );
+    let mut out = vec![T::zero(); p_n * c];
+    for r in 0..rows {
+        let drow = &d[r * c..(r + 1) * c];
+        for (p, &xrp) in x[r * p_n..(r + 1) * p_n].iter().enumerate() {
             if xrp == 0.0 {
                 continue;
             }
-            for j in 0..d.ncols() {
-                out[[p, j]] += d[[r, j]] * xrp;
+            for (o, &drj) in out[p * c..(p + 1) * c].iter_mut().zip(drow) {
+                *o += drj * xrp;
             }
         }
     }
-    out
+    Array2::from_shape_vec((p_n, c), out).expect("p × c")
 }
 
 /// `aᵀ · d` (T × T → T).
@@ -97,16 +124,22 @@ pub fn mm_tn_tt<T: Scalar>(a: ArrayView2<'_, T>, d: ArrayView2<'_, T>) -> Array2
         a.dim(),
         d.dim()
     );
-    let mut out = Array2::from_elem((a.ncols(), d.ncols()), T::zero());
-    for r in 0..a.nrows() {
-        for p in 0..a.ncols() {
-            let arp = a[[r, p]];
-            for j in 0..d.ncols() {
-                out[[p, j]] += arp * d[[r, j]];
+    let (rows, p_n, c) = (a.nrows(), a.ncols(), d.ncols());
+    let (a, d) = (row_major(a), row_major(d));
+    let (a, d) = (
+        a.as_slice().expect("row-major"),
+        d.as_slice().expect("row-major"),
+    );
+    let mut out = vec![T::zero(); p_n * c];
+    for r in 0..rows {
+        let drow = &d[r * c..(r + 1) * c];
+        for (p, &arp) in a[r * p_n..(r + 1) * p_n].iter().enumerate() {
+            for (o, &drj) in out[p * c..(p + 1) * c].iter_mut().zip(drow) {
+                *o += arp * drj;
             }
         }
     }
-    out
+    Array2::from_shape_vec((p_n, c), out).expect("p × c")
 }
 
 /// Column sums as a `1 × c` row (fixed row order).

@@ -64,20 +64,13 @@ pub enum Activation {
 }
 
 impl Activation {
-    fn apply<T: Scalar>(self, a: T) -> T {
+    /// `(g(a), g'(a))`, sharing the softplus between them (the same values as computing
+    /// each on its own).
+    fn value_and_derivative<T: Scalar>(self, a: T) -> (T, T) {
+        let s = softplus(a);
         match self {
-            Activation::Softplus => softplus(a),
-            Activation::SoftplusSquared => {
-                let s = softplus(a);
-                s * s
-            }
-        }
-    }
-
-    fn derivative<T: Scalar>(self, a: T) -> T {
-        match self {
-            Activation::Softplus => sigmoid(a),
-            Activation::SoftplusSquared => softplus(a) * sigmoid(a) * 2.0,
+            Activation::Softplus => (s, sigmoid(a)),
+            Activation::SoftplusSquared => (s * s, s * sigmoid(a) * 2.0),
         }
     }
 }
@@ -152,8 +145,8 @@ pub struct PicnnTape<T> {
     y: Array2<T>,
     /// Input `z_k` of every layer.
     z: Vec<Array2<T>>,
-    /// Pre-activation of every layer.
-    a: Vec<Array2<T>>,
+    /// Activation slope `g'(a)` of every hidden layer.
+    slope: Vec<Array2<T>>,
     /// The output.
     pub out: Array2<T>,
 }
@@ -366,7 +359,7 @@ impl Picnn {
         y: ArrayView2<'_, T>,
     ) -> PicnnTape<T> {
         let last = self.layers.len() - 1;
-        let (mut zs, mut as_) = (
+        let (mut zs, mut slopes) = (
             Vec::with_capacity(self.layers.len()),
             Vec::with_capacity(self.layers.len()),
         );
@@ -382,18 +375,22 @@ impl Picnn {
             yc.zip_mut_with(&ctx.coef_y[k].slice(s![rows.clone(), ..]), |v, &c| *v *= c);
             a += &mm(yc.view(), params.get(l.wy).view());
             let next = if k == last {
-                a.clone()
+                a
             } else {
-                a.mapv(|v| self.shape.activation.apply(v))
+                let mut slope = a.clone();
+                ndarray::Zip::from(&mut a)
+                    .and(&mut slope)
+                    .for_each(|v, d| (*v, *d) = self.shape.activation.value_and_derivative(*v));
+                slopes.push(slope);
+                a
             };
             zs.push(std::mem::replace(&mut z, next));
-            as_.push(a);
         }
         PicnnTape {
             rows,
             y: y.to_owned(),
             z: zs,
-            a: as_,
+            slope: slopes,
             out: z,
         }
     }
@@ -416,9 +413,7 @@ impl Picnn {
         for (k, l) in self.layers.iter().enumerate().rev() {
             let mut da = dz;
             if k != last {
-                da.zip_mut_with(&tape.a[k], |d, &a| {
-                    *d *= self.shape.activation.derivative(a)
-                });
+                da.zip_mut_with(&tape.slope[k], |d, &g| *d *= g);
             }
             let gate = ctx.gate_z[k].slice(s![rows.clone(), ..]);
             let coef = ctx.coef_y[k].slice(s![rows.clone(), ..]);
