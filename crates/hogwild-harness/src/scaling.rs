@@ -176,9 +176,23 @@ pub fn csv(points: &[Point]) -> String {
     out
 }
 
-/// Per-table reproduction times from `<results>/<table>/record.toml`, in table order:
-/// `(table, wall seconds, threads, code version)`.
-pub fn table_times(results: &Path) -> anyhow::Result<Vec<(String, f64, i64, String)>> {
+/// One table's reproduction time, from its `record.toml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableTime {
+    /// Table name.
+    pub table: String,
+    /// Its runs' times, summed (one core each).
+    pub run_seconds: f64,
+    /// Wall time of the sweep that wrote it (a sweep may write several tables).
+    pub sweep_wall_seconds: f64,
+    /// Parallel runs of that sweep.
+    pub threads: i64,
+    /// The code that ran.
+    pub code_version: String,
+}
+
+/// Per-table reproduction times from `<results>/<table>/record.toml`, in table order.
+pub fn table_times(results: &Path) -> anyhow::Result<Vec<TableTime>> {
     let mut times = vec![];
     let Ok(entries) = std::fs::read_dir(results) else {
         return Ok(times);
@@ -192,39 +206,44 @@ pub fn table_times(results: &Path) -> anyhow::Result<Vec<(String, f64, i64, Stri
         };
         let record: toml::Table =
             toml::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
-        let (Some(table), Some(wall)) = (
+        let float = |key: &str| record.get(key).and_then(|v| v.as_float());
+        let (Some(table), Some(wall), Some(runs)) = (
             record.get("table").and_then(|v| v.as_str()),
-            record.get("wall_seconds").and_then(|v| v.as_float()),
+            float("wall_seconds"),
+            float("run_seconds"),
         ) else {
             continue;
         };
-        let threads = record
-            .get("threads")
-            .and_then(|v| v.as_integer())
-            .unwrap_or(0);
-        let version = record
-            .get("code_version")
-            .and_then(|v| v.as_str())
-            .unwrap_or("?")
-            .to_string();
-        times.push((table.to_string(), wall, threads, version));
+        times.push(TableTime {
+            table: table.to_string(),
+            run_seconds: runs,
+            sweep_wall_seconds: wall,
+            threads: record
+                .get("threads")
+                .and_then(|v| v.as_integer())
+                .unwrap_or(0),
+            code_version: record
+                .get("code_version")
+                .and_then(|v| v.as_str())
+                .unwrap_or("?")
+                .to_string(),
+        });
     }
     Ok(times)
 }
 
 /// `scaling.md`: per graph and model, the times against the node count with the growth
 /// factor per decade (10 is linear), then the tables' reproduction times.
-pub fn markdown(points: &[Point], tables: &[(String, f64, i64, String)], threads: usize) -> String {
+pub fn markdown(points: &[Point], tables: &[TableTime]) -> String {
     let mut out = String::from("# Scaling report\n\n");
     let _ = writeln!(
         out,
-        "Made by `hogwild scaling` at code version {} ({} thread(s) for the tables below; each \
-         measurement runs on one). Untrained models, `[models]` settings of the config (the \
+        "Made by `hogwild scaling` at code version {}; each measurement runs on one thread. \
+         Untrained models, `[models]` settings of the config (the \
          energy GNN with conjugate gradients), `[async]` settings; ~10⁶ node updates per sweep \
          measurement. *×10* is the time ratio to the previous decade: 10 means linear \
          growth. Times are of this machine and vary between runs.\n",
-        code_version(),
-        threads
+        code_version()
     );
     let mut keys: Vec<(&str, &str)> = points.iter().map(|p| (p.graph, p.model.as_str())).collect();
     keys.dedup();
@@ -263,12 +282,27 @@ pub fn markdown(points: &[Point], tables: &[(String, f64, i64, String)], threads
     if tables.is_empty() {
         out.push_str("No `record.toml` found.\n");
     } else {
-        out.push_str("| table | wall time (s) | threads | code version |\n|---|---:|---:|---|\n");
-        for (table, wall, threads, version) in tables {
-            let _ = writeln!(out, "| {table} | {wall:.0} | {threads} | {version} |");
+        out.push_str(
+            "| table | its runs (s, summed) | wall time of its sweep (s) | threads | code version |\n\
+             |---|---:|---:|---:|---|\n",
+        );
+        for t in tables {
+            let _ = writeln!(
+                out,
+                "| {} | {:.0} | {:.0} | {} | {} |",
+                t.table, t.run_seconds, t.sweep_wall_seconds, t.threads, t.code_version
+            );
         }
-        let total: f64 = tables.iter().map(|t| t.1).sum();
-        let _ = writeln!(out, "| all | {total:.0} | | |");
+        // Tables written by one sweep share its wall time: count each sweep once.
+        let mut sweeps: Vec<(String, u64)> = tables
+            .iter()
+            .map(|t| (t.code_version.clone(), t.sweep_wall_seconds.to_bits()))
+            .collect();
+        sweeps.sort();
+        sweeps.dedup();
+        let runs: f64 = tables.iter().map(|t| t.run_seconds).sum();
+        let wall: f64 = sweeps.iter().map(|s| f64::from_bits(s.1)).sum();
+        let _ = writeln!(out, "| all | {runs:.0} | {wall:.0} | | |");
     }
     out
 }
@@ -286,10 +320,9 @@ pub fn write_report(config: &Config, results: &Path, max_nodes: usize) -> anyhow
         );
     })?;
     let tables = table_times(results)?;
-    let threads = tables.first().map_or(1, |t| t.2.max(1) as usize);
     let dir = results.join("scaling");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let md = markdown(&points, &tables, threads);
+    let md = markdown(&points, &tables);
     std::fs::write(dir.join("scaling.csv"), csv(&points))
         .with_context(|| format!("writing {}", dir.join("scaling.csv").display()))?;
     std::fs::write(dir.join("scaling.md"), &md)

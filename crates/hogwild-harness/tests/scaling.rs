@@ -6,13 +6,18 @@ use std::process::Command;
 #[test]
 fn scaling_report_measures_every_model_and_collects_table_times() {
     let out = tempfile::tempdir().unwrap();
-    let table = out.path().join("chains");
-    std::fs::create_dir_all(&table).unwrap();
-    std::fs::write(
-        table.join("record.toml"),
-        "table = \"chains\"\nwall_seconds = 123.4\nthreads = 2\ncode_version = \"abc\"\n",
-    )
-    .unwrap();
+    // Two tables written by one sweep: its wall time counts once in the total.
+    for (name, runs) in [("chains", 200.0), ("counting", 40.0)] {
+        let dir = out.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("record.toml"),
+            format!(
+                "table = \"{name}\"\nwall_seconds = 123.4\nrun_seconds = {runs:?}\nthreads = 2\ncode_version = \"abc\"\n"
+            ),
+        )
+        .unwrap();
+    }
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../harness.toml");
     let o = Command::new(env!("CARGO_BIN_EXE_hogwild"))
         .args(["scaling", "--max-nodes", "100", "--config"])
@@ -51,7 +56,9 @@ fn scaling_report_measures_every_model_and_collects_table_times() {
     }
     let md = std::fs::read_to_string(out.path().join("scaling/scaling.md")).unwrap();
     assert!(md.contains("## energy-h16 on chain graphs"), "{md}");
-    assert!(md.contains("| chains | 123 | 2 | abc |"), "{md}");
+    assert!(md.contains("| chains | 200 | 123 | 2 | abc |"), "{md}");
+    assert!(md.contains("| counting | 40 | 123 | 2 | abc |"), "{md}");
+    assert!(md.contains("| all | 240 | 123 | | |"), "{md}");
     // The report also goes to stdout.
     assert_eq!(String::from_utf8(o.stdout).unwrap(), md);
 }
