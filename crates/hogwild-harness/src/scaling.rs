@@ -309,6 +309,9 @@ pub fn markdown(points: &[Point], tables: &[TableTime]) -> String {
 
 /// Measures and writes `<results>/scaling/scaling.csv` and `scaling.md`.
 pub fn write_report(config: &Config, results: &Path, max_nodes: usize) -> anyhow::Result<String> {
+    if sizes(max_nodes).is_empty() {
+        anyhow::bail!("--max-nodes = {max_nodes}: the report starts at 100 nodes");
+    }
     let points = measure(config, max_nodes, |p| {
         eprintln!(
             "[hogwild] scaling {} n = {} {}: sweep {:.3e} s ({:.2e} updates/s)",

@@ -62,3 +62,19 @@ fn scaling_report_measures_every_model_and_collects_table_times() {
     // The report also goes to stdout.
     assert_eq!(String::from_utf8(o.stdout).unwrap(), md);
 }
+
+#[test]
+fn scaling_below_the_first_size_is_refused_before_measuring() {
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_hogwild"))
+        .args(["scaling", "--max-nodes", "99", "--config"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../harness.toml"))
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(err.contains("--max-nodes = 99"), "{err}");
+    assert!(!out.path().join("scaling").exists());
+}
