@@ -246,7 +246,6 @@ pub fn markdown(points: &[Point], tables: &[TableTime]) -> String {
         code_version()
     );
     let mut keys: Vec<(&str, &str)> = points.iter().map(|p| (p.graph, p.model.as_str())).collect();
-    keys.dedup();
     keys.sort();
     keys.dedup();
     for (graph, model) in keys {
