@@ -11,10 +11,12 @@ pub mod chains;
 pub mod counting;
 pub mod localisation;
 pub mod synthetic;
+pub mod tu;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
 
 /// The random stream of a generated dataset: ChaCha8 seeded with SHA-256 of its identity
 /// (which names the generator, its parameters and its seed).
@@ -76,9 +78,33 @@ impl Dataset {
     }
 }
 
-/// Errors for impossible dataset parameters.
+/// Errors for impossible dataset parameters and unreadable or malformed data files.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum DatasetError {
+    /// The data directory does not exist.
+    #[error("data directory {} does not exist (see README.md, \"Real datasets\", for where to get the files)", path.display())]
+    MissingDataDir {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// A data file cannot be read.
+    #[error("cannot read {}: {why}", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
+    /// A data file does not have the expected format.
+    #[error("{}, line {line}: {why}", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line (0: the whole file).
+        line: usize,
+        /// What is wrong.
+        why: String,
+    },
     /// A parameter is out of its valid range.
     #[error("dataset {dataset}: {param} = {value} is invalid ({why})")]
     InvalidParameter {
@@ -142,11 +168,22 @@ pub enum DatasetSpec {
         #[serde(default)]
         seed: u64,
     },
+    /// A TU graph-classification benchmark read from the data directory
+    /// (`DATA_DIR/TU/NAME/`; see [`tu`]): every node predicts its graph's class.
+    Tu {
+        /// Dataset name, e.g. `MUTAG`.
+        name: String,
+    },
 }
 
 impl DatasetSpec {
-    /// Generates the dataset.
-    pub fn build(&self) -> Result<Dataset, DatasetError> {
+    /// Whether the dataset is read from the data directory (rather than generated).
+    pub fn reads_data(&self) -> bool {
+        matches!(self, DatasetSpec::Tu { .. })
+    }
+
+    /// Generates the dataset, or reads it from `data_dir` (see [`DatasetSpec::reads_data`]).
+    pub fn build(&self, data_dir: &Path) -> Result<Dataset, DatasetError> {
         match *self {
             DatasetSpec::Chains { length, classes } => chains::generate(length, classes),
             DatasetSpec::Count { max_nodes } => counting::count(max_nodes),
@@ -166,6 +203,7 @@ impl DatasetSpec {
                 radius,
                 seed,
             } => localisation::random_geometric(nodes, graphs, radius, seed),
+            DatasetSpec::Tu { ref name } => tu::load(data_dir, name),
         }
     }
 }

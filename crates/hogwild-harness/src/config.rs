@@ -57,6 +57,10 @@ pub enum ConfigError {
 pub enum Metric {
     /// Node classification accuracy in percent over all evaluated nodes.
     Accuracy,
+    /// Graph classification accuracy in percent over the evaluated graphs, each graph's
+    /// class being the arg-max of its nodes' mean output (every node predicts its graph's
+    /// class; the mean is what a consensus over the nodes would agree on).
+    GraphAccuracy,
     /// Regression: `100 · ‖ŷ − y‖₂ / ‖y‖₂` over all evaluated nodes.
     RelativeRmse,
     /// Localisation: relative RMSE of the pairwise distances within each evaluated graph.
@@ -67,7 +71,7 @@ impl Metric {
     /// Whether larger values are better.
     pub fn higher_is_better(self) -> bool {
         match self {
-            Metric::Accuracy => true,
+            Metric::Accuracy | Metric::GraphAccuracy => true,
             Metric::RelativeRmse | Metric::DistanceRelativeRmse => false,
         }
     }
@@ -76,8 +80,10 @@ impl Metric {
     pub fn fits(self, task: Task) -> bool {
         matches!(
             (self, task),
-            (Metric::Accuracy, Task::Classification { .. })
-                | (Metric::RelativeRmse, Task::Regression { .. })
+            (
+                Metric::Accuracy | Metric::GraphAccuracy,
+                Task::Classification { .. }
+            ) | (Metric::RelativeRmse, Task::Regression { .. })
                 | (Metric::DistanceRelativeRmse, Task::Localisation { .. })
         )
     }
@@ -129,6 +135,10 @@ pub struct TableConfig {
     pub models: Vec<String>,
     /// Delta degrees of freedom of the reported standard deviation (0 = population, as numpy).
     pub std_ddof: u8,
+    /// Run only when named (`--table NAME`), not by a plain `hogwild reproduce`: for tables
+    /// that read downloaded data, which a fresh machine does not have.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
     /// k of k-fold cross-validation over each column's graphs: every (model, seed) is trained
     /// k times, on all folds but one, and evaluated on the held-out fold. Absent: train and
     /// evaluate on every graph (Table 1's protocol).
@@ -156,6 +166,12 @@ impl TableConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Where datasets that are read rather than generated live (`DATA_DIR/TU/MUTAG/...`;
+    /// default `datasets/data`),
+    /// relative to the config file's directory. Not part of any run's identity: a dataset
+    /// read from files is identified by their contents.
+    #[serde(default = "default_data_dir", skip_serializing)]
+    pub data_dir: PathBuf,
     /// Asynchronous simulator settings.
     #[serde(rename = "async")]
     pub async_: AsyncConfig,
@@ -169,6 +185,16 @@ pub struct Config {
     /// `[models]` with each table's `model_settings` applied, by table (filled at load).
     #[serde(skip)]
     table_models: BTreeMap<String, ModelsConfig>,
+    /// The line of `data_dir` in the file, if it is set there.
+    #[serde(skip)]
+    data_dir_line: Option<usize>,
+    /// The file's text, to locate the keys of later errors.
+    #[serde(skip)]
+    text: String,
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("datasets/data")
 }
 
 fn merge(base: &mut toml::Table, overlay: &toml::Table) {
@@ -225,26 +251,37 @@ impl Config {
             })?
         };
         let mut config = config;
+        config.data_dir_line = line_of(text, "data_dir", "", "");
+        if config.data_dir.is_relative() {
+            let base = path.parent().unwrap_or(Path::new(""));
+            config.data_dir = base.join(&config.data_dir);
+        }
+        config.text = text.to_string();
         config
             .resolve_models(path)
             .and_then(|()| config.validate(path))
-            .map_err(|e| match e {
-                ConfigError::Invalid {
-                    path,
-                    line: None,
-                    key,
-                    value,
-                    why,
-                } => ConfigError::Invalid {
-                    line: line_of(text, &key, &value, &why),
-                    path,
-                    key,
-                    value,
-                    why,
-                },
-                other => other,
-            })?;
+            .map_err(|e| config.locate(e))?;
         Ok(config)
+    }
+
+    /// `e` with the line of its key in the file, when it has none yet and the key is there.
+    fn locate(&self, e: ConfigError) -> ConfigError {
+        match e {
+            ConfigError::Invalid {
+                path,
+                line: None,
+                key,
+                value,
+                why,
+            } => ConfigError::Invalid {
+                line: line_of(&self.text, &key, &value, &why),
+                path,
+                key,
+                value,
+                why,
+            },
+            other => other,
+        }
     }
 
     /// The model settings table `table` runs with: `[models]` with its `model_settings`.
@@ -378,38 +415,11 @@ impl Config {
                         e.to_string(),
                     );
                 }
-                let dataset = match col.dataset.build() {
-                    Ok(d) => d,
-                    Err(e) => {
-                        return invalid(
-                            format!("tables.{name}.columns[{c}].dataset"),
-                            String::new(),
-                            e.to_string(),
-                        )
-                    }
-                };
-                if !t.metric.fits(dataset.task) {
-                    return invalid(
-                        key("metric"),
-                        format!("{:?}", t.metric),
-                        format!(
-                            "does not fit column {c}'s dataset {} ({:?}): accuracy is for classification, relative-rmse for regression, distance-relative-rmse for localisation",
-                            dataset.identity, dataset.task
-                        ),
-                    );
-                }
-                if let Some(k) = t.folds {
-                    if k > dataset.samples.len() {
-                        return invalid(
-                            key("folds"),
-                            k.to_string(),
-                            format!(
-                                "column {c}'s dataset {} has only {} graphs",
-                                dataset.identity,
-                                dataset.samples.len()
-                            ),
-                        );
-                    }
+                // Datasets read from the data directory are checked when their table is
+                // selected ([`Config::check_data`]): a machine without the files can still
+                // run the other tables.
+                if !col.dataset.reads_data() {
+                    self.check_dataset(path, name, c)?;
                 }
                 for row in col.paper.keys() {
                     let known = ModelsConfig::NAMES
@@ -431,12 +441,97 @@ impl Config {
         Ok(())
     }
 
-    /// The tables named `names` (all, in name order, when empty).
+    /// Builds column `c` of table `name` and checks it against the table (metric, folds).
+    fn check_dataset(&self, path: &Path, name: &str, c: usize) -> Result<(), ConfigError> {
+        let t = &self.tables[name];
+        let col = &t.columns[c];
+        let invalid = |line: Option<usize>, key: String, value: String, why: String| {
+            Err(ConfigError::Invalid {
+                path: path.into(),
+                line,
+                key,
+                value,
+                why,
+            })
+        };
+        let key = |k: &str| format!("tables.{name}.{k}");
+        let dataset = match col.dataset.build(&self.data_dir) {
+            Ok(d) => d,
+            Err(hogwild_datasets::DatasetError::MissingDataDir { path: dir }) => {
+                return invalid(
+                    self.data_dir_line,
+                    "data_dir".into(),
+                    format!("{:?}", dir.display().to_string()),
+                    format!(
+                        "no such directory, and tables.{name}.columns[{c}] reads {:?} from it; get the files (README.md, \"Real datasets\") or set data_dir{}",
+                        col.label,
+                        if self.data_dir_line.is_none() { " (default: datasets/data, next to the config file)" } else { "" }
+                    ),
+                )
+            }
+            Err(e) => {
+                return invalid(
+                    None,
+                    format!("tables.{name}.columns[{c}].dataset"),
+                    String::new(),
+                    e.to_string(),
+                )
+            }
+        };
+        if !t.metric.fits(dataset.task) {
+            return invalid(
+                None,
+                key("metric"),
+                format!("{:?}", t.metric),
+                format!(
+                    "does not fit column {c}'s dataset {} ({:?}): accuracy and graph-accuracy are for classification, relative-rmse for regression, distance-relative-rmse for localisation",
+                    dataset.identity, dataset.task
+                ),
+            );
+        }
+        if let Some(k) = t.folds {
+            if k > dataset.samples.len() {
+                return invalid(
+                    None,
+                    key("folds"),
+                    k.to_string(),
+                    format!(
+                        "column {c}'s dataset {} has only {} graphs",
+                        dataset.identity,
+                        dataset.samples.len()
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the data-directory datasets of `tables` and checks them as [`Config::load`]
+    /// checks generated ones, so a missing directory or a malformed file stops a sweep before
+    /// any run starts.
+    pub fn check_data(
+        &self,
+        path: &Path,
+        tables: &[(String, TableConfig)],
+    ) -> Result<(), ConfigError> {
+        for (name, t) in tables {
+            for (c, col) in t.columns.iter().enumerate() {
+                if col.dataset.reads_data() {
+                    self.check_dataset(path, name, c)
+                        .map_err(|e| self.locate(e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The tables named `names`; when empty, every table but the optional ones, in name order.
     pub fn select(&self, names: &[String]) -> Result<Vec<(String, TableConfig)>, String> {
         if names.is_empty() {
             return Ok(self
                 .tables
                 .iter()
+                .filter(|(_, v)| !v.optional)
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect());
         }

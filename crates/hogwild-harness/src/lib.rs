@@ -73,6 +73,7 @@ impl Plan {
     pub fn load(opts: &ReproduceOptions) -> anyhow::Result<Plan> {
         let config = Config::load(&opts.config, &opts.profile)?;
         let tables = config.select(&opts.tables).map_err(anyhow::Error::msg)?;
+        config.check_data(&opts.config, &tables)?;
         let runs = sweep::plan_all(&config, &tables)?;
         Ok(Plan {
             config,
@@ -134,7 +135,13 @@ impl Plan {
             );
             record.wall_seconds = (wall * 1000.0).round() / 1000.0;
             record.runs_from_records = from_records;
-            report::write_table(&opts.out.join(name), &report, &mine, &record)?;
+            report::write_table(
+                &opts.out.join(name),
+                &report,
+                &mine,
+                &record,
+                &self.config.data_dir,
+            )?;
             reports.push(report);
         }
         Ok(reports)

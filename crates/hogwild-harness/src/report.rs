@@ -497,13 +497,13 @@ pub fn runs_frame(config: &TableConfig, results: &[&RunResult]) -> PolarsResult<
 }
 
 /// The cross-validation folds of every column (one row per graph), if the table has folds.
-pub fn folds_frame(config: &TableConfig) -> anyhow::Result<Option<DataFrame>> {
+pub fn folds_frame(config: &TableConfig, data_dir: &Path) -> anyhow::Result<Option<DataFrame>> {
     let Some(k) = config.folds else {
         return Ok(None);
     };
     let (mut column, mut dataset, mut graph, mut fold) = (vec![], vec![], vec![], vec![]);
     for col in &config.columns {
-        let d = col.dataset.build()?;
+        let d = col.dataset.build(data_dir)?;
         for (g, f) in crate::sweep::folds(&d.identity, d.samples.len(), k)
             .into_iter()
             .enumerate()
@@ -609,6 +609,7 @@ pub fn write_table(
     report: &TableReport,
     results: &[&RunResult],
     record: &Record,
+    data_dir: &Path,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let tmp = |name: &str| dir.join(format!(".{name}.tmp"));
@@ -629,7 +630,7 @@ pub fn write_table(
     std::fs::write(tmp("record.toml"), toml::to_string(record)?)?;
     let mut names: Vec<&str> = DETERMINISTIC_FILES.to_vec();
     names.push("record.toml");
-    if let Some(mut folds) = folds_frame(&report.config)? {
+    if let Some(mut folds) = folds_frame(&report.config, data_dir)? {
         write_csv(&tmp("folds.csv"), &mut folds)?;
         names.push("folds.csv");
     }

@@ -154,6 +154,9 @@ pub fn plan(name: &str, table: &TableConfig) -> Vec<RunSpec> {
 fn metric(metric: Metric, out: &Array2<f64>, batch: &Batch) -> f64 {
     match (metric, &batch.targets) {
         (Metric::Accuracy, Targets::Classes(c)) => loss::accuracy_percent(out, c),
+        (Metric::GraphAccuracy, Targets::Classes(c)) => {
+            loss::graph_accuracy_percent(out, c, &batch.sample_ranges())
+        }
         (Metric::RelativeRmse, Targets::Values(v)) => loss::relative_rmse_percent(out, v),
         (Metric::DistanceRelativeRmse, Targets::Positions(p)) => {
             loss::distance_relative_rmse_percent(out, p, &batch.sample_ranges())
@@ -223,7 +226,7 @@ pub fn execute(config: &Config, table: &TableConfig, spec: &RunSpec) -> anyhow::
     let column = &table.columns[spec.column];
     let models = config.models_for(&spec.table);
     let async_cfg = column.async_.apply(&config.async_);
-    let mut dataset = column.dataset.build()?;
+    let mut dataset = column.dataset.build(&config.data_dir)?;
     if column.featureless.contains(&spec.model) {
         for s in &mut dataset.samples {
             s.features = Array2::zeros((s.graph.n_nodes(), 0));
@@ -349,7 +352,7 @@ pub fn plan_all(
         let datasets = table
             .columns
             .iter()
-            .map(|c| c.dataset.build())
+            .map(|c| c.dataset.build(&config.data_dir))
             .collect::<Result<Vec<_>, _>>()?;
         for spec in plan(name, table) {
             let dataset = &datasets[spec.column];

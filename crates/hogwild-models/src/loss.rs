@@ -143,10 +143,50 @@ pub fn accuracy_percent(logits: &Array2<f64>, classes: &[usize]) -> f64 {
     100.0 * hits as f64 / classes.len().max(1) as f64
 }
 
+/// Graph accuracy in percent: graph `g` (nodes `graphs[g]`) is predicted as the arg-max of
+/// its nodes' mean logits and judged by its first node's class (every node of a graph holds
+/// the graph's class).
+pub fn graph_accuracy_percent(
+    logits: &Array2<f64>,
+    classes: &[usize],
+    graphs: &[std::ops::Range<usize>],
+) -> f64 {
+    let hits = graphs
+        .iter()
+        .filter(|r| !r.is_empty())
+        .filter(|r| {
+            let mean = logits
+                .slice(ndarray::s![r.start..r.end, ..])
+                .mean_axis(ndarray::Axis(0))
+                .expect("non-empty graph");
+            let predicted = argmax_rows(&mean.insert_axis(ndarray::Axis(0)))[0];
+            predicted == classes[r.start]
+        })
+        .count();
+    100.0 * hits as f64 / graphs.len().max(1) as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn graph_accuracy_votes_by_mean_logits() {
+        // Graph 0 (nodes 0-2, class 1): one confident node outweighs two lukewarm ones.
+        // Graph 1 (nodes 3-4, class 0): predicted 1.
+        let logits = array![[0.1, 0.0], [0.1, 0.0], [0.0, 5.0], [0.0, 1.0], [0.2, 0.0]];
+        let classes = [1, 1, 1, 0, 0];
+        let graphs = [0..3, 3..5];
+        assert_eq!(graph_accuracy_percent(&logits, &classes, &graphs), 50.0);
+        assert_eq!(accuracy_percent(&logits, &classes), 40.0);
+        let flipped = [0, 0, 0, 1, 1];
+        assert_eq!(graph_accuracy_percent(&logits, &flipped, &graphs), 50.0);
+        assert_eq!(
+            graph_accuracy_percent(&logits, &classes, &graphs[..1]),
+            100.0
+        );
+    }
 
     #[test]
     fn cross_entropy_gradient_matches_finite_differences() {

@@ -1,0 +1,483 @@
+//! Graph-classification benchmarks in the TU format (Morris et al., "TUDataset", 2020):
+//! MUTAG, PROTEINS, PTC_MR, NCI1, IMDB-BINARY, IMDB-MULTI, read from the data directory.
+//!
+//! A dataset `NAME` lives in `DATA_DIR/TU/NAME/` as the text files of the TUDataset zip:
+//! `NAME_A.txt` (one directed edge `row, col` per line, 1-based node ids global across
+//! graphs), `NAME_graph_indicator.txt` (the graph of each node), `NAME_graph_labels.txt`
+//! (one label per graph) and optionally `NAME_node_labels.txt` and `NAME_edge_labels.txt`
+//! (same order as `NAME_A.txt`).
+//!
+//! What the models see (ours, as PyTorch Geometric's `TUDataset` with its defaults):
+//! - node features: one-hot node labels; without node labels, one-hot degrees (PyG's
+//!   `OneHotDegree`, as usual for IMDB); continuous node attributes are not used;
+//! - edge features: one-hot edge labels when the dataset has them (read only by models that
+//!   use edge features: the energy GNN);
+//! - targets: the graph's class (labels sorted, numbered from 0) on every node, so every
+//!   node predicts its graph's class, as COUNT and SUM ask every node for a graph quantity;
+//! - edges listed twice (IMDB) are kept once; self-loops and one-way edges are errors.
+//!
+//! The identity holds a SHA-256 of the files, so a record made from other files is never
+//! reused, wherever the data directory is.
+
+use crate::{Dataset, DatasetError, Task};
+use hogwild_graph::{Graph, Sample, Targets};
+use ndarray::Array2;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Where `name`'s files are under `data_dir`.
+pub fn dir(data_dir: &Path, name: &str) -> PathBuf {
+    data_dir.join("TU").join(name)
+}
+
+/// One parsed text file: its path and its non-empty lines with their 1-based numbers.
+struct File {
+    path: PathBuf,
+    lines: Vec<(usize, String)>,
+}
+
+impl File {
+    fn read(path: PathBuf, hash: &mut Sha256) -> Result<File, DatasetError> {
+        let bytes = std::fs::read(&path).map_err(|e| DatasetError::Unreadable {
+            path: path.clone(),
+            why: e.to_string(),
+        })?;
+        hash.update(
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        hash.update((bytes.len() as u64).to_le_bytes());
+        hash.update(&bytes);
+        let text = String::from_utf8(bytes).map_err(|_| DatasetError::Malformed {
+            path: path.clone(),
+            line: 0,
+            why: "not UTF-8 text".into(),
+        })?;
+        let lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| (i + 1, l.trim().to_string()))
+            .collect();
+        Ok(File { path, lines })
+    }
+
+    fn malformed(&self, line: usize, why: impl Into<String>) -> DatasetError {
+        DatasetError::Malformed {
+            path: self.path.clone(),
+            line,
+            why: why.into(),
+        }
+    }
+
+    /// Every line as one integer.
+    fn integers(&self) -> Result<Vec<i64>, DatasetError> {
+        self.lines
+            .iter()
+            .map(|(n, l)| {
+                l.parse::<i64>()
+                    .map_err(|_| self.malformed(*n, format!("expected an integer, found {l:?}")))
+            })
+            .collect()
+    }
+
+    /// Every line as `a, b` (1-based node ids).
+    fn pairs(&self) -> Result<Vec<(usize, usize, usize)>, DatasetError> {
+        self.lines
+            .iter()
+            .map(|(n, l)| {
+                let mut parts = l.split(',').map(str::trim);
+                match (
+                    parts.next().and_then(|a| a.parse::<usize>().ok()),
+                    parts.next().and_then(|b| b.parse::<usize>().ok()),
+                    parts.next(),
+                ) {
+                    (Some(a), Some(b), None) if a >= 1 && b >= 1 => Ok((*n, a, b)),
+                    _ => Err(self.malformed(
+                        *n,
+                        format!("expected `row, col` with 1-based node ids, found {l:?}"),
+                    )),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The distinct values of `values`, sorted, and each value's index among them.
+fn codes(values: &[i64]) -> (Vec<i64>, Vec<usize>) {
+    let distinct: Vec<i64> = values
+        .iter()
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let index: BTreeMap<i64, usize> = distinct.iter().enumerate().map(|(i, &v)| (v, i)).collect();
+    (distinct, values.iter().map(|v| index[v]).collect())
+}
+
+/// Loads TU dataset `name` from `data_dir/TU/name/`.
+pub fn load(data_dir: &Path, name: &str) -> Result<Dataset, DatasetError> {
+    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+        return Err(DatasetError::InvalidParameter {
+            dataset: "tu",
+            param: "name",
+            value: format!("{name:?}"),
+            why: "a dataset name, e.g. \"MUTAG\" (its files are DATA_DIR/TU/NAME/NAME_A.txt, ...)",
+        });
+    }
+    if !data_dir.is_dir() {
+        return Err(DatasetError::MissingDataDir {
+            path: data_dir.into(),
+        });
+    }
+    let root = dir(data_dir, name);
+    let file = |suffix: &str| root.join(format!("{name}_{suffix}.txt"));
+    let mut hash = Sha256::new();
+    let edges_file = File::read(file("A"), &mut hash)?;
+    let indicator_file = File::read(file("graph_indicator"), &mut hash)?;
+    let labels_file = File::read(file("graph_labels"), &mut hash)?;
+    let optional = |suffix: &str, hash: &mut Sha256| {
+        let path = file(suffix);
+        path.exists().then(|| File::read(path, hash)).transpose()
+    };
+    let node_labels_file = optional("node_labels", &mut hash)?;
+    let edge_labels_file = optional("edge_labels", &mut hash)?;
+    let digest: String = hash.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+
+    // Nodes by graph: graph ids must run 1..=G in order, each graph's nodes contiguous.
+    let indicator = indicator_file.integers()?;
+    let graph_labels = labels_file.integers()?;
+    let n_graphs = graph_labels.len();
+    let mut first_node = vec![0usize; n_graphs + 1];
+    let mut current = 0usize; // graphs started so far
+    for (node, (&g, (line, _))) in indicator.iter().zip(&indicator_file.lines).enumerate() {
+        if g == current as i64 {
+            continue;
+        }
+        if g != current as i64 + 1 {
+            return Err(indicator_file.malformed(
+                *line,
+                format!("graph id {g} after graph {current}: ids must run 1, 2, ... in node order"),
+            ));
+        }
+        if current == n_graphs {
+            return Err(indicator_file.malformed(
+                *line,
+                format!(
+                    "graph {g}, but {} has {n_graphs} labels",
+                    labels_file.path.display()
+                ),
+            ));
+        }
+        first_node[current] = node;
+        current += 1;
+    }
+    if current != n_graphs {
+        return Err(indicator_file.malformed(
+            indicator_file.lines.last().map_or(0, |l| l.0),
+            format!(
+                "nodes of {current} graphs, but {} has {n_graphs} labels",
+                labels_file.path.display()
+            ),
+        ));
+    }
+    let n_nodes = indicator.len();
+    first_node[n_graphs] = n_nodes;
+    let graph_of: Vec<usize> = indicator.iter().map(|&g| g as usize - 1).collect();
+
+    let node_codes = match &node_labels_file {
+        Some(f) => {
+            let labels = f.integers()?;
+            if labels.len() != n_nodes {
+                return Err(f.malformed(
+                    f.lines.last().map_or(0, |l| l.0),
+                    format!("{} node labels for {n_nodes} nodes", labels.len()),
+                ));
+            }
+            Some(codes(&labels))
+        }
+        None => None,
+    };
+    let edge_pairs = edges_file.pairs()?;
+    let edge_codes = match &edge_labels_file {
+        Some(f) => {
+            let labels = f.integers()?;
+            if labels.len() != edge_pairs.len() {
+                return Err(f.malformed(
+                    f.lines.last().map_or(0, |l| l.0),
+                    format!(
+                        "{} edge labels for {} edges in {}",
+                        labels.len(),
+                        edge_pairs.len(),
+                        edges_file.path.display()
+                    ),
+                ));
+            }
+            Some(codes(&labels))
+        }
+        None => None,
+    };
+
+    // Edges per graph, local ids, each directed edge once (first occurrence).
+    let mut per_graph: Vec<Vec<(usize, usize, usize)>> = vec![vec![]; n_graphs];
+    let mut seen = BTreeSet::new();
+    for (e, &(line, a, b)) in edge_pairs.iter().enumerate() {
+        let (src, dst) = (a - 1, b - 1);
+        if src >= n_nodes || dst >= n_nodes {
+            return Err(edges_file.malformed(
+                line,
+                format!("node {} but there are {n_nodes} nodes", a.max(b)),
+            ));
+        }
+        if src == dst {
+            return Err(edges_file.malformed(line, format!("self-loop on node {a}")));
+        }
+        let g = graph_of[src];
+        if graph_of[dst] != g {
+            return Err(edges_file.malformed(
+                line,
+                format!(
+                    "edge joins graph {} and graph {}",
+                    graph_of[src] + 1,
+                    graph_of[dst] + 1
+                ),
+            ));
+        }
+        if seen.insert((src, dst)) {
+            per_graph[g].push((src - first_node[g], dst - first_node[g], e));
+        }
+    }
+    for &(src, dst) in &seen {
+        if !seen.contains(&(dst, src)) {
+            let line = edge_pairs
+                .iter()
+                .find(|&&(_, a, b)| (a - 1, b - 1) == (src, dst))
+                .map_or(0, |p| p.0);
+            return Err(edges_file.malformed(
+                line,
+                format!(
+                    "edge {}, {} has no reverse edge {}, {}: graphs must be undirected",
+                    src + 1,
+                    dst + 1,
+                    dst + 1,
+                    src + 1
+                ),
+            ));
+        }
+    }
+
+    // Node features: one-hot labels, or one-hot degrees without labels.
+    let (width, node_code): (usize, Vec<usize>) = match node_codes {
+        Some((distinct, code)) => (distinct.len(), code),
+        None => {
+            let mut degree = vec![0usize; n_nodes];
+            for &(src, _) in &seen {
+                degree[src] += 1;
+            }
+            let max = degree.iter().copied().max().unwrap_or(0);
+            (max + 1, degree)
+        }
+    };
+    let (classes, class) = codes(&graph_labels);
+    if classes.len() < 2 {
+        return Err(labels_file.malformed(
+            labels_file.lines.first().map_or(0, |l| l.0),
+            "every graph has the same label: classification needs two classes",
+        ));
+    }
+    let mut samples = Vec::with_capacity(n_graphs);
+    for g in 0..n_graphs {
+        let nodes = first_node[g]..first_node[g + 1];
+        let mut features = Array2::zeros((nodes.len(), width));
+        for (row, node) in nodes.clone().enumerate() {
+            features[[row, node_code[node]]] = 1.0;
+        }
+        let edges: Vec<(usize, usize, f64)> =
+            per_graph[g].iter().map(|&(s, d, _)| (s, d, 1.0)).collect();
+        let edge_features = edge_codes.as_ref().map(|(distinct, code)| {
+            let mut f = Array2::zeros((edges.len(), distinct.len()));
+            for (row, &(_, _, e)) in per_graph[g].iter().enumerate() {
+                f[[row, code[e]]] = 1.0;
+            }
+            f
+        });
+        let graph = Graph::from_weighted_edges(nodes.len(), &edges, edge_features)
+            .expect("edges checked above");
+        samples.push(Sample {
+            graph,
+            features,
+            targets: Targets::Classes(vec![class[g]; nodes.len()]),
+        });
+    }
+    Ok(Dataset {
+        identity: format!("tu(name={name},sha256={digest})"),
+        task: Task::Classification {
+            classes: classes.len(),
+        },
+        samples,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes a TU dataset `name` under a fresh temporary data directory.
+    fn write(name: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
+        let data = tempfile::tempdir().unwrap();
+        let root = dir(data.path(), name);
+        std::fs::create_dir_all(&root).unwrap();
+        for (suffix, text) in files {
+            std::fs::write(root.join(format!("{name}_{suffix}.txt")), text).unwrap();
+        }
+        data
+    }
+
+    /// Two graphs: a triangle (nodes 1-3, label -1) and an edge (nodes 4-5, label 1).
+    fn toy() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("A", "1, 2\n2, 1\n2, 3\n3, 2\n1, 3\n3, 1\n4, 5\n5, 4\n"),
+            ("graph_indicator", "1\n1\n1\n2\n2\n"),
+            ("graph_labels", "-1\n1\n"),
+            ("node_labels", "0\n3\n0\n3\n3\n"),
+            ("edge_labels", "1\n1\n0\n0\n1\n1\n2\n2\n"),
+        ]
+    }
+
+    #[test]
+    fn loads_graphs_features_and_labels() {
+        let data = write("TOY", &toy());
+        let d = load(data.path(), "TOY").unwrap();
+        assert_eq!(d.task, Task::Classification { classes: 2 });
+        assert_eq!(d.samples.len(), 2);
+        assert!(
+            d.identity.starts_with("tu(name=TOY,sha256="),
+            "{}",
+            d.identity
+        );
+        let (a, b) = (&d.samples[0], &d.samples[1]);
+        assert_eq!(a.graph.n_nodes(), 3);
+        assert_eq!(a.graph.n_edges(), 6);
+        assert!(a.graph.is_symmetric());
+        assert_eq!(b.graph.n_edges(), 2);
+        // Node labels {0, 3} -> one-hot of width 2.
+        assert_eq!(a.features.row(1).to_vec(), vec![0.0, 1.0]);
+        assert_eq!(a.features.row(2).to_vec(), vec![1.0, 0.0]);
+        // Graph labels {-1, 1} -> classes 0 and 1, on every node.
+        assert_eq!(a.targets, Targets::Classes(vec![0; 3]));
+        assert_eq!(b.targets, Targets::Classes(vec![1; 2]));
+        // Edge labels {0, 1, 2} -> one-hot of width 3, following each edge.
+        assert_eq!(a.graph.edge_feature_dim(), 3);
+        let e = a.graph.find_edge(2, 1).unwrap(); // 2 -> 3 in file ids: label 0
+        assert_eq!(a.graph.edge_features(e).to_vec(), vec![1.0, 0.0, 0.0]);
+        let e = b.graph.find_edge(1, 0).unwrap();
+        assert_eq!(b.graph.edge_features(e).to_vec(), vec![0.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn without_node_labels_features_are_one_hot_degrees_and_duplicates_are_dropped() {
+        let files = [
+            ("A", "1, 2\n2, 1\n1, 2\n2, 1\n2, 3\n3, 2\n4, 5\n5, 4\n"),
+            ("graph_indicator", "1\n1\n1\n2\n2\n"),
+            ("graph_labels", "0\n1\n"),
+        ];
+        let data = write("DUP", &files);
+        let d = load(data.path(), "DUP").unwrap();
+        assert_eq!(d.samples[0].graph.n_edges(), 4);
+        assert_eq!(d.feature_dim(), 3); // degrees 0..=2
+        assert_eq!(d.samples[0].features.row(1).to_vec(), vec![0.0, 0.0, 1.0]);
+        assert_eq!(d.samples[0].graph.edge_feature_dim(), 0);
+    }
+
+    #[test]
+    fn identity_follows_the_file_contents() {
+        let data = write("TOY", &toy());
+        let before = load(data.path(), "TOY").unwrap().identity;
+        let mut files = toy();
+        files[2] = ("graph_labels", "1\n-1\n");
+        let changed = write("TOY", &files);
+        assert_ne!(load(changed.path(), "TOY").unwrap().identity, before);
+        let again = write("TOY", &toy());
+        assert_eq!(load(again.path(), "TOY").unwrap().identity, before);
+    }
+
+    fn error(name: &str, files: &[(&str, &str)]) -> String {
+        let data = write(name, files);
+        load(data.path(), name).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn missing_and_malformed_files_name_the_file_and_line() {
+        let missing = Path::new("/nonexistent/hogwild-data");
+        let err = load(missing, "TOY").unwrap_err();
+        assert!(matches!(err, DatasetError::MissingDataDir { .. }), "{err}");
+        assert!(
+            err.to_string().contains("/nonexistent/hogwild-data"),
+            "{err}"
+        );
+
+        let data = write("TOY", &toy()[1..]);
+        let err = load(data.path(), "TOY").unwrap_err().to_string();
+        assert!(err.contains("TOY_A.txt"), "{err}");
+
+        // Edge files below without edge labels (their count would be checked first).
+        let toy = || toy()[..4].to_vec();
+        let mut files = toy();
+        files[0] = ("A", "1, 2\n2, 1\n2; 3\n");
+        let err = error("TOY", &files);
+        assert!(err.contains("TOY_A.txt, line 3"), "{err}");
+        assert!(err.contains("\"2; 3\""), "{err}");
+
+        let mut files = toy();
+        files[0] = ("A", "1, 2\n2, 1\n3, 4\n4, 3\n");
+        let err = error("TOY", &files);
+        assert!(
+            err.contains("line 3") && err.contains("joins graph 1 and graph 2"),
+            "{err}"
+        );
+
+        let mut files = toy();
+        files[0] = ("A", "1, 2\n2, 1\n2, 3\n");
+        let err = error("TOY", &files);
+        assert!(
+            err.contains("line 3") && err.contains("no reverse edge"),
+            "{err}"
+        );
+
+        let mut files = toy();
+        files[0] = ("A", "1, 1\n");
+        assert!(error("TOY", &files).contains("self-loop"));
+
+        let mut files = toy();
+        files[1] = ("graph_indicator", "1\n1\n2\n1\n2\n");
+        let err = error("TOY", &files);
+        assert!(err.contains("TOY_graph_indicator.txt, line 4"), "{err}");
+
+        let mut files = toy();
+        files[1] = ("graph_indicator", "1\n1\n1\n1\n1\n");
+        assert!(error("TOY", &files).contains("nodes of 1 graphs"));
+
+        let mut files = toy();
+        files[3] = ("node_labels", "0\n1\n");
+        assert!(error("TOY", &files).contains("2 node labels for 5 nodes"));
+
+        let mut files = super::tests::toy();
+        files[4] = ("edge_labels", "0\nx\n");
+        let err = error("TOY", &files);
+        assert!(err.contains("TOY_edge_labels.txt, line 2"), "{err}");
+
+        let mut files = toy();
+        files[2] = ("graph_labels", "1\n1\n");
+        assert!(error("TOY", &files).contains("two classes"));
+
+        let data = write("TOY", &toy());
+        let err = load(data.path(), "../TOY").unwrap_err().to_string();
+        assert!(err.contains("name"), "{err}");
+    }
+}

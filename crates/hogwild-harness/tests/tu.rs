@@ -1,0 +1,225 @@
+//! Datasets read from the data directory (TU format), through the command line: the optional
+//! `tu` table runs end to end on a small fixture with graph accuracy, deterministically; a
+//! plain `reproduce` skips it; a missing data directory, a missing dataset or a malformed
+//! file stop the sweep before any run, naming the file, the key and the line.
+
+use hogwild_harness::config::{Config, DEFAULT_PROFILE};
+use hogwild_harness::report::DETERMINISTIC_FILES;
+use std::path::Path;
+use std::process::{Command, Output};
+
+const HARNESS: &str = include_str!("../../../harness.toml");
+const DATA_DIR_LINE: &str = r#"data_dir = "datasets/data""#;
+
+/// A TU dataset TOY of 8 graphs: 4 triangles (class "a", node label 1) and 4 three-node
+/// paths (class "b", node label 2), with edge labels.
+fn toy_files() -> Vec<(&'static str, String)> {
+    let (mut a, mut indicator, mut labels, mut node_labels, mut edge_labels) = (
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+    );
+    for g in 0..8 {
+        let base = 3 * g + 1;
+        let triangle = g % 2 == 0;
+        let mut edges = vec![(0, 1), (1, 2)];
+        if triangle {
+            edges.push((0, 2));
+        }
+        for (u, v) in edges {
+            for (s, t) in [(u, v), (v, u)] {
+                a += &format!("{}, {}\n", base + s, base + t);
+                edge_labels += if triangle { "0\n" } else { "1\n" };
+            }
+        }
+        for _ in 0..3 {
+            indicator += &format!("{}\n", g + 1);
+            node_labels += if triangle { "1\n" } else { "2\n" };
+        }
+        labels += if triangle { "-1\n" } else { "1\n" };
+    }
+    vec![
+        ("A", a),
+        ("graph_indicator", indicator),
+        ("graph_labels", labels),
+        ("node_labels", node_labels),
+        ("edge_labels", edge_labels),
+    ]
+}
+
+/// A temporary directory holding `harness.toml` (the committed one, with `data_dir` set to
+/// `data_dir` and a `toy` profile whose `tu` table reads TOY) and `data/TU/TOY/`.
+fn workspace(data_dir: &str, edit: impl Fn(&str, String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("data/TU/TOY");
+    std::fs::create_dir_all(&root).unwrap();
+    for (suffix, text) in toy_files() {
+        let text = edit(suffix, text);
+        std::fs::write(root.join(format!("TOY_{suffix}.txt")), text).unwrap();
+    }
+    assert!(HARNESS.contains(DATA_DIR_LINE));
+    let config = HARNESS.replacen(DATA_DIR_LINE, &format!("data_dir = {data_dir:?}"), 1)
+        + r#"
+[profiles.toy.tables.tu]
+seeds = [0]
+folds = 2
+orderings = 2
+model_settings = { gcn = { train = { epochs = 20 } }, ignn = { train = { epochs = 10 } }, energy = { train = { epochs = 3 } } }
+columns = [
+  { label = "TOY", dataset = { kind = "tu", name = "TOY" } },
+]
+"#;
+    std::fs::write(dir.path().join("harness.toml"), config).unwrap();
+    dir
+}
+
+fn reproduce(dir: &Path, out: &str, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hogwild"))
+        .args(["reproduce", "--profile", "toy", "--config"])
+        .arg(dir.join("harness.toml"))
+        .arg("--out")
+        .arg(dir.join(out))
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_tu_table_runs_end_to_end_with_graph_accuracy_deterministically() {
+    let dir = workspace("data", |_, t| t);
+    let one = reproduce(dir.path(), "one", &["--table", "tu", "-j", "1"]);
+    assert!(
+        one.status.success(),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    let two = reproduce(dir.path(), "two", &["--table", "tu", "-j", "2"]);
+    assert!(
+        two.status.success(),
+        "{}",
+        String::from_utf8_lossy(&two.stderr)
+    );
+    let table = std::fs::read_to_string(dir.path().join("one/tu/table.md")).unwrap();
+    assert!(table.contains("graph accuracy (%)"), "{table}");
+    assert!(table.contains("| model | TOY |"), "{table}");
+    for row in ["GCN (async)", "IGNN (async)", "Energy GNN (async)"] {
+        let line = table.lines().find(|l| l.starts_with(&format!("| {row} |")));
+        let cell = line.unwrap_or_else(|| panic!("no {row} row: {table}"));
+        let mean: f64 = cell
+            .split('|')
+            .nth(2)
+            .unwrap()
+            .split('±')
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!((0.0..=100.0).contains(&mean), "{cell}");
+    }
+    // The runs read the fixture's identity (its contents' hash), and both thread counts
+    // write the same bytes.
+    let folds = std::fs::read_to_string(dir.path().join("one/tu/folds.csv")).unwrap();
+    assert!(folds.contains("tu(name=TOY,sha256="), "{folds}");
+    for file in DETERMINISTIC_FILES.iter().chain(&["folds.csv"]) {
+        let a = std::fs::read(dir.path().join("one/tu").join(file)).unwrap();
+        let b = std::fs::read(dir.path().join("two/tu").join(file)).unwrap();
+        assert!(a == b, "tu/{file} differs between -j 1 and -j 2");
+    }
+}
+
+#[test]
+fn a_plain_reproduce_skips_optional_tables() {
+    let config = Config::parse(HARNESS, Path::new("harness.toml"), DEFAULT_PROFILE).unwrap();
+    assert!(config.tables["tu"].optional);
+    let default: Vec<String> = config
+        .select(&[])
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert!(!default.contains(&"tu".to_string()), "{default:?}");
+    assert!(default.contains(&"chains".to_string()), "{default:?}");
+    let named = config.select(&["tu".into()]).unwrap();
+    assert_eq!(named.len(), 1);
+    // So a fresh checkout, without any downloaded dataset, plans its tables: the config's
+    // data directory is only read for the tables that need it.
+    let dir = workspace("nowhere", |_, t| t);
+    let plan = Command::new(env!("CARGO_BIN_EXE_hogwild"))
+        .args(["plan", "--profile", "toy", "--table", "chains", "--config"])
+        .arg(dir.path().join("harness.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        plan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+}
+
+/// Runs `--table tu`, expects it to fail before any run with all of `needles` in its error.
+fn expect_refused(dir: &Path, needles: &[&str]) {
+    let o = reproduce(dir, "out", &["--table", "tu"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "should fail: {err}");
+    for n in needles {
+        assert!(err.contains(n), "error lacks {n:?}: {err}");
+    }
+    assert!(
+        !dir.join("out/tu/records").exists(),
+        "a run started despite the error"
+    );
+}
+
+#[test]
+fn a_missing_data_directory_is_named_with_its_key_and_line() {
+    let dir = workspace("nowhere", |_, t| t);
+    let line = HARNESS
+        .lines()
+        .position(|l| l == DATA_DIR_LINE || l.starts_with(DATA_DIR_LINE));
+    let line = format!("harness.toml, line {}: ", line.unwrap() + 1);
+    expect_refused(
+        dir.path(),
+        &[
+            &line,
+            "data_dir",
+            "nowhere",
+            "no such directory",
+            "TOY",
+            "Real datasets",
+        ],
+    );
+}
+
+#[test]
+fn a_missing_dataset_and_a_malformed_file_are_named() {
+    // The data directory is there, the dataset is not.
+    let dir = workspace("data", |_, t| t);
+    let config = std::fs::read_to_string(dir.path().join("harness.toml")).unwrap();
+    let config = config.replace(r#"name = "TOY""#, r#"name = "TOYS""#);
+    std::fs::write(dir.path().join("harness.toml"), config).unwrap();
+    expect_refused(dir.path(), &["tables.tu.columns[0].dataset", "TOYS_A.txt"]);
+    // A malformed adjacency line: the file and its line.
+    let dir = workspace("data", |suffix, t| {
+        if suffix == "A" {
+            t.replacen("2, 1\n", "2, x\n", 1)
+        } else {
+            t
+        }
+    });
+    expect_refused(
+        dir.path(),
+        &["tables.tu.columns[0].dataset", "TOY_A.txt", "line 2"],
+    );
+    // A graph label missing: the counts disagree.
+    let dir = workspace("data", |suffix, t| {
+        if suffix == "graph_labels" {
+            t.lines().skip(1).map(|l| format!("{l}\n")).collect()
+        } else {
+            t
+        }
+    });
+    expect_refused(dir.path(), &["TOY_graph_labels.txt"]);
+}
