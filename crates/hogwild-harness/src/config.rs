@@ -191,6 +191,9 @@ pub struct Config {
     /// The file's text, to locate the keys of later errors.
     #[serde(skip)]
     text: String,
+    /// The profile applied, whose overrides are located before the file's own keys.
+    #[serde(skip)]
+    profile: String,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -251,7 +254,8 @@ impl Config {
             })?
         };
         let mut config = config;
-        config.data_dir_line = line_of(text, "data_dir", "", "");
+        config.profile = profile.to_string();
+        config.data_dir_line = line_of(text, profile, "data_dir", "", "");
         if config.data_dir.is_relative() {
             let base = path.parent().unwrap_or(Path::new(""));
             config.data_dir = base.join(&config.data_dir);
@@ -274,7 +278,7 @@ impl Config {
                 value,
                 why,
             } => ConfigError::Invalid {
-                line: line_of(&self.text, &key, &value, &why),
+                line: line_of(&self.text, &self.profile, &key, &value, &why),
                 path,
                 key,
                 value,
@@ -554,7 +558,24 @@ impl Config {
 
 /// The line of dotted `key` (`tables.t.columns[1].async`) in `text`, or of its deepest part
 /// that is there; when `value` or `why` reads `name = ...`, of `name` under `key` if there.
-fn line_of(text: &str, key: &str, value: &str, why: &str) -> Option<usize> {
+/// The line of `key` in `text`: under `[profiles.<profile>]` when the profile sets it at least
+/// as deeply as the file's own tables do, else in the file's own tables.
+fn line_of(text: &str, profile: &str, key: &str, value: &str, why: &str) -> Option<usize> {
+    let own = line_in(text, key, value, why);
+    if profile != DEFAULT_PROFILE {
+        let overlay = line_in(text, &format!("profiles.{profile}.{key}"), value, why);
+        if let Some((line, depth)) = overlay {
+            if depth > 2 && depth - 2 >= own.map_or(0, |(_, d)| d) {
+                return Some(line);
+            }
+        }
+    }
+    own.map(|(line, _)| line)
+}
+
+/// The line of the deepest part of `key` (then of the setting named by `value` or `why`)
+/// found in `text`, and how many parts were found.
+fn line_in(text: &str, key: &str, value: &str, why: &str) -> Option<(usize, usize)> {
     let doc = toml::de::DeTable::parse(text).ok()?;
     let root = toml::Spanned::new(doc.span(), toml::de::DeValue::Table(doc.into_inner()));
     let mut parts: Vec<String> = vec![];
@@ -576,7 +597,7 @@ fn line_of(text: &str, key: &str, value: &str, why: &str) -> Option<usize> {
     });
     parts.extend(setting);
     let mut at = &root;
-    let mut found = false;
+    let mut depth = 0;
     for part in &parts {
         let next = match part.strip_prefix('[').and_then(|p| p.strip_suffix(']')) {
             Some(i) => i.parse::<usize>().ok().and_then(|i| at.get_ref().get(i)),
@@ -585,12 +606,12 @@ fn line_of(text: &str, key: &str, value: &str, why: &str) -> Option<usize> {
         match next {
             Some(v) => {
                 at = v;
-                found = true;
+                depth += 1;
             }
             None => break,
         }
     }
-    found.then(|| text[..at.span().start].matches('\n').count() + 1)
+    (depth > 0).then(|| (text[..at.span().start].matches('\n').count() + 1, depth))
 }
 
 /// `message` with a "did you mean" line when it is serde's "unknown field `x`, expected ..."

@@ -71,7 +71,7 @@ columns = [
   { label = "TOY", dataset = { kind = "tu", name = "TOY" } },
 ]
 "#;
-    std::fs::write(dir.path().join("harness.toml"), config).unwrap();
+    std::fs::write(dir.path().join("harness.toml"), &config).unwrap();
     dir
 }
 
@@ -198,9 +198,19 @@ fn a_missing_dataset_and_a_malformed_file_are_named() {
     // The data directory is there, the dataset is not.
     let dir = workspace("data", |_, t| t);
     let config = std::fs::read_to_string(dir.path().join("harness.toml")).unwrap();
-    let config = config.replace(r#"name = "TOY""#, r#"name = "TOYS""#);
-    std::fs::write(dir.path().join("harness.toml"), config).unwrap();
-    expect_refused(dir.path(), &["tables.tu.columns[0].dataset", "TOYS_A.txt"]);
+    let config = config.replacen(r#"name = "TOY""#, r#"name = "TOYS""#, 1);
+    std::fs::write(dir.path().join("harness.toml"), &config).unwrap();
+    // The line is the profile's column, which the toy profile overrides.
+    let line = config
+        .lines()
+        .position(|l| l.contains(r#"label = "TOY""#))
+        .unwrap()
+        + 1;
+    let line = format!("harness.toml, line {line}: ");
+    expect_refused(
+        dir.path(),
+        &[&line, "tables.tu.columns[0].dataset", "TOYS_A.txt"],
+    );
     // A malformed adjacency line: the file and its line.
     let dir = workspace("data", |suffix, t| {
         if suffix == "A" {

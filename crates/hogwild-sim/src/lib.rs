@@ -22,7 +22,6 @@ use rand::seq::SliceRandom;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
 
 /// Who updates when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -177,25 +176,86 @@ pub struct Outcome {
     pub converged: bool,
 }
 
-/// Versions of one node's state, oldest first, each with the tick that wrote it.
-struct History(VecDeque<(u64, Vec<f64>)>);
+/// Every node's state under [`Schedule::RandomSweeps`], in flat buffers: the latest version
+/// of each node (node-major, so neighbours with nearby ids are nearby in memory) with the
+/// tick that wrote it, and the versions superseded in the last B ticks, which are the only
+/// older ones a read can reach.
+///
+/// A read at tick `t` asks for the latest version written at or before `τ ≥ t − B`. If
+/// that is not the node's latest, it was superseded by a write at a tick in `τ + 1 ..= t − 1`,
+/// so within the last B − 1 ticks. One node writes per tick, superseding one version, so a
+/// ring of B slots indexed by the superseding tick holds all of them.
+struct Versions {
+    /// Node `i`'s latest state is `latest[start[i]..start[i + 1]]`.
+    latest: Vec<f64>,
+    start: Vec<usize>,
+    /// The tick that wrote each node's latest state (0: the initial state).
+    written: Vec<u64>,
+    /// Slot `t mod B`: the version superseded at tick `t`, as (node, tick written).
+    retired: Vec<Option<(usize, u64)>>,
+    /// Its values, `stride` apart (the longest state).
+    retired_values: Vec<f64>,
+    stride: usize,
+}
 
-impl History {
-    fn latest(&self) -> &[f64] {
-        &self.0.back().expect("never empty").1
-    }
-    /// The latest version written at or before `tau`.
-    fn at(&self, tau: u64) -> &[f64] {
-        let k = self.0.partition_point(|(t, _)| *t <= tau);
-        &self.0[k.saturating_sub(1)].1
-    }
-    /// Records a version and forgets those no read can reach any more (reads at later
-    /// ticks ask for `tau ≥ tick + 1 − bound`), handing their buffers to `spare`.
-    fn push(&mut self, tick: u64, state: Vec<f64>, bound: u64, spare: &mut Vec<Vec<f64>>) {
-        self.0.push_back((tick, state));
-        while self.0.len() >= 2 && self.0[1].0 + bound <= tick + 1 {
-            spare.extend(self.0.pop_front().map(|(_, s)| s));
+impl Versions {
+    fn new(states: &[Vec<f64>], bound: u64) -> Versions {
+        let mut start = Vec::with_capacity(states.len() + 1);
+        start.push(0);
+        for s in states {
+            start.push(start.last().unwrap() + s.len());
         }
+        let stride = states.iter().map(Vec::len).max().unwrap_or(0);
+        let slots = bound as usize;
+        Versions {
+            latest: states.concat(),
+            start,
+            written: vec![0; states.len()],
+            retired: vec![None; slots],
+            retired_values: vec![0.0; slots * stride],
+            stride,
+        }
+    }
+
+    fn latest(&self, i: usize) -> &[f64] {
+        &self.latest[self.start[i]..self.start[i + 1]]
+    }
+
+    /// The latest version of node `j` written at or before `tau`, a read at tick `tick`
+    /// (`tick − B ≤ tau < tick`).
+    fn at(&self, j: usize, tau: u64, tick: u64) -> &[f64] {
+        if self.written[j] <= tau {
+            return self.latest(j);
+        }
+        // Versions superseded from the most recent tick back: node j's first one written
+        // at or before tau is the one that was latest at tau.
+        let slots = self.retired.len() as u64;
+        let len = self.start[j + 1] - self.start[j];
+        (1..slots.min(tick))
+            .map(|back| ((tick - back) % slots) as usize)
+            .find(|&slot| matches!(self.retired[slot], Some((node, w)) if node == j && w <= tau))
+            .map(|slot| &self.retired_values[slot * self.stride..slot * self.stride + len])
+            .expect("a read within the staleness bound finds its version")
+    }
+
+    /// Node `i`'s new latest state `state`, written at `tick`; its previous one is retired.
+    fn write(&mut self, i: usize, tick: u64, state: &[f64]) {
+        let slots = self.retired.len() as u64;
+        let slot = (tick % slots) as usize;
+        let (a, b) = (self.start[i], self.start[i + 1]);
+        if slots > 1 {
+            self.retired[slot] = Some((i, self.written[i]));
+            self.retired_values[slot * self.stride..slot * self.stride + (b - a)]
+                .copy_from_slice(&self.latest[a..b]);
+        }
+        self.latest[a..b].copy_from_slice(state);
+        self.written[i] = tick;
+    }
+
+    fn states(&self) -> Vec<Vec<f64>> {
+        (0..self.written.len())
+            .map(|i| self.latest(i).to_vec())
+            .collect()
     }
 }
 
@@ -260,14 +320,10 @@ pub fn simulate(
         }
         Schedule::RandomSweeps => {
             let bound = cfg.staleness_bound as u64;
-            let mut history: Vec<History> = states
-                .iter()
-                .map(|s| History(VecDeque::from([(0, s.clone())])))
-                .collect();
+            let mut versions = Versions::new(&states, bound);
             let mut order: Vec<usize> = (0..n).collect();
             let mut tick = 0u64;
-            // Buffers of forgotten versions, reused for new ones.
-            let mut spare: Vec<Vec<f64>> = vec![];
+            let mut out: Vec<f64> = vec![];
             while rounds < max_rounds && !done(residual) {
                 order.shuffle(rng);
                 for &i in &order {
@@ -277,30 +333,30 @@ pub fn simulate(
                         .map(|e| {
                             let j = graph.edge(e).0;
                             if j == i {
-                                history[i].latest()
+                                versions.latest(i)
                             } else {
                                 let delay = match cfg.delay {
                                     Delay::Uniform => rng.random_range(0..bound),
                                     Delay::Max => bound - 1,
                                 };
-                                history[j].at((tick - 1).saturating_sub(delay))
+                                versions.at(j, (tick - 1).saturating_sub(delay), tick)
                             }
                         })
                         .collect();
-                    let mut out = spare.pop().unwrap_or_default();
+                    out.clear();
                     out.resize(rule.state_len(i), 0.0);
-                    rule.update(i, counts[i], history[i].latest(), &views, &mut out);
-                    history[i].push(tick, out, bound, &mut spare);
+                    rule.update(i, counts[i], versions.latest(i), &views, &mut out);
+                    versions.write(i, tick, &out);
                     counts[i] += 1;
                     updates += 1;
                 }
                 rounds += 1;
                 if check(rounds) {
-                    states = history.iter().map(|h| h.latest().to_vec()).collect();
+                    states = versions.states();
                     residual = rule.residual(&states);
                 }
             }
-            states = history.iter().map(|h| h.latest().to_vec()).collect();
+            states = versions.states();
         }
     }
     Ok(Outcome {
