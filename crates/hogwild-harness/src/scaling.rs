@@ -189,6 +189,8 @@ pub struct TableTime {
     pub threads: i64,
     /// The code that ran.
     pub code_version: String,
+    /// Whether the config marks the table optional (not part of a plain `reproduce`).
+    pub optional: bool,
 }
 
 /// Per-table reproduction times from `<results>/<table>/record.toml`, in table order.
@@ -227,6 +229,7 @@ pub fn table_times(results: &Path) -> anyhow::Result<Vec<TableTime>> {
                 .and_then(|v| v.as_str())
                 .unwrap_or("?")
                 .to_string(),
+            optional: false,
         });
     }
     Ok(times)
@@ -288,20 +291,30 @@ pub fn markdown(points: &[Point], tables: &[TableTime]) -> String {
         for t in tables {
             let _ = writeln!(
                 out,
-                "| {} | {:.0} | {:.0} | {} | {} |",
-                t.table, t.run_seconds, t.sweep_wall_seconds, t.threads, t.code_version
+                "| {}{} | {:.0} | {:.0} | {} | {} |",
+                t.table,
+                if t.optional { " (optional)" } else { "" },
+                t.run_seconds,
+                t.sweep_wall_seconds,
+                t.threads,
+                t.code_version
             );
         }
-        // Tables written by one sweep share its wall time: count each sweep once.
-        let mut sweeps: Vec<(String, u64)> = tables
+        // The default reproduction: every table but the optional ones. Tables written by
+        // one sweep share its wall time: count each sweep once.
+        let default: Vec<&TableTime> = tables.iter().filter(|t| !t.optional).collect();
+        let mut sweeps: Vec<(String, u64)> = default
             .iter()
             .map(|t| (t.code_version.clone(), t.sweep_wall_seconds.to_bits()))
             .collect();
         sweeps.sort();
         sweeps.dedup();
-        let runs: f64 = tables.iter().map(|t| t.run_seconds).sum();
+        let runs: f64 = default.iter().map(|t| t.run_seconds).sum();
         let wall: f64 = sweeps.iter().map(|s| f64::from_bits(s.1)).sum();
-        let _ = writeln!(out, "| all | {runs:.0} | {wall:.0} | | |");
+        let _ = writeln!(
+            out,
+            "| all but optional tables (`hogwild reproduce`) | {runs:.0} | {wall:.0} | | |"
+        );
     }
     out
 }
@@ -321,7 +334,10 @@ pub fn write_report(config: &Config, results: &Path, max_nodes: usize) -> anyhow
             p.updates_per_second()
         );
     })?;
-    let tables = table_times(results)?;
+    let mut tables = table_times(results)?;
+    for t in &mut tables {
+        t.optional = config.tables.get(&t.table).is_some_and(|c| c.optional);
+    }
     let dir = results.join("scaling");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let md = markdown(&points, &tables);
