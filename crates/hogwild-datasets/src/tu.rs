@@ -84,6 +84,24 @@ impl File {
             .collect()
     }
 
+    /// One integer label per line, `expected` of them (`{n} {what} labels for {expected}
+    /// {of}` otherwise), as [`codes`].
+    fn label_codes(
+        &self,
+        expected: usize,
+        what: &str,
+        of: &str,
+    ) -> Result<(Vec<i64>, Vec<usize>), DatasetError> {
+        let labels = self.integers()?;
+        if labels.len() != expected {
+            return Err(self.malformed(
+                self.lines.last().map_or(0, |l| l.0),
+                format!("{} {what} labels for {expected} {of}", labels.len()),
+            ));
+        }
+        Ok(codes(&labels))
+    }
+
     /// Every line as `a, b` (1-based node ids).
     fn pairs(&self) -> Result<Vec<(usize, usize, usize)>, DatasetError> {
         self.lines
@@ -191,38 +209,16 @@ pub fn load(data_dir: &Path, name: &str) -> Result<Dataset, DatasetError> {
     first_node[n_graphs] = n_nodes;
     let graph_of: Vec<usize> = indicator.iter().map(|&g| g as usize - 1).collect();
 
-    let node_codes = match &node_labels_file {
-        Some(f) => {
-            let labels = f.integers()?;
-            if labels.len() != n_nodes {
-                return Err(f.malformed(
-                    f.lines.last().map_or(0, |l| l.0),
-                    format!("{} node labels for {n_nodes} nodes", labels.len()),
-                ));
-            }
-            Some(codes(&labels))
-        }
-        None => None,
-    };
+    let node_codes = node_labels_file
+        .as_ref()
+        .map(|f| f.label_codes(n_nodes, "node", "nodes"))
+        .transpose()?;
     let edge_pairs = edges_file.pairs()?;
-    let edge_codes = match &edge_labels_file {
-        Some(f) => {
-            let labels = f.integers()?;
-            if labels.len() != edge_pairs.len() {
-                return Err(f.malformed(
-                    f.lines.last().map_or(0, |l| l.0),
-                    format!(
-                        "{} edge labels for {} edges in {}",
-                        labels.len(),
-                        edge_pairs.len(),
-                        edges_file.path.display()
-                    ),
-                ));
-            }
-            Some(codes(&labels))
-        }
-        None => None,
-    };
+    let edges_in = format!("edges in {}", edges_file.path.display());
+    let edge_codes = edge_labels_file
+        .as_ref()
+        .map(|f| f.label_codes(edge_pairs.len(), "edge", &edges_in))
+        .transpose()?;
 
     // Edges per graph, local ids, each directed edge once (first occurrence).
     let mut per_graph: Vec<Vec<(usize, usize, usize)>> = vec![vec![]; n_graphs];
@@ -475,6 +471,40 @@ mod tests {
         let mut files = toy();
         files[2] = ("graph_labels", "1\n1\n");
         assert!(error("TOY", &files).contains("two classes"));
+
+        let mut files = toy();
+        files[0] = ("A", "1, 2\n2, 1\n5, 6\n6, 5\n");
+        let err = error("TOY", &files);
+        assert!(
+            err.contains("line 3") && err.contains("node 6 but there are 5 nodes"),
+            "{err}"
+        );
+
+        let mut files = toy();
+        files[1] = ("graph_indicator", "1\n1\n2\n2\n3\n");
+        let err = error("TOY", &files);
+        assert!(
+            err.contains("TOY_graph_indicator.txt, line 5") && err.contains("graph 3, but"),
+            "{err}"
+        );
+
+        let mut files = super::tests::toy();
+        files[4] = ("edge_labels", "0\n1\n");
+        let err = error("TOY", &files);
+        assert!(
+            err.contains("TOY_edge_labels.txt, line 2")
+                && err.contains("2 edge labels for 8 edges in"),
+            "{err}"
+        );
+
+        let data = write("TOY", &toy());
+        let root = dir(data.path(), "TOY");
+        std::fs::write(root.join("TOY_graph_labels.txt"), [0xff, 0xfe, b'\n']).unwrap();
+        let err = load(data.path(), "TOY").unwrap_err().to_string();
+        assert!(
+            err.contains("TOY_graph_labels.txt") && err.contains("not UTF-8"),
+            "{err}"
+        );
 
         let data = write("TOY", &toy());
         let err = load(data.path(), "../TOY").unwrap_err().to_string();

@@ -556,10 +556,9 @@ impl Config {
     }
 }
 
-/// The line of dotted `key` (`tables.t.columns[1].async`) in `text`, or of its deepest part
-/// that is there; when `value` or `why` reads `name = ...`, of `name` under `key` if there.
-/// The line of `key` in `text`: under `[profiles.<profile>]` when the profile sets it at least
-/// as deeply as the file's own tables do, else in the file's own tables.
+/// The line of dotted `key` (`tables.t.columns[1].async`) in `text`: under
+/// `[profiles.<profile>]` when the profile sets it at least as deeply as the file's own
+/// tables do, else in the file's own tables (see [`line_in`]).
 fn line_of(text: &str, profile: &str, key: &str, value: &str, why: &str) -> Option<usize> {
     let own = line_in(text, key, value, why);
     if profile != DEFAULT_PROFILE {
@@ -573,8 +572,8 @@ fn line_of(text: &str, profile: &str, key: &str, value: &str, why: &str) -> Opti
     own.map(|(line, _)| line)
 }
 
-/// The line of the deepest part of `key` (then of the setting named by `value` or `why`)
-/// found in `text`, and how many parts were found.
+/// The line of dotted `key` in `text`, or of its deepest part that is there (when `value` or
+/// `why` reads `name = ...`, of `name` under `key` if there), and how many parts were found.
 fn line_in(text: &str, key: &str, value: &str, why: &str) -> Option<(usize, usize)> {
     let doc = toml::de::DeTable::parse(text).ok()?;
     let root = toml::Spanned::new(doc.span(), toml::de::DeValue::Table(doc.into_inner()));

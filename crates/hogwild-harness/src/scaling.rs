@@ -254,8 +254,8 @@ pub fn markdown(points: &[Point], tables: &[TableTime]) -> String {
         "Made by `hogwild scaling` at code version {}; each measurement runs on one thread. \
          Untrained models, `[models]` settings of the config (the \
          energy GNN with conjugate gradients), `[async]` settings; ~10⁶ node updates per sweep \
-         measurement, the fastest of three. *×10* is the time ratio to the previous decade: 10 means linear \
-         growth. Times are of this machine and vary between runs.\n",
+         measurement, the fastest of three. *×10* is the time ratio to the previous decade: \
+         10 means linear growth. Times are of this machine and vary between runs.\n",
         code_version()
     );
     let mut keys: Vec<(&str, &str)> = points.iter().map(|p| (p.graph, p.model.as_str())).collect();

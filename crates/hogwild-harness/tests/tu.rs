@@ -191,6 +191,22 @@ fn a_missing_data_directory_is_named_with_its_key_and_line() {
             "Real datasets",
         ],
     );
+    // Without a data_dir line, the default (next to the config file) is named as such.
+    let config = std::fs::read_to_string(dir.path().join("harness.toml")).unwrap();
+    let config: String = config
+        .lines()
+        .filter(|l| !l.starts_with("data_dir = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(dir.path().join("harness.toml"), config).unwrap();
+    expect_refused(
+        dir.path(),
+        &[
+            "datasets/data",
+            "no such directory",
+            "default: datasets/data, next to the config file",
+        ],
+    );
 }
 
 #[test]
