@@ -1,11 +1,14 @@
 //! COUNT and SUM (Hogwild paper §6.2): every node of an undirected chain predicts a property
 //! of its whole graph.
 //!
-//! - COUNT(`max_nodes`): one chain of each size `1..=max_nodes`; every node predicts its
+//! - COUNT(`max_nodes`, `graphs`): chains of sizes `1..=max_nodes`; every node predicts its
 //!   graph's number of nodes. The graphs carry no features of their own; the node features
 //!   are one-hot node degrees (0, 1 or 2), which the paper gives to GCN and IGNN (a table
-//!   can withhold them from a model). One chain per size: without features, two chains of
-//!   one size are the same graph, so more would only copy test graphs into training folds.
+//!   can withhold them from a model). Without `graphs`, one chain per size: cross-validation
+//!   then holds out sizes never seen in training (an extrapolation test). With `graphs`,
+//!   that many chains, sizes `1..=max_nodes` in turn: two chains of one size are the same
+//!   graph, so test sizes are seen in training and the task is to find, by message passing,
+//!   the size of one's own chain.
 //! - SUM(`graphs`, `nodes`): `graphs` chains of `nodes` nodes with binary node features,
 //!   each 0 or 1 with probability ½ from the dataset's own random stream; every node predicts
 //!   the sum of its graph's features.
@@ -15,8 +18,9 @@ use hogwild_graph::{Graph, Sample, Targets};
 use ndarray::Array2;
 use rand::RngExt;
 
-/// COUNT: chains of sizes `1..=max_nodes`, one-hot degree features, target = size.
-pub fn count(max_nodes: usize) -> Result<Dataset, DatasetError> {
+/// COUNT: chains of sizes `1..=max_nodes` (one per size, or `graphs` of them with the sizes
+/// in turn), one-hot degree features, target = size.
+pub fn count(max_nodes: usize, graphs: Option<usize>) -> Result<Dataset, DatasetError> {
     if max_nodes < 2 {
         return Err(DatasetError::InvalidParameter {
             dataset: "count",
@@ -25,8 +29,21 @@ pub fn count(max_nodes: usize) -> Result<Dataset, DatasetError> {
             why: "at least two graph sizes are needed",
         });
     }
-    let samples = (1..=max_nodes)
-        .map(|n| {
+    if let Some(g) = graphs.filter(|&g| g < max_nodes) {
+        return Err(DatasetError::InvalidParameter {
+            dataset: "count",
+            param: "graphs",
+            value: g.to_string(),
+            why: "every size 1..=max_nodes needs a graph: graphs must be at least max_nodes",
+        });
+    }
+    let identity = match graphs {
+        None => format!("count(max_nodes={max_nodes})"),
+        Some(g) => format!("count(graphs={g},max_nodes={max_nodes})"),
+    };
+    let samples = (0..graphs.unwrap_or(max_nodes))
+        .map(|g| {
+            let n = 1 + g % max_nodes;
             let graph = Graph::path(n);
             let features =
                 Array2::from_shape_fn((n, 3), |(i, d)| f64::from(u8::from(graph.degree(i) == d)));
@@ -38,7 +55,7 @@ pub fn count(max_nodes: usize) -> Result<Dataset, DatasetError> {
         })
         .collect();
     Ok(Dataset {
-        identity: format!("count(max_nodes={max_nodes})"),
+        identity,
         task: Task::Regression { dim: 1 },
         samples,
     })
@@ -87,7 +104,7 @@ mod tests {
 
     #[test]
     fn count_has_one_chain_per_size_with_degree_features() {
-        let d = count(4).unwrap();
+        let d = count(4, None).unwrap();
         assert_eq!(d.samples.len(), 4);
         assert_eq!(d.n_nodes(), 10);
         let s = &d.samples[2];
@@ -96,7 +113,29 @@ mod tests {
         assert_eq!(s.features.row(0).to_vec(), vec![0.0, 1.0, 0.0]);
         assert_eq!(s.features.row(1).to_vec(), vec![0.0, 0.0, 1.0]);
         assert_eq!(d.samples[0].features.row(0).to_vec(), vec![1.0, 0.0, 0.0]);
-        assert!(count(1).is_err());
+        assert!(count(1, None).is_err());
+        assert_eq!(d.identity, "count(max_nodes=4)");
+    }
+
+    #[test]
+    fn count_with_graphs_takes_the_sizes_in_turn() {
+        let d = count(4, Some(10)).unwrap();
+        let sizes: Vec<usize> = d.samples.iter().map(|s| s.graph.n_nodes()).collect();
+        assert_eq!(sizes, vec![1, 2, 3, 4, 1, 2, 3, 4, 1, 2]);
+        for s in &d.samples {
+            let n = s.graph.n_nodes();
+            assert_eq!(
+                s.targets,
+                Targets::Values(Array2::from_elem((n, 1), n as f64))
+            );
+        }
+        assert_eq!(d.identity, "count(graphs=10,max_nodes=4)");
+        assert_eq!(
+            count(4, Some(4)).unwrap().samples,
+            count(4, None).unwrap().samples
+        );
+        let err = count(4, Some(3)).unwrap_err().to_string();
+        assert!(err.contains("graphs") && err.contains('3'), "{err}");
     }
 
     #[test]

@@ -131,10 +131,14 @@ pub enum DatasetSpec {
         /// Number of classes (one chain per class).
         classes: usize,
     },
-    /// COUNT (paper §6.2): one chain of each size `1..=max_nodes`; target = size.
+    /// COUNT (paper §6.2): chains of sizes `1..=max_nodes`; target = size.
     Count {
         /// Largest graph.
         max_nodes: usize,
+        /// Number of chains, sizes `1..=max_nodes` in turn (each size `graphs / max_nodes`
+        /// times, the smallest once more for a remainder); absent: one chain per size.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        graphs: Option<usize>,
     },
     /// SUM (paper §6.2): chains with binary features; target = the graph's feature sum.
     Sum {
@@ -186,7 +190,7 @@ impl DatasetSpec {
     pub fn build(&self, data_dir: &Path) -> Result<Dataset, DatasetError> {
         match *self {
             DatasetSpec::Chains { length, classes } => chains::generate(length, classes),
-            DatasetSpec::Count { max_nodes } => counting::count(max_nodes),
+            DatasetSpec::Count { max_nodes, graphs } => counting::count(max_nodes, graphs),
             DatasetSpec::Sum {
                 graphs,
                 nodes,

@@ -33,6 +33,8 @@ pub struct IgnnConfig {
     pub max_iter: usize,
     /// L2-normalise each node's embedding before the readout.
     pub normalise: bool,
+    /// Give the linear readout a bias (the reference's one-layer heads have none).
+    pub readout_bias: bool,
     /// Optimiser settings.
     pub train: TrainConfig,
 }
@@ -45,6 +47,7 @@ pub struct Ignn {
     w: ParamId,
     omega: ParamId,
     w_out: ParamId,
+    b_out: Option<ParamId>,
     stats: SolverStats,
 }
 
@@ -141,12 +144,14 @@ impl Ignn {
         let w = params.glorot("W", cfg.hidden, cfg.hidden, rng);
         let omega = params.glorot("Omega", cfg.hidden, in_dim, rng);
         let w_out = params.glorot("W_out", cfg.hidden, out_dim, rng);
+        let b_out = cfg.readout_bias.then(|| params.bias("b_out", out_dim));
         Ok(Ignn {
             cfg: cfg.clone(),
             params,
             w,
             omega,
             w_out,
+            b_out,
             stats: SolverStats::default(),
         })
     }
@@ -184,7 +189,16 @@ impl Ignn {
         } else {
             h.clone()
         };
-        mm(hn.view(), self.params.get(self.w_out).view())
+        self.readout(&hn)
+    }
+
+    /// `hn W_out (+ b_out)`.
+    fn readout(&self, hn: &Array2<f64>) -> Array2<f64> {
+        let out = mm(hn.view(), self.params.get(self.w_out).view());
+        match self.b_out {
+            Some(b) => out + self.params.get(b),
+            None => out,
+        }
     }
 }
 
@@ -223,10 +237,15 @@ impl Model for Ignn {
         } else {
             (h.clone(), vec![1.0; h.nrows()])
         };
-        let out = mm(hn.view(), self.params.get(self.w_out).view());
+        let out = self.readout(&hn);
         let (loss, d_out) = task_loss(&out, batch);
         let mut grads = self.params.zeros_like();
         grads[self.w_out] = mm_tn(hn.view(), d_out.view());
+        if let Some(b) = self.b_out {
+            grads[b] = d_out
+                .sum_axis(ndarray::Axis(0))
+                .insert_axis(ndarray::Axis(0));
+        }
         let mut dh = mm_nt(d_out.view(), self.params.get(self.w_out).view());
         if self.cfg.normalise {
             for ((mut d, y), &n) in dh.rows_mut().into_iter().zip(hn.rows()).zip(&norms) {

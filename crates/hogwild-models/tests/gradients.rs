@@ -34,13 +34,15 @@ fn directed_chain(n: usize) -> Sample {
 #[test]
 fn ignn_gradients_match_finite_differences_on_directed_and_undirected_graphs() {
     // The reference code's weight gradient is wrong on directed graphs; ours must not be.
-    for (sample, normalise) in [
-        (directed_chain(5), false),
-        (directed_chain(6), true),
-        (random_sample(8, 2, 2, false, 4), true),
+    for (sample, normalise, readout_bias) in [
+        (directed_chain(5), false, false),
+        (directed_chain(6), true, false),
+        (random_sample(8, 2, 2, false, 4), true, false),
+        (directed_chain(5), false, true),
+        (random_sample(8, 2, 2, false, 4), true, true),
     ] {
         let batch = Batch::single(&sample);
-        let mut m = Ignn::new(&ignn_cfg(normalise), 2, 2, &mut rng(5)).unwrap();
+        let mut m = Ignn::new(&ignn_cfg(normalise, readout_bias), 2, 2, &mut rng(5)).unwrap();
         // The gradient is taken at the projected W (as in the reference): check it strictly
         // inside the ℓ1 ball, where the projection is the identity, but close to its edge.
         m.loss_and_grads(&batch).unwrap();
@@ -181,7 +183,7 @@ fn regression_and_pairwise_distance_losses_backpropagate_through_every_model() {
             gcn.params_mut().get_mut(id).mapv_inplace(|v| v + 0.01);
         }
         assert!(gradcheck(&mut gcn, &batch, 1e-6, 1e-8) < 1e-4);
-        let mut ignn = Ignn::new(&ignn_cfg(false), 2, out, &mut rng(25)).unwrap();
+        let mut ignn = Ignn::new(&ignn_cfg(false, true), 2, out, &mut rng(25)).unwrap();
         ignn.loss_and_grads(&batch).unwrap();
         ignn.params_mut().get_mut(0).mapv_inplace(|v| 0.97 * v);
         assert!(gradcheck(&mut ignn, &batch, 1e-6, 1e-8) < 1e-4);

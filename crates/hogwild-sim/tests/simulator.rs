@@ -38,6 +38,7 @@ fn models(seed: u64) -> Vec<Box<dyn Model>> {
         tol: 1e-13,
         max_iter: 10_000,
         normalise: true,
+        readout_bias: true,
         train: train(),
     };
     let energy = EnergyConfig {

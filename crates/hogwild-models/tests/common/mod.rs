@@ -32,13 +32,14 @@ pub fn gcn_cfg() -> GcnConfig {
     }
 }
 
-pub fn ignn_cfg(normalise: bool) -> IgnnConfig {
+pub fn ignn_cfg(normalise: bool, readout_bias: bool) -> IgnnConfig {
     IgnnConfig {
         hidden: 4,
         kappa: 0.9,
         tol: 1e-13,
         max_iter: 5000,
         normalise,
+        readout_bias,
         train: train_cfg(),
     }
 }
