@@ -169,10 +169,19 @@ fn cross_validation_regression_and_table_settings_are_checked() {
         &edited("folds = 10 ", "folds = 0 "),
         &["tables.counting.folds"],
     );
-    // COUNT (10) has ten graphs: eleven folds cannot be made.
+    // COUNT (10) with one chain per size has ten graphs: eleven folds cannot be made.
+    let one_per_size = edited(
+        "kind = \"count\", max_nodes = 10, graphs = 100 }",
+        "kind = \"count\", max_nodes = 10 }",
+    );
+    load(&one_per_size).expect("one chain per size is a valid COUNT");
     expect_error(
-        &edited("folds = 10 ", "folds = 11 "),
+        &one_per_size.replacen("folds = 10 ", "folds = 11 ", 1),
         &["tables.counting.folds", "11"],
+    );
+    expect_error(
+        &edited("max_nodes = 10, graphs = 100 }", "max_nodes = 10, graphs = 5 }"),
+        &["tables.counting.columns[0]", "graphs", "5", "at least max_nodes"],
     );
     expect_error(
         &edited(
