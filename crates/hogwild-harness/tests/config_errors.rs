@@ -180,8 +180,16 @@ fn cross_validation_regression_and_table_settings_are_checked() {
         &["tables.counting.folds", "11"],
     );
     expect_error(
-        &edited("max_nodes = 10, graphs = 100 }", "max_nodes = 10, graphs = 5 }"),
-        &["tables.counting.columns[0]", "graphs", "5", "at least max_nodes"],
+        &edited(
+            "max_nodes = 10, graphs = 100 }",
+            "max_nodes = 10, graphs = 5 }",
+        ),
+        &[
+            "tables.counting.columns[0]",
+            "graphs",
+            "5",
+            "at least max_nodes",
+        ],
     );
     expect_error(
         &edited(
