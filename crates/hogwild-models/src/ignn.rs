@@ -10,7 +10,7 @@
 //! Head (reference chains head, without dropout): optional per-node L2 normalisation, then
 //! a linear readout without bias.
 
-use crate::linalg::{max_abs, mm, mm_nt, mm_tn};
+use crate::linalg::{add_row, col_sums, max_abs, mm, mm_nt, mm_tn};
 use crate::loss::task_loss;
 use crate::model::{Execution, LocalRule, Model, ModelError, SolverStats};
 use crate::params::{ParamId, Params, TrainConfig};
@@ -194,11 +194,11 @@ impl Ignn {
 
     /// `hn W_out (+ b_out)`.
     fn readout(&self, hn: &Array2<f64>) -> Array2<f64> {
-        let out = mm(hn.view(), self.params.get(self.w_out).view());
-        match self.b_out {
-            Some(b) => out + self.params.get(b),
-            None => out,
+        let mut out = mm(hn.view(), self.params.get(self.w_out).view());
+        if let Some(b) = self.b_out {
+            add_row(&mut out, self.params.get(b).view());
         }
+        out
     }
 }
 
@@ -242,9 +242,7 @@ impl Model for Ignn {
         let mut grads = self.params.zeros_like();
         grads[self.w_out] = mm_tn(hn.view(), d_out.view());
         if let Some(b) = self.b_out {
-            grads[b] = d_out
-                .sum_axis(ndarray::Axis(0))
-                .insert_axis(ndarray::Axis(0));
+            grads[b] = col_sums(d_out.view());
         }
         let mut dh = mm_nt(d_out.view(), self.params.get(self.w_out).view());
         if self.cfg.normalise {
