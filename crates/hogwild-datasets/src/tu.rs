@@ -422,80 +422,87 @@ mod tests {
         let err = load(data.path(), "TOY").unwrap_err().to_string();
         assert!(err.contains("TOY_A.txt"), "{err}");
 
-        // Edge files below without edge labels (their count would be checked first).
-        let toy = || toy()[..4].to_vec();
-        let mut files = toy();
-        files[0] = ("A", "1, 2\n2, 1\n2; 3\n");
-        let err = error("TOY", &files);
-        assert!(err.contains("TOY_A.txt, line 3"), "{err}");
-        assert!(err.contains("\"2; 3\""), "{err}");
-
-        let mut files = toy();
-        files[0] = ("A", "1, 2\n2, 1\n3, 4\n4, 3\n");
-        let err = error("TOY", &files);
-        assert!(
-            err.contains("line 3") && err.contains("joins graph 1 and graph 2"),
-            "{err}"
-        );
-
-        let mut files = toy();
-        files[0] = ("A", "1, 2\n2, 1\n2, 3\n");
-        let err = error("TOY", &files);
-        assert!(
-            err.contains("line 3") && err.contains("no reverse edge"),
-            "{err}"
-        );
-
-        let mut files = toy();
-        files[0] = ("A", "1, 1\n");
-        assert!(error("TOY", &files).contains("self-loop"));
-
-        let mut files = toy();
-        files[1] = ("graph_indicator", "1\n1\n2\n1\n2\n");
-        let err = error("TOY", &files);
-        assert!(err.contains("TOY_graph_indicator.txt, line 4"), "{err}");
-
-        let mut files = toy();
-        files[1] = ("graph_indicator", "1\n1\n1\n1\n1\n");
-        assert!(error("TOY", &files).contains("nodes of 1 graphs"));
-
-        let mut files = toy();
-        files[3] = ("node_labels", "0\n1\n");
-        assert!(error("TOY", &files).contains("2 node labels for 5 nodes"));
-
-        let mut files = super::tests::toy();
-        files[4] = ("edge_labels", "0\nx\n");
-        let err = error("TOY", &files);
-        assert!(err.contains("TOY_edge_labels.txt, line 2"), "{err}");
-
-        let mut files = toy();
-        files[2] = ("graph_labels", "1\n1\n");
-        assert!(error("TOY", &files).contains("two classes"));
-
-        let mut files = toy();
-        files[0] = ("A", "1, 2\n2, 1\n5, 6\n6, 5\n");
-        let err = error("TOY", &files);
-        assert!(
-            err.contains("line 3") && err.contains("node 6 but there are 5 nodes"),
-            "{err}"
-        );
-
-        let mut files = toy();
-        files[1] = ("graph_indicator", "1\n1\n2\n2\n3\n");
-        let err = error("TOY", &files);
-        assert!(
-            err.contains("TOY_graph_indicator.txt, line 5") && err.contains("graph 3, but"),
-            "{err}"
-        );
-
-        let mut files = super::tests::toy();
-        files[4] = ("edge_labels", "0\n1\n");
-        let err = error("TOY", &files);
-        assert!(
-            err.contains("TOY_edge_labels.txt, line 2")
-                && err.contains("2 edge labels for 8 edges in"),
-            "{err}"
-        );
+        // One file of the toy replaced: (edge labels kept?, file, its text, what the error
+        // must say). Edge-file cases drop the edge labels, whose count would be checked first.
+        let cases: [(bool, &str, &str, &[&str]); 12] = [
+            (
+                false,
+                "A",
+                "1, 2\n2, 1\n2; 3\n",
+                &["TOY_A.txt, line 3", "\"2; 3\""],
+            ),
+            (
+                false,
+                "A",
+                "1, 2\n2, 1\n3, 4\n4, 3\n",
+                &["line 3", "joins graph 1 and graph 2"],
+            ),
+            (
+                false,
+                "A",
+                "1, 2\n2, 1\n2, 3\n",
+                &["line 3", "no reverse edge"],
+            ),
+            (false, "A", "1, 1\n", &["self-loop"]),
+            (
+                false,
+                "A",
+                "1, 2\n2, 1\n5, 6\n6, 5\n",
+                &["line 3", "node 6 but there are 5 nodes"],
+            ),
+            (
+                false,
+                "graph_indicator",
+                "1\n1\n2\n1\n2\n",
+                &["TOY_graph_indicator.txt, line 4"],
+            ),
+            (
+                false,
+                "graph_indicator",
+                "1\n1\n1\n1\n1\n",
+                &["nodes of 1 graphs"],
+            ),
+            (
+                false,
+                "graph_indicator",
+                "1\n1\n2\n2\n3\n",
+                &["TOY_graph_indicator.txt, line 5", "graph 3, but"],
+            ),
+            (
+                false,
+                "node_labels",
+                "0\n1\n",
+                &["2 node labels for 5 nodes"],
+            ),
+            (false, "graph_labels", "1\n1\n", &["two classes"]),
+            (
+                true,
+                "edge_labels",
+                "0\nx\n",
+                &["TOY_edge_labels.txt, line 2"],
+            ),
+            (
+                true,
+                "edge_labels",
+                "0\n1\n",
+                &[
+                    "TOY_edge_labels.txt, line 2",
+                    "2 edge labels for 8 edges in",
+                ],
+            ),
+        ];
+        for (edge_labels, file, text, needles) in cases {
+            let mut files = toy();
+            if !edge_labels {
+                files.pop();
+            }
+            let slot = files.iter().position(|(f, _)| *f == file).unwrap();
+            files[slot] = (file, text);
+            let err = error("TOY", &files);
+            for needle in needles {
+                assert!(err.contains(needle), "{file} = {text:?}: {err}");
+            }
+        }
 
         let data = write("TOY", &toy());
         let root = dir(data.path(), "TOY");
