@@ -44,16 +44,37 @@ pub fn mm<T: Scalar>(a: ArrayView2<'_, T>, w: ArrayView2<'_, f64>) -> Array2<T> 
         w.as_slice().expect("row-major"),
     );
     let mut out = vec![T::zero(); r * c];
-    if c > 0 {
-        for (orow, arow) in out.chunks_exact_mut(c).zip(a.chunks_exact(k.max(1))) {
-            for (p, &aip) in arow.iter().enumerate().take(k) {
-                for (o, &wpj) in orow.iter_mut().zip(&w[p * c..(p + 1) * c]) {
-                    *o += aip * wpj;
+    match c {
+        0 => {}
+        1 => mm_fixed::<T, 1>(&mut out, a, w, k),
+        4 => mm_fixed::<T, 4>(&mut out, a, w, k),
+        8 => mm_fixed::<T, 8>(&mut out, a, w, k),
+        _ => {
+            for (orow, arow) in out.chunks_exact_mut(c).zip(a.chunks_exact(k.max(1))) {
+                for (p, &aip) in arow.iter().enumerate().take(k) {
+                    for (o, &wpj) in orow.iter_mut().zip(&w[p * c..(p + 1) * c]) {
+                        *o += aip * wpj;
+                    }
                 }
             }
         }
     }
     Array2::from_shape_vec((r, c), out).expect("r × c")
+}
+
+/// [`mm`] for `C` output columns, the row held in registers: the same terms in the same
+/// order, so the same bits (the widths of the energy GNN's networks).
+#[inline(always)]
+fn mm_fixed<T: Scalar, const C: usize>(out: &mut [T], a: &[T], w: &[f64], k: usize) {
+    for (orow, arow) in out.chunks_exact_mut(C).zip(a.chunks_exact(k.max(1))) {
+        let mut acc = [T::zero(); C];
+        for (&aip, wp) in arow.iter().zip(w.chunks_exact(C)) {
+            for q in 0..C {
+                acc[q] += aip * wp[q];
+            }
+        }
+        orow.copy_from_slice(&acc);
+    }
 }
 
 /// `a · wᵀ` (T × f64 → T).
@@ -72,17 +93,41 @@ pub fn mm_nt<T: Scalar>(a: ArrayView2<'_, T>, w: ArrayView2<'_, f64>) -> Array2<
         w.as_slice().expect("row-major"),
     );
     let mut out = vec![T::zero(); r * c];
-    for i in 0..r {
-        let arow = &a[i * k..(i + 1) * k];
-        for (j, o) in out[i * c..(i + 1) * c].iter_mut().enumerate() {
+    match k {
+        4 => mm_nt_fixed::<T, 4>(&mut out, a, w, c),
+        8 => mm_nt_fixed::<T, 8>(&mut out, a, w, c),
+        _ => {
+            for i in 0..r {
+                let arow = &a[i * k..(i + 1) * k];
+                for (j, o) in out[i * c..(i + 1) * c].iter_mut().enumerate() {
+                    let mut acc = T::zero();
+                    for (&aip, &wjp) in arow.iter().zip(&w[j * k..(j + 1) * k]) {
+                        acc += aip * wjp;
+                    }
+                    *o = acc;
+                }
+            }
+        }
+    }
+    Array2::from_shape_vec((r, c), out).expect("r × c")
+}
+
+/// [`mm_nt`] for an inner dimension `K`: the same terms in the same order.
+#[inline(always)]
+fn mm_nt_fixed<T: Scalar, const K: usize>(out: &mut [T], a: &[T], w: &[f64], c: usize) {
+    if c == 0 {
+        return;
+    }
+    for (orow, arow) in out.chunks_exact_mut(c).zip(a.chunks_exact(K)) {
+        let arow: &[T; K] = arow.try_into().expect("K");
+        for (o, wj) in orow.iter_mut().zip(w.chunks_exact(K)) {
             let mut acc = T::zero();
-            for (&aip, &wjp) in arow.iter().zip(&w[j * k..(j + 1) * k]) {
-                acc += aip * wjp;
+            for q in 0..K {
+                acc += arow[q] * wj[q];
             }
             *o = acc;
         }
     }
-    Array2::from_shape_vec((r, c), out).expect("r × c")
 }
 
 /// `xᵀ · d` (f64 × T → T): the weight gradient of a layer with input `x`.
@@ -233,6 +278,35 @@ mod tests {
         assert_eq!(col_sums(a.view()), array![[9.0, 12.0]]);
         assert_eq!(max_abs(array![[1.0, -3.0]].view()), 3.0);
         assert_eq!(max_abs(array![[1.0, f64::NAN]].view()), f64::INFINITY);
+    }
+
+    #[test]
+    fn fixed_width_paths_give_the_bits_of_the_plain_loops() {
+        // Widths with a register path (1, 4, 8) and without (3): every entry must equal the
+        // sum of its terms in index order, bit for bit.
+        let entry = |i: usize, j: usize| ((i * 31 + j * 17) % 23) as f64 / 7.0 - 1.3;
+        for inner in [0, 3, 4, 8] {
+            for outer in [1, 3, 4, 8] {
+                let a = Array2::from_shape_fn((5, inner), |(i, j)| entry(i, j));
+                let w = Array2::from_shape_fn((inner, outer), |(i, j)| entry(j + 3, i));
+                let wt = w.t().as_standard_layout().into_owned();
+                let (ab, abt) = (mm(a.view(), w.view()), mm_nt(a.view(), wt.view()));
+                for i in 0..5 {
+                    for j in 0..outer {
+                        let mut acc = 0.0;
+                        for p in 0..inner {
+                            acc += a[[i, p]] * w[[p, j]];
+                        }
+                        assert_eq!(ab[[i, j]].to_bits(), acc.to_bits(), "mm {inner}x{outer}");
+                        assert_eq!(
+                            abt[[i, j]].to_bits(),
+                            acc.to_bits(),
+                            "mm_nt {inner}x{outer}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use hogwild_models::ignn::Ignn;
 use hogwild_models::linalg::dot_all;
 use hogwild_models::Model;
 use ndarray::Array2;
+use num_dual::Dual64;
 use rand::RngExt;
 
 #[test]
@@ -91,6 +92,16 @@ fn check_energy_derivatives(cfg: EnergyConfig) {
     let hv = m.hvp(&ctx, h.view(), v.view());
     for (a, b) in ((gp - gm) / (2.0 * eps)).iter().zip(hv.iter()) {
         assert!((a - b).abs() < 1e-6 * b.abs().max(1.0), "HVP: {a} vs {b}");
+    }
+    // The Hessian operator's hand-written tangent passes against dual numbers over the
+    // gradient pass: the same derivative, so equal to rounding.
+    let hd = Array2::from_shape_fn(h.raw_dim(), |idx| Dual64::new(h[idx], v[idx]));
+    let dual = m.energy_grads(&ctx, hd.view(), false).1.mapv(|d| d.eps);
+    for (a, b) in dual.iter().zip(hv.iter()) {
+        assert!(
+            (a - b).abs() < 1e-12 * b.abs().max(1.0),
+            "HVP vs duals: {a} vs {b}"
+        );
     }
     // ∂E/∂θ and the mixed term ∂/∂θ ⟨∇_H E, v⟩, entry by entry.
     let theta = theta.unwrap();

@@ -20,7 +20,7 @@ use hessian::HessianPattern;
 use hogwild_graph::{Batch, Graph};
 use ndarray::{s, Array2, ArrayView2};
 use num_dual::Dual64;
-use picnn::{Picnn, PicnnContext, PicnnShape, RowTape};
+use picnn::{Picnn, PicnnContext, PicnnLinearisation, PicnnShape, RowTape};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -250,28 +250,12 @@ impl EnergyGnn {
         let g = ctx.graph;
         let (n, k) = (g.n_nodes(), self.cfg.hidden);
         let n_edges = g.n_edges();
-        let mut y = Array2::from_elem((n_edges, 2 * k), T::zero());
-        for i in 0..n {
-            for e in g.in_edges(i) {
-                let j = g.edge(e).0;
-                y.slice_mut(s![e, ..k]).assign(&h.row(j));
-                y.slice_mut(s![e, k..]).assign(&h.row(i));
-            }
-        }
+        let y = edge_pairs(g, h);
         let empty = Array2::from_elem((n_edges, 0), T::zero());
         let mtape = self
             .message
             .forward(&self.params, &ctx.message, 0..n_edges, empty, y.view());
-        let d_m = mtape.out.ncols();
-        let mut m = Array2::from_elem((n, d_m), T::zero());
-        for i in 0..n {
-            for e in g.in_edges(i) {
-                let a = g.edge(e).1;
-                for c in 0..d_m {
-                    m[[i, c]] += mtape.out[[e, c]] * a;
-                }
-            }
-        }
+        let m = aggregate(g, &mtape.out);
         let utape = self.update.forward(&self.params, &ctx.update, 0..n, m, h);
         let mut energy = T::zero();
         for v in utape.out.iter() {
@@ -295,31 +279,15 @@ impl EnergyGnn {
             ones,
             grads.as_deref_mut(),
         );
-        let mut dmsg = Array2::from_elem((n_edges, d_m), T::zero());
-        for i in 0..n {
-            for e in g.in_edges(i) {
-                let a = g.edge(e).1;
-                for c in 0..d_m {
-                    dmsg[[e, c]] = dm[[i, c]] * a;
-                }
-            }
-        }
         let (_, dy) = self.message.backward(
             &self.params,
             &ctx.message,
             &mtape,
-            dmsg,
+            spread(g, &dm),
             grads.as_deref_mut(),
         );
-        for i in 0..n {
-            for e in g.in_edges(i) {
-                let j = g.edge(e).0;
-                for c in 0..k {
-                    dh[[j, c]] += dy[[e, c]];
-                    dh[[i, c]] += dy[[e, k + c]];
-                }
-            }
-        }
+        add_edge_pairs(g, &dy, &mut dh);
+        debug_assert_eq!(dh.ncols(), k);
         dh.zip_mut_with(&h, |d, &v| *d += v * self.cfg.beta);
         (energy, dh, grads)
     }
@@ -330,15 +298,50 @@ impl EnergyGnn {
         self.energy_grads(ctx, h, false).0
     }
 
-    /// Exact Hessian-vector product `∇²E(H) · V` (dual numbers over the gradient).
+    /// The Hessian `∇²E(H)` as an operator: the second-order quantities of the forward and
+    /// backward passes at `H`, computed once, so each product is a linear pass in `f64`.
+    pub fn hessian<'s>(
+        &'s self,
+        ctx: &'s EnergyContext<'_>,
+        h: ArrayView2<'_, f64>,
+    ) -> Hessian<'s> {
+        let g = ctx.graph;
+        let (n, n_edges) = (g.n_nodes(), g.n_edges());
+        let y = edge_pairs(g, h);
+        let mtape = self.message.forward(
+            &self.params,
+            &ctx.message,
+            0..n_edges,
+            Array2::zeros((n_edges, 0)),
+            y.view(),
+        );
+        let m = aggregate(g, &mtape.out);
+        let utape = self.update.forward(&self.params, &ctx.update, 0..n, m, h);
+        let (update, dm) =
+            self.update
+                .linearise(&self.params, &ctx.update, &utape, Array2::ones((n, 1)));
+        let (message, _) =
+            self.message
+                .linearise(&self.params, &ctx.message, &mtape, spread(g, &dm));
+        Hessian {
+            model: self,
+            graph: g,
+            message_ctx: &ctx.message,
+            update_ctx: &ctx.update,
+            message,
+            update,
+        }
+    }
+
+    /// Exact Hessian-vector product `∇²E(H) · V` (one product; [`EnergyGnn::hessian`] for
+    /// many at the same `H`).
     pub fn hvp(
         &self,
         ctx: &EnergyContext<'_>,
         h: ArrayView2<'_, f64>,
         v: ArrayView2<'_, f64>,
     ) -> Array2<f64> {
-        let hd = Array2::from_shape_fn(h.raw_dim(), |idx| Dual64::new(h[idx], v[idx]));
-        self.energy_grads(ctx, hd.view(), false).1.mapv(|d| d.eps)
+        self.hessian(ctx, h).apply(v)
     }
 
     /// `∂/∂θ ⟨∇_H E(H), W⟩`: the mixed second derivative applied to `W`.
@@ -381,14 +384,15 @@ impl EnergyGnn {
                         return (h, it, true);
                     }
                     let gnorm = dot_all(g.view(), g.view()).sqrt();
+                    let hess = self.hessian(ctx, h.view());
                     let d = match &ctx.pattern {
-                        Some(pattern) => match pattern.factor(|v| self.hvp(ctx, h.view(), v)) {
+                        Some(pattern) => match pattern.factor(|v| hess.apply(v)) {
                             Ok(chol) => chol.solve((-&g).view()),
                             Err(_) => return (h, it, false),
                         },
                         // Inexact Newton: ∇²E d = −∇E to a relative accuracy that tightens
                         // as the gradient shrinks (Eisenstat & Walker's forcing term √‖g‖).
-                        None => self.cg(ctx, h.view(), &(-&g), gnorm.sqrt().min(0.5)).0,
+                        None => self.cg(&hess, &(-&g), gnorm.sqrt().min(0.5)).0,
                     };
                     let slope = dot_all(g.view(), d.view());
                     let mut t = 1.0;
@@ -418,23 +422,18 @@ impl EnergyGnn {
         h: ArrayView2<'_, f64>,
         b: &Array2<f64>,
     ) -> (Array2<f64>, usize, bool) {
+        let hess = self.hessian(ctx, h);
         match &ctx.pattern {
-            Some(pattern) => match pattern.factor(|v| self.hvp(ctx, h, v)) {
+            Some(pattern) => match pattern.factor(|v| hess.apply(v)) {
                 Ok(chol) => (chol.solve(b.view()), pattern.products(), true),
                 Err(_) => (Array2::zeros(b.raw_dim()), pattern.products(), false),
             },
-            None => self.cg(ctx, h, b, self.cfg.cg_tol),
+            None => self.cg(&hess, b, self.cfg.cg_tol),
         }
     }
 
     /// Conjugate gradients from zero for `∇²E(H) w = b`, stopping at `‖r‖₂ ≤ rel · ‖b‖₂`.
-    fn cg(
-        &self,
-        ctx: &EnergyContext<'_>,
-        h: ArrayView2<'_, f64>,
-        b: &Array2<f64>,
-        rel: f64,
-    ) -> (Array2<f64>, usize, bool) {
+    fn cg(&self, hess: &Hessian<'_>, b: &Array2<f64>, rel: f64) -> (Array2<f64>, usize, bool) {
         let bnorm = dot_all(b.view(), b.view()).sqrt();
         let mut w = Array2::zeros(b.raw_dim());
         if bnorm == 0.0 {
@@ -447,7 +446,7 @@ impl EnergyGnn {
             if rr.sqrt() <= rel * bnorm {
                 return (w, it, true);
             }
-            let hp = self.hvp(ctx, h, p.view());
+            let hp = hess.apply(p.view());
             let alpha = rr / dot_all(p.view(), hp.view());
             w.scaled_add(alpha, &p);
             r.scaled_add(-alpha, &hp);
@@ -508,15 +507,129 @@ impl EnergyGnn {
         let mut v = Array2::from_shape_fn(h.raw_dim(), |(i, c)| {
             1.0 + ((i * 7 + c * 13) % 11) as f64 / 11.0
         });
+        let hess = self.hessian(ctx, h);
         let mut lambda = 0.0;
         for _ in 0..50 {
             let norm = dot_all(v.view(), v.view()).sqrt();
             v /= norm;
-            let hv = self.hvp(ctx, h, v.view());
+            let hv = hess.apply(v.view());
             lambda = dot_all(v.view(), hv.view());
             v = hv;
         }
         lambda
+    }
+}
+
+/// `(h_j, h_i)` of every edge `j → i`: the convex input of the message network.
+fn edge_pairs<T: Scalar>(g: &Graph, h: ArrayView2<'_, T>) -> Array2<T> {
+    let k = h.ncols();
+    let h = h.as_standard_layout();
+    let h = h.as_slice().expect("standard layout");
+    let mut y = vec![T::zero(); g.n_edges() * 2 * k];
+    for i in 0..g.n_nodes() {
+        for e in g.in_edges(i) {
+            let j = g.edge(e).0;
+            let (to_j, to_i) = y[e * 2 * k..(e + 1) * 2 * k].split_at_mut(k);
+            to_j.copy_from_slice(&h[j * k..(j + 1) * k]);
+            to_i.copy_from_slice(&h[i * k..(i + 1) * k]);
+        }
+    }
+    Array2::from_shape_vec((g.n_edges(), 2 * k), y).expect("edges × 2k")
+}
+
+/// Adds each edge's `(∂/∂h_j, ∂/∂h_i)` (a row of `dy`) into `dh`: the adjoint of
+/// [`edge_pairs`].
+fn add_edge_pairs<T: Scalar>(g: &Graph, dy: &Array2<T>, dh: &mut Array2<T>) {
+    let k = dh.ncols();
+    for i in 0..g.n_nodes() {
+        for e in g.in_edges(i) {
+            let j = g.edge(e).0;
+            for c in 0..k {
+                dh[[j, c]] += dy[[e, c]];
+                dh[[i, c]] += dy[[e, k + c]];
+            }
+        }
+    }
+}
+
+/// `m_i = Σ_{j→i} A_ij msg_e`: the aggregated messages.
+fn aggregate<T: Scalar>(g: &Graph, msg: &Array2<T>) -> Array2<T> {
+    let d_m = msg.ncols();
+    let mut m = Array2::from_elem((g.n_nodes(), d_m), T::zero());
+    for i in 0..g.n_nodes() {
+        for e in g.in_edges(i) {
+            let a = g.edge(e).1;
+            for c in 0..d_m {
+                m[[i, c]] += msg[[e, c]] * a;
+            }
+        }
+    }
+    m
+}
+
+/// `A_ij ∂/∂m_i` for every edge `j → i`: the adjoint of [`aggregate`].
+fn spread<T: Scalar>(g: &Graph, dm: &Array2<T>) -> Array2<T> {
+    let d_m = dm.ncols();
+    let mut dmsg = Array2::from_elem((g.n_edges(), d_m), T::zero());
+    for i in 0..g.n_nodes() {
+        for e in g.in_edges(i) {
+            let a = g.edge(e).1;
+            for c in 0..d_m {
+                dmsg[[e, c]] = dm[[i, c]] * a;
+            }
+        }
+    }
+    dmsg
+}
+
+/// `∇²E(H)` at a fixed `H` ([`EnergyGnn::hessian`]).
+pub struct Hessian<'s> {
+    model: &'s EnergyGnn,
+    graph: &'s Graph,
+    message_ctx: &'s PicnnContext,
+    update_ctx: &'s PicnnContext,
+    message: PicnnLinearisation,
+    update: PicnnLinearisation,
+}
+
+impl Hessian<'_> {
+    /// `∇²E(H) · V`: the tangent of the gradient pass along `V`, exact (no differencing).
+    pub fn apply(&self, v: ArrayView2<'_, f64>) -> Array2<f64> {
+        let (model, g) = (self.model, self.graph);
+        let params = &model.params;
+        let n_edges = g.n_edges();
+        let mt = model.message.tangent_forward(
+            params,
+            self.message_ctx,
+            &self.message,
+            Array2::zeros((n_edges, 0)),
+            edge_pairs(g, v).view(),
+        );
+        let ut = model.update.tangent_forward(
+            params,
+            self.update_ctx,
+            &self.update,
+            aggregate(g, &mt.out),
+            v,
+        );
+        // The update network's output gradient is the constant 1: its tangent is zero.
+        let (dm, mut hv) = model.update.tangent_backward(
+            params,
+            self.update_ctx,
+            &self.update,
+            &ut,
+            Array2::zeros(ut.out.raw_dim()),
+        );
+        let (_, dy) = model.message.tangent_backward(
+            params,
+            self.message_ctx,
+            &self.message,
+            &mt,
+            spread(g, &dm),
+        );
+        add_edge_pairs(g, &dy, &mut hv);
+        hv.zip_mut_with(&v, |d, &x| *d += x * model.cfg.beta);
+        hv
     }
 }
 

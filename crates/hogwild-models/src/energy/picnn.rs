@@ -76,6 +76,23 @@ impl Activation {
 }
 
 impl Activation {
+    /// `g''(a)`.
+    fn curvature(self, a: f64) -> f64 {
+        let e = (-a.abs()).exp();
+        let softplus = a.max(0.0) + e.ln_1p();
+        let (sigmoid, other) = if a >= 0.0 {
+            (1.0 / (1.0 + e), e / (1.0 + e))
+        } else {
+            (e / (1.0 + e), 1.0 / (1.0 + e))
+        };
+        // σ' = σ (1 − σ), with 1 − σ computed without cancellation.
+        let dsigmoid = sigmoid * other;
+        match self {
+            Activation::Softplus => dsigmoid,
+            Activation::SoftplusSquared => 2.0 * (sigmoid * sigmoid + softplus * dsigmoid),
+        }
+    }
+
     /// `(g(a), g'(a))` in `f64` from one exponential, for the single-row passes.
     fn value_and_slope(self, a: f64) -> (f64, f64) {
         let e = (-a.abs()).exp();
@@ -145,10 +162,34 @@ pub struct PicnnTape<T> {
     y: Array2<T>,
     /// Input `z_k` of every layer.
     z: Vec<Array2<T>>,
+    /// Pre-activation `a` of every hidden layer.
+    pre: Vec<Array2<T>>,
     /// Activation slope `g'(a)` of every hidden layer.
     slope: Vec<Array2<T>>,
     /// The output.
     pub out: Array2<T>,
+}
+
+/// What Hessian-vector products need of one forward pass and of the backward pass from a
+/// fixed `d_out` at the same inputs ([`Picnn::linearise`]): with these, the tangents of both
+/// passes along any input direction are linear passes in `f64`
+/// ([`Picnn::tangent_forward`], [`Picnn::tangent_backward`]), with no activation to evaluate.
+#[derive(Debug, Clone)]
+pub struct PicnnLinearisation {
+    rows: Range<usize>,
+    /// `g'(a_k)` of every hidden layer.
+    slope: Vec<Array2<f64>>,
+    /// `∂/∂z_{k+1} ∘ g''(a_k)` of every hidden layer: the backward pass's dependence on `a_k`.
+    curvature: Vec<Array2<f64>>,
+}
+
+/// The tangent of a forward pass ([`Picnn::tangent_forward`]).
+#[derive(Debug, Clone)]
+pub struct PicnnTangent {
+    /// Tangent of every layer's pre-activation.
+    pre: Vec<Array2<f64>>,
+    /// Tangent of the output.
+    pub out: Array2<f64>,
 }
 
 /// Buffers of single-row passes ([`Picnn::forward_row`], [`Picnn::backward_row`]), made once
@@ -359,7 +400,8 @@ impl Picnn {
         y: ArrayView2<'_, T>,
     ) -> PicnnTape<T> {
         let last = self.layers.len() - 1;
-        let (mut zs, mut slopes) = (
+        let (mut zs, mut pres, mut slopes) = (
+            Vec::with_capacity(self.layers.len()),
             Vec::with_capacity(self.layers.len()),
             Vec::with_capacity(self.layers.len()),
         );
@@ -377,6 +419,7 @@ impl Picnn {
             let next = if k == last {
                 a
             } else {
+                pres.push(a.clone());
                 let mut slope = a.clone();
                 ndarray::Zip::from(&mut a)
                     .and(&mut slope)
@@ -390,9 +433,124 @@ impl Picnn {
             rows,
             y: y.to_owned(),
             z: zs,
+            pre: pres,
             slope: slopes,
             out: z,
         }
+    }
+
+    /// The second-order quantities of `tape` and of its backward pass from `d_out` (no
+    /// parameter gradients); also returns that pass's `∂/∂z0`.
+    pub fn linearise(
+        &self,
+        params: &Params,
+        ctx: &PicnnContext,
+        tape: &PicnnTape<f64>,
+        d_out: Array2<f64>,
+    ) -> (PicnnLinearisation, Array2<f64>) {
+        let last = self.layers.len() - 1;
+        let rows = tape.rows.clone();
+        let mut curvature = vec![Array2::zeros((0, 0)); last];
+        let mut dz = d_out;
+        for (k, l) in self.layers.iter().enumerate().rev() {
+            let mut da = dz;
+            if k != last {
+                let mut c = da.clone();
+                c.zip_mut_with(&tape.pre[k], |d, &a| {
+                    *d *= self.shape.activation.curvature(a)
+                });
+                curvature[k] = c;
+                da.zip_mut_with(&tape.slope[k], |d, &g| *d *= g);
+            }
+            dz = self.gated_back(params, ctx, &rows, k, l, &da);
+        }
+        let lin = PicnnLinearisation {
+            rows,
+            slope: tape.slope.clone(),
+            curvature,
+        };
+        (lin, dz)
+    }
+
+    /// `(da Wzᵀ) ∘ gate`: what layer `k` passes back to its monotone input.
+    fn gated_back(
+        &self,
+        params: &Params,
+        ctx: &PicnnContext,
+        rows: &Range<usize>,
+        k: usize,
+        l: &Layer,
+        da: &Array2<f64>,
+    ) -> Array2<f64> {
+        if l.z_in == 0 {
+            return Array2::zeros((da.nrows(), 0));
+        }
+        let mut dz = mm_nt(da.view(), params.get(l.wz).view());
+        dz.zip_mut_with(&ctx.gate_z[k].slice(s![rows.clone(), ..]), |v, &g| *v *= g);
+        dz
+    }
+
+    /// The tangent of the linearised forward pass along `(ż0, ẏ)`.
+    pub fn tangent_forward(
+        &self,
+        params: &Params,
+        ctx: &PicnnContext,
+        lin: &PicnnLinearisation,
+        z0: Array2<f64>,
+        y: ArrayView2<'_, f64>,
+    ) -> PicnnTangent {
+        let last = self.layers.len() - 1;
+        let rows = lin.rows.clone();
+        let mut pre = Vec::with_capacity(self.layers.len());
+        let mut z = z0;
+        for (k, l) in self.layers.iter().enumerate() {
+            let mut yc = y.to_owned();
+            yc.zip_mut_with(&ctx.coef_y[k].slice(s![rows.clone(), ..]), |v, &c| *v *= c);
+            let mut a = mm(yc.view(), params.get(l.wy).view());
+            if l.z_in > 0 {
+                z.zip_mut_with(&ctx.gate_z[k].slice(s![rows.clone(), ..]), |v, &g| *v *= g);
+                a += &mm(z.view(), params.get(l.wz).view());
+            }
+            z = if k == last {
+                a.clone()
+            } else {
+                let mut next = a.clone();
+                next.zip_mut_with(&lin.slope[k], |v, &g| *v *= g);
+                next
+            };
+            pre.push(a);
+        }
+        PicnnTangent { pre, out: z }
+    }
+
+    /// The tangent of the linearised backward pass, given the forward tangent and the
+    /// tangent of `d_out`: returns `(∂/∂z0, ∂/∂y)` tangents.
+    pub fn tangent_backward(
+        &self,
+        params: &Params,
+        ctx: &PicnnContext,
+        lin: &PicnnLinearisation,
+        tangent: &PicnnTangent,
+        d_out: Array2<f64>,
+    ) -> (Array2<f64>, Array2<f64>) {
+        let last = self.layers.len() - 1;
+        let rows = lin.rows.clone();
+        let mut dy = Array2::zeros((rows.len(), self.shape.y_dim));
+        let mut dz = d_out;
+        for (k, l) in self.layers.iter().enumerate().rev() {
+            let mut da = dz;
+            if k != last {
+                da.zip_mut_with(&lin.slope[k], |d, &g| *d *= g);
+                let mut c = tangent.pre[k].clone();
+                c.zip_mut_with(&lin.curvature[k], |v, &g| *v *= g);
+                da += &c;
+            }
+            let mut dyk = mm_nt(da.view(), params.get(l.wy).view());
+            dyk.zip_mut_with(&ctx.coef_y[k].slice(s![rows.clone(), ..]), |v, &c| *v *= c);
+            dy += &dyk;
+            dz = self.gated_back(params, ctx, &rows, k, l, &da);
+        }
+        (dz, dy)
     }
 
     /// Backward pass of `tape`: from `d_out` returns `(∂/∂z0, ∂/∂y)`; when `grads` is given
