@@ -49,6 +49,7 @@ pub fn mm<T: Scalar>(a: ArrayView2<'_, T>, w: ArrayView2<'_, f64>) -> Array2<T> 
         1 => mm_fixed::<T, 1>(&mut out, a, w, k),
         4 => mm_fixed::<T, 4>(&mut out, a, w, k),
         8 => mm_fixed::<T, 8>(&mut out, a, w, k),
+        16 => mm_fixed::<T, 16>(&mut out, a, w, k),
         _ => {
             for (orow, arow) in out.chunks_exact_mut(c).zip(a.chunks_exact(k.max(1))) {
                 for (p, &aip) in arow.iter().enumerate().take(k) {
@@ -63,7 +64,7 @@ pub fn mm<T: Scalar>(a: ArrayView2<'_, T>, w: ArrayView2<'_, f64>) -> Array2<T> 
 }
 
 /// [`mm`] for `C` output columns, the row held in registers: the same terms in the same
-/// order, so the same bits (the widths of the energy GNN's networks).
+/// order, so the same bits (the widths of the energy GNN's networks and of IGNN).
 #[inline(always)]
 fn mm_fixed<T: Scalar, const C: usize>(out: &mut [T], a: &[T], w: &[f64], k: usize) {
     for (orow, arow) in out.chunks_exact_mut(C).zip(a.chunks_exact(k.max(1))) {
@@ -96,6 +97,7 @@ pub fn mm_nt<T: Scalar>(a: ArrayView2<'_, T>, w: ArrayView2<'_, f64>) -> Array2<
     match k {
         4 => mm_nt_fixed::<T, 4>(&mut out, a, w, c),
         8 => mm_nt_fixed::<T, 8>(&mut out, a, w, c),
+        16 => mm_nt_fixed::<T, 16>(&mut out, a, w, c),
         _ => {
             for i in 0..r {
                 let arow = &a[i * k..(i + 1) * k];
@@ -282,11 +284,11 @@ mod tests {
 
     #[test]
     fn fixed_width_paths_give_the_bits_of_the_plain_loops() {
-        // Widths with a register path (1, 4, 8) and without (3): every entry must equal the
-        // sum of its terms in index order, bit for bit.
+        // Widths with a register path (1, 4, 8, 16) and without (3): every entry must equal
+        // the sum of its terms in index order, bit for bit.
         let entry = |i: usize, j: usize| ((i * 31 + j * 17) % 23) as f64 / 7.0 - 1.3;
-        for inner in [0, 3, 4, 8] {
-            for outer in [1, 3, 4, 8] {
+        for inner in [0, 3, 4, 8, 16] {
+            for outer in [1, 3, 4, 8, 16] {
                 let a = Array2::from_shape_fn((5, inner), |(i, j)| entry(i, j));
                 let w = Array2::from_shape_fn((inner, outer), |(i, j)| entry(j + 3, i));
                 let wt = w.t().as_standard_layout().into_owned();

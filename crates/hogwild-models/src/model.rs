@@ -2,9 +2,10 @@
 
 use crate::params::{Adam, Params, TrainConfig};
 use hogwild_graph::{Batch, Graph, Sample};
-use ndarray::Array2;
+use ndarray::{s, Array2};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
+use std::collections::HashMap;
 
 /// Errors raised by models.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -29,6 +30,43 @@ pub enum ModelError {
         /// What is wrong.
         why: String,
     },
+}
+
+/// Each training graph's last solution of an iterative solve, by sample id: the start of
+/// its next solve (warm starts across epochs). The solves it serves converge to a unique
+/// solution, so a start changes the cost, and the result only within the solver's tolerance.
+#[derive(Debug, Clone, Default)]
+pub struct WarmStarts {
+    by_id: HashMap<usize, Array2<f64>>,
+}
+
+impl WarmStarts {
+    /// The start for `batch` (`n_nodes × width`): each named sample's last solution where
+    /// there is one of the right shape, zeros elsewhere; `None` when the batch names no
+    /// samples.
+    pub fn start(&self, batch: &Batch, width: usize) -> Option<Array2<f64>> {
+        let ids = batch.ids.as_ref()?;
+        let mut start = Array2::zeros((batch.n_nodes(), width));
+        for (id, nodes) in ids.iter().zip(batch.sample_ranges()) {
+            match self.by_id.get(id) {
+                Some(w) if w.dim() == (nodes.len(), width) => {
+                    start.slice_mut(s![nodes, ..]).assign(w);
+                }
+                _ => {}
+            }
+        }
+        Some(start)
+    }
+
+    /// Keeps each named sample's rows of `solution` (nothing when the batch names none).
+    pub fn store(&mut self, batch: &Batch, solution: &Array2<f64>) {
+        if let Some(ids) = &batch.ids {
+            for (&id, nodes) in ids.iter().zip(batch.sample_ranges()) {
+                self.by_id
+                    .insert(id, solution.slice(s![nodes, ..]).to_owned());
+            }
+        }
+    }
 }
 
 /// Counters of the iterative solves a model ran (zero for explicit models).
@@ -168,12 +206,24 @@ pub fn train(
         Some(size) => {
             let size = size.max(1);
             let mut order: Vec<usize> = (0..samples.len()).collect();
+            // One-graph batches recur every epoch: build each once, so its derived matrices
+            // (GCN normalisation, spectral radius) are computed once, not once per step.
+            let singles: Vec<Batch> = if size == 1 {
+                let single = |(g, s): (usize, &&Sample)| Batch::single(s).with_ids(vec![g]);
+                samples.iter().enumerate().map(single).collect()
+            } else {
+                vec![]
+            };
             for epoch in 0..cfg.epochs {
                 order.shuffle(rng);
                 let mut total = 0.0;
                 let chunks = order.chunks(size);
                 let n_chunks = chunks.len();
                 for chunk in chunks {
+                    if size == 1 {
+                        total += step(model, &singles[chunk[0]], epoch)?;
+                        continue;
+                    }
                     let part: Vec<&Sample> = chunk.iter().map(|&g| samples[g]).collect();
                     let batch = Batch::new(&part).with_ids(chunk.to_vec());
                     total += step(model, &batch, epoch)?;

@@ -14,7 +14,7 @@ pub mod picnn;
 
 use crate::linalg::{add_row, col_sums, dot_all, lift, max_abs, mm, mm_nt, mm_tn, Scalar};
 use crate::loss::task_loss;
-use crate::model::{Execution, LocalRule, Model, ModelError, SolverStats};
+use crate::model::{Execution, LocalRule, Model, ModelError, SolverStats, WarmStarts};
 use crate::params::{ParamId, Params, TrainConfig};
 use hessian::HessianPattern;
 use hogwild_graph::{Batch, Graph};
@@ -23,7 +23,6 @@ use num_dual::Dual64;
 use picnn::{Picnn, PicnnContext, PicnnLinearisation, PicnnShape, RowTape};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 /// How the forward minimisation is solved during training and synchronous evaluation.
@@ -97,7 +96,7 @@ pub struct EnergyGnn {
     /// The last minimiser of a batch without sample ids (a starting point for the next).
     warm: Option<Array2<f64>>,
     /// The last minimiser of each training graph, by sample id (warm starts across epochs).
-    warm_by_id: HashMap<usize, Array2<f64>>,
+    warm_by_id: WarmStarts,
     stats: SolverStats,
 }
 
@@ -200,7 +199,7 @@ impl EnergyGnn {
             w_out,
             b_out,
             warm: None,
-            warm_by_id: HashMap::new(),
+            warm_by_id: WarmStarts::default(),
             stats: SolverStats::default(),
         })
     }
@@ -464,34 +463,19 @@ impl EnergyGnn {
     /// only the cost, not the minimiser (to `tol`).
     fn solve_batch(&mut self, ctx: &EnergyContext<'_>, batch: &Batch) -> Array2<f64> {
         let (n, k) = (batch.n_nodes(), self.cfg.hidden);
-        let start = match &batch.ids {
-            Some(ids) => {
-                let mut start = Array2::zeros((n, k));
-                for (id, nodes) in ids.iter().zip(batch.sample_ranges()) {
-                    match self.warm_by_id.get(id) {
-                        Some(w) if w.nrows() == nodes.len() => {
-                            start.slice_mut(s![nodes, ..]).assign(w);
-                        }
-                        _ => {}
-                    }
-                }
-                start
-            }
-            None => match &self.warm {
+        let start = self
+            .warm_by_id
+            .start(batch, k)
+            .unwrap_or_else(|| match &self.warm {
                 Some(w) if w.dim() == (n, k) => w.clone(),
                 _ => Array2::zeros((n, k)),
-            },
-        };
+            });
         let (h, iters, ok) = self.minimise(ctx, start);
         self.stats.record_forward(iters, ok);
-        match &batch.ids {
-            Some(ids) => {
-                for (&id, nodes) in ids.iter().zip(batch.sample_ranges()) {
-                    self.warm_by_id
-                        .insert(id, h.slice(s![nodes, ..]).to_owned());
-                }
-            }
-            None => self.warm = Some(h.clone()),
+        if batch.ids.is_some() {
+            self.warm_by_id.store(batch, &h);
+        } else {
+            self.warm = Some(h.clone());
         }
         h
     }
