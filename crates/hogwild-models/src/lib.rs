@@ -14,7 +14,7 @@ pub mod model;
 pub mod params;
 
 pub use model::{train, Execution, LocalRule, Model, ModelError, SolverStats, TrainLog};
-pub use params::{Params, TrainConfig};
+pub use params::{LrSchedule, Params, TrainConfig};
 
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};

@@ -181,7 +181,11 @@ pub fn train(
     cfg: &TrainConfig,
     rng: &mut ChaCha8Rng,
 ) -> Result<TrainLog, ModelError> {
-    let mut adam = Adam::new(model.params(), cfg);
+    let steps_per_epoch = match cfg.batch_graphs {
+        None => 1,
+        Some(size) => samples.len().div_ceil(size.max(1)),
+    };
+    let mut adam = Adam::new(model.params(), cfg, cfg.epochs * steps_per_epoch);
     let mut losses = Vec::with_capacity(cfg.epochs);
     let mut step = |model: &mut dyn Model, batch: &Batch, epoch: usize| {
         let (loss, grads) = model.loss_and_grads(batch)?;

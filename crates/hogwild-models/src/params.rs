@@ -98,12 +98,46 @@ pub struct TrainConfig {
     /// Rescale each parameter's gradient to at most this Frobenius norm (0 = off).
     #[serde(default)]
     pub grad_clip: f64,
+    /// How the learning rate changes over the run (default `constant`; not serialised when
+    /// default, so configs that predate it keep their hash).
+    #[serde(default, skip_serializing_if = "LrSchedule::is_constant")]
+    pub lr_schedule: LrSchedule,
+}
+
+/// The learning rate over a training run of `T` optimiser steps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LrSchedule {
+    /// `lr` at every step.
+    #[default]
+    Constant,
+    /// Cosine annealing without restarts (Loshchilov & Hutter 2017): step `t = 0..T` uses
+    /// `lr · (1 + cos(π t / T)) / 2`, from `lr` down towards 0.
+    Cosine,
+}
+
+impl LrSchedule {
+    fn is_constant(&self) -> bool {
+        *self == LrSchedule::Constant
+    }
+
+    /// The factor on `lr` at step `t` (0-based) of `total`.
+    pub fn factor(self, t: usize, total: usize) -> f64 {
+        match self {
+            LrSchedule::Constant => 1.0,
+            LrSchedule::Cosine => {
+                0.5 * (1.0 + (std::f64::consts::PI * t as f64 / total.max(1) as f64).cos())
+            }
+        }
+    }
 }
 
 /// Adam (Kingma & Ba) with PyTorch's defaults β = (0.9, 0.999), ε = 1e-8.
 #[derive(Debug, Clone)]
 pub struct Adam {
     lr: f64,
+    schedule: LrSchedule,
+    total_steps: usize,
     weight_decay: f64,
     grad_clip: f64,
     t: i32,
@@ -112,10 +146,13 @@ pub struct Adam {
 }
 
 impl Adam {
-    /// A fresh optimiser for `params`.
-    pub fn new(params: &Params, cfg: &TrainConfig) -> Adam {
+    /// A fresh optimiser for `params`, for a run of `total_steps` steps (read by the
+    /// learning-rate schedule).
+    pub fn new(params: &Params, cfg: &TrainConfig, total_steps: usize) -> Adam {
         Adam {
             lr: cfg.lr,
+            schedule: cfg.lr_schedule,
+            total_steps,
             weight_decay: cfg.weight_decay,
             grad_clip: cfg.grad_clip,
             t: 0,
@@ -130,6 +167,7 @@ impl Adam {
         const B2: f64 = 0.999;
         self.t += 1;
         let (c1, c2) = (1.0 - B1.powi(self.t), 1.0 - B2.powi(self.t));
+        let lr = self.lr * self.schedule.factor(self.t as usize - 1, self.total_steps);
         for (id, g) in grads.iter_mut().enumerate() {
             if self.grad_clip > 0.0 {
                 let norm = g.iter().map(|x| x * x).sum::<f64>().sqrt();
@@ -149,7 +187,7 @@ impl Adam {
                 .for_each(|p, m, v, &g| {
                     *m = B1 * *m + (1.0 - B1) * g;
                     *v = B2 * *v + (1.0 - B2) * g * g;
-                    *p -= self.lr * (*m / c1) / ((*v / c2).sqrt() + 1e-8);
+                    *p -= lr * (*m / c1) / ((*v / c2).sqrt() + 1e-8);
                 });
         }
     }
@@ -170,8 +208,9 @@ mod tests {
             lr: 0.1,
             weight_decay: 0.0,
             grad_clip: 0.0,
+            lr_schedule: LrSchedule::Constant,
         };
-        let mut adam = Adam::new(&p, &cfg);
+        let mut adam = Adam::new(&p, &cfg, 500);
         for _ in 0..500 {
             let g = p.get(id).mapv(|x| 2.0 * (x - 1.0));
             adam.step(&mut p, vec![g]);
@@ -180,6 +219,44 @@ mod tests {
             p.get(id).iter().all(|x| (x - 1.0).abs() < 1e-3),
             "{:?}",
             p.get(id)
+        );
+    }
+
+    #[test]
+    fn cosine_schedule_anneals_from_lr_towards_zero() {
+        let total = 8;
+        let f: Vec<f64> = (0..total)
+            .map(|t| LrSchedule::Cosine.factor(t, total))
+            .collect();
+        assert_eq!(f[0], 1.0);
+        assert!((f[4] - 0.5).abs() < 1e-15, "{f:?}");
+        assert!(f.windows(2).all(|w| w[1] < w[0]), "{f:?}");
+        assert!(f[total - 1] > 0.0 && f[total - 1] < 0.05, "{f:?}");
+        assert_eq!(LrSchedule::Constant.factor(7, total), 1.0);
+        // The factor reaches Adam's step: the same gradients move a parameter less late in
+        // a cosine run than in a constant one.
+        let moved = |schedule| {
+            let mut p = Params::default();
+            let id = p.push("x", Array2::zeros((1, 1)));
+            let cfg = TrainConfig {
+                batch_graphs: None,
+                epochs: 0,
+                lr: 0.1,
+                weight_decay: 0.0,
+                grad_clip: 0.0,
+                lr_schedule: schedule,
+            };
+            let mut adam = Adam::new(&p, &cfg, total);
+            for _ in 0..total {
+                adam.step(&mut p, vec![Array2::ones((1, 1))]);
+            }
+            -p.get(id)[(0, 0)]
+        };
+        let (constant, cosine) = (moved(LrSchedule::Constant), moved(LrSchedule::Cosine));
+        assert!((constant - 0.8).abs() < 1e-6, "{constant}");
+        assert!(
+            (cosine - 0.1 * f.iter().sum::<f64>()).abs() < 1e-6,
+            "{cosine}"
         );
     }
 

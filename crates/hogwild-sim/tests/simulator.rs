@@ -23,6 +23,7 @@ fn train() -> TrainConfig {
         lr: 0.01,
         weight_decay: 0.0,
         grad_clip: 0.0,
+        lr_schedule: Default::default(),
     }
 }
 

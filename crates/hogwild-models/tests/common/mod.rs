@@ -21,6 +21,7 @@ pub fn train_cfg() -> TrainConfig {
         lr: 0.01,
         weight_decay: 0.0,
         grad_clip: 0.0,
+        lr_schedule: Default::default(),
     }
 }
 
