@@ -20,7 +20,7 @@ use hessian::HessianPattern;
 use hogwild_graph::{Batch, Graph};
 use ndarray::{s, Array2, ArrayView2};
 use num_dual::Dual64;
-use picnn::{Picnn, PicnnContext, PicnnLinearisation, PicnnShape, RowTape};
+use picnn::{Picnn, PicnnContext, PicnnLinearisation, PicnnShape, PicnnTape, RowTape};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
@@ -246,6 +246,18 @@ impl EnergyGnn {
         h: ArrayView2<'_, T>,
         theta: bool,
     ) -> (T, Array2<T>, Option<Vec<Array2<T>>>) {
+        let point = self.evaluate(ctx, h, theta);
+        (point.energy, point.grad, point.theta)
+    }
+
+    /// [`EnergyGnn::energy_grads`], keeping both networks' forward tapes (what a Hessian at
+    /// the same point needs: [`EnergyGnn::hessian_at`]).
+    fn evaluate<T: Scalar>(
+        &self,
+        ctx: &EnergyContext<'_>,
+        h: ArrayView2<'_, T>,
+        theta: bool,
+    ) -> Point<T> {
         let g = ctx.graph;
         let (n, k) = (g.n_nodes(), self.cfg.hidden);
         let n_edges = g.n_edges();
@@ -288,7 +300,13 @@ impl EnergyGnn {
         add_edge_pairs(g, &dy, &mut dh);
         debug_assert_eq!(dh.ncols(), k);
         dh.zip_mut_with(&h, |d, &v| *d += v * self.cfg.beta);
-        (energy, dh, grads)
+        Point {
+            energy,
+            grad: dh,
+            theta: grads,
+            message: mtape,
+            update: utape,
+        }
     }
 
     /// The energy alone.
@@ -304,24 +322,22 @@ impl EnergyGnn {
         ctx: &'s EnergyContext<'_>,
         h: ArrayView2<'_, f64>,
     ) -> Hessian<'s> {
+        self.hessian_at(ctx, &self.evaluate(ctx, h, false))
+    }
+
+    /// [`EnergyGnn::hessian`] at an evaluated point (its forward tapes, not recomputed).
+    fn hessian_at<'s>(&'s self, ctx: &'s EnergyContext<'_>, point: &Point<f64>) -> Hessian<'s> {
         let g = ctx.graph;
-        let (n, n_edges) = (g.n_nodes(), g.n_edges());
-        let y = edge_pairs(g, h);
-        let mtape = self.message.forward(
+        let n = g.n_nodes();
+        let (update, dm) = self.update.linearise(
             &self.params,
-            &ctx.message,
-            0..n_edges,
-            Array2::zeros((n_edges, 0)),
-            y.view(),
+            &ctx.update,
+            &point.update,
+            Array2::ones((n, 1)),
         );
-        let m = aggregate(g, &mtape.out);
-        let utape = self.update.forward(&self.params, &ctx.update, 0..n, m, h);
-        let (update, dm) =
-            self.update
-                .linearise(&self.params, &ctx.update, &utape, Array2::ones((n, 1)));
         let (message, _) =
             self.message
-                .linearise(&self.params, &ctx.message, &mtape, spread(g, &dm));
+                .linearise(&self.params, &ctx.message, &point.message, spread(g, &dm));
         Hessian {
             model: self,
             graph: g,
@@ -376,33 +392,36 @@ impl EnergyGnn {
             }
             ForwardSolver::Newton => {
                 let mut h = h0;
-                let (mut e, mut g, _) = self.energy_grads(ctx, h.view(), false);
+                let mut point = self.evaluate(ctx, h.view(), false);
                 for it in 0..self.cfg.max_iter {
+                    let g = &point.grad;
                     let gmax = max_abs(g.view());
                     if gmax < tol {
                         return (h, it, true);
                     }
                     let gnorm = dot_all(g.view(), g.view()).sqrt();
-                    let hess = self.hessian(ctx, h.view());
+                    let hess = self.hessian_at(ctx, &point);
                     let d = match &ctx.pattern {
                         Some(pattern) => match pattern.factor(|v| hess.apply(v)) {
-                            Ok(chol) => chol.solve((-&g).view()),
+                            Ok(chol) => chol.solve((-g).view()),
                             Err(_) => return (h, it, false),
                         },
                         // Inexact Newton: ∇²E d = −∇E to a relative accuracy that tightens
                         // as the gradient shrinks (Eisenstat & Walker's forcing term √‖g‖).
-                        None => self.cg(&hess, &(-&g), gnorm.sqrt().min(0.5)).0,
+                        None => self.cg(&hess, &(-g), gnorm.sqrt().min(0.5)).0,
                     };
                     let slope = dot_all(g.view(), d.view());
+                    let e = point.energy;
                     let mut t = 1.0;
                     loop {
                         let hn = &h + &(&d * t);
-                        let (en, gn, _) = self.energy_grads(ctx, hn.view(), false);
+                        let trial = self.evaluate(ctx, hn.view(), false);
                         // Armijo on E, or a smaller gradient: near the minimiser E no
                         // longer resolves progress in floating point, the gradient does.
+                        let gn = &trial.grad;
                         let gn_norm = dot_all(gn.view(), gn.view()).sqrt();
-                        if en <= e + 1e-4 * t * slope || gn_norm < gnorm || t < 1e-10 {
-                            (h, e, g) = (hn, en, gn);
+                        if trial.energy <= e + 1e-4 * t * slope || gn_norm < gnorm || t < 1e-10 {
+                            (h, point) = (hn, trial);
                             break;
                         }
                         t *= 0.5;
@@ -564,6 +583,15 @@ fn spread<T: Scalar>(g: &Graph, dm: &Array2<T>) -> Array2<T> {
         }
     }
     dmsg
+}
+
+/// The energy evaluated at one `H`: value, gradients, and both networks' forward tapes.
+struct Point<T> {
+    energy: T,
+    grad: Array2<T>,
+    theta: Option<Vec<Array2<T>>>,
+    message: PicnnTape<T>,
+    update: PicnnTape<T>,
 }
 
 /// `∇²E(H)` at a fixed `H` ([`EnergyGnn::hessian`]).
