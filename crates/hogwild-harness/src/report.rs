@@ -619,7 +619,7 @@ pub fn write_table(
     ParquetWriter::new(&mut f).finish(&mut runs)?;
     write_csv(&tmp("table.csv"), &mut report.cells_frame()?)?;
     let md = format!(
-        "{}\n#### Against the paper\n\n{}\n#### Synchronous vs asynchronous evaluation\n\n{}\nRaw per-run values: `runs.csv`; tidy cells: `table.csv`; how this was made: `record.toml`.\n",
+        "{}\n#### Against the paper\n\n{}\n#### Synchronous vs asynchronous evaluation\n\n{}\nRaw per-run values: `runs.csv`; tidy cells: `table.csv`; how this was made: `record.toml`. Every setting, where it comes from, and why cells miss the paper: `docs/PROTOCOL.md` in the hogwild repository.\n",
         report.table_markdown(),
         report.comparison_markdown(),
         report.gaps_markdown()
