@@ -4,10 +4,11 @@
 //!
 //! where `m` is a PICNN convex in `(h_j, h_i)` and `u` a PICNN convex in `h_i` and convex,
 //! non-decreasing in `m_i` (see [`picnn`]); `A_ij ≥ 0`, so `E` is convex and `β`-strongly
-//! convex. Forward: minimise `E` (warm-started). Backward: implicit differentiation — solve
-//! `∇²E w = ∂L/∂H*` by conjugate gradients on exact Hessian-vector products (forward-mode
-//! duals over the hand-written gradient) and take `∂L/∂θ = −∂²E/∂θ∂H · w`, the mixed term
-//! again from duals over the hand-written parameter gradient. Readout: linear.
+//! convex. Forward: minimise `E` (warm-started Newton). Backward: implicit differentiation —
+//! solve `∇²E w = ∂L/∂H*` (assembled factor or conjugate gradients) on exact Hessian-vector
+//! products ([`Hessian`]: hand-written tangent passes over a linearisation computed once per
+//! point, tested against forward-mode duals) and take `∂L/∂θ = −∂²E/∂θ∂H · w`, the mixed
+//! term from duals over the hand-written parameter gradient. Readout: linear.
 
 pub mod hessian;
 pub mod picnn;
