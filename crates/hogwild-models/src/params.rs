@@ -198,19 +198,23 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
 
-    #[test]
-    fn adam_minimises_a_quadratic() {
-        let mut p = Params::default();
-        let id = p.push("x", Array2::from_elem((1, 2), 3.0));
-        let cfg = TrainConfig {
+    /// Adam with lr 0.1 and nothing else but `lr_schedule`.
+    fn adam_config(lr_schedule: LrSchedule) -> TrainConfig {
+        TrainConfig {
             batch_graphs: None,
             epochs: 0,
             lr: 0.1,
             weight_decay: 0.0,
             grad_clip: 0.0,
-            lr_schedule: LrSchedule::Constant,
-        };
-        let mut adam = Adam::new(&p, &cfg, 500);
+            lr_schedule,
+        }
+    }
+
+    #[test]
+    fn adam_minimises_a_quadratic() {
+        let mut p = Params::default();
+        let id = p.push("x", Array2::from_elem((1, 2), 3.0));
+        let mut adam = Adam::new(&p, &adam_config(LrSchedule::Constant), 500);
         for _ in 0..500 {
             let g = p.get(id).mapv(|x| 2.0 * (x - 1.0));
             adam.step(&mut p, vec![g]);
@@ -238,15 +242,7 @@ mod tests {
         let moved = |schedule| {
             let mut p = Params::default();
             let id = p.push("x", Array2::zeros((1, 1)));
-            let cfg = TrainConfig {
-                batch_graphs: None,
-                epochs: 0,
-                lr: 0.1,
-                weight_decay: 0.0,
-                grad_clip: 0.0,
-                lr_schedule: schedule,
-            };
-            let mut adam = Adam::new(&p, &cfg, total);
+            let mut adam = Adam::new(&p, &adam_config(schedule), total);
             for _ in 0..total {
                 adam.step(&mut p, vec![Array2::ones((1, 1))]);
             }

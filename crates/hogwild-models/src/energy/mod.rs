@@ -349,17 +349,6 @@ impl EnergyGnn {
         }
     }
 
-    /// Exact Hessian-vector product `∇²E(H) · V` (one product; [`EnergyGnn::hessian`] for
-    /// many at the same `H`).
-    pub fn hvp(
-        &self,
-        ctx: &EnergyContext<'_>,
-        h: ArrayView2<'_, f64>,
-        v: ArrayView2<'_, f64>,
-    ) -> Array2<f64> {
-        self.hessian(ctx, h).apply(v)
-    }
-
     /// `∂/∂θ ⟨∇_H E(H), W⟩`: the mixed second derivative applied to `W`.
     pub fn mixed(
         &self,

@@ -78,15 +78,9 @@ impl Activation {
 impl Activation {
     /// `g''(a)`.
     fn curvature(self, a: f64) -> f64 {
-        let e = (-a.abs()).exp();
-        let softplus = a.max(0.0) + e.ln_1p();
-        let (sigmoid, other) = if a >= 0.0 {
-            (1.0 / (1.0 + e), e / (1.0 + e))
-        } else {
-            (e / (1.0 + e), 1.0 / (1.0 + e))
-        };
+        let (softplus, sigmoid, complement) = softplus_sigmoid(a);
         // σ' = σ (1 − σ), with 1 − σ computed without cancellation.
-        let dsigmoid = sigmoid * other;
+        let dsigmoid = sigmoid * complement;
         match self {
             Activation::Softplus => dsigmoid,
             Activation::SoftplusSquared => 2.0 * (sigmoid * sigmoid + softplus * dsigmoid),
@@ -95,18 +89,26 @@ impl Activation {
 
     /// `(g(a), g'(a))` in `f64` from one exponential, for the single-row passes.
     fn value_and_slope(self, a: f64) -> (f64, f64) {
-        let e = (-a.abs()).exp();
-        let softplus = a.max(0.0) + e.ln_1p();
-        let sigmoid = if a >= 0.0 {
-            1.0 / (1.0 + e)
-        } else {
-            e / (1.0 + e)
-        };
+        let (softplus, sigmoid, _) = softplus_sigmoid(a);
         match self {
             Activation::Softplus => (softplus, sigmoid),
             Activation::SoftplusSquared => (softplus * softplus, 2.0 * softplus * sigmoid),
         }
     }
+}
+
+/// `(softplus(a), σ(a), 1 − σ(a))` in `f64` from one exponential, each without overflow or
+/// cancellation.
+#[inline(always)]
+fn softplus_sigmoid(a: f64) -> (f64, f64, f64) {
+    let e = (-a.abs()).exp();
+    let softplus = a.max(0.0) + e.ln_1p();
+    let (sigmoid, complement) = if a >= 0.0 {
+        (1.0 / (1.0 + e), e / (1.0 + e))
+    } else {
+        (e / (1.0 + e), 1.0 / (1.0 + e))
+    };
+    (softplus, sigmoid, complement)
 }
 
 /// Sizes of a PICNN.
@@ -186,7 +188,7 @@ pub struct PicnnLinearisation {
 /// The tangent of a forward pass ([`Picnn::tangent_forward`]).
 #[derive(Debug, Clone)]
 pub struct PicnnTangent {
-    /// Tangent of every layer's pre-activation.
+    /// Tangent of every hidden layer's pre-activation.
     pre: Vec<Array2<f64>>,
     /// Tangent of the output.
     pub out: Array2<f64>,
@@ -501,7 +503,7 @@ impl Picnn {
     ) -> PicnnTangent {
         let last = self.layers.len() - 1;
         let rows = lin.rows.clone();
-        let mut pre = Vec::with_capacity(self.layers.len());
+        let mut pre = Vec::with_capacity(last);
         let mut z = z0;
         for (k, l) in self.layers.iter().enumerate() {
             let mut yc = y.to_owned();
@@ -511,14 +513,13 @@ impl Picnn {
                 z.zip_mut_with(&ctx.gate_z[k].slice(s![rows.clone(), ..]), |v, &g| *v *= g);
                 a += &mm(z.view(), params.get(l.wz).view());
             }
-            z = if k == last {
-                a.clone()
+            if k == last {
+                z = a;
             } else {
-                let mut next = a.clone();
-                next.zip_mut_with(&lin.slope[k], |v, &g| *v *= g);
-                next
-            };
-            pre.push(a);
+                z = a.clone();
+                z.zip_mut_with(&lin.slope[k], |v, &g| *v *= g);
+                pre.push(a);
+            }
         }
         PicnnTangent { pre, out: z }
     }
