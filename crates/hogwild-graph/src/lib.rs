@@ -116,6 +116,20 @@ impl Graph {
         self.indptr[i]..self.indptr[i + 1]
     }
 
+    /// Prefetches ([`prefetch::prefetch`]) where node `i`'s in-edges start and end: the first
+    /// step of bringing its edges into cache.
+    pub fn prefetch_edge_range(&self, i: usize) {
+        prefetch::prefetch(&self.indptr[i..i + 2]);
+    }
+
+    /// Prefetches node `i`'s in-edges (sources and weights); reads where they are, so runs
+    /// best after [`Graph::prefetch_edge_range`] has brought that in.
+    pub fn prefetch_in_edges(&self, i: usize) {
+        let edges = self.in_edges(i);
+        prefetch::prefetch(&self.indices[edges.clone()]);
+        prefetch::prefetch(&self.weights[edges]);
+    }
+
     /// Edge `e` as `(source, weight)`.
     pub fn edge(&self, e: usize) -> (usize, f64) {
         (self.indices[e], self.weights[e])
@@ -342,5 +356,6 @@ mod tests {
     }
 }
 
+pub mod prefetch;
 mod sample;
 pub use sample::{Batch, Sample, Targets};

@@ -134,6 +134,10 @@ pub trait LocalRule: Sync {
     /// Must write every entry of `out`: its previous contents are unspecified (the
     /// simulator reuses buffers).
     fn update(&self, i: usize, count: usize, own: &[f64], views: &[&[f64]], out: &mut [f64]);
+    /// A hint that node `i` updates soon: prefetch ([`hogwild_graph::prefetch`]) what its
+    /// update reads besides the states and the graph, which the simulator prefetches itself.
+    /// Must not change any result (default: nothing).
+    fn prefetch(&self, _i: usize) {}
     /// Distance of the (fresh, global) state from the model's fixed point; an observer's
     /// measurement used only to stop implicit execution (and zero for explicit rules).
     fn residual(&self, states: &[Vec<f64>]) -> f64;

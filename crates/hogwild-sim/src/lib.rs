@@ -16,6 +16,7 @@
 //! [`AsyncConfig::max_rounds`] is reached, or the residual stops being finite (divergence,
 //! reported as not converged).
 
+use hogwild_graph::prefetch::{prefetch, prefetch_one};
 use hogwild_models::{Execution, LocalRule};
 use ndarray::Array2;
 use rand::seq::SliceRandom;
@@ -217,6 +218,17 @@ impl Versions {
         }
     }
 
+    /// Prefetches node `i`'s entries: where its state is and when it was written.
+    fn prefetch_entry(&self, i: usize) {
+        prefetch(&self.start[i..i + 2]);
+        prefetch_one(&self.written[i]);
+    }
+
+    /// Prefetches node `i`'s latest state (reads where it is: after [`Versions::prefetch_entry`]).
+    fn prefetch_state(&self, i: usize) {
+        prefetch(self.latest(i));
+    }
+
     fn latest(&self, i: usize) -> &[f64] {
         &self.latest[self.start[i]..self.start[i + 1]]
     }
@@ -256,6 +268,42 @@ impl Versions {
         (0..self.written.len())
             .map(|i| self.latest(i).to_vec())
             .collect()
+    }
+}
+
+/// Prefetches what the updates after position `p` of `order` will read, in stages one
+/// update apart, each reading only what an earlier stage brought into cache (random update
+/// orders defeat the hardware prefetcher, and on large graphs every update would otherwise
+/// wait for memory several times): four updates ahead, where the node's edges are and its
+/// version entries; three ahead, its edges; two ahead, its neighbours' version entries and
+/// what the rule reads; one ahead, the states themselves. Changes no result.
+fn prefetch_ahead(
+    rule: &dyn LocalRule,
+    versions: &Versions,
+    counts: &[usize],
+    order: &[usize],
+    p: usize,
+) {
+    let graph = rule.graph();
+    if let Some(&i) = order.get(p + 4) {
+        graph.prefetch_edge_range(i);
+        versions.prefetch_entry(i);
+        prefetch_one(&counts[i]);
+    }
+    if let Some(&i) = order.get(p + 3) {
+        graph.prefetch_in_edges(i);
+    }
+    if let Some(&i) = order.get(p + 2) {
+        for (j, _) in graph.neighbours(i) {
+            versions.prefetch_entry(j);
+        }
+        rule.prefetch(i);
+    }
+    if let Some(&i) = order.get(p + 1) {
+        versions.prefetch_state(i);
+        for (j, _) in graph.neighbours(i) {
+            versions.prefetch_state(j);
+        }
     }
 }
 
@@ -326,7 +374,8 @@ pub fn simulate(
             let mut out: Vec<f64> = vec![];
             while rounds < max_rounds && !done(residual) {
                 order.shuffle(rng);
-                for &i in &order {
+                for (p, &i) in order.iter().enumerate() {
+                    prefetch_ahead(rule, &versions, &counts, &order, p);
                     tick += 1;
                     let views: Vec<&[f64]> = graph
                         .in_edges(i)

@@ -21,7 +21,7 @@ use hessian::HessianPattern;
 use hogwild_graph::{Batch, Graph};
 use ndarray::{s, Array2, ArrayView2};
 use num_dual::Dual64;
-use picnn::{Picnn, PicnnContext, PicnnLinearisation, PicnnShape, PicnnTape, RowTape};
+use picnn::{Picnn, PicnnContext, PicnnLinearisation, PicnnShape, PicnnTape, RowNet, RowTape};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
@@ -705,9 +705,13 @@ impl Model for EnergyGnn {
             .last()
             .expect("checked at construction");
         let max_degree = (0..g.n_nodes()).map(|i| g.degree(i)).max().unwrap_or(0);
+        let (message, update) = (
+            self.message.row_net(&self.params),
+            self.update.row_net(&self.params),
+        );
         let scratch = Mutex::new(Scratch {
-            message: vec![self.message.row_tape(); max_degree],
-            update: self.update.row_tape(),
+            message: vec![message.tape(); max_degree],
+            update: update.tape(),
             y: vec![0.0; 2 * k],
             agg: vec![0.0; d_m],
             d_agg: vec![0.0; d_m],
@@ -716,6 +720,8 @@ impl Model for EnergyGnn {
         });
         Ok(Box::new(EnergyRule {
             model: self,
+            message,
+            update,
             ctx,
             reverse,
             step,
@@ -729,6 +735,9 @@ impl Model for EnergyGnn {
 /// `h_i ← h_i − α (∂e_i/∂h_i + Σ_j g_ji)`, reading each `g_ji` from its view of `j`.
 struct EnergyRule<'a> {
     model: &'a EnergyGnn,
+    /// The model's two networks, laid out for single-row passes.
+    message: RowNet,
+    update: RowNet,
     ctx: EnergyContext<'a>,
     reverse: Vec<usize>,
     step: f64,
@@ -773,26 +782,20 @@ impl EnergyRule<'_> {
         for ((r, e), view) in g.in_edges(i).enumerate().zip(nb) {
             sc.y[..k].copy_from_slice(&view[..k]);
             let tape = &mut sc.message[r];
-            m.message
-                .forward_row(&m.params, &self.ctx.message, e, &[], &sc.y, tape);
+            self.message.forward(&self.ctx.message, e, &[], &sc.y, tape);
             let a = g.edge(e).1;
             for (s, &o) in sc.agg.iter_mut().zip(tape.out.iter()) {
                 *s += a * o;
             }
         }
-        m.update
-            .forward_row(&m.params, &self.ctx.update, i, &sc.agg, own, &mut sc.update);
+        self.update
+            .forward(&self.ctx.update, i, &sc.agg, own, &mut sc.update);
         for (d, &h) in d_self.iter_mut().zip(own) {
             *d = m.cfg.beta * h;
         }
-        let d_agg = m.update.backward_row(
-            &m.params,
-            &self.ctx.update,
-            i,
-            &mut sc.update,
-            &[1.0],
-            d_self,
-        );
+        let d_agg = self
+            .update
+            .backward(&self.ctx.update, i, &mut sc.update, &[1.0], d_self);
         sc.d_agg.copy_from_slice(d_agg);
         for (r, e) in g.in_edges(i).enumerate() {
             let a = g.edge(e).1;
@@ -800,8 +803,7 @@ impl EnergyRule<'_> {
                 *d = a * v;
             }
             sc.dy.fill(0.0);
-            m.message.backward_row(
-                &m.params,
+            self.message.backward(
                 &self.ctx.message,
                 e,
                 &mut sc.message[r],
@@ -849,6 +851,12 @@ impl LocalRule for EnergyRule<'_> {
             }
             *o = own[c] - self.step * grad;
         }
+    }
+    fn prefetch(&self, i: usize) {
+        let edges = self.ctx.graph.in_edges(i);
+        self.ctx.message.prefetch_rows(edges.clone());
+        self.ctx.update.prefetch_rows(i..i + 1);
+        hogwild_graph::prefetch::prefetch(&self.reverse[edges]);
     }
     fn residual(&self, states: &[Vec<f64>]) -> f64 {
         let k = self.model.cfg.hidden;

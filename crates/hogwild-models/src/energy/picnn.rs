@@ -24,20 +24,6 @@ fn contiguous(a: &Array2<f64>) -> &[f64] {
     a.as_slice().expect("standard layout")
 }
 
-/// `Σ a[q] · b[q]`, summed from the first entry (a fixed-size path for width 4, the same
-/// order).
-#[inline(always)]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    if let (Ok(a), Ok(b)) = (<&[f64; 4]>::try_from(a), <&[f64; 4]>::try_from(b)) {
-        return 0.0 + a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];
-    }
-    let mut acc = 0.0;
-    for (&x, &y) in a.iter().zip(b) {
-        acc += x * y;
-    }
-    acc
-}
-
 /// `acc[q] += v · w[q]` for the first four entries of `w`.
 #[inline(always)]
 fn axpy4(acc: &mut [f64; 4], v: f64, w: &[f64]) {
@@ -47,9 +33,28 @@ fn axpy4(acc: &mut [f64; 4], v: f64, w: &[f64]) {
     }
 }
 
-/// Row `row` of a standard-layout matrix with `width` columns.
-fn row_of(a: &Array2<f64>, row: usize, width: usize) -> &[f64] {
-    &contiguous(a)[row * width..(row + 1) * width]
+/// Calls `done(j, Σ_o da[o] · w_t[o n + j])` for every `j < n`, where `w_t` holds `Wᵀ` for a
+/// matrix `W` of `n` rows: the products of `da` with the rows of `W`, each summed from 0 in
+/// the order of `o`, four rows at a time in registers.
+#[inline(always)]
+fn products_t(da: &[f64], w_t: &[f64], n: usize, mut done: impl FnMut(usize, f64)) {
+    let blocks = n / 4 * 4;
+    for j in (0..blocks).step_by(4) {
+        let mut acc = [0.0; 4];
+        for (o, &d) in da.iter().enumerate() {
+            axpy4(&mut acc, d, &w_t[o * n + j..]);
+        }
+        for (q, &s) in acc.iter().enumerate() {
+            done(j + q, s);
+        }
+    }
+    for j in blocks..n {
+        let mut acc = 0.0;
+        for (o, &d) in da.iter().enumerate() {
+            acc += d * w_t[o * n + j];
+        }
+        done(j, acc);
+    }
 }
 
 /// The hidden-layer activation: convex and non-decreasing, as a PICNN needs.
@@ -146,13 +151,64 @@ pub struct Picnn {
     shape: PicnnShape,
 }
 
-/// The feature-only quantities of every layer for a fixed `x`.
+/// The feature-only quantities of every layer for a fixed `x`: per row, each layer's gate
+/// `[x Wzu + bzu]_+`, coefficients `x Wyu + byu` and affine term `x Wu + b`, side by side in
+/// one contiguous row (a single-row pass reads one stretch of memory).
 #[derive(Debug, Clone)]
 pub struct PicnnContext {
     x: Array2<f64>,
-    gate_z: Vec<Array2<f64>>,
-    coef_y: Vec<Array2<f64>>,
-    affine: Vec<Array2<f64>>,
+    terms: Array2<f64>,
+    /// Where each layer's gate, coefficients and affine term start in a row of `terms`.
+    offsets: Vec<TermOffsets>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct TermOffsets {
+    gate: usize,
+    coef: usize,
+    affine: usize,
+    end: usize,
+}
+
+impl PicnnContext {
+    /// Layer `k`'s gates on `rows`.
+    fn gate(&self, k: usize, rows: &Range<usize>) -> ArrayView2<'_, f64> {
+        let o = self.offsets[k];
+        self.terms.slice(s![rows.clone(), o.gate..o.coef])
+    }
+
+    /// Layer `k`'s coefficients of `y` on `rows`.
+    fn coef(&self, k: usize, rows: &Range<usize>) -> ArrayView2<'_, f64> {
+        let o = self.offsets[k];
+        self.terms.slice(s![rows.clone(), o.coef..o.affine])
+    }
+
+    /// Layer `k`'s affine terms on `rows`.
+    fn affine(&self, k: usize, rows: &Range<usize>) -> ArrayView2<'_, f64> {
+        let o = self.offsets[k];
+        self.terms.slice(s![rows.clone(), o.affine..o.end])
+    }
+
+    /// Row `row`'s terms of layer `k`: (gate, coefficients, affine term).
+    fn row_terms(&self, k: usize, row: usize) -> (&[f64], &[f64], &[f64]) {
+        let o = self.offsets[k];
+        let width = self.terms.ncols();
+        let r = &contiguous(&self.terms)[row * width..(row + 1) * width];
+        (
+            &r[o.gate..o.coef],
+            &r[o.coef..o.affine],
+            &r[o.affine..o.end],
+        )
+    }
+
+    /// Prefetches ([`hogwild_graph::prefetch`]) the rows `rows`, which single-row passes on
+    /// them read.
+    pub fn prefetch_rows(&self, rows: Range<usize>) {
+        let width = self.terms.ncols();
+        hogwild_graph::prefetch::prefetch(
+            &contiguous(&self.terms)[rows.start * width..rows.end * width],
+        );
+    }
 }
 
 /// What a forward pass keeps for the backward pass.
@@ -194,8 +250,8 @@ pub struct PicnnTangent {
     pub out: Array2<f64>,
 }
 
-/// Buffers of single-row passes ([`Picnn::forward_row`], [`Picnn::backward_row`]), made once
-/// by [`Picnn::row_tape`] and reused, so the asynchronous simulator's inner loop does not
+/// Buffers of single-row passes ([`RowNet::forward`], [`RowNet::backward`]), made once
+/// by [`RowNet::tape`] and reused, so the asynchronous simulator's inner loop does not
 /// allocate.
 #[derive(Debug, Clone)]
 pub struct RowTape {
@@ -261,135 +317,64 @@ impl Picnn {
     /// Precomputes the feature-only terms for the rows of `x`.
     pub fn context(&self, params: &Params, x: Array2<f64>) -> PicnnContext {
         assert_eq!(x.ncols(), self.shape.x_dim, "picnn: feature width");
-        let (mut gate_z, mut coef_y, mut affine) = (vec![], vec![], vec![]);
-        for l in &self.layers {
-            let mut g = mm(x.view(), params.get(l.wzu).view());
-            crate::linalg::add_row(&mut g, params.get(l.bzu).view());
-            gate_z.push(g.mapv(|v| v.max(0.0)));
-            let mut c = mm(x.view(), params.get(l.wyu).view());
-            crate::linalg::add_row(&mut c, params.get(l.byu).view());
-            coef_y.push(c);
-            let mut a = mm(x.view(), params.get(l.wu).view());
-            crate::linalg::add_row(&mut a, params.get(l.b).view());
-            affine.push(a);
+        let mut offsets = Vec::with_capacity(self.layers.len());
+        let mut width = 0;
+        for (l, &out) in self.layers.iter().zip(&self.shape.widths) {
+            let gate = width;
+            let coef = gate + l.z_in;
+            let affine = coef + self.shape.y_dim;
+            width = affine + out;
+            offsets.push(TermOffsets {
+                gate,
+                coef,
+                affine,
+                end: width,
+            });
         }
-        PicnnContext {
-            x,
-            gate_z,
-            coef_y,
-            affine,
+        let mut terms = Array2::zeros((x.nrows(), width));
+        for (l, o) in self.layers.iter().zip(&offsets) {
+            let term = |w: ParamId, b: ParamId| {
+                let mut t = mm(x.view(), params.get(w).view());
+                crate::linalg::add_row(&mut t, params.get(b).view());
+                t
+            };
+            terms
+                .slice_mut(s![.., o.gate..o.coef])
+                .assign(&term(l.wzu, l.bzu).mapv(|v| v.max(0.0)));
+            terms
+                .slice_mut(s![.., o.coef..o.affine])
+                .assign(&term(l.wyu, l.byu));
+            terms
+                .slice_mut(s![.., o.affine..o.end])
+                .assign(&term(l.wu, l.b));
         }
+        PicnnContext { x, terms, offsets }
     }
 
-    /// Buffers for single-row passes of this network.
-    pub fn row_tape(&self) -> RowTape {
-        let widest = self
+    /// This network with `params` frozen, laid out for single-row passes.
+    pub fn row_net(&self, params: &Params) -> RowNet {
+        let copy = |id: ParamId| contiguous(params.get(id)).to_vec();
+        let transposed = |id: ParamId| {
+            let w = params.get(id);
+            w.t().iter().copied().collect::<Vec<f64>>()
+        };
+        let layers = self
             .layers
             .iter()
-            .map(|l| l.z_in)
-            .chain(self.shape.widths.iter().copied())
-            .max()
-            .unwrap_or(0);
-        RowTape {
-            z: self.layers.iter().map(|l| vec![0.0; l.z_in]).collect(),
-            a: self.shape.widths.iter().map(|&w| vec![0.0; w]).collect(),
-            slope: self.shape.widths.iter().map(|&w| vec![0.0; w]).collect(),
-            out: vec![0.0; *self.shape.widths.last().expect("at least one layer")],
-            dz: vec![0.0; widest],
-            dz_prev: vec![0.0; widest],
+            .zip(&self.shape.widths)
+            .map(|(l, &width)| RowLayer {
+                z_in: l.z_in,
+                width,
+                wz: copy(l.wz),
+                wy: copy(l.wy),
+                wz_t: transposed(l.wz),
+                wy_t: transposed(l.wy),
+            })
+            .collect();
+        RowNet {
+            layers,
+            shape: self.shape.clone(),
         }
-    }
-
-    /// [`Picnn::forward`] for the single context row `row`, in `f64`, into `tape`. Same
-    /// summation order as the batched pass, on contiguous slices (the simulator's inner loop).
-    pub fn forward_row(
-        &self,
-        params: &Params,
-        ctx: &PicnnContext,
-        row: usize,
-        z0: &[f64],
-        y: &[f64],
-        tape: &mut RowTape,
-    ) {
-        let last = self.layers.len() - 1;
-        let y_dim = self.shape.y_dim;
-        tape.z[0].copy_from_slice(z0);
-        for (k, l) in self.layers.iter().enumerate() {
-            let width = self.shape.widths[k];
-            let (a, z) = (&mut tape.a[k], &tape.z[k]);
-            a.copy_from_slice(row_of(&ctx.affine[k], row, width));
-            let gate = row_of(&ctx.gate_z[k], row, l.z_in);
-            let coef = row_of(&ctx.coef_y[k], row, y_dim);
-            let (wz, wy) = (contiguous(params.get(l.wz)), contiguous(params.get(l.wy)));
-            // Outputs in blocks of 4 held in registers; each output still sums its terms in
-            // the batched pass's order (the z terms, then the y terms), so the bits agree.
-            let blocks = width / 4 * 4;
-            for start in (0..blocks).step_by(4) {
-                let mut acc: [f64; 4] = a[start..start + 4].try_into().expect("4");
-                for (i, (&zi, &g)) in z.iter().zip(gate).enumerate() {
-                    axpy4(&mut acc, zi * g, &wz[i * width + start..]);
-                }
-                for (j, (&yj, &c)) in y.iter().zip(coef).enumerate() {
-                    axpy4(&mut acc, yj * c, &wy[j * width + start..]);
-                }
-                a[start..start + 4].copy_from_slice(&acc);
-            }
-            for o in blocks..width {
-                let mut acc = a[o];
-                for (i, (&zi, &g)) in z.iter().zip(gate).enumerate() {
-                    acc += zi * g * wz[i * width + o];
-                }
-                for (j, (&yj, &c)) in y.iter().zip(coef).enumerate() {
-                    acc += yj * c * wy[j * width + o];
-                }
-                a[o] = acc;
-            }
-            if k == last {
-                tape.out.copy_from_slice(&tape.a[k]);
-            } else {
-                let (next, slope) = (&mut tape.z[k + 1], &mut tape.slope[k]);
-                for ((n, d), &v) in next.iter_mut().zip(slope.iter_mut()).zip(tape.a[k].iter()) {
-                    (*n, *d) = self.shape.activation.value_and_slope(v);
-                }
-            }
-        }
-    }
-
-    /// [`Picnn::backward`] of the last [`Picnn::forward_row`] on `row` (no parameter
-    /// gradients): adds `∂/∂y` to `dy` and returns `∂/∂z0`.
-    pub fn backward_row<'t>(
-        &self,
-        params: &Params,
-        ctx: &PicnnContext,
-        row: usize,
-        tape: &'t mut RowTape,
-        d_out: &[f64],
-        dy: &mut [f64],
-    ) -> &'t [f64] {
-        let last = self.layers.len() - 1;
-        let y_dim = self.shape.y_dim;
-        tape.dz[..d_out.len()].copy_from_slice(d_out);
-        for (k, l) in self.layers.iter().enumerate().rev() {
-            let width = self.shape.widths[k];
-            let da = &mut tape.dz[..width];
-            if k != last {
-                for (d, &g) in da.iter_mut().zip(tape.slope[k].iter()) {
-                    *d *= g;
-                }
-            }
-            let coef = row_of(&ctx.coef_y[k], row, y_dim);
-            let wy = contiguous(params.get(l.wy));
-            for (j, (d, &c)) in dy.iter_mut().zip(coef).enumerate() {
-                *d += dot(da, &wy[j * width..(j + 1) * width]) * c;
-            }
-            let gate = row_of(&ctx.gate_z[k], row, l.z_in);
-            let wz = contiguous(params.get(l.wz));
-            for (i, &g) in gate.iter().enumerate() {
-                tape.dz_prev[i] = dot(da, &wz[i * width..(i + 1) * width]) * g;
-            }
-            std::mem::swap(&mut tape.dz, &mut tape.dz_prev);
-        }
-        &tape.dz[..self.shape.z_in]
     }
 
     /// Forward pass on context rows `rows`, with monotone input `z0` and convex input `y`.
@@ -409,14 +394,14 @@ impl Picnn {
         );
         let mut z = z0;
         for (k, l) in self.layers.iter().enumerate() {
-            let mut a: Array2<T> = ctx.affine[k].slice(s![rows.clone(), ..]).mapv(T::from);
+            let mut a: Array2<T> = ctx.affine(k, &rows).mapv(T::from);
             if l.z_in > 0 {
                 let mut zg = z.clone();
-                zg.zip_mut_with(&ctx.gate_z[k].slice(s![rows.clone(), ..]), |v, &g| *v *= g);
+                zg.zip_mut_with(&ctx.gate(k, &rows), |v, &g| *v *= g);
                 a += &mm(zg.view(), params.get(l.wz).view());
             }
             let mut yc = y.to_owned();
-            yc.zip_mut_with(&ctx.coef_y[k].slice(s![rows.clone(), ..]), |v, &c| *v *= c);
+            yc.zip_mut_with(&ctx.coef(k, &rows), |v, &c| *v *= c);
             a += &mm(yc.view(), params.get(l.wy).view());
             let next = if k == last {
                 a
@@ -488,7 +473,7 @@ impl Picnn {
             return Array2::zeros((da.nrows(), 0));
         }
         let mut dz = mm_nt(da.view(), params.get(l.wz).view());
-        dz.zip_mut_with(&ctx.gate_z[k].slice(s![rows.clone(), ..]), |v, &g| *v *= g);
+        dz.zip_mut_with(&ctx.gate(k, rows), |v, &g| *v *= g);
         dz
     }
 
@@ -507,10 +492,10 @@ impl Picnn {
         let mut z = z0;
         for (k, l) in self.layers.iter().enumerate() {
             let mut yc = y.to_owned();
-            yc.zip_mut_with(&ctx.coef_y[k].slice(s![rows.clone(), ..]), |v, &c| *v *= c);
+            yc.zip_mut_with(&ctx.coef(k, &rows), |v, &c| *v *= c);
             let mut a = mm(yc.view(), params.get(l.wy).view());
             if l.z_in > 0 {
-                z.zip_mut_with(&ctx.gate_z[k].slice(s![rows.clone(), ..]), |v, &g| *v *= g);
+                z.zip_mut_with(&ctx.gate(k, &rows), |v, &g| *v *= g);
                 a += &mm(z.view(), params.get(l.wz).view());
             }
             if k == last {
@@ -547,7 +532,7 @@ impl Picnn {
                 da += &c;
             }
             let mut dyk = mm_nt(da.view(), params.get(l.wy).view());
-            dyk.zip_mut_with(&ctx.coef_y[k].slice(s![rows.clone(), ..]), |v, &c| *v *= c);
+            dyk.zip_mut_with(&ctx.coef(k, &rows), |v, &c| *v *= c);
             dy += &dyk;
             dz = self.gated_back(params, ctx, &rows, k, l, &da);
         }
@@ -574,8 +559,8 @@ impl Picnn {
             if k != last {
                 da.zip_mut_with(&tape.slope[k], |d, &g| *d *= g);
             }
-            let gate = ctx.gate_z[k].slice(s![rows.clone(), ..]);
-            let coef = ctx.coef_y[k].slice(s![rows.clone(), ..]);
+            let gate = ctx.gate(k, &rows);
+            let coef = ctx.coef(k, &rows);
             let z = &tape.z[k];
             // y path
             let dyc = mm_nt(da.view(), params.get(l.wy).view());
@@ -619,6 +604,131 @@ impl Picnn {
     }
 }
 
+/// A PICNN with frozen parameters, laid out for single-row passes (the asynchronous
+/// simulator's inner loop; [`Picnn::row_net`]): each layer's `Wz` and `Wy` as stored, for the
+/// forward pass (an input's outputs contiguous), and transposed, for the backward pass (an
+/// output's inputs contiguous, so every input's gradient sums in its own lane). The passes
+/// compute what [`Picnn::forward`] and [`Picnn::backward`] do for one row, in `f64`.
+#[derive(Debug, Clone)]
+pub struct RowNet {
+    layers: Vec<RowLayer>,
+    shape: PicnnShape,
+}
+
+#[derive(Debug, Clone)]
+struct RowLayer {
+    z_in: usize,
+    width: usize,
+    /// `Wz` (`z_in × width`) and `Wy` (`y_dim × width`), row-major.
+    wz: Vec<f64>,
+    wy: Vec<f64>,
+    /// Their transposes.
+    wz_t: Vec<f64>,
+    wy_t: Vec<f64>,
+}
+
+impl RowNet {
+    /// Buffers for single-row passes of this network.
+    pub fn tape(&self) -> RowTape {
+        let widest = self
+            .layers
+            .iter()
+            .map(|l| l.z_in)
+            .chain(self.shape.widths.iter().copied())
+            .max()
+            .unwrap_or(0);
+        RowTape {
+            z: self.layers.iter().map(|l| vec![0.0; l.z_in]).collect(),
+            a: self.shape.widths.iter().map(|&w| vec![0.0; w]).collect(),
+            slope: self.shape.widths.iter().map(|&w| vec![0.0; w]).collect(),
+            out: vec![0.0; *self.shape.widths.last().expect("at least one layer")],
+            dz: vec![0.0; widest],
+            dz_prev: vec![0.0; widest],
+        }
+    }
+
+    /// The forward pass of context row `row` with monotone input `z0` and convex input `y`,
+    /// into `tape` (output: `tape.out`).
+    pub fn forward(
+        &self,
+        ctx: &PicnnContext,
+        row: usize,
+        z0: &[f64],
+        y: &[f64],
+        tape: &mut RowTape,
+    ) {
+        let last = self.layers.len() - 1;
+        tape.z[0].copy_from_slice(z0);
+        for (k, l) in self.layers.iter().enumerate() {
+            let width = l.width;
+            let (a, z) = (&mut tape.a[k], &tape.z[k]);
+            let (gate, coef, affine) = ctx.row_terms(k, row);
+            a.copy_from_slice(affine);
+            let (wz, wy) = (&l.wz[..], &l.wy[..]);
+            // Outputs in blocks of 4 held in registers; each output sums its terms in a fixed
+            // order: the z terms, then the y terms.
+            let blocks = width / 4 * 4;
+            for start in (0..blocks).step_by(4) {
+                let mut acc: [f64; 4] = a[start..start + 4].try_into().expect("4");
+                for (i, (&zi, &g)) in z.iter().zip(gate).enumerate() {
+                    axpy4(&mut acc, zi * g, &wz[i * width + start..]);
+                }
+                for (j, (&yj, &c)) in y.iter().zip(coef).enumerate() {
+                    axpy4(&mut acc, yj * c, &wy[j * width + start..]);
+                }
+                a[start..start + 4].copy_from_slice(&acc);
+            }
+            for o in blocks..width {
+                let mut acc = a[o];
+                for (i, (&zi, &g)) in z.iter().zip(gate).enumerate() {
+                    acc += zi * g * wz[i * width + o];
+                }
+                for (j, (&yj, &c)) in y.iter().zip(coef).enumerate() {
+                    acc += yj * c * wy[j * width + o];
+                }
+                a[o] = acc;
+            }
+            if k == last {
+                tape.out.copy_from_slice(&tape.a[k]);
+            } else {
+                let (next, slope) = (&mut tape.z[k + 1], &mut tape.slope[k]);
+                for ((n, d), &v) in next.iter_mut().zip(slope.iter_mut()).zip(tape.a[k].iter()) {
+                    (*n, *d) = self.shape.activation.value_and_slope(v);
+                }
+            }
+        }
+    }
+
+    /// The backward pass of the last [`RowNet::forward`] on `row` from `d_out` (no parameter
+    /// gradients): adds `∂/∂y` to `dy` and returns `∂/∂z0`.
+    pub fn backward<'t>(
+        &self,
+        ctx: &PicnnContext,
+        row: usize,
+        tape: &'t mut RowTape,
+        d_out: &[f64],
+        dy: &mut [f64],
+    ) -> &'t [f64] {
+        let last = self.layers.len() - 1;
+        let y_dim = self.shape.y_dim;
+        tape.dz[..d_out.len()].copy_from_slice(d_out);
+        for (k, l) in self.layers.iter().enumerate().rev() {
+            let da = &mut tape.dz[..l.width];
+            if k != last {
+                for (d, &g) in da.iter_mut().zip(tape.slope[k].iter()) {
+                    *d *= g;
+                }
+            }
+            let (gate, coef, _) = ctx.row_terms(k, row);
+            products_t(da, &l.wy_t, y_dim, |j, s| dy[j] += s * coef[j]);
+            let dz_prev = &mut tape.dz_prev;
+            products_t(da, &l.wz_t, l.z_in, |i, s| dz_prev[i] = s * gate[i]);
+            std::mem::swap(&mut tape.dz, &mut tape.dz_prev);
+        }
+        &tape.dz[..self.shape.z_in]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -644,15 +754,16 @@ mod tests {
             let tape = net.forward(&params, &ctx, 0..6, z0.clone(), y.view());
             let d_out = Array2::from_shape_fn((6, 1), |(i, _)| 1.0 + i as f64);
             let (dz0, dy) = net.backward(&params, &ctx, &tape, d_out.clone(), None);
-            let mut row = net.row_tape();
+            let rows = net.row_net(&params);
+            let mut row = rows.tape();
             for r in 0..6 {
                 let z = z0.row(r).to_vec();
                 let yr = y.row(r).to_vec();
-                net.forward_row(&params, &ctx, r, &z, &yr, &mut row);
+                rows.forward(&ctx, r, &z, &yr, &mut row);
                 assert!((row.out[0] - tape.out[[r, 0]]).abs() < 1e-12);
                 let mut dyr = vec![0.5; 4];
-                let dz = net
-                    .backward_row(&params, &ctx, r, &mut row, &[d_out[[r, 0]]], &mut dyr)
+                let dz = rows
+                    .backward(&ctx, r, &mut row, &[d_out[[r, 0]]], &mut dyr)
                     .to_vec();
                 for c in 0..3 {
                     assert!((dz[c] - dz0[[r, c]]).abs() < 1e-12, "dz0 row {r}");
