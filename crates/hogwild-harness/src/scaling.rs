@@ -125,36 +125,45 @@ pub fn measure(
                         std::hint::black_box(rule.residual(&states));
                     })
                 });
-                // About 10⁶ node updates per measurement; the tolerance is never reached.
+                // An implicit model's sweep is the difference between runs of 2R and R rounds
+                // (about 10⁶ node updates per R; the tolerance is never reached): what every
+                // run does once (initial states, the observer's residual before the first
+                // round and after the last, the readout) cancels, however it compares with a
+                // sweep. An explicit model runs its layers: a sweep is one of them.
                 let rounds = (1_000_000 / n).max(1);
-                let async_cfg = AsyncConfig {
-                    tol: 1e-300,
-                    max_rounds: rounds,
-                    residual_every: rounds,
-                    ..config.async_.clone()
+                let run = |rounds: usize| -> anyhow::Result<(f64, usize)> {
+                    let async_cfg = AsyncConfig {
+                        tol: 1e-300,
+                        max_rounds: rounds,
+                        residual_every: rounds,
+                        ..config.async_.clone()
+                    };
+                    // The fastest of three identical simulations: the machine's noise only
+                    // ever adds time.
+                    let (mut elapsed, mut ran) = (f64::INFINITY, 0);
+                    for _ in 0..SWEEP_REPEATS {
+                        let start = Instant::now();
+                        let o =
+                            simulate(rule.as_ref(), &async_cfg, &mut ChaCha8Rng::seed_from_u64(0))?;
+                        elapsed = elapsed.min(start.elapsed().as_secs_f64());
+                        ran = o.rounds;
+                    }
+                    Ok((elapsed, ran))
                 };
-                // The fastest of three identical simulations: the machine's noise only ever
-                // adds time.
-                let mut elapsed = f64::INFINITY;
-                let mut outcome = None;
-                for _ in 0..SWEEP_REPEATS {
-                    let start = Instant::now();
-                    let o = simulate(rule.as_ref(), &async_cfg, &mut ChaCha8Rng::seed_from_u64(0))?;
-                    elapsed = elapsed.min(start.elapsed().as_secs_f64());
-                    outcome = Some(o);
-                }
-                let outcome = outcome.expect("at least one repeat");
-                // Implicit runs evaluate the residual before the first round and after the
-                // last: not part of a sweep.
-                let observer = 2.0 * iteration_seconds.unwrap_or(0.0);
+                let sweep_seconds = if implicit {
+                    let (once, twice) = (run(rounds)?.0, run(2 * rounds)?.0);
+                    (twice - once) / rounds as f64
+                } else {
+                    let (elapsed, layers) = run(rounds)?;
+                    elapsed / layers as f64
+                };
                 let point = Point {
                     graph,
                     nodes: n,
                     model: label,
                     setup_seconds,
                     iteration_seconds,
-                    sweep_seconds: ((elapsed - observer) / outcome.rounds as f64)
-                        .max(f64::MIN_POSITIVE),
+                    sweep_seconds: sweep_seconds.max(f64::MIN_POSITIVE),
                 };
                 progress(&point);
                 points.push(point);
@@ -253,8 +262,10 @@ pub fn markdown(points: &[Point], tables: &[TableTime]) -> String {
         out,
         "Made by `hogwild scaling` at code version {}; each measurement runs on one thread. \
          Untrained models, `[models]` settings of the config (the \
-         energy GNN with conjugate gradients), `[async]` settings; ~10⁶ node updates per sweep \
-         measurement, the fastest of three. *×10* is the time ratio to the previous decade: \
+         energy GNN with conjugate gradients), `[async]` settings. An implicit model's sweep is \
+         the time difference between simulations of 2R and R rounds (R n ≈ 10⁶ node \
+         updates), each the fastest of three, so the observer's residual checks cancel; an \
+         explicit model's is one of its layers. *×10* is the time ratio to the previous decade: \
          10 means linear growth. Times are of this machine and vary between runs.\n",
         code_version()
     );
