@@ -11,11 +11,10 @@
 use crate::config::Config;
 use crate::records::code_version;
 use anyhow::Context;
-use hogwild_graph::{Batch, Graph, Sample};
+use hogwild_graph::{Batch, Sample};
 use hogwild_models::energy::LinearSolver;
-use hogwild_models::{Execution, LocalRule, ModelsConfig};
-use hogwild_sim::{simulate, AsyncConfig};
-use ndarray::Array2;
+use hogwild_models::{Execution, ModelsConfig};
+use hogwild_sim::{simulate, AsyncConfig, Unobserved};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::fmt::Write as _;
@@ -56,38 +55,6 @@ pub fn sizes(max_nodes: usize) -> Vec<usize> {
     std::iter::successors(Some(100usize), |n| n.checked_mul(10))
         .take_while(|&n| n <= max_nodes)
         .collect()
-}
-
-/// A rule whose observer always reports a residual of 1 without computing it: sweeps are
-/// timed alone (an implicit model's residual costs about a sweep, more on large graphs, and
-/// varies more between calls).
-struct Unobserved<'r>(&'r dyn LocalRule);
-
-impl LocalRule for Unobserved<'_> {
-    fn graph(&self) -> &Graph {
-        self.0.graph()
-    }
-    fn execution(&self) -> Execution {
-        self.0.execution()
-    }
-    fn state_len(&self, i: usize) -> usize {
-        self.0.state_len(i)
-    }
-    fn init(&self, i: usize, out: &mut [f64]) {
-        self.0.init(i, out)
-    }
-    fn update(&self, i: usize, count: usize, own: &[f64], views: &[&[f64]], out: &mut [f64]) {
-        self.0.update(i, count, own, views, out)
-    }
-    fn prefetch(&self, i: usize) {
-        self.0.prefetch(i)
-    }
-    fn residual(&self, _states: &[Vec<f64>]) -> f64 {
-        1.0
-    }
-    fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
-        self.0.readout(states)
-    }
 }
 
 /// Repeats `f` until at least `min_seconds` have passed (at least once); seconds per call.

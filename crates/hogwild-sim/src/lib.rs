@@ -17,6 +17,7 @@
 //! reported as not converged).
 
 use hogwild_graph::prefetch::{prefetch, prefetch_one};
+use hogwild_graph::Graph;
 use hogwild_models::{Execution, LocalRule};
 use ndarray::Array2;
 use rand::seq::SliceRandom;
@@ -268,6 +269,39 @@ impl Versions {
         (0..self.written.len())
             .map(|i| self.latest(i).to_vec())
             .collect()
+    }
+}
+
+/// `rule` with its observer switched off: the residual is always 1, never computed, so an
+/// implicit rule runs exactly [`AsyncConfig::max_rounds`] rounds (if `tol < 1`). For timing
+/// sweeps alone (the benchmarks, the scaling report): an implicit model's residual costs
+/// about a sweep, more on large graphs, and varies more between calls.
+pub struct Unobserved<'r>(pub &'r dyn LocalRule);
+
+impl LocalRule for Unobserved<'_> {
+    fn graph(&self) -> &Graph {
+        self.0.graph()
+    }
+    fn execution(&self) -> Execution {
+        self.0.execution()
+    }
+    fn state_len(&self, i: usize) -> usize {
+        self.0.state_len(i)
+    }
+    fn init(&self, i: usize, out: &mut [f64]) {
+        self.0.init(i, out)
+    }
+    fn update(&self, i: usize, count: usize, own: &[f64], views: &[&[f64]], out: &mut [f64]) {
+        self.0.update(i, count, own, views, out)
+    }
+    fn prefetch(&self, i: usize) {
+        self.0.prefetch(i)
+    }
+    fn residual(&self, _states: &[Vec<f64>]) -> f64 {
+        1.0
+    }
+    fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
+        self.0.readout(states)
     }
 }
 

@@ -7,7 +7,7 @@ use hogwild_models::energy::{EnergyConfig, EnergyGnn, ForwardSolver, LinearSolve
 use hogwild_models::gcn::{Gcn, GcnConfig};
 use hogwild_models::ignn::{Ignn, IgnnConfig};
 use hogwild_models::{Execution, LocalRule, Model, TrainConfig};
-use hogwild_sim::{simulate, AsyncConfig, AsyncOverrides, Delay, Schedule, SimError};
+use hogwild_sim::{simulate, AsyncConfig, AsyncOverrides, Delay, Schedule, SimError, Unobserved};
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -497,5 +497,36 @@ fn random_sweeps_read_exactly_the_versions_the_schedule_specifies() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn unobserved_rules_run_every_round_and_update_as_the_rule_does() {
+    let sample = random_sample(10, 0.25, 2, 3, false, 5);
+    let batch = Batch::single(&sample);
+    for m in models(1).into_iter().skip(1) {
+        let rule = m.local_rule(&batch).unwrap();
+        // Observed: stops at the first check below the tolerance.
+        let c = AsyncConfig {
+            tol: 1e-3,
+            residual_every: 1,
+            ..cfg(Schedule::RandomSweeps, 5)
+        };
+        let observed = simulate(rule.as_ref(), &c, &mut rng(2)).unwrap();
+        assert!(observed.converged && observed.rounds < 50, "{}", m.name());
+        // Unobserved: every round of the budget; stopped at the same round, the same bits.
+        let budget = AsyncConfig {
+            max_rounds: 50,
+            ..c.clone()
+        };
+        let all = simulate(&Unobserved(rule.as_ref()), &budget, &mut rng(2)).unwrap();
+        assert_eq!((all.rounds, all.residual), (50, 1.0), "{}", m.name());
+        assert!(!all.converged);
+        let same = AsyncConfig {
+            max_rounds: observed.rounds,
+            ..c
+        };
+        let cut = simulate(&Unobserved(rule.as_ref()), &same, &mut rng(2)).unwrap();
+        assert_eq!(cut.outputs, observed.outputs, "{}", m.name());
     }
 }
