@@ -769,7 +769,7 @@ mod tests {
                     assert!((dz[c] - dz0[[r, c]]).abs() < 1e-12, "dz0 row {r}");
                 }
                 for c in 0..4 {
-                    // backward_row adds to what is there (0.5).
+                    // RowNet::backward adds to what is there (0.5).
                     assert!((dyr[c] - 0.5 - dy[[r, c]]).abs() < 1e-12, "dy row {r}");
                 }
             }
