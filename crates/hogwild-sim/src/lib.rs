@@ -341,6 +341,16 @@ fn prefetch_ahead(
     }
 }
 
+/// `v` emptied, as a vector of slices of any lifetime with the same allocation: each update's
+/// views reuse the last update's buffer without holding their borrows of the states (in-place
+/// `collect` keeps the allocation when the element layout is the same).
+fn recycle<'b>(mut v: Vec<&[f64]>) -> Vec<&'b [f64]> {
+    v.clear();
+    v.into_iter()
+        .map(|_| -> &'b [f64] { unreachable!() })
+        .collect()
+}
+
 /// Runs `rule` under `cfg`, drawing the schedule and delays from `rng`.
 pub fn simulate(
     rule: &dyn LocalRule,
@@ -406,29 +416,29 @@ pub fn simulate(
             let mut order: Vec<usize> = (0..n).collect();
             let mut tick = 0u64;
             let mut out: Vec<f64> = vec![];
+            let mut spare_views: Vec<&[f64]> = vec![];
             while rounds < max_rounds && !done(residual) {
                 order.shuffle(rng);
                 for (p, &i) in order.iter().enumerate() {
                     prefetch_ahead(rule, &versions, &counts, &order, p);
                     tick += 1;
-                    let views: Vec<&[f64]> = graph
-                        .in_edges(i)
-                        .map(|e| {
-                            let j = graph.edge(e).0;
-                            if j == i {
-                                versions.latest(i)
-                            } else {
-                                let delay = match cfg.delay {
-                                    Delay::Uniform => rng.random_range(0..bound),
-                                    Delay::Max => bound - 1,
-                                };
-                                versions.at(j, (tick - 1).saturating_sub(delay), tick)
-                            }
-                        })
-                        .collect();
-                    out.clear();
+                    let mut views = recycle(std::mem::take(&mut spare_views));
+                    views.extend(graph.in_edges(i).map(|e| {
+                        let j = graph.edge(e).0;
+                        if j == i {
+                            versions.latest(i)
+                        } else {
+                            let delay = match cfg.delay {
+                                Delay::Uniform => rng.random_range(0..bound),
+                                Delay::Max => bound - 1,
+                            };
+                            versions.at(j, (tick - 1).saturating_sub(delay), tick)
+                        }
+                    }));
+                    // The rule writes every entry: the last update's values may stay in `out`.
                     out.resize(rule.state_len(i), 0.0);
                     rule.update(i, counts[i], versions.latest(i), &views, &mut out);
+                    spare_views = recycle(views);
                     versions.write(i, tick, &out);
                     counts[i] += 1;
                     updates += 1;
