@@ -54,11 +54,16 @@ fn ignn_gradients_match_finite_differences_on_directed_and_undirected_graphs() {
 
 #[test]
 fn energy_gradient_hvp_and_mixed_term_match_finite_differences() {
-    for activation in [Activation::Softplus, Activation::SoftplusSquared] {
-        check_energy_derivatives(EnergyConfig {
-            activation,
-            ..energy_cfg()
-        });
+    // An update network with a hidden layer, and an affine one (the tables' setting, whose
+    // Hessian-vector product skips the update network's tangents).
+    for update_widths in [vec![4, 1], vec![1]] {
+        for activation in [Activation::Softplus, Activation::SoftplusSquared] {
+            check_energy_derivatives(EnergyConfig {
+                activation,
+                update_widths: update_widths.clone(),
+                ..energy_cfg()
+            });
+        }
     }
 }
 

@@ -600,35 +600,40 @@ impl Hessian<'_> {
         let (model, g) = (self.model, self.graph);
         let params = &model.params;
         let n_edges = g.n_edges();
+        // An affine update network (one layer, as in every table) has no curvature and
+        // passes a zero tangent back to the messages: its tangents are skipped, and so is
+        // the message network's output tangent, which only it reads.
+        let affine_update = model.update.is_affine();
         let mt = model.message.tangent_forward(
             params,
             self.message_ctx,
             &self.message,
             Array2::zeros((n_edges, 0)),
             edge_pairs(g, v).view(),
+            !affine_update,
         );
-        let ut = model.update.tangent_forward(
-            params,
-            self.update_ctx,
-            &self.update,
-            aggregate(g, &mt.out),
-            v,
-        );
-        // The update network's output gradient is the constant 1: its tangent is zero.
-        let (dm, mut hv) = model.update.tangent_backward(
-            params,
-            self.update_ctx,
-            &self.update,
-            &ut,
-            Array2::zeros(ut.out.raw_dim()),
-        );
-        let (_, dy) = model.message.tangent_backward(
-            params,
-            self.message_ctx,
-            &self.message,
-            &mt,
-            spread(g, &dm),
-        );
+        let (mut hv, d_msg) = if affine_update {
+            (Array2::zeros(v.raw_dim()), None)
+        } else {
+            let ut = model.update.tangent_forward(
+                params,
+                self.update_ctx,
+                &self.update,
+                aggregate(g, mt.out.as_ref().expect("asked for")),
+                v,
+                false,
+            );
+            // The update network's output gradient is the constant 1: its tangent is zero.
+            let (dm, hv) =
+                model
+                    .update
+                    .tangent_backward(params, self.update_ctx, &self.update, &ut, None);
+            (hv, Some(spread(g, &dm)))
+        };
+        let (_, dy) =
+            model
+                .message
+                .tangent_backward(params, self.message_ctx, &self.message, &mt, d_msg);
         add_edge_pairs(g, &dy, &mut hv);
         hv.zip_mut_with(&v, |d, &x| *d += x * model.cfg.beta);
         hv

@@ -246,8 +246,8 @@ pub struct PicnnLinearisation {
 pub struct PicnnTangent {
     /// Tangent of every hidden layer's pre-activation.
     pre: Vec<Array2<f64>>,
-    /// Tangent of the output.
-    pub out: Array2<f64>,
+    /// Tangent of the output, when asked for.
+    pub out: Option<Array2<f64>>,
 }
 
 /// Buffers of single-row passes ([`RowNet::forward`], [`RowNet::backward`]), made once
@@ -477,7 +477,14 @@ impl Picnn {
         dz
     }
 
-    /// The tangent of the linearised forward pass along `(ż0, ẏ)`.
+    /// Whether the network is one (linear) layer, so affine in `(z0, y)`: its second
+    /// derivatives vanish.
+    pub fn is_affine(&self) -> bool {
+        self.layers.len() == 1
+    }
+
+    /// The tangent of the linearised forward pass along `(ż0, ẏ)`; the output's tangent only
+    /// `with_out` (the hidden layers' are what the backward tangent needs).
     pub fn tangent_forward(
         &self,
         params: &Params,
@@ -485,12 +492,16 @@ impl Picnn {
         lin: &PicnnLinearisation,
         z0: Array2<f64>,
         y: ArrayView2<'_, f64>,
+        with_out: bool,
     ) -> PicnnTangent {
         let last = self.layers.len() - 1;
         let rows = lin.rows.clone();
         let mut pre = Vec::with_capacity(last);
         let mut z = z0;
         for (k, l) in self.layers.iter().enumerate() {
+            if k == last && !with_out {
+                return PicnnTangent { pre, out: None };
+            }
             let mut yc = y.to_owned();
             yc.zip_mut_with(&ctx.coef(k, &rows), |v, &c| *v *= c);
             let mut a = mm(yc.view(), params.get(l.wy).view());
@@ -506,36 +517,47 @@ impl Picnn {
                 pre.push(a);
             }
         }
-        PicnnTangent { pre, out: z }
+        PicnnTangent { pre, out: Some(z) }
     }
 
     /// The tangent of the linearised backward pass, given the forward tangent and the
-    /// tangent of `d_out`: returns `(∂/∂z0, ∂/∂y)` tangents.
+    /// tangent of `d_out` (`None`: zero, as when `d_out` is a constant): returns `(∂/∂z0,
+    /// ∂/∂y)` tangents. Products with a tangent known to be zero are skipped (they would add
+    /// zeros).
     pub fn tangent_backward(
         &self,
         params: &Params,
         ctx: &PicnnContext,
         lin: &PicnnLinearisation,
         tangent: &PicnnTangent,
-        d_out: Array2<f64>,
+        d_out: Option<Array2<f64>>,
     ) -> (Array2<f64>, Array2<f64>) {
         let last = self.layers.len() - 1;
         let rows = lin.rows.clone();
         let mut dy = Array2::zeros((rows.len(), self.shape.y_dim));
         let mut dz = d_out;
         for (k, l) in self.layers.iter().enumerate().rev() {
-            let mut da = dz;
-            if k != last {
-                da.zip_mut_with(&lin.slope[k], |d, &g| *d *= g);
+            let curvature = |k: usize| {
                 let mut c = tangent.pre[k].clone();
                 c.zip_mut_with(&lin.curvature[k], |v, &g| *v *= g);
-                da += &c;
-            }
+                c
+            };
+            let da = match dz {
+                Some(mut da) if k != last => {
+                    da.zip_mut_with(&lin.slope[k], |d, &g| *d *= g);
+                    da += &curvature(k);
+                    da
+                }
+                Some(da) => da,
+                None if k != last => curvature(k),
+                None => continue,
+            };
             let mut dyk = mm_nt(da.view(), params.get(l.wy).view());
             dyk.zip_mut_with(&ctx.coef(k, &rows), |v, &c| *v *= c);
             dy += &dyk;
-            dz = self.gated_back(params, ctx, &rows, k, l, &da);
+            dz = Some(self.gated_back(params, ctx, &rows, k, l, &da));
         }
+        let dz = dz.unwrap_or_else(|| Array2::zeros((rows.len(), self.shape.z_in)));
         (dz, dy)
     }
 
