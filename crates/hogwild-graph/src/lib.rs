@@ -238,14 +238,20 @@ impl Graph {
             x.nrows(),
             self.n
         );
-        let mut out = Array2::zeros((self.n, x.ncols()));
-        for i in 0..self.n {
-            let mut row = out.row_mut(i);
-            for (j, w) in self.neighbours(i) {
-                row.scaled_add(w, &x.row(j));
+        let c = x.ncols();
+        let x = x.as_standard_layout();
+        let x = x.as_slice().expect("standard layout");
+        let mut out = vec![0.0; self.n * c];
+        if c > 0 {
+            for (i, row) in out.chunks_exact_mut(c).enumerate() {
+                for (j, w) in self.neighbours(i) {
+                    for (o, &v) in row.iter_mut().zip(&x[j * c..(j + 1) * c]) {
+                        *o += w * v;
+                    }
+                }
             }
         }
-        out
+        Array2::from_shape_vec((self.n, c), out).expect("n × c")
     }
 
     /// The disjoint union (block-diagonal batch) of `graphs`; returns it with each graph's

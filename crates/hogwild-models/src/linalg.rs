@@ -6,16 +6,46 @@
 //! They are generic over a [`Scalar`] so the same code runs on `f64` and on dual numbers.
 
 use ndarray::{Array2, ArrayView2};
-use num_dual::{DualNum, DualStruct};
+use num_dual::{Dual64, DualNum, DualStruct};
 
-/// A real number or a forward-mode dual number over `f64`.
+/// A real number (`f64`) or a forward-mode dual number over it (`Dual64`).
 pub trait Scalar: DualNum<Primitive = f64> + DualStruct<Real = f64> + Copy + Send + Sync {
     /// The real part.
     fn real(self) -> f64;
+
+    /// `(softplus(x), σ(x), 1 − σ(x))`, with the values of [`softplus`] and [`sigmoid`]; in
+    /// `f64` from one exponential.
+    fn softplus_sigmoid(self) -> (Self, Self, Self);
 }
-impl<T: DualNum<Primitive = f64> + DualStruct<Real = f64> + Copy + Send + Sync> Scalar for T {
+
+impl Scalar for f64 {
     fn real(self) -> f64 {
-        self.re()
+        self
+    }
+
+    #[inline(always)]
+    fn softplus_sigmoid(self) -> (f64, f64, f64) {
+        // e^{-|x|} serves both branches of both functions: the same operations on the same
+        // values, so the same bits; 1 − σ is e / (1 + e) or 1 / (1 + e), without cancellation.
+        let e = (-self.abs()).exp();
+        let softplus = self.max(0.0) + e.ln_1p();
+        let (sigmoid, complement) = if self >= 0.0 {
+            (1.0 / (1.0 + e), e / (1.0 + e))
+        } else {
+            (e / (1.0 + e), 1.0 / (1.0 + e))
+        };
+        (softplus, sigmoid, complement)
+    }
+}
+
+impl Scalar for Dual64 {
+    fn real(self) -> f64 {
+        self.re
+    }
+
+    fn softplus_sigmoid(self) -> (Dual64, Dual64, Dual64) {
+        let sigmoid = sigmoid(self);
+        (softplus(self), sigmoid, Dual64::from(1.0) - sigmoid)
     }
 }
 
@@ -255,7 +285,6 @@ pub fn sigmoid<T: Scalar>(x: T) -> T {
 mod tests {
     use super::*;
     use ndarray::array;
-    use num_dual::Dual64;
 
     #[test]
     fn kernels_match_definitions() {
@@ -308,6 +337,21 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn one_exponential_gives_the_bits_of_softplus_and_sigmoid() {
+        for x in [
+            -800.0, -40.0, -1.5, -1e-300, -0.0, 0.0, 1e-300, 0.3, 35.0, 800.0,
+        ] {
+            let (s, g, c) = x.softplus_sigmoid();
+            assert_eq!(s.to_bits(), softplus(x).to_bits(), "softplus({x})");
+            assert_eq!(g.to_bits(), sigmoid(x).to_bits(), "sigmoid({x})");
+            assert_eq!(c.to_bits(), sigmoid(-x).to_bits(), "1 - sigmoid({x})");
+            let (sd, gd, cd) = Dual64::new(x, 1.0).softplus_sigmoid();
+            assert_eq!((sd.re, gd.re), (softplus(x), sigmoid(x)));
+            assert!((cd.re - (1.0 - sigmoid(x))).abs() < 1e-15 && (cd.eps + gd.eps).abs() < 1e-15);
         }
     }
 

@@ -12,7 +12,7 @@
 //! backward passes are generic over [`Scalar`], so running them on dual numbers gives exact
 //! directional derivatives of the gradient.
 
-use crate::linalg::{col_sums, mm, mm_nt, mm_tn, mm_tn_tt, sigmoid, softplus, Scalar};
+use crate::linalg::{col_sums, mm, mm_nt, mm_tn, mm_tn_tt, Scalar};
 use crate::params::{ParamId, Params};
 use ndarray::{s, Array2, ArrayView2};
 use rand_chacha::ChaCha8Rng;
@@ -69,51 +69,29 @@ pub enum Activation {
 }
 
 impl Activation {
-    /// `(g(a), g'(a))`, sharing the softplus between them (the same values as computing
-    /// each on its own).
-    fn value_and_derivative<T: Scalar>(self, a: T) -> (T, T) {
-        let s = softplus(a);
-        match self {
-            Activation::Softplus => (s, sigmoid(a)),
-            Activation::SoftplusSquared => (s * s, s * sigmoid(a) * 2.0),
-        }
-    }
-}
-
-impl Activation {
-    /// `g''(a)`.
-    fn curvature(self, a: f64) -> f64 {
-        let (softplus, sigmoid, complement) = softplus_sigmoid(a);
+    /// `(g(a), g'(a), g''(a))`, from one softplus and sigmoid (in `f64`, one exponential).
+    fn derivatives<T: Scalar>(self, a: T) -> (T, T, T) {
+        let (softplus, sigmoid, complement) = a.softplus_sigmoid();
         // σ' = σ (1 − σ), with 1 − σ computed without cancellation.
         let dsigmoid = sigmoid * complement;
         match self {
-            Activation::Softplus => dsigmoid,
-            Activation::SoftplusSquared => 2.0 * (sigmoid * sigmoid + softplus * dsigmoid),
+            Activation::Softplus => (softplus, sigmoid, dsigmoid),
+            Activation::SoftplusSquared => (
+                softplus * softplus,
+                softplus * sigmoid * 2.0,
+                (sigmoid * sigmoid + softplus * dsigmoid) * 2.0,
+            ),
         }
     }
 
-    /// `(g(a), g'(a))` in `f64` from one exponential, for the single-row passes.
+    /// `(g(a), g'(a))` in `f64`, for the single-row passes.
     fn value_and_slope(self, a: f64) -> (f64, f64) {
-        let (softplus, sigmoid, _) = softplus_sigmoid(a);
+        let (softplus, sigmoid, _) = a.softplus_sigmoid();
         match self {
             Activation::Softplus => (softplus, sigmoid),
-            Activation::SoftplusSquared => (softplus * softplus, 2.0 * softplus * sigmoid),
+            Activation::SoftplusSquared => (softplus * softplus, softplus * sigmoid * 2.0),
         }
     }
-}
-
-/// `(softplus(a), σ(a), 1 − σ(a))` in `f64` from one exponential, each without overflow or
-/// cancellation.
-#[inline(always)]
-fn softplus_sigmoid(a: f64) -> (f64, f64, f64) {
-    let e = (-a.abs()).exp();
-    let softplus = a.max(0.0) + e.ln_1p();
-    let (sigmoid, complement) = if a >= 0.0 {
-        (1.0 / (1.0 + e), e / (1.0 + e))
-    } else {
-        (e / (1.0 + e), 1.0 / (1.0 + e))
-    };
-    (softplus, sigmoid, complement)
 }
 
 /// Sizes of a PICNN.
@@ -220,10 +198,10 @@ pub struct PicnnTape<T> {
     y: Array2<T>,
     /// Input `z_k` of every layer.
     z: Vec<Array2<T>>,
-    /// Pre-activation `a` of every hidden layer.
-    pre: Vec<Array2<T>>,
     /// Activation slope `g'(a)` of every hidden layer.
     slope: Vec<Array2<T>>,
+    /// Activation curvature `g''(a)` of every hidden layer (what [`Picnn::linearise`] needs).
+    curvature: Vec<Array2<T>>,
     /// The output.
     pub out: Array2<T>,
 }
@@ -387,7 +365,7 @@ impl Picnn {
         y: ArrayView2<'_, T>,
     ) -> PicnnTape<T> {
         let last = self.layers.len() - 1;
-        let (mut zs, mut pres, mut slopes) = (
+        let (mut zs, mut slopes, mut curvatures) = (
             Vec::with_capacity(self.layers.len()),
             Vec::with_capacity(self.layers.len()),
             Vec::with_capacity(self.layers.len()),
@@ -406,12 +384,14 @@ impl Picnn {
             let next = if k == last {
                 a
             } else {
-                pres.push(a.clone());
                 let mut slope = a.clone();
+                let mut curvature = a.clone();
                 ndarray::Zip::from(&mut a)
                     .and(&mut slope)
-                    .for_each(|v, d| (*v, *d) = self.shape.activation.value_and_derivative(*v));
+                    .and(&mut curvature)
+                    .for_each(|v, d, c| (*v, *d, *c) = self.shape.activation.derivatives(*v));
                 slopes.push(slope);
+                curvatures.push(curvature);
                 a
             };
             zs.push(std::mem::replace(&mut z, next));
@@ -420,8 +400,8 @@ impl Picnn {
             rows,
             y: y.to_owned(),
             z: zs,
-            pre: pres,
             slope: slopes,
+            curvature: curvatures,
             out: z,
         }
     }
@@ -443,9 +423,7 @@ impl Picnn {
             let mut da = dz;
             if k != last {
                 let mut c = da.clone();
-                c.zip_mut_with(&tape.pre[k], |d, &a| {
-                    *d *= self.shape.activation.curvature(a)
-                });
+                c.zip_mut_with(&tape.curvature[k], |d, &g2| *d *= g2);
                 curvature[k] = c;
                 da.zip_mut_with(&tape.slope[k], |d, &g| *d *= g);
             }
