@@ -10,7 +10,7 @@
 //! Head (reference chains head, without dropout): optional per-node L2 normalisation, then
 //! a linear readout without bias.
 
-use crate::linalg::{add_row, col_sums, max_abs, mm, mm_nt, mm_tn};
+use crate::linalg::{add_row, col_sums, max_abs_diff, mm, mm_nt, mm_tn};
 use crate::loss::task_loss;
 use crate::model::{Execution, LocalRule, Model, ModelError, SolverStats};
 use crate::params::{ParamId, Params, TrainConfig};
@@ -85,7 +85,7 @@ fn picard<S>(
     let mut iters = 0;
     loop {
         let (next, extra) = f(&x);
-        let change = max_abs((&next - &x).view());
+        let change = max_abs_diff(next.view(), x.view());
         x = next;
         iters += 1;
         if change < tol || iters >= max_iter {
@@ -321,7 +321,7 @@ impl LocalRule for IgnnRule<'_> {
         let h = self.states_matrix(states);
         let next =
             (mm_nt(self.graph.spmm(h.view()).view(), self.w.view()) + &self.b).mapv(|v| v.max(0.0));
-        max_abs((&next - &h).view())
+        max_abs_diff(next.view(), h.view())
     }
     fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
         self.ignn.head(&self.states_matrix(states))

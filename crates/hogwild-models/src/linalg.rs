@@ -248,13 +248,58 @@ pub fn dot_all(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> f64 {
 /// Largest absolute entry; `+∞` if any entry is not finite (so a diverged iterate never
 /// passes a tolerance test).
 pub fn max_abs(a: ArrayView2<'_, f64>) -> f64 {
-    a.iter().fold(0.0, |m, x| {
-        if x.is_finite() {
-            m.max(x.abs())
-        } else {
-            f64::INFINITY
+    // Any order will do: the maximum does not depend on it.
+    let a = match a.as_slice_memory_order() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(a.iter().copied().collect()),
+    };
+    max_abs_of(&a, &a, |x, _| x)
+}
+
+/// [`max_abs`] of `a − b`, without forming it.
+pub fn max_abs_diff(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> f64 {
+    assert_eq!(a.dim(), b.dim(), "max_abs_diff: shapes");
+    let (a, b) = (row_major(a), row_major(b));
+    let (a, b) = (
+        a.as_slice().expect("row-major"),
+        b.as_slice().expect("row-major"),
+    );
+    max_abs_of(a, b, |x, y| x - y)
+}
+
+/// The largest `|f(a[i], b[i])|`, or `+∞` if any is not finite. The maximum does not depend
+/// on the order of the values, so four running maxima (independent, for speed) give the
+/// same result.
+#[inline(always)]
+fn max_abs_of(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
+    let (mut lanes, mut finite) = ([0.0_f64; 4], true);
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail = ca.remainder().iter().zip(cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for q in 0..4 {
+            let v = f(x[q], y[q]);
+            finite &= v.is_finite();
+            lanes[q] = if v.abs() > lanes[q] {
+                v.abs()
+            } else {
+                lanes[q]
+            };
         }
-    })
+    }
+    for (&x, &y) in tail {
+        let v = f(x, y);
+        finite &= v.is_finite();
+        lanes[0] = if v.abs() > lanes[0] {
+            v.abs()
+        } else {
+            lanes[0]
+        };
+    }
+    if finite {
+        lanes.iter().fold(0.0, |m: f64, &x| m.max(x))
+    } else {
+        f64::INFINITY
+    }
 }
 
 /// Lifts a real matrix into `T`.
@@ -309,6 +354,18 @@ mod tests {
         assert_eq!(col_sums(a.view()), array![[9.0, 12.0]]);
         assert_eq!(max_abs(array![[1.0, -3.0]].view()), 3.0);
         assert_eq!(max_abs(array![[1.0, f64::NAN]].view()), f64::INFINITY);
+        assert_eq!(max_abs(array![[f64::NAN, 1.0]].view()), f64::INFINITY);
+        assert_eq!(max_abs(array![[1.0, -3.0], [2.0, 0.5]].t()), 3.0);
+        let (p, q) = (
+            array![[1.0, -3.0], [2.0, 0.5]],
+            array![[0.5, 1.0], [2.0, -1.0]],
+        );
+        assert_eq!(max_abs_diff(p.view(), q.view()), 4.0);
+        assert_eq!(max_abs_diff(p.t(), q.t()), 4.0);
+        assert_eq!(
+            max_abs_diff(p.view(), array![[1.0, f64::INFINITY], [0.0, 0.0]].view()),
+            f64::INFINITY
+        );
     }
 
     #[test]
