@@ -273,27 +273,21 @@ pub fn max_abs_diff(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> f64 {
 #[inline(always)]
 fn max_abs_of(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
     let (mut lanes, mut finite) = ([0.0_f64; 4], true);
+    let mut take = |lane: &mut f64, v: f64| {
+        finite &= v.is_finite();
+        if v.abs() > *lane {
+            *lane = v.abs();
+        }
+    };
     let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
     let tail = ca.remainder().iter().zip(cb.remainder());
     for (x, y) in ca.zip(cb) {
-        for q in 0..4 {
-            let v = f(x[q], y[q]);
-            finite &= v.is_finite();
-            lanes[q] = if v.abs() > lanes[q] {
-                v.abs()
-            } else {
-                lanes[q]
-            };
+        for (q, lane) in lanes.iter_mut().enumerate() {
+            take(lane, f(x[q], y[q]));
         }
     }
     for (&x, &y) in tail {
-        let v = f(x, y);
-        finite &= v.is_finite();
-        lanes[0] = if v.abs() > lanes[0] {
-            v.abs()
-        } else {
-            lanes[0]
-        };
+        take(&mut lanes[0], f(x, y));
     }
     if finite {
         lanes.iter().fold(0.0, |m: f64, &x| m.max(x))

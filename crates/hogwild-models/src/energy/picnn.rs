@@ -514,12 +514,13 @@ impl Picnn {
         let rows = lin.rows.clone();
         let mut dy = Array2::zeros((rows.len(), self.shape.y_dim));
         let mut dz = d_out;
+        // Hidden layer k's pre-activation tangent times its curvature term.
+        let curvature = |k: usize| {
+            let mut c = tangent.pre[k].clone();
+            c.zip_mut_with(&lin.curvature[k], |v, &g| *v *= g);
+            c
+        };
         for (k, l) in self.layers.iter().enumerate().rev() {
-            let curvature = |k: usize| {
-                let mut c = tangent.pre[k].clone();
-                c.zip_mut_with(&lin.curvature[k], |v, &g| *v *= g);
-                c
-            };
             let da = match dz {
                 Some(mut da) if k != last => {
                     da.zip_mut_with(&lin.slope[k], |d, &g| *d *= g);
