@@ -5,6 +5,7 @@
 //! asynchronous simulator runs. Adding a model means adding a module that implements the
 //! trait, a config struct, and one field and match arm in [`ModelsConfig`].
 
+pub mod elementary;
 pub mod energy;
 pub mod gcn;
 pub mod ignn;

@@ -1,10 +1,12 @@
 //! Losses and metrics on node outputs.
 
+use crate::elementary::{exp_nonpositive, ln_at_least_one};
 use hogwild_graph::{Batch, Targets};
 use ndarray::Array2;
 use std::ops::Range;
 
-/// Mean softmax cross-entropy over nodes and its gradient with respect to the logits.
+/// Mean softmax cross-entropy over nodes and its gradient with respect to the logits
+/// (exponential and logarithm from [`crate::elementary`]: the same bits on every machine).
 pub fn cross_entropy(logits: &Array2<f64>, classes: &[usize]) -> (f64, Array2<f64>) {
     assert_eq!(
         logits.nrows(),
@@ -17,10 +19,11 @@ pub fn cross_entropy(logits: &Array2<f64>, classes: &[usize]) -> (f64, Array2<f6
     for (i, &c) in classes.iter().enumerate() {
         let row = logits.row(i);
         let max = row.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
-        let z: f64 = row.iter().map(|&x| (x - max).exp()).sum();
-        loss += z.ln() + max - row[c];
+        let z: f64 = row.iter().map(|&x| exp_nonpositive(x - max)).sum();
+        // z >= 1: the largest logit contributes e⁰.
+        loss += ln_at_least_one(z) + max - row[c];
         for (j, &x) in row.iter().enumerate() {
-            grad[[i, j]] = ((x - max).exp() / z - if j == c { 1.0 } else { 0.0 }) / n;
+            grad[[i, j]] = (exp_nonpositive(x - max) / z - if j == c { 1.0 } else { 0.0 }) / n;
         }
     }
     (loss / n, grad)
