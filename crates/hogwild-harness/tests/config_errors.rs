@@ -120,6 +120,18 @@ fn impossible_values_are_named() {
         &["models.energy", "beta = 0"],
     );
     expect_error(
+        &edited("cg_tol = 1e-10 ", "cg_tol = -1e-10 "),
+        &[
+            "models.energy",
+            "cg_tol = -0.0000000001",
+            "must be positive",
+        ],
+    );
+    expect_error(
+        &edited("newton_forcing_max = 0.01 ", "newton_forcing_max = 1.0 "),
+        &["models.energy", "newton_forcing_max = 1", "(0, 1)"],
+    );
+    expect_error(
         &edited("seeds = [0, 1, 2]", "seeds = []"),
         &["tables.chains.seeds"],
     );

@@ -100,8 +100,8 @@ pub fn ln_at_least_one(x: f64) -> f64 {
 }
 
 /// `(softplus(x), σ(x), 1 − σ(x))` from one exponential: `e = e^(−|x|)`,
-/// `softplus(x) = max(x, 0) + ln(1 + e)`, and `σ`, `1 − σ` are `1/(1 + e)` and `e/(1 + e)`
-/// in the order the sign of `x` gives (no cancellation in either).
+/// `softplus(x) = max(x, 0) + ln(1 + e)`, and `σ`, `1 − σ` are `1/(1 + e)` and `e · 1/(1 + e)`
+/// (one division) in the order the sign of `x` gives (no cancellation in either).
 #[inline]
 pub fn softplus_sigmoid(x: f64) -> (f64, f64, f64) {
     let e = exp_nonpositive(-x.abs());

@@ -55,6 +55,7 @@ fn models(seed: u64) -> Vec<Box<dyn Model>> {
         max_iter: 200,
         cg_tol: 1e-12,
         cg_max_iter: 1000,
+        newton_forcing_max: 0.01,
         async_step_scale: 0.5,
         train: train(),
     };

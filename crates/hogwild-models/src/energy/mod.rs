@@ -46,17 +46,10 @@ pub enum LinearSolver {
     /// sparse graphs such as chains.
     Cholesky,
     /// Conjugate gradients on Hessian-vector products to `cg_tol` (Newton steps: to a
-    /// forcing term √‖∇E‖). Suits well-conditioned energies on dense graphs, where the
-    /// colouring needs nearly one colour per node.
+    /// forcing term min(`newton_forcing_max`, √‖∇E‖)). Suits well-conditioned energies on
+    /// dense graphs, where the colouring needs nearly one colour per node.
     Cg,
 }
-
-/// The loosest relative accuracy of an inexact Newton step's conjugate gradients. Each
-/// Newton step costs an energy evaluation and a linearisation, several conjugate-gradient
-/// products' worth, so solving the early steps well pays: on a Table 3 fold, 0.01 took half
-/// the Newton steps of 0.5 (4 instead of 8 per solve) for 7 % more products, and trained in
-/// about 30 % less time (docs/PROTOCOL.md).
-const NEWTON_FORCING_MAX: f64 = 0.01;
 
 /// Energy GNN settings (`[models.energy]`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -86,6 +79,9 @@ pub struct EnergyConfig {
     pub cg_tol: f64,
     /// Iteration cap of conjugate gradients (adjoint solve and each Newton step).
     pub cg_max_iter: usize,
+    /// With `linear_solver = "cg"`, a Newton step's conjugate gradients stop at a relative
+    /// residual of min(this, √‖∇E‖₂) (Eisenstat & Walker's forcing term, capped); in (0, 1).
+    pub newton_forcing_max: f64,
     /// Asynchronous step = this / λ_max(∇²E), the larger of λ_max at H = 0 and at H*.
     pub async_step_scale: f64,
     /// Optimiser settings.
@@ -160,14 +156,21 @@ impl EnergyGnn {
                 "widths and hidden must be positive",
             );
         }
-        if [cfg.tol, cfg.cg_tol, cfg.step, cfg.async_step_scale]
-            .iter()
-            .any(|v| v.is_nan() || *v <= 0.0)
-        {
+        for (setting, value) in [
+            ("tol", cfg.tol),
+            ("cg_tol", cfg.cg_tol),
+            ("step", cfg.step),
+            ("async_step_scale", cfg.async_step_scale),
+        ] {
+            if value.is_nan() || value <= 0.0 {
+                return bad(setting, value.to_string(), "must be positive");
+            }
+        }
+        if !(cfg.newton_forcing_max > 0.0 && cfg.newton_forcing_max < 1.0) {
             return bad(
-                "tol",
-                cfg.tol.to_string(),
-                "tol, cg_tol, step and async_step_scale must be positive",
+                "newton_forcing_max",
+                cfg.newton_forcing_max.to_string(),
+                "must be in (0, 1): a relative residual of 1 is met by a zero step",
             );
         }
         let k = cfg.hidden;
@@ -405,10 +408,10 @@ impl EnergyGnn {
                         },
                         // Inexact Newton: ∇²E d = −∇E to a relative accuracy that tightens
                         // as the gradient shrinks (Eisenstat & Walker's forcing term √‖g‖),
-                        // at most NEWTON_FORCING_MAX.
+                        // at most `newton_forcing_max`.
                         None => {
-                            self.cg(&hess, &(-g), gnorm.sqrt().min(NEWTON_FORCING_MAX))
-                                .0
+                            let forcing = gnorm.sqrt().min(self.cfg.newton_forcing_max);
+                            self.cg(&hess, &(-g), forcing).0
                         }
                     };
                     let slope = dot_all(g.view(), d.view());

@@ -59,6 +59,7 @@ pub fn energy_cfg() -> EnergyConfig {
         max_iter: 200,
         cg_tol: 1e-13,
         cg_max_iter: 1000,
+        newton_forcing_max: 0.01,
         async_step_scale: 0.5,
         train: train_cfg(),
     }
