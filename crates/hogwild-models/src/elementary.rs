@@ -52,17 +52,25 @@ pub fn exp_nonpositive(t: f64) -> f64 {
     if t < EXP_MIN {
         return 0.0;
     }
+    exp_from_min(t)
+}
+
+/// [`exp_nonpositive`] for `EXP_MIN ≤ t ≤ 0` (and NaN).
+#[inline(always)]
+fn exp_from_min(t: f64) -> f64 {
     let rounded = t * N_OVER_LN2 + ROUND;
     let (k, kd) = (rounded_integer(rounded), rounded - ROUND);
     let r = (t - kd * LN2_OVER_N_HI) - kd * LN2_OVER_N_LO;
-    // k = 256 m + j with 0 <= j < 256 (an arithmetic shift floors m).
-    let (m, j) = (k >> 8, (k & 255) as usize);
+    // k = 256 m + j with 0 <= j < 256; k >= 256 * -1023 for t >= -708, so the shift of the
+    // non-negative k + 1023 * 256 floors to m + 1023 (the exponent's bits of 2^m).
+    let j = (k & 255) as usize;
+    let biased = (k.wrapping_add(1023 * 256) as u64) >> 8;
     // Estrin's scheme: pairs of terms side by side, a short dependency chain.
     let r2 = r * r;
     let tail = r + r2 * ((0.5 + r * (1.0 / 6.0)) + r2 * (1.0 / 24.0));
     let t_j = EXP2_TABLE[j];
     // 2^m is a normal number for every m >= -1022, which t >= -708 guarantees.
-    let scale = f64::from_bits(((m + 1023) as u64) << 52);
+    let scale = f64::from_bits(biased << 52);
     (t_j + t_j * tail) * scale
 }
 
@@ -104,17 +112,39 @@ pub fn ln_at_least_one(x: f64) -> f64 {
 /// (one division) in the order the sign of `x` gives (no cancellation in either).
 #[inline]
 pub fn softplus_sigmoid(x: f64) -> (f64, f64, f64) {
-    let e = exp_nonpositive(-x.abs());
-    let softplus = x.max(0.0) + ln_1p_unit(e);
-    let inv = 1.0 / (1.0 + e);
-    let other = e * inv;
-    // Branch-free choice by the sign bit (−0 picks the same values as +0: e = 1 there): the
-    // signs of pre-activations are unpredictable, a branch would be mispredicted half the time.
-    let negative = ((x.to_bits() as i64) >> 63) as u64;
-    let pick = |when_negative: f64, otherwise: f64| {
-        f64::from_bits((when_negative.to_bits() & negative) | (otherwise.to_bits() & !negative))
-    };
-    (softplus, pick(other, inv), pick(inv, other))
+    let [[softplus], [sigmoid], [complement]] = softplus_sigmoid_lanes([x]);
+    (softplus, sigmoid, complement)
+}
+
+/// [`softplus_sigmoid`] of `N` values at once, as `[softplus, σ, 1 − σ]`: the same operations
+/// on every lane (so the same bits), without branches, so the compiler can run the lanes side
+/// by side in vector registers (the row passes of the energy GNN's networks evaluate a
+/// layer's activations together).
+#[inline]
+pub fn softplus_sigmoid_lanes<const N: usize>(x: [f64; N]) -> [[f64; N]; 3] {
+    let mut out = [[0.0; N]; 3];
+    for q in 0..N {
+        let x = x[q];
+        let t = -x.abs();
+        // exp_nonpositive without its branch: NaN compares false and stays NaN.
+        let small = t < EXP_MIN;
+        let e = exp_from_min(if small { EXP_MIN } else { t });
+        let e = if small { 0.0 } else { e };
+        let softplus = x.max(0.0) + ln_1p_unit(e);
+        let inv = 1.0 / (1.0 + e);
+        let other = e * inv;
+        // Branch-free choice by the sign bit (−0 picks the same values as +0: e = 1 there):
+        // the signs of pre-activations are unpredictable, a branch would be mispredicted
+        // half the time.
+        let negative = ((x.to_bits() as i64) >> 63) as u64;
+        let pick = |when_negative: f64, otherwise: f64| {
+            f64::from_bits((when_negative.to_bits() & negative) | (otherwise.to_bits() & !negative))
+        };
+        out[0][q] = softplus;
+        out[1][q] = pick(other, inv);
+        out[2][q] = pick(inv, other);
+    }
+    out
 }
 
 /// `2^(j/256)`, correctly rounded.
@@ -992,6 +1022,56 @@ mod tests {
         let (s, g, c) = softplus_sigmoid(f64::INFINITY);
         assert_eq!((s, g, c), (f64::INFINITY, 1.0, 0.0));
         assert!(softplus_sigmoid(f64::NAN).0.is_nan());
+    }
+
+    /// Lanes are independent and branch-free evaluation changes no bit: every lane of
+    /// `softplus_sigmoid_lanes` equals the branchy scalar composition, in groups of 4 and 3.
+    #[test]
+    fn lanes_give_the_scalar_bits() {
+        let special = [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -0.0,
+            708.0,
+            -708.0,
+            708.0000000000001,
+            -708.0000000000001,
+            1e300,
+            -1e300,
+            5e-324,
+        ];
+        let xs: Vec<f64> = sweep(-800.0, 800.0, 20_000).chain(special).collect();
+        let scalar = |x: f64| {
+            let e = exp_nonpositive(-x.abs());
+            let inv = 1.0 / (1.0 + e);
+            let (g, c) = if x.is_sign_negative() {
+                (e * inv, inv)
+            } else {
+                (inv, e * inv)
+            };
+            [x.max(0.0) + ln_1p_unit(e), g, c].map(f64::to_bits)
+        };
+        let check = |group: &[f64], lanes: &[[f64; 3]]| {
+            for (&x, got) in group.iter().zip(lanes) {
+                assert_eq!(got.map(f64::to_bits), scalar(x), "x = {x:e}");
+            }
+        };
+        for group in xs.chunks_exact(4) {
+            let [s, g, c] = softplus_sigmoid_lanes::<4>(group.try_into().unwrap());
+            let lanes: Vec<[f64; 3]> = (0..4).map(|q| [s[q], g[q], c[q]]).collect();
+            check(group, &lanes);
+        }
+        for group in xs.chunks_exact(3) {
+            let [s, g, c] = softplus_sigmoid_lanes::<3>(group.try_into().unwrap());
+            let lanes: Vec<[f64; 3]> = (0..3).map(|q| [s[q], g[q], c[q]]).collect();
+            check(group, &lanes);
+        }
+        for &x in &xs {
+            let (s, g, c) = softplus_sigmoid(x);
+            check(&[x], &[[s, g, c]]);
+        }
     }
 
     /// The bits themselves, fixed whatever the machine: a change here changes results.

@@ -12,6 +12,7 @@
 
 pub mod hessian;
 pub mod picnn;
+pub mod rows;
 
 use crate::linalg::{add_row, col_sums, dot_all, lift, max_abs, mm, mm_nt, mm_tn, Scalar};
 use crate::loss::task_loss;
@@ -21,8 +22,9 @@ use hessian::HessianPattern;
 use hogwild_graph::{Batch, Graph};
 use ndarray::{s, Array2, ArrayView2};
 use num_dual::Dual64;
-use picnn::{Picnn, PicnnContext, PicnnLinearisation, PicnnShape, PicnnTape, RowNet, RowTape};
+use picnn::{Picnn, PicnnContext, PicnnLinearisation, PicnnShape, PicnnTape};
 use rand_chacha::ChaCha8Rng;
+use rows::{RowNet, RowTape};
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 
@@ -729,13 +731,12 @@ impl Model for EnergyGnn {
             self.update.row_net(&self.params),
         );
         let scratch = Mutex::new(Scratch {
-            message: vec![message.tape(); max_degree],
-            update: update.tape(),
-            y: vec![0.0; 2 * k],
+            message: message.tape(max_degree),
+            update: update.tape(1),
+            y: vec![0.0; max_degree * 2 * k],
             agg: vec![0.0; d_m],
-            d_agg: vec![0.0; d_m],
-            dy: vec![0.0; 2 * k],
-            d_msg: vec![0.0; d_m],
+            dy: vec![0.0; max_degree * 2 * k],
+            d_msg: vec![0.0; max_degree * d_m],
         });
         Ok(Box::new(EnergyRule {
             model: self,
@@ -744,6 +745,7 @@ impl Model for EnergyGnn {
             ctx,
             reverse,
             step,
+            d_m,
             scratch,
         }))
     }
@@ -760,29 +762,31 @@ struct EnergyRule<'a> {
     ctx: EnergyContext<'a>,
     reverse: Vec<usize>,
     step: f64,
+    /// Message width.
+    d_m: usize,
     /// Reused buffers: the rule runs on one thread, the lock is never contended.
     scratch: Mutex<Scratch>,
 }
 
 /// Buffers of one local evaluation, sized for the largest degree.
 struct Scratch {
-    /// Message-network tapes, one per in-edge.
-    message: Vec<RowTape>,
+    /// Tapes of the message network over a node's in-edges and of the update network.
+    message: RowTape,
     update: RowTape,
-    /// Convex input of one edge's message, `(h_j, h_i)`.
+    /// Convex inputs of the messages, one row `(h_j, h_i)` per in-edge.
     y: Vec<f64>,
-    /// Aggregated message and its gradient.
+    /// Aggregated message.
     agg: Vec<f64>,
-    d_agg: Vec<f64>,
-    /// `∂e_i/∂(h_j, h_i)` of one edge.
+    /// `∂e_i/∂(h_j, h_i)`, one row per in-edge.
     dy: Vec<f64>,
-    /// Gradient of one edge's message output.
+    /// Gradients of the messages, one row per in-edge.
     d_msg: Vec<f64>,
 }
 
 impl EnergyRule<'_> {
     /// Writes `∂e_i/∂h_i` into `d_self` and `∂e_i/∂h_j` of in-edge `r` into
-    /// `d_nb[r k..(r + 1) k]`, at `h_i = own`, `h_j = nb[r][..k]`.
+    /// `d_nb[r k..(r + 1) k]`, at `h_i = own`, `h_j = nb[r][..k]`. The message network runs
+    /// on all in-edges in one pass ([`RowNet`]); sums run in edge order.
     fn local_grads(
         &self,
         i: usize,
@@ -794,43 +798,47 @@ impl EnergyRule<'_> {
         let m = self.model;
         let k = m.cfg.hidden;
         let g = self.ctx.graph;
+        let edges = g.in_edges(i);
+        let deg = edges.len();
+        let d_m = self.d_m;
         let mut guard = self.scratch.lock().expect("never poisoned");
         let sc = &mut *guard;
+        let y = &mut sc.y[..deg * 2 * k];
+        for (row, view) in y.chunks_exact_mut(2 * k).zip(nb) {
+            row[..k].copy_from_slice(&view[..k]);
+            row[k..].copy_from_slice(own);
+        }
+        self.message
+            .forward(&self.ctx.message, edges.clone(), &[], y, &mut sc.message);
         sc.agg.fill(0.0);
-        sc.y[k..].copy_from_slice(own);
-        for ((r, e), view) in g.in_edges(i).enumerate().zip(nb) {
-            sc.y[..k].copy_from_slice(&view[..k]);
-            let tape = &mut sc.message[r];
-            self.message.forward(&self.ctx.message, e, &[], &sc.y, tape);
+        for (e, out) in edges.clone().zip(sc.message.out().chunks_exact(d_m)) {
             let a = g.edge(e).1;
-            for (s, &o) in sc.agg.iter_mut().zip(tape.out.iter()) {
+            for (s, &o) in sc.agg.iter_mut().zip(out) {
                 *s += a * o;
             }
         }
         self.update
-            .forward(&self.ctx.update, i, &sc.agg, own, &mut sc.update);
+            .forward(&self.ctx.update, i..i + 1, &sc.agg, own, &mut sc.update);
         for (d, &h) in d_self.iter_mut().zip(own) {
             *d = m.cfg.beta * h;
         }
         let d_agg = self
             .update
-            .backward(&self.ctx.update, i, &mut sc.update, &[1.0], d_self);
-        sc.d_agg.copy_from_slice(d_agg);
-        for (r, e) in g.in_edges(i).enumerate() {
+            .backward(&self.ctx.update, &mut sc.update, &[1.0], d_self);
+        let d_msg = &mut sc.d_msg[..deg * d_m];
+        for (e, row) in edges.zip(d_msg.chunks_exact_mut(d_m)) {
             let a = g.edge(e).1;
-            for (d, &v) in sc.d_msg.iter_mut().zip(sc.d_agg.iter()) {
+            for (d, &v) in row.iter_mut().zip(d_agg) {
                 *d = a * v;
             }
-            sc.dy.fill(0.0);
-            self.message.backward(
-                &self.ctx.message,
-                e,
-                &mut sc.message[r],
-                &sc.d_msg,
-                &mut sc.dy,
-            );
-            d_nb[r * k..(r + 1) * k].copy_from_slice(&sc.dy[..k]);
-            for (d, &v) in d_self.iter_mut().zip(&sc.dy[k..]) {
+        }
+        let dy = &mut sc.dy[..deg * 2 * k];
+        dy.fill(0.0);
+        self.message
+            .backward(&self.ctx.message, &mut sc.message, d_msg, dy);
+        for (row, d) in dy.chunks_exact(2 * k).zip(d_nb.chunks_exact_mut(k)) {
+            d.copy_from_slice(&row[..k]);
+            for (d, &v) in d_self.iter_mut().zip(&row[k..]) {
                 *d += v;
             }
         }

@@ -12,6 +12,7 @@
 //! backward passes are generic over [`Scalar`], so running them on dual numbers gives exact
 //! directional derivatives of the gradient.
 
+use super::rows::{Offsets, RowLayer, RowNet};
 use crate::linalg::{col_sums, mm, mm_nt, mm_tn, mm_tn_tt, Scalar};
 use crate::params::{ParamId, Params};
 use ndarray::{s, Array2, ArrayView2};
@@ -22,39 +23,6 @@ use std::ops::Range;
 /// context matrix here is.
 fn contiguous(a: &Array2<f64>) -> &[f64] {
     a.as_slice().expect("standard layout")
-}
-
-/// `acc[q] += v · w[q]` for the first four entries of `w`.
-#[inline(always)]
-fn axpy4(acc: &mut [f64; 4], v: f64, w: &[f64]) {
-    let w: &[f64; 4] = w[..4].try_into().expect("4");
-    for q in 0..4 {
-        acc[q] += v * w[q];
-    }
-}
-
-/// Calls `done(j, Σ_o da[o] · w_t[o n + j])` for every `j < n`, where `w_t` holds `Wᵀ` for a
-/// matrix `W` of `n` rows: the products of `da` with the rows of `W`, each summed from 0 in
-/// the order of `o`, four rows at a time in registers.
-#[inline(always)]
-fn products_t(da: &[f64], w_t: &[f64], n: usize, mut done: impl FnMut(usize, f64)) {
-    let blocks = n / 4 * 4;
-    for j in (0..blocks).step_by(4) {
-        let mut acc = [0.0; 4];
-        for (o, &d) in da.iter().enumerate() {
-            axpy4(&mut acc, d, &w_t[o * n + j..]);
-        }
-        for (q, &s) in acc.iter().enumerate() {
-            done(j + q, s);
-        }
-    }
-    for j in blocks..n {
-        let mut acc = 0.0;
-        for (o, &d) in da.iter().enumerate() {
-            acc += d * w_t[o * n + j];
-        }
-        done(j, acc);
-    }
 }
 
 /// The hidden-layer activation: convex and non-decreasing, as a PICNN needs.
@@ -84,12 +52,36 @@ impl Activation {
         }
     }
 
-    /// `(g(a), g'(a))` in `f64`, for the single-row passes.
-    fn value_and_slope(self, a: f64) -> (f64, f64) {
-        let (softplus, sigmoid, _) = a.softplus_sigmoid();
-        match self {
-            Activation::Softplus => (softplus, sigmoid),
-            Activation::SoftplusSquared => (softplus * softplus, softplus * sigmoid * 2.0),
+    /// `g(a)` into `value` and `g'(a)` into `slope` for every entry of `a`, in `f64`, for
+    /// the row passes ([`RowNet`]): four at a time
+    /// ([`softplus_sigmoid_lanes`](crate::elementary::softplus_sigmoid_lanes)).
+    pub(super) fn values_and_slopes(self, a: &[f64], value: &mut [f64], slope: &mut [f64]) {
+        let lanes = a.len() / 4 * 4;
+        let (a4, a1) = a.split_at(lanes);
+        let (v4, v1) = value.split_at_mut(lanes);
+        let (s4, s1) = slope.split_at_mut(lanes);
+        for ((a, v), s) in a4
+            .chunks_exact(4)
+            .zip(v4.chunks_exact_mut(4))
+            .zip(s4.chunks_exact_mut(4))
+        {
+            self.lanes::<4>(a.try_into().expect("4"), v, s);
+        }
+        for ((&a, v), s) in a1.iter().zip(v1).zip(s1) {
+            self.lanes::<1>([a], std::slice::from_mut(v), std::slice::from_mut(s));
+        }
+    }
+
+    #[inline(always)]
+    fn lanes<const N: usize>(self, a: [f64; N], value: &mut [f64], slope: &mut [f64]) {
+        let [softplus, sigmoid, _] = crate::elementary::softplus_sigmoid_lanes(a);
+        for q in 0..N {
+            (value[q], slope[q]) = match self {
+                Activation::Softplus => (softplus[q], sigmoid[q]),
+                Activation::SoftplusSquared => {
+                    (softplus[q] * softplus[q], softplus[q] * sigmoid[q] * 2.0)
+                }
+            };
         }
     }
 }
@@ -131,7 +123,7 @@ pub struct Picnn {
 
 /// The feature-only quantities of every layer for a fixed `x`: per row, each layer's gate
 /// `[x Wzu + bzu]_+`, coefficients `x Wyu + byu` and affine term `x Wu + b`, side by side in
-/// one contiguous row (a single-row pass reads one stretch of memory).
+/// one contiguous row (a pass on a few rows reads one stretch of memory).
 #[derive(Debug, Clone)]
 pub struct PicnnContext {
     x: Array2<f64>,
@@ -167,20 +159,24 @@ impl PicnnContext {
         self.terms.slice(s![rows.clone(), o.affine..o.end])
     }
 
-    /// Row `row`'s terms of layer `k`: (gate, coefficients, affine term).
-    fn row_terms(&self, k: usize, row: usize) -> (&[f64], &[f64], &[f64]) {
-        let o = self.offsets[k];
+    /// The terms of the contiguous rows `rows` (row-major) and the distance between rows.
+    pub(super) fn rows_terms(&self, rows: Range<usize>) -> (&[f64], usize) {
         let width = self.terms.ncols();
-        let r = &contiguous(&self.terms)[row * width..(row + 1) * width];
         (
-            &r[o.gate..o.coef],
-            &r[o.coef..o.affine],
-            &r[o.affine..o.end],
+            &contiguous(&self.terms)[rows.start * width..rows.end * width],
+            width,
         )
     }
 
-    /// Prefetches ([`hogwild_graph::prefetch`]) the rows `rows`, which single-row passes on
-    /// them read.
+    /// Where layer `k`'s gate, coefficients and affine term start in a row of terms, and
+    /// where they end.
+    pub(super) fn offsets(&self, k: usize) -> Offsets {
+        let o = self.offsets[k];
+        [o.gate, o.coef, o.affine, o.end]
+    }
+
+    /// Prefetches ([`hogwild_graph::prefetch`]) the rows `rows`, which passes of a
+    /// [`RowNet`] on them read.
     pub fn prefetch_rows(&self, rows: Range<usize>) {
         let width = self.terms.ncols();
         hogwild_graph::prefetch::prefetch(
@@ -226,24 +222,6 @@ pub struct PicnnTangent {
     pre: Vec<Array2<f64>>,
     /// Tangent of the output, when asked for.
     pub out: Option<Array2<f64>>,
-}
-
-/// Buffers of single-row passes ([`RowNet::forward`], [`RowNet::backward`]), made once
-/// by [`RowNet::tape`] and reused, so the asynchronous simulator's inner loop does not
-/// allocate.
-#[derive(Debug, Clone)]
-pub struct RowTape {
-    /// Input `z_k` of every layer.
-    z: Vec<Vec<f64>>,
-    /// Pre-activation of every layer.
-    a: Vec<Vec<f64>>,
-    /// Activation slope `g'(a)` of every hidden layer.
-    slope: Vec<Vec<f64>>,
-    /// The output.
-    pub out: Vec<f64>,
-    /// Backward buffers: the gradient flowing into the current layer, and into the one below.
-    dz: Vec<f64>,
-    dz_prev: Vec<f64>,
 }
 
 impl Picnn {
@@ -329,7 +307,7 @@ impl Picnn {
         PicnnContext { x, terms, offsets }
     }
 
-    /// This network with `params` frozen, laid out for single-row passes.
+    /// This network with `params` frozen, laid out for passes on a few rows at a time.
     pub fn row_net(&self, params: &Params) -> RowNet {
         let copy = |id: ParamId| contiguous(params.get(id)).to_vec();
         let transposed = |id: ParamId| {
@@ -349,10 +327,7 @@ impl Picnn {
                 wy_t: transposed(l.wy),
             })
             .collect();
-        RowNet {
-            layers,
-            shape: self.shape.clone(),
-        }
+        RowNet::new(layers, self.shape.y_dim, self.shape.activation)
     }
 
     /// Forward pass on context rows `rows`, with monotone input `z0` and convex input `y`.
@@ -602,178 +577,5 @@ impl Picnn {
             dz = dz_prev;
         }
         (dz, dy)
-    }
-}
-
-/// A PICNN with frozen parameters, laid out for single-row passes (the asynchronous
-/// simulator's inner loop; [`Picnn::row_net`]): each layer's `Wz` and `Wy` as stored, for the
-/// forward pass (an input's outputs contiguous), and transposed, for the backward pass (an
-/// output's inputs contiguous, so every input's gradient sums in its own lane). The passes
-/// compute what [`Picnn::forward`] and [`Picnn::backward`] do for one row, in `f64`.
-#[derive(Debug, Clone)]
-pub struct RowNet {
-    layers: Vec<RowLayer>,
-    shape: PicnnShape,
-}
-
-#[derive(Debug, Clone)]
-struct RowLayer {
-    z_in: usize,
-    width: usize,
-    /// `Wz` (`z_in × width`) and `Wy` (`y_dim × width`), row-major.
-    wz: Vec<f64>,
-    wy: Vec<f64>,
-    /// Their transposes.
-    wz_t: Vec<f64>,
-    wy_t: Vec<f64>,
-}
-
-impl RowNet {
-    /// Buffers for single-row passes of this network.
-    pub fn tape(&self) -> RowTape {
-        let widest = self
-            .layers
-            .iter()
-            .map(|l| l.z_in)
-            .chain(self.shape.widths.iter().copied())
-            .max()
-            .unwrap_or(0);
-        RowTape {
-            z: self.layers.iter().map(|l| vec![0.0; l.z_in]).collect(),
-            a: self.shape.widths.iter().map(|&w| vec![0.0; w]).collect(),
-            slope: self.shape.widths.iter().map(|&w| vec![0.0; w]).collect(),
-            out: vec![0.0; *self.shape.widths.last().expect("at least one layer")],
-            dz: vec![0.0; widest],
-            dz_prev: vec![0.0; widest],
-        }
-    }
-
-    /// The forward pass of context row `row` with monotone input `z0` and convex input `y`,
-    /// into `tape` (output: `tape.out`).
-    pub fn forward(
-        &self,
-        ctx: &PicnnContext,
-        row: usize,
-        z0: &[f64],
-        y: &[f64],
-        tape: &mut RowTape,
-    ) {
-        let last = self.layers.len() - 1;
-        tape.z[0].copy_from_slice(z0);
-        for (k, l) in self.layers.iter().enumerate() {
-            let width = l.width;
-            let (a, z) = (&mut tape.a[k], &tape.z[k]);
-            let (gate, coef, affine) = ctx.row_terms(k, row);
-            a.copy_from_slice(affine);
-            let (wz, wy) = (&l.wz[..], &l.wy[..]);
-            // Outputs in blocks of 4 held in registers; each output sums its terms in a fixed
-            // order: the z terms, then the y terms.
-            let blocks = width / 4 * 4;
-            for start in (0..blocks).step_by(4) {
-                let mut acc: [f64; 4] = a[start..start + 4].try_into().expect("4");
-                for (i, (&zi, &g)) in z.iter().zip(gate).enumerate() {
-                    axpy4(&mut acc, zi * g, &wz[i * width + start..]);
-                }
-                for (j, (&yj, &c)) in y.iter().zip(coef).enumerate() {
-                    axpy4(&mut acc, yj * c, &wy[j * width + start..]);
-                }
-                a[start..start + 4].copy_from_slice(&acc);
-            }
-            for o in blocks..width {
-                let mut acc = a[o];
-                for (i, (&zi, &g)) in z.iter().zip(gate).enumerate() {
-                    acc += zi * g * wz[i * width + o];
-                }
-                for (j, (&yj, &c)) in y.iter().zip(coef).enumerate() {
-                    acc += yj * c * wy[j * width + o];
-                }
-                a[o] = acc;
-            }
-            if k == last {
-                tape.out.copy_from_slice(&tape.a[k]);
-            } else {
-                let (next, slope) = (&mut tape.z[k + 1], &mut tape.slope[k]);
-                for ((n, d), &v) in next.iter_mut().zip(slope.iter_mut()).zip(tape.a[k].iter()) {
-                    (*n, *d) = self.shape.activation.value_and_slope(v);
-                }
-            }
-        }
-    }
-
-    /// The backward pass of the last [`RowNet::forward`] on `row` from `d_out` (no parameter
-    /// gradients): adds `∂/∂y` to `dy` and returns `∂/∂z0`.
-    pub fn backward<'t>(
-        &self,
-        ctx: &PicnnContext,
-        row: usize,
-        tape: &'t mut RowTape,
-        d_out: &[f64],
-        dy: &mut [f64],
-    ) -> &'t [f64] {
-        let last = self.layers.len() - 1;
-        let y_dim = self.shape.y_dim;
-        tape.dz[..d_out.len()].copy_from_slice(d_out);
-        for (k, l) in self.layers.iter().enumerate().rev() {
-            let da = &mut tape.dz[..l.width];
-            if k != last {
-                for (d, &g) in da.iter_mut().zip(tape.slope[k].iter()) {
-                    *d *= g;
-                }
-            }
-            let (gate, coef, _) = ctx.row_terms(k, row);
-            products_t(da, &l.wy_t, y_dim, |j, s| dy[j] += s * coef[j]);
-            let dz_prev = &mut tape.dz_prev;
-            products_t(da, &l.wz_t, l.z_in, |i, s| dz_prev[i] = s * gate[i]);
-            std::mem::swap(&mut tape.dz, &mut tape.dz_prev);
-        }
-        &tape.dz[..self.shape.z_in]
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rand::{RngExt, SeedableRng};
-
-    #[test]
-    fn single_row_passes_match_the_batched_ones() {
-        let mut rng = ChaCha8Rng::seed_from_u64(3);
-        for activation in [Activation::Softplus, Activation::SoftplusSquared] {
-            let shape = PicnnShape {
-                z_in: 3,
-                y_dim: 4,
-                x_dim: 2,
-                widths: vec![5, 2, 1],
-                activation,
-            };
-            let mut params = Params::default();
-            let net = Picnn::new("u", shape, &mut params, &mut rng);
-            let x = Array2::from_shape_fn((6, 2), |_| rng.random_range(-1.0..1.0));
-            let z0 = Array2::from_shape_fn((6, 3), |_| rng.random_range(-1.0..1.0));
-            let y = Array2::from_shape_fn((6, 4), |_| rng.random_range(-1.0..1.0));
-            let ctx = net.context(&params, x);
-            let tape = net.forward(&params, &ctx, 0..6, z0.clone(), y.view());
-            let d_out = Array2::from_shape_fn((6, 1), |(i, _)| 1.0 + i as f64);
-            let (dz0, dy) = net.backward(&params, &ctx, &tape, d_out.clone(), None);
-            let rows = net.row_net(&params);
-            let mut row = rows.tape();
-            for r in 0..6 {
-                let z = z0.row(r).to_vec();
-                let yr = y.row(r).to_vec();
-                rows.forward(&ctx, r, &z, &yr, &mut row);
-                assert!((row.out[0] - tape.out[[r, 0]]).abs() < 1e-12);
-                let mut dyr = vec![0.5; 4];
-                let dz = rows
-                    .backward(&ctx, r, &mut row, &[d_out[[r, 0]]], &mut dyr)
-                    .to_vec();
-                for c in 0..3 {
-                    assert!((dz[c] - dz0[[r, c]]).abs() < 1e-12, "dz0 row {r}");
-                }
-                for c in 0..4 {
-                    // RowNet::backward adds to what is there (0.5).
-                    assert!((dyr[c] - 0.5 - dy[[r, c]]).abs() < 1e-12, "dy row {r}");
-                }
-            }
-        }
     }
 }

@@ -1,0 +1,570 @@
+//! Forward and backward passes of a frozen PICNN on a few context rows at once, in `f64`:
+//! the asynchronous simulator's inner loop (one node's update runs the message network on
+//! each of its in-edges and the update network on the node itself).
+//!
+//! The passes compute what [`Picnn::forward`](super::picnn::Picnn::forward) and
+//! [`Picnn::backward`](super::picnn::Picnn::backward) do, row by row, with every sum in a
+//! fixed order that does not depend on how many rows run together (the tests pin it):
+//!
+//! - a pre-activation starts from the affine term and adds the `z` terms, then the `y`
+//!   terms, in input order, each as `(input · gate or coefficient) · weight`;
+//! - a backward product `Σ_o da_o · W_{jo}` starts from 0 and adds in output order, and is
+//!   then scaled by the input's coefficient (added to `∂/∂y`) or gate (`∂/∂z`).
+//!
+//! Rows run in chunks of up to four, four outputs at a time, with every (row, output) sum in
+//! its own register lane: a sum is one chain of dependent additions, so a single row leaves
+//! the floating-point units waiting on it; several rows fill them, and share each weight load.
+
+use super::picnn::PicnnContext;
+use std::ops::Range;
+
+/// Rows per chunk, at most.
+const CHUNK: usize = 4;
+/// Outputs per register block.
+const LANES: usize = 4;
+
+/// A PICNN with frozen parameters, laid out for passes over a few rows ([`RowNet::forward`],
+/// [`RowNet::backward`]); made by [`Picnn::row_net`](super::picnn::Picnn::row_net).
+#[derive(Debug, Clone)]
+pub struct RowNet {
+    layers: Vec<RowLayer>,
+    y_dim: usize,
+    activation: super::picnn::Activation,
+}
+
+/// One layer's weights, as stored and transposed.
+#[derive(Debug, Clone)]
+pub struct RowLayer {
+    /// Width of the layer's `z` input.
+    pub z_in: usize,
+    /// Its output width.
+    pub width: usize,
+    /// `Wz` (`z_in × width`) and `Wy` (`y_dim × width`), row-major: for the forward pass (an
+    /// input's outputs contiguous).
+    pub wz: Vec<f64>,
+    /// See `wz`.
+    pub wy: Vec<f64>,
+    /// Their transposes, for the backward pass (an output's inputs contiguous, so every
+    /// input's gradient sums in its own lane).
+    pub wz_t: Vec<f64>,
+    /// See `wz_t`.
+    pub wy_t: Vec<f64>,
+}
+
+/// Buffers of the passes of one [`RowNet`] over up to `capacity` rows, made once by
+/// [`RowNet::tape`] and reused, so the simulator's inner loop does not allocate. Every
+/// buffer is row-major (row `r` of a width-`w` buffer is `[r w, (r + 1) w)`).
+#[derive(Debug, Clone)]
+pub struct RowTape {
+    /// The context rows of the last forward pass.
+    rows: Range<usize>,
+    /// Input `z_k` of every layer.
+    z: Vec<Vec<f64>>,
+    /// Pre-activation of every layer.
+    a: Vec<Vec<f64>>,
+    /// Activation slope `g'(a)` of every hidden layer.
+    slope: Vec<Vec<f64>>,
+    /// Backward buffers: the gradient flowing into the current layer, and into the one below.
+    dz: Vec<f64>,
+    dz_prev: Vec<f64>,
+    /// The network's output width.
+    out_width: usize,
+}
+
+impl RowTape {
+    /// The output of the last forward pass (rows × output width).
+    pub fn out(&self) -> &[f64] {
+        let a = self.a.last().expect("at least one layer");
+        &a[..self.rows.len() * self.out_width]
+    }
+}
+
+impl RowNet {
+    /// The network from its layers (convex input width `y_dim`).
+    pub(super) fn new(
+        layers: Vec<RowLayer>,
+        y_dim: usize,
+        activation: super::picnn::Activation,
+    ) -> RowNet {
+        assert!(!layers.is_empty(), "at least one layer");
+        RowNet {
+            layers,
+            y_dim,
+            activation,
+        }
+    }
+
+    fn widest(&self) -> usize {
+        self.layers
+            .iter()
+            .flat_map(|l| [l.z_in, l.width])
+            .max()
+            .unwrap_or(0)
+            .max(1)
+    }
+
+    /// Buffers for passes over up to `capacity` rows.
+    pub fn tape(&self, capacity: usize) -> RowTape {
+        let capacity = capacity.max(1);
+        let widest = self.widest();
+        RowTape {
+            rows: 0..0,
+            z: self
+                .layers
+                .iter()
+                .map(|l| vec![0.0; capacity * l.z_in])
+                .collect(),
+            a: self
+                .layers
+                .iter()
+                .map(|l| vec![0.0; capacity * l.width])
+                .collect(),
+            slope: self
+                .layers
+                .iter()
+                .map(|l| vec![0.0; capacity * l.width])
+                .collect(),
+            dz: vec![0.0; capacity * widest],
+            dz_prev: vec![0.0; capacity * widest],
+            out_width: self.layers.last().expect("at least one layer").width,
+        }
+    }
+
+    /// The forward pass on context rows `rows` (at most the tape's capacity) with monotone
+    /// inputs `z0` (rows × `z_in`) and convex inputs `y` (rows × `y_dim`), into `tape`
+    /// (output: [`RowTape::out`]).
+    pub fn forward(
+        &self,
+        ctx: &PicnnContext,
+        rows: Range<usize>,
+        z0: &[f64],
+        y: &[f64],
+        tape: &mut RowTape,
+    ) {
+        let n = rows.len();
+        let y_dim = self.y_dim;
+        assert!(n * self.widest() <= tape.dz.len(), "rows exceed the tape");
+        assert_eq!(y.len(), n * y_dim, "convex inputs");
+        let z_in = self.layers[0].z_in;
+        assert_eq!(z0.len(), n * z_in, "monotone inputs");
+        tape.z[0][..n * z_in].copy_from_slice(z0);
+        let (terms, stride) = ctx.rows_terms(rows.clone());
+        let last = self.layers.len() - 1;
+        for (k, l) in self.layers.iter().enumerate() {
+            let offsets = ctx.offsets(k);
+            let z = &tape.z[k][..n * l.z_in];
+            let a = &mut tape.a[k][..n * l.width];
+            let mut r = 0;
+            while r < n {
+                let take = chunk(n - r);
+                let t = &terms[r * stride..];
+                let (zr, yr) = (&z[r * l.z_in..], &y[r * y_dim..]);
+                let ar = &mut a[r * l.width..];
+                match take {
+                    4 => forward_chunk::<4>(l, y_dim, t, stride, offsets, zr, yr, ar),
+                    2 => forward_chunk::<2>(l, y_dim, t, stride, offsets, zr, yr, ar),
+                    _ => forward_chunk::<1>(l, y_dim, t, stride, offsets, zr, yr, ar),
+                }
+                r += take;
+            }
+            if k != last {
+                let next = &mut tape.z[k + 1][..n * l.width];
+                let slope = &mut tape.slope[k][..n * l.width];
+                self.activation.values_and_slopes(a, next, slope);
+            }
+        }
+        tape.rows = rows;
+    }
+
+    /// The backward pass of the last [`RowNet::forward`] from `d_out` (rows × output width;
+    /// no parameter gradients): adds `∂/∂y` to `dy` (rows × `y_dim`) and returns `∂/∂z0`
+    /// (rows × `z_in`).
+    pub fn backward<'t>(
+        &self,
+        ctx: &PicnnContext,
+        tape: &'t mut RowTape,
+        d_out: &[f64],
+        dy: &mut [f64],
+    ) -> &'t [f64] {
+        let n = tape.rows.len();
+        let y_dim = self.y_dim;
+        let last = self.layers.len() - 1;
+        assert_eq!(d_out.len(), n * self.layers[last].width, "output gradients");
+        assert_eq!(dy.len(), n * y_dim, "convex-input gradients");
+        let (terms, stride) = ctx.rows_terms(tape.rows.clone());
+        tape.dz[..d_out.len()].copy_from_slice(d_out);
+        for (k, l) in self.layers.iter().enumerate().rev() {
+            let offsets = ctx.offsets(k);
+            let da = &mut tape.dz[..n * l.width];
+            if k != last {
+                for (d, &g) in da.iter_mut().zip(&tape.slope[k][..n * l.width]) {
+                    *d *= g;
+                }
+            }
+            let dz_prev = &mut tape.dz_prev[..n * l.z_in];
+            let mut r = 0;
+            while r < n {
+                let take = chunk(n - r);
+                let t = &terms[r * stride..];
+                let dar = &da[r * l.width..];
+                let (dyr, dzr) = (&mut dy[r * y_dim..], &mut dz_prev[r * l.z_in..]);
+                match take {
+                    4 => backward_chunk::<4>(l, y_dim, t, stride, offsets, dar, dyr, dzr),
+                    2 => backward_chunk::<2>(l, y_dim, t, stride, offsets, dar, dyr, dzr),
+                    _ => backward_chunk::<1>(l, y_dim, t, stride, offsets, dar, dyr, dzr),
+                }
+                r += take;
+            }
+            std::mem::swap(&mut tape.dz, &mut tape.dz_prev);
+        }
+        &tape.dz[..n * self.layers[0].z_in]
+    }
+}
+
+/// How many of `left` rows the next chunk takes: 4, 2 or 1.
+fn chunk(left: usize) -> usize {
+    if left >= CHUNK {
+        CHUNK
+    } else if left >= 2 {
+        2
+    } else {
+        1
+    }
+}
+
+/// Where a layer's terms lie in a context row: gate, coefficients, affine term, end.
+pub(super) type Offsets = [usize; 4];
+
+/// The first R rows of `data`, `len` entries each, `stride` apart.
+#[inline(always)]
+fn rows_of<const R: usize>(data: &[f64], stride: usize, len: usize) -> [&[f64]; R] {
+    std::array::from_fn(|r| &data[r * stride..r * stride + len])
+}
+
+/// [`rows_of`] for writing (`stride == len`).
+#[inline(always)]
+fn rows_of_mut<const R: usize>(mut data: &mut [f64], len: usize) -> [&mut [f64]; R] {
+    std::array::from_fn(|_| {
+        let (row, rest) = std::mem::take(&mut data).split_at_mut(len);
+        data = rest;
+        row
+    })
+}
+
+/// Pre-activations `a` (R rows × width) of layer `l` for R rows with context rows `terms`
+/// (`stride` apart), inputs `z` (R × z_in) and `y` (R × y_dim).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn forward_chunk<const R: usize>(
+    l: &RowLayer,
+    y_dim: usize,
+    terms: &[f64],
+    stride: usize,
+    [gate, coef, affine, _]: Offsets,
+    z: &[f64],
+    y: &[f64],
+    a: &mut [f64],
+) {
+    let (width, z_in) = (l.width, l.z_in);
+    let gates: [&[f64]; R] = rows_of(&terms[gate..], stride, z_in);
+    let coefs: [&[f64]; R] = rows_of(&terms[coef..], stride, y_dim);
+    let affines: [&[f64]; R] = rows_of(&terms[affine..], stride, width);
+    let zs: [&[f64]; R] = rows_of(z, z_in, z_in);
+    let ys: [&[f64]; R] = rows_of(y, y_dim, y_dim);
+    let outs: [&mut [f64]; R] = rows_of_mut(a, width);
+    let (wz, wy) = (&l.wz[..z_in * width], &l.wy[..y_dim * width]);
+    let blocks = width / LANES * LANES;
+    for start in (0..blocks).step_by(LANES) {
+        let mut acc: [[f64; LANES]; R] =
+            std::array::from_fn(|r| affines[r][start..start + LANES].try_into().expect("4"));
+        for i in 0..z_in {
+            let w: &[f64; LANES] = wz[i * width + start..][..LANES].try_into().expect("4");
+            for r in 0..R {
+                let v = zs[r][i] * gates[r][i];
+                for q in 0..LANES {
+                    acc[r][q] += v * w[q];
+                }
+            }
+        }
+        for j in 0..y_dim {
+            let w: &[f64; LANES] = wy[j * width + start..][..LANES].try_into().expect("4");
+            for r in 0..R {
+                let v = ys[r][j] * coefs[r][j];
+                for q in 0..LANES {
+                    acc[r][q] += v * w[q];
+                }
+            }
+        }
+        for r in 0..R {
+            outs[r][start..start + LANES].copy_from_slice(&acc[r]);
+        }
+    }
+    for o in blocks..width {
+        let mut acc: [f64; R] = std::array::from_fn(|r| affines[r][o]);
+        for i in 0..z_in {
+            let w = wz[i * width + o];
+            for r in 0..R {
+                acc[r] += zs[r][i] * gates[r][i] * w;
+            }
+        }
+        for j in 0..y_dim {
+            let w = wy[j * width + o];
+            for r in 0..R {
+                acc[r] += ys[r][j] * coefs[r][j] * w;
+            }
+        }
+        for r in 0..R {
+            outs[r][o] = acc[r];
+        }
+    }
+}
+
+/// Layer `l`'s backward step for R rows from `da` (R × width, slopes applied): adds
+/// `(Σ_o da_o Wy_jo) · coef_j` to `dy` (R × y_dim) and writes `(Σ_o da_o Wz_io) · gate_i` to
+/// `dz` (R × z_in).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn backward_chunk<const R: usize>(
+    l: &RowLayer,
+    y_dim: usize,
+    terms: &[f64],
+    stride: usize,
+    [gate, coef, _, _]: Offsets,
+    da: &[f64],
+    dy: &mut [f64],
+    dz: &mut [f64],
+) {
+    let (width, z_in) = (l.width, l.z_in);
+    let das: [&[f64]; R] = rows_of(da, width, width);
+    let coefs: [&[f64]; R] = rows_of(&terms[coef..], stride, y_dim);
+    let mut dys: [&mut [f64]; R] = rows_of_mut(dy, y_dim);
+    products_t(&das, &l.wy_t, y_dim, |r, j, s| dys[r][j] += s * coefs[r][j]);
+    let gates: [&[f64]; R] = rows_of(&terms[gate..], stride, z_in);
+    let mut dzs: [&mut [f64]; R] = rows_of_mut(dz, z_in);
+    products_t(&das, &l.wz_t, z_in, |r, i, s| dzs[r][i] = s * gates[r][i]);
+}
+
+/// Calls `done(r, j, Σ_o da[r][o] · w_t[o n + j])` for every row `r < R` and `j < n`, where
+/// `w_t` holds `Wᵀ` for a matrix `W` of `n` rows: each sum from 0 in the order of `o`, four
+/// `j` of every row at a time in registers.
+#[inline(always)]
+fn products_t<const R: usize>(
+    da: &[&[f64]; R],
+    w_t: &[f64],
+    n: usize,
+    mut done: impl FnMut(usize, usize, f64),
+) {
+    let width = da[0].len();
+    let w_t = &w_t[..width * n];
+    let blocks = n / LANES * LANES;
+    for j in (0..blocks).step_by(LANES) {
+        let mut acc = [[0.0; LANES]; R];
+        for o in 0..width {
+            let w: &[f64; LANES] = w_t[o * n + j..][..LANES].try_into().expect("4");
+            for r in 0..R {
+                let d = da[r][o];
+                for q in 0..LANES {
+                    acc[r][q] += d * w[q];
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            for (q, &s) in acc.iter().enumerate() {
+                done(r, j + q, s);
+            }
+        }
+    }
+    for j in blocks..n {
+        let mut acc = [0.0; R];
+        for o in 0..width {
+            let w = w_t[o * n + j];
+            for r in 0..R {
+                acc[r] += da[r][o] * w;
+            }
+        }
+        for (r, &s) in acc.iter().enumerate() {
+            done(r, j, s);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::picnn::{Activation, Picnn, PicnnShape};
+    use super::*;
+    use crate::elementary::softplus_sigmoid;
+    use crate::params::Params;
+    use ndarray::Array2;
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// A network whose widths exercise every path: a block of four outputs and a remainder
+    /// (5), a block alone (4), a lone output (1); `y` and `z` of 6 and 3 inputs.
+    fn network(activation: Activation, rng: &mut ChaCha8Rng) -> (Picnn, Params, PicnnContext) {
+        let shape = PicnnShape {
+            z_in: 3,
+            y_dim: 6,
+            x_dim: 2,
+            widths: vec![5, 4, 1],
+            activation,
+        };
+        let mut params = Params::default();
+        let net = Picnn::new("u", shape, &mut params, rng);
+        let x = Array2::from_shape_fn((9, 2), |_| rng.random_range(-1.0..1.0));
+        let ctx = net.context(&params, x);
+        (net, params, ctx)
+    }
+
+    /// One row's passes written plainly in the order the module documents: (output,
+    /// `∂/∂z0`, `∂/∂y` from zero).
+    fn reference(
+        net: &RowNet,
+        ctx: &PicnnContext,
+        row: usize,
+        z0: &[f64],
+        y: &[f64],
+        d_out: &[f64],
+    ) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let (t, _) = ctx.rows_terms(row..row + 1);
+        let mut z = z0.to_vec();
+        let mut slopes = vec![];
+        let last = net.layers.len() - 1;
+        for (k, l) in net.layers.iter().enumerate() {
+            let [g, c, a, _] = ctx.offsets(k);
+            let pre: Vec<f64> = (0..l.width)
+                .map(|o| {
+                    let mut s = t[a + o];
+                    for i in 0..l.z_in {
+                        s += z[i] * t[g + i] * l.wz[i * l.width + o];
+                    }
+                    for j in 0..net.y_dim {
+                        s += y[j] * t[c + j] * l.wy[j * l.width + o];
+                    }
+                    s
+                })
+                .collect();
+            if k == last {
+                z = pre;
+            } else {
+                let (v, d): (Vec<f64>, Vec<f64>) = pre
+                    .iter()
+                    .map(|&p| {
+                        let (sp, sg, _) = softplus_sigmoid(p);
+                        match net.activation {
+                            Activation::Softplus => (sp, sg),
+                            Activation::SoftplusSquared => (sp * sp, sp * sg * 2.0),
+                        }
+                    })
+                    .unzip();
+                z = v;
+                slopes.push(d);
+            }
+        }
+        let out = z;
+        let mut dz = d_out.to_vec();
+        let mut dy = vec![0.0; net.y_dim];
+        for (k, l) in net.layers.iter().enumerate().rev() {
+            let [g, c, _, _] = ctx.offsets(k);
+            if k != last {
+                for (d, &s) in dz.iter_mut().zip(&slopes[k]) {
+                    *d *= s;
+                }
+            }
+            for (j, dy) in dy.iter_mut().enumerate() {
+                let mut s = 0.0;
+                for (o, &d) in dz.iter().enumerate() {
+                    s += d * l.wy[j * l.width + o];
+                }
+                *dy += s * t[c + j];
+            }
+            dz = (0..l.z_in)
+                .map(|i| {
+                    let mut s = 0.0;
+                    for (o, &d) in dz.iter().enumerate() {
+                        s += d * l.wz[i * l.width + o];
+                    }
+                    s * t[g + i]
+                })
+                .collect();
+        }
+        (out, dz, dy)
+    }
+
+    #[test]
+    fn passes_match_the_batched_ones() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for activation in [Activation::Softplus, Activation::SoftplusSquared] {
+            let (net, params, ctx) = network(activation, &mut rng);
+            let rows_net = net.row_net(&params);
+            let mut tape = rows_net.tape(7);
+            for n in 1..=7 {
+                let rows = 1..1 + n;
+                let z0 = Array2::from_shape_fn((n, 3), |_| rng.random_range(-1.0..1.0));
+                let y = Array2::from_shape_fn((n, 6), |_| rng.random_range(-1.0..1.0));
+                let d_out = Array2::from_shape_fn((n, 1), |(i, _)| 1.0 + i as f64);
+                let batched = net.forward(&params, &ctx, rows.clone(), z0.clone(), y.view());
+                let (dz0, dy) = net.backward(&params, &ctx, &batched, d_out.clone(), None);
+                let flat = |a: &Array2<f64>| a.iter().copied().collect::<Vec<f64>>();
+                rows_net.forward(&ctx, rows, &flat(&z0), &flat(&y), &mut tape);
+                for (a, b) in tape.out().iter().zip(&batched.out) {
+                    assert!((a - b).abs() < 1e-12, "{n} rows: output {a} vs {b}");
+                }
+                assert_eq!(tape.out().len(), n);
+                let mut dy_rows = vec![0.5; n * 6];
+                let dz = rows_net
+                    .backward(&ctx, &mut tape, &flat(&d_out), &mut dy_rows)
+                    .to_vec();
+                for (a, b) in dz.iter().zip(&flat(&dz0)) {
+                    assert!((a - b).abs() < 1e-12, "{n} rows: dz0 {a} vs {b}");
+                }
+                for (a, b) in dy_rows.iter().zip(&flat(&dy)) {
+                    // The backward pass adds to what is there (0.5).
+                    assert!((a - 0.5 - b).abs() < 1e-12, "{n} rows: dy {a} vs {b}");
+                }
+            }
+        }
+    }
+
+    /// The bits do not depend on how many rows run together: every row of a pass over 1..=7
+    /// rows (chunks of 4, 2, 1) equals the plain reference to the last bit.
+    #[test]
+    fn every_row_has_the_reference_bits_whatever_the_chunking() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for activation in [Activation::Softplus, Activation::SoftplusSquared] {
+            let (net, params, ctx) = network(activation, &mut rng);
+            let rows_net = net.row_net(&params);
+            let mut tape = rows_net.tape(7);
+            for n in 1..=7 {
+                let z0: Vec<f64> = (0..n * 3).map(|_| rng.random_range(-2.0..2.0)).collect();
+                let y: Vec<f64> = (0..n * 6).map(|_| rng.random_range(-2.0..2.0)).collect();
+                let d_out: Vec<f64> = (0..n).map(|_| rng.random_range(-2.0..2.0)).collect();
+                rows_net.forward(&ctx, 2..2 + n, &z0, &y, &mut tape);
+                let out = tape.out().to_vec();
+                let mut dy = vec![0.0; n * 6];
+                let dz = rows_net.backward(&ctx, &mut tape, &d_out, &mut dy).to_vec();
+                for r in 0..n {
+                    let (o, z, g) = reference(
+                        &rows_net,
+                        &ctx,
+                        2 + r,
+                        &z0[r * 3..(r + 1) * 3],
+                        &y[r * 6..(r + 1) * 6],
+                        &d_out[r..r + 1],
+                    );
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
+                    assert_eq!(bits(&out[r..r + 1]), bits(&o), "{n} rows, row {r}: output");
+                    assert_eq!(
+                        bits(&dz[r * 3..(r + 1) * 3]),
+                        bits(&z),
+                        "{n} rows, row {r}: dz0"
+                    );
+                    assert_eq!(
+                        bits(&dy[r * 6..(r + 1) * 6]),
+                        bits(&g),
+                        "{n} rows, row {r}: dy"
+                    );
+                }
+            }
+        }
+    }
+}
