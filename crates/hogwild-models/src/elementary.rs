@@ -59,19 +59,23 @@ pub fn exp_nonpositive(t: f64) -> f64 {
 #[inline(always)]
 fn exp_from_min(t: f64) -> f64 {
     let rounded = t * N_OVER_LN2 + ROUND;
-    let (k, kd) = (rounded_integer(rounded), rounded - ROUND);
+    let kd = rounded - ROUND;
     let r = (t - kd * LN2_OVER_N_HI) - kd * LN2_OVER_N_LO;
-    // k = 256 m + j with 0 <= j < 256; k >= 256 * -1023 for t >= -708, so the shift of the
-    // non-negative k + 1023 * 256 floors to m + 1023 (the exponent's bits of 2^m).
-    let j = (k & 255) as usize;
-    let biased = (k.wrapping_add(1023 * 256) as u64) >> 8;
     // Estrin's scheme: pairs of terms side by side, a short dependency chain.
     let r2 = r * r;
     let tail = r + r2 * ((0.5 + r * (1.0 / 6.0)) + r2 * (1.0 / 24.0));
-    let t_j = EXP2_TABLE[j];
-    // 2^m is a normal number for every m >= -1022, which t >= -708 guarantees.
-    let scale = f64::from_bits(biased << 52);
+    let (t_j, scale) = exp_table_and_scale(rounded);
     (t_j + t_j * tail) * scale
+}
+
+/// `(2^(j/256), 2^m)` for the `k = 256 m + j` (`0 ≤ j < 256`) that [`ROUND`] left in
+/// `rounded` (`k ≥ −1023 · 256`, which `t ≥ −708` guarantees: `2^m` is then normal).
+#[inline(always)]
+fn exp_table_and_scale(rounded: f64) -> (f64, f64) {
+    let k = rounded_integer(rounded);
+    // The shift of the non-negative k + 1023 · 256 floors to m + 1023, 2^m's exponent bits.
+    let biased = (k.wrapping_add(1023 * 256) as u64) >> 8;
+    (EXP2_TABLE[(k & 255) as usize], f64::from_bits(biased << 52))
 }
 
 /// `ln(1 + e)` for `0 ≤ e ≤ 1` (NaN gives NaN).
@@ -82,14 +86,36 @@ fn exp_from_min(t: f64) -> f64 {
 #[inline]
 pub fn ln_1p_unit(e: f64) -> f64 {
     debug_assert!((0.0..=1.0).contains(&e) || e.is_nan(), "ln_1p_unit({e})");
-    let rounded = e * 256.0 + ROUND;
-    // In 0..=256 for e in [0, 1]; the mask keeps a NaN's index in bounds (r stays NaN).
-    let j = (rounded_integer(rounded) & 511).min(256) as usize;
-    let r = (e - (rounded - ROUND) * (1.0 / 256.0)) * INV_TABLE[j];
-    // r − r²/2 + r³/3 − … − r⁶/6, by Estrin's scheme.
-    let r2 = r * r;
-    let q = (-0.5 + r * (1.0 / 3.0)) + r2 * ((-0.25 + r * 0.2) + r2 * (-1.0 / 6.0));
-    LN_TABLE[j] + (r + r2 * q)
+    ln_1p_unit_lanes([e])[0]
+}
+
+/// [`ln_1p_unit`] of `N` values: arithmetic stages on every lane around the look-ups.
+#[inline(always)]
+fn ln_1p_unit_lanes<const N: usize>(e: [f64; N]) -> [f64; N] {
+    let mut rounded = [0.0; N];
+    for q in 0..N {
+        rounded[q] = e[q] * 256.0 + ROUND;
+    }
+    let mut j = [0; N];
+    let mut inv = [0.0; N];
+    for q in 0..N {
+        // In 0..=256 for e in [0, 1]; the mask keeps a NaN's index in bounds (r stays NaN).
+        j[q] = (rounded_integer(rounded[q]) & 511).min(256) as usize;
+        inv[q] = INV_TABLE[j[q]];
+    }
+    let mut poly = [0.0; N];
+    for q in 0..N {
+        let r = (e[q] - (rounded[q] - ROUND) * (1.0 / 256.0)) * inv[q];
+        // r − r²/2 + r³/3 − … − r⁶/6, by Estrin's scheme.
+        let r2 = r * r;
+        let c = (-0.5 + r * (1.0 / 3.0)) + r2 * ((-0.25 + r * 0.2) + r2 * (-1.0 / 6.0));
+        poly[q] = r + r2 * c;
+    }
+    let mut out = [0.0; N];
+    for q in 0..N {
+        out[q] = LN_TABLE[j[q]] + poly[q];
+    }
+    out
 }
 
 /// `ln x` for `x ≥ 1` (infinity and NaN give themselves): `x = 2ᵐ f` with `1 ≤ f < 2`,
@@ -122,21 +148,39 @@ pub fn softplus_sigmoid(x: f64) -> (f64, f64, f64) {
 /// layer's activations together).
 #[inline]
 pub fn softplus_sigmoid_lanes<const N: usize>(x: [f64; N]) -> [[f64; N]; 3] {
+    // Stages of plain arithmetic on every lane, separated by the table look-ups, so the
+    // compiler can run the arithmetic on several lanes per instruction.
+    let mut t = [0.0; N];
+    let mut small = [false; N];
+    let mut rounded = [0.0; N];
+    let mut tail = [0.0; N];
+    for q in 0..N {
+        // exp_nonpositive(−|x|) without its branch: NaN compares false and stays NaN.
+        let tq = -x[q].abs();
+        small[q] = tq < EXP_MIN;
+        t[q] = if small[q] { EXP_MIN } else { tq };
+        rounded[q] = t[q] * N_OVER_LN2 + ROUND;
+        let kd = rounded[q] - ROUND;
+        let r = (t[q] - kd * LN2_OVER_N_HI) - kd * LN2_OVER_N_LO;
+        let r2 = r * r;
+        tail[q] = r + r2 * ((0.5 + r * (1.0 / 6.0)) + r2 * (1.0 / 24.0));
+    }
+    let mut e = [0.0; N];
+    for q in 0..N {
+        let (t_j, scale) = exp_table_and_scale(rounded[q]);
+        let v = (t_j + t_j * tail[q]) * scale;
+        e[q] = if small[q] { 0.0 } else { v };
+    }
+    let ln = ln_1p_unit_lanes(e);
     let mut out = [[0.0; N]; 3];
     for q in 0..N {
-        let x = x[q];
-        let t = -x.abs();
-        // exp_nonpositive without its branch: NaN compares false and stays NaN.
-        let small = t < EXP_MIN;
-        let e = exp_from_min(if small { EXP_MIN } else { t });
-        let e = if small { 0.0 } else { e };
-        let softplus = x.max(0.0) + ln_1p_unit(e);
-        let inv = 1.0 / (1.0 + e);
-        let other = e * inv;
+        let softplus = x[q].max(0.0) + ln[q];
+        let inv = 1.0 / (1.0 + e[q]);
+        let other = e[q] * inv;
         // Branch-free choice by the sign bit (−0 picks the same values as +0: e = 1 there):
         // the signs of pre-activations are unpredictable, a branch would be mispredicted
         // half the time.
-        let negative = ((x.to_bits() as i64) >> 63) as u64;
+        let negative = ((x[q].to_bits() as i64) >> 63) as u64;
         let pick = |when_negative: f64, otherwise: f64| {
             f64::from_bits((when_negative.to_bits() & negative) | (otherwise.to_bits() & !negative))
         };
@@ -1043,6 +1087,15 @@ mod tests {
             5e-324,
         ];
         let xs: Vec<f64> = sweep(-800.0, 800.0, 20_000).chain(special).collect();
+        // A NaN's sign and payload are not specified (Rust leaves them to the hardware):
+        // compare NaNs as NaN.
+        let bits = |v: f64| {
+            if v.is_nan() {
+                f64::NAN.to_bits()
+            } else {
+                v.to_bits()
+            }
+        };
         let scalar = |x: f64| {
             let e = exp_nonpositive(-x.abs());
             let inv = 1.0 / (1.0 + e);
@@ -1051,11 +1104,11 @@ mod tests {
             } else {
                 (inv, e * inv)
             };
-            [x.max(0.0) + ln_1p_unit(e), g, c].map(f64::to_bits)
+            [x.max(0.0) + ln_1p_unit(e), g, c].map(bits)
         };
         let check = |group: &[f64], lanes: &[[f64; 3]]| {
             for (&x, got) in group.iter().zip(lanes) {
-                assert_eq!(got.map(f64::to_bits), scalar(x), "x = {x:e}");
+                assert_eq!(got.map(bits), scalar(x), "x = {x:e}");
             }
         };
         for group in xs.chunks_exact(4) {
