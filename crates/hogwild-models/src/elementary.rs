@@ -49,33 +49,39 @@ fn rounded_integer(rounded: f64) -> i64 {
 #[inline]
 pub fn exp_nonpositive(t: f64) -> f64 {
     debug_assert!(t <= 0.0 || t.is_nan(), "exp_nonpositive({t})");
-    if t < EXP_MIN {
-        return 0.0;
+    exp_nonpositive_lanes([t])[0]
+}
+
+/// [`exp_nonpositive`] of `N` values: arithmetic stages on every lane around the look-ups,
+/// without branches (`t < −708` is computed at −708 and then replaced by 0; NaN compares
+/// false and stays NaN).
+#[inline(always)]
+fn exp_nonpositive_lanes<const N: usize>(t: [f64; N]) -> [f64; N] {
+    let mut small = [false; N];
+    let mut rounded = [0.0; N];
+    let mut tail = [0.0; N];
+    for q in 0..N {
+        small[q] = t[q] < EXP_MIN;
+        let t = if small[q] { EXP_MIN } else { t[q] };
+        rounded[q] = t * N_OVER_LN2 + ROUND;
+        let kd = rounded[q] - ROUND;
+        let r = (t - kd * LN2_OVER_N_HI) - kd * LN2_OVER_N_LO;
+        // Estrin's scheme: pairs of terms side by side, a short dependency chain.
+        let r2 = r * r;
+        tail[q] = r + r2 * ((0.5 + r * (1.0 / 6.0)) + r2 * (1.0 / 24.0));
     }
-    exp_from_min(t)
-}
-
-/// [`exp_nonpositive`] for `EXP_MIN ≤ t ≤ 0` (and NaN).
-#[inline(always)]
-fn exp_from_min(t: f64) -> f64 {
-    let rounded = t * N_OVER_LN2 + ROUND;
-    let kd = rounded - ROUND;
-    let r = (t - kd * LN2_OVER_N_HI) - kd * LN2_OVER_N_LO;
-    // Estrin's scheme: pairs of terms side by side, a short dependency chain.
-    let r2 = r * r;
-    let tail = r + r2 * ((0.5 + r * (1.0 / 6.0)) + r2 * (1.0 / 24.0));
-    let (t_j, scale) = exp_table_and_scale(rounded);
-    (t_j + t_j * tail) * scale
-}
-
-/// `(2^(j/256), 2^m)` for the `k = 256 m + j` (`0 ≤ j < 256`) that [`ROUND`] left in
-/// `rounded` (`k ≥ −1023 · 256`, which `t ≥ −708` guarantees: `2^m` is then normal).
-#[inline(always)]
-fn exp_table_and_scale(rounded: f64) -> (f64, f64) {
-    let k = rounded_integer(rounded);
-    // The shift of the non-negative k + 1023 · 256 floors to m + 1023, 2^m's exponent bits.
-    let biased = (k.wrapping_add(1023 * 256) as u64) >> 8;
-    (EXP2_TABLE[(k & 255) as usize], f64::from_bits(biased << 52))
+    let mut out = [0.0; N];
+    for q in 0..N {
+        // k = 256 m + j with 0 <= j < 256, and k >= -1023 * 256 for t >= -708: the shift of
+        // the non-negative k + 1023 * 256 floors to m + 1023, the exponent bits of 2^m (a
+        // normal number).
+        let k = rounded_integer(rounded[q]);
+        let t_j = EXP2_TABLE[(k & 255) as usize];
+        let scale = f64::from_bits(((k.wrapping_add(1023 * 256) as u64) >> 8) << 52);
+        let v = (t_j + t_j * tail[q]) * scale;
+        out[q] = if small[q] { 0.0 } else { v };
+    }
+    out
 }
 
 /// `ln(1 + e)` for `0 ≤ e ≤ 1` (NaN gives NaN).
@@ -150,27 +156,7 @@ pub fn softplus_sigmoid(x: f64) -> (f64, f64, f64) {
 pub fn softplus_sigmoid_lanes<const N: usize>(x: [f64; N]) -> [[f64; N]; 3] {
     // Stages of plain arithmetic on every lane, separated by the table look-ups, so the
     // compiler can run the arithmetic on several lanes per instruction.
-    let mut t = [0.0; N];
-    let mut small = [false; N];
-    let mut rounded = [0.0; N];
-    let mut tail = [0.0; N];
-    for q in 0..N {
-        // exp_nonpositive(−|x|) without its branch: NaN compares false and stays NaN.
-        let tq = -x[q].abs();
-        small[q] = tq < EXP_MIN;
-        t[q] = if small[q] { EXP_MIN } else { tq };
-        rounded[q] = t[q] * N_OVER_LN2 + ROUND;
-        let kd = rounded[q] - ROUND;
-        let r = (t[q] - kd * LN2_OVER_N_HI) - kd * LN2_OVER_N_LO;
-        let r2 = r * r;
-        tail[q] = r + r2 * ((0.5 + r * (1.0 / 6.0)) + r2 * (1.0 / 24.0));
-    }
-    let mut e = [0.0; N];
-    for q in 0..N {
-        let (t_j, scale) = exp_table_and_scale(rounded[q]);
-        let v = (t_j + t_j * tail[q]) * scale;
-        e[q] = if small[q] { 0.0 } else { v };
-    }
+    let e = exp_nonpositive_lanes(x.map(|x| -x.abs()));
     let ln = ln_1p_unit_lanes(e);
     let mut out = [[0.0; N]; 3];
     for q in 0..N {

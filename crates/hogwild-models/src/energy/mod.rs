@@ -745,7 +745,6 @@ impl Model for EnergyGnn {
             ctx,
             reverse,
             step,
-            d_m,
             scratch,
         }))
     }
@@ -762,8 +761,6 @@ struct EnergyRule<'a> {
     ctx: EnergyContext<'a>,
     reverse: Vec<usize>,
     step: f64,
-    /// Message width.
-    d_m: usize,
     /// Reused buffers: the rule runs on one thread, the lock is never contended.
     scratch: Mutex<Scratch>,
 }
@@ -800,7 +797,7 @@ impl EnergyRule<'_> {
         let g = self.ctx.graph;
         let edges = g.in_edges(i);
         let deg = edges.len();
-        let d_m = self.d_m;
+        let d_m = self.message.out_width();
         let mut guard = self.scratch.lock().expect("never poisoned");
         let sc = &mut *guard;
         let y = &mut sc.y[..deg * 2 * k];

@@ -34,21 +34,21 @@ pub struct RowNet {
 
 /// One layer's weights, as stored and transposed.
 #[derive(Debug, Clone)]
-pub struct RowLayer {
+pub(super) struct RowLayer {
     /// Width of the layer's `z` input.
-    pub z_in: usize,
+    pub(super) z_in: usize,
     /// Its output width.
-    pub width: usize,
+    pub(super) width: usize,
     /// `Wz` (`z_in × width`) and `Wy` (`y_dim × width`), row-major: for the forward pass (an
     /// input's outputs contiguous).
-    pub wz: Vec<f64>,
+    pub(super) wz: Vec<f64>,
     /// See `wz`.
-    pub wy: Vec<f64>,
+    pub(super) wy: Vec<f64>,
     /// Their transposes, for the backward pass (an output's inputs contiguous, so every
     /// input's gradient sums in its own lane).
-    pub wz_t: Vec<f64>,
+    pub(super) wz_t: Vec<f64>,
     /// See `wz_t`.
-    pub wy_t: Vec<f64>,
+    pub(super) wy_t: Vec<f64>,
 }
 
 /// Buffers of the passes of one [`RowNet`] over up to `capacity` rows, made once by
@@ -69,6 +69,8 @@ pub struct RowTape {
     dz_prev: Vec<f64>,
     /// The network's output width.
     out_width: usize,
+    /// Rows a pass may take, at most.
+    capacity: usize,
 }
 
 impl RowTape {
@@ -94,19 +96,20 @@ impl RowNet {
         }
     }
 
-    fn widest(&self) -> usize {
-        self.layers
-            .iter()
-            .flat_map(|l| [l.z_in, l.width])
-            .max()
-            .unwrap_or(0)
-            .max(1)
+    /// The network's output width.
+    pub fn out_width(&self) -> usize {
+        self.layers.last().expect("at least one layer").width
     }
 
     /// Buffers for passes over up to `capacity` rows.
     pub fn tape(&self, capacity: usize) -> RowTape {
         let capacity = capacity.max(1);
-        let widest = self.widest();
+        let widest = self
+            .layers
+            .iter()
+            .flat_map(|l| [l.z_in, l.width])
+            .max()
+            .unwrap_or(0);
         RowTape {
             rows: 0..0,
             z: self
@@ -126,7 +129,8 @@ impl RowNet {
                 .collect(),
             dz: vec![0.0; capacity * widest],
             dz_prev: vec![0.0; capacity * widest],
-            out_width: self.layers.last().expect("at least one layer").width,
+            out_width: self.out_width(),
+            capacity,
         }
     }
 
@@ -143,7 +147,11 @@ impl RowNet {
     ) {
         let n = rows.len();
         let y_dim = self.y_dim;
-        assert!(n * self.widest() <= tape.dz.len(), "rows exceed the tape");
+        assert!(
+            n <= tape.capacity,
+            "{n} rows exceed the tape's {}",
+            tape.capacity
+        );
         assert_eq!(y.len(), n * y_dim, "convex inputs");
         let z_in = self.layers[0].z_in;
         assert_eq!(z0.len(), n * z_in, "monotone inputs");
@@ -277,44 +285,40 @@ fn forward_chunk<const R: usize>(
     for start in (0..blocks).step_by(LANES) {
         let mut acc: [[f64; LANES]; R] =
             std::array::from_fn(|r| affines[r][start..start + LANES].try_into().expect("4"));
-        for i in 0..z_in {
-            let w: &[f64; LANES] = wz[i * width + start..][..LANES].try_into().expect("4");
-            for r in 0..R {
-                let v = zs[r][i] * gates[r][i];
-                for q in 0..LANES {
-                    acc[r][q] += v * w[q];
-                }
-            }
-        }
-        for j in 0..y_dim {
-            let w: &[f64; LANES] = wy[j * width + start..][..LANES].try_into().expect("4");
-            for r in 0..R {
-                let v = ys[r][j] * coefs[r][j];
-                for q in 0..LANES {
-                    acc[r][q] += v * w[q];
-                }
-            }
-        }
+        add_terms(&mut acc, &zs, &gates, wz, width, start);
+        add_terms(&mut acc, &ys, &coefs, wy, width, start);
         for r in 0..R {
             outs[r][start..start + LANES].copy_from_slice(&acc[r]);
         }
     }
     for o in blocks..width {
-        let mut acc: [f64; R] = std::array::from_fn(|r| affines[r][o]);
-        for i in 0..z_in {
-            let w = wz[i * width + o];
-            for r in 0..R {
-                acc[r] += zs[r][i] * gates[r][i] * w;
-            }
-        }
-        for j in 0..y_dim {
-            let w = wy[j * width + o];
-            for r in 0..R {
-                acc[r] += ys[r][j] * coefs[r][j] * w;
-            }
-        }
+        let mut acc: [[f64; 1]; R] = std::array::from_fn(|r| [affines[r][o]]);
+        add_terms(&mut acc, &zs, &gates, wz, width, o);
+        add_terms(&mut acc, &ys, &coefs, wy, width, o);
         for r in 0..R {
-            outs[r][o] = acc[r];
+            outs[r][o] = acc[r][0];
+        }
+    }
+}
+
+/// `acc[r][q] += (inputs[r][i] · scales[r][i]) · w[i width + start + q]` for every input `i`
+/// in order: the terms of `L` outputs from `start` on, for R rows.
+#[inline(always)]
+fn add_terms<const R: usize, const L: usize>(
+    acc: &mut [[f64; L]; R],
+    inputs: &[&[f64]; R],
+    scales: &[&[f64]; R],
+    w: &[f64],
+    width: usize,
+    start: usize,
+) {
+    for i in 0..inputs[0].len() {
+        let w: &[f64; L] = w[i * width + start..][..L].try_into().expect("L");
+        for r in 0..R {
+            let v = inputs[r][i] * scales[r][i];
+            for q in 0..L {
+                acc[r][q] += v * w[q];
+            }
         }
     }
 }
@@ -358,34 +362,39 @@ fn products_t<const R: usize>(
     let w_t = &w_t[..width * n];
     let blocks = n / LANES * LANES;
     for j in (0..blocks).step_by(LANES) {
-        let mut acc = [[0.0; LANES]; R];
-        for o in 0..width {
-            let w: &[f64; LANES] = w_t[o * n + j..][..LANES].try_into().expect("4");
-            for r in 0..R {
-                let d = da[r][o];
-                for q in 0..LANES {
-                    acc[r][q] += d * w[q];
-                }
-            }
-        }
-        for (r, acc) in acc.iter().enumerate() {
+        for (r, acc) in products_from::<R, LANES>(da, w_t, n, j).iter().enumerate() {
             for (q, &s) in acc.iter().enumerate() {
                 done(r, j + q, s);
             }
         }
     }
     for j in blocks..n {
-        let mut acc = [0.0; R];
-        for o in 0..width {
-            let w = w_t[o * n + j];
-            for r in 0..R {
-                acc[r] += da[r][o] * w;
-            }
-        }
-        for (r, &s) in acc.iter().enumerate() {
+        for (r, [s]) in products_from::<R, 1>(da, w_t, n, j).into_iter().enumerate() {
             done(r, j, s);
         }
     }
+}
+
+/// `Σ_o da[r][o] · w_t[o n + j + q]` for `q < L` and every row `r < R`, each from 0 in the
+/// order of `o`.
+#[inline(always)]
+fn products_from<const R: usize, const L: usize>(
+    da: &[&[f64]; R],
+    w_t: &[f64],
+    n: usize,
+    j: usize,
+) -> [[f64; L]; R] {
+    let mut acc = [[0.0; L]; R];
+    for o in 0..da[0].len() {
+        let w: &[f64; L] = w_t[o * n + j..][..L].try_into().expect("L");
+        for r in 0..R {
+            let d = da[r][o];
+            for q in 0..L {
+                acc[r][q] += d * w[q];
+            }
+        }
+    }
+    acc
 }
 
 #[cfg(test)]
