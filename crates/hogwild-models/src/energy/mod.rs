@@ -805,8 +805,12 @@ impl EnergyRule<'_> {
             row[..k].copy_from_slice(&view[..k]);
             row[k..].copy_from_slice(own);
         }
-        self.message
-            .forward(&self.ctx.message, edges.clone(), &[], y, &mut sc.message);
+        self.message.forward(
+            self.ctx.message.row_inputs(edges.clone()),
+            &[],
+            y,
+            &mut sc.message,
+        );
         sc.agg.fill(0.0);
         for (e, out) in edges.clone().zip(sc.message.out().chunks_exact(d_m)) {
             let a = g.edge(e).1;
@@ -814,14 +818,16 @@ impl EnergyRule<'_> {
                 *s += a * o;
             }
         }
-        self.update
-            .forward(&self.ctx.update, i..i + 1, &sc.agg, own, &mut sc.update);
+        self.update.forward(
+            self.ctx.update.row_inputs(i..i + 1),
+            &sc.agg,
+            own,
+            &mut sc.update,
+        );
         for (d, &h) in d_self.iter_mut().zip(own) {
             *d = m.cfg.beta * h;
         }
-        let d_agg = self
-            .update
-            .backward(&self.ctx.update, &mut sc.update, &[1.0], d_self);
+        let d_agg = self.update.backward(&mut sc.update, &[1.0], d_self);
         let d_msg = &mut sc.d_msg[..deg * d_m];
         for (e, row) in edges.zip(d_msg.chunks_exact_mut(d_m)) {
             let a = g.edge(e).1;
@@ -831,8 +837,7 @@ impl EnergyRule<'_> {
         }
         let dy = &mut sc.dy[..deg * 2 * k];
         dy.fill(0.0);
-        self.message
-            .backward(&self.ctx.message, &mut sc.message, d_msg, dy);
+        self.message.backward(&mut sc.message, d_msg, dy);
         for (row, d) in dy.chunks_exact(2 * k).zip(d_nb.chunks_exact_mut(k)) {
             d.copy_from_slice(&row[..k]);
             for (d, &v) in d_self.iter_mut().zip(&row[k..]) {
@@ -878,8 +883,8 @@ impl LocalRule for EnergyRule<'_> {
     }
     fn prefetch(&self, i: usize) {
         let edges = self.ctx.graph.in_edges(i);
-        self.ctx.message.prefetch_rows(edges.clone());
-        self.ctx.update.prefetch_rows(i..i + 1);
+        self.ctx.message.row_inputs(edges.clone()).prefetch();
+        self.ctx.update.row_inputs(i..i + 1).prefetch();
         hogwild_graph::prefetch::prefetch(&self.reverse[edges]);
     }
     fn residual(&self, states: &[Vec<f64>]) -> f64 {

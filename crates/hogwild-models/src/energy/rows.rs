@@ -1,11 +1,15 @@
-//! Forward and backward passes of a frozen PICNN on a few context rows at once, in `f64`:
-//! the asynchronous simulator's inner loop (one node's update runs the message network on
-//! each of its in-edges and the update network on the node itself).
+//! Forward and backward passes of a frozen PICNN on a few rows at once, in `f64`: the
+//! asynchronous simulator's inner loop (one node's update runs the message network on each
+//! of its in-edges and the update network on the node itself).
 //!
 //! The passes compute what [`Picnn::forward`](super::picnn::Picnn::forward) and
 //! [`Picnn::backward`](super::picnn::Picnn::backward) do, row by row, with every sum in a
 //! fixed order that does not depend on how many rows run together (the tests pin it):
 //!
+//! - a row's feature-only terms are read from the context or, on large graphs, computed from
+//!   its features ([`RowInputs`]; [`FeatureMap::terms`] gives the bits of
+//!   [`Picnn::context`](super::picnn::Picnn::context)): a few features per row instead of
+//!   many terms to bring from memory;
 //! - a pre-activation starts from the affine term and adds the `z` terms, then the `y`
 //!   terms, in input order, each as `(input · gate or coefficient) · weight`;
 //! - a backward product `Σ_o da_o · W_{jo}` starts from 0 and adds in output order, and is
@@ -15,8 +19,7 @@
 //! its own register lane: a sum is one chain of dependent additions, so a single row leaves
 //! the floating-point units waiting on it; several rows fill them, and share each weight load.
 
-use super::picnn::PicnnContext;
-use std::ops::Range;
+use super::picnn::{FeatureMap, RowInputs};
 
 /// Rows per chunk, at most.
 const CHUNK: usize = 4;
@@ -28,6 +31,8 @@ const LANES: usize = 4;
 #[derive(Debug, Clone)]
 pub struct RowNet {
     layers: Vec<RowLayer>,
+    /// Features to feature-only terms.
+    features: FeatureMap,
     y_dim: usize,
     activation: super::picnn::Activation,
 }
@@ -56,8 +61,10 @@ pub(super) struct RowLayer {
 /// buffer is row-major (row `r` of a width-`w` buffer is `[r w, (r + 1) w)`).
 #[derive(Debug, Clone)]
 pub struct RowTape {
-    /// The context rows of the last forward pass.
-    rows: Range<usize>,
+    /// Rows of the last forward pass.
+    rows: usize,
+    /// Their feature-only terms (rows × the feature map's width).
+    terms: Vec<f64>,
     /// Input `z_k` of every layer.
     z: Vec<Vec<f64>>,
     /// Pre-activation of every layer.
@@ -77,20 +84,23 @@ impl RowTape {
     /// The output of the last forward pass (rows × output width).
     pub fn out(&self) -> &[f64] {
         let a = self.a.last().expect("at least one layer");
-        &a[..self.rows.len() * self.out_width]
+        &a[..self.rows * self.out_width]
     }
 }
 
 impl RowNet {
-    /// The network from its layers (convex input width `y_dim`).
+    /// The network from its layers and feature map (convex input width `y_dim`).
     pub(super) fn new(
         layers: Vec<RowLayer>,
+        features: FeatureMap,
         y_dim: usize,
         activation: super::picnn::Activation,
     ) -> RowNet {
         assert!(!layers.is_empty(), "at least one layer");
+        assert!(y_dim > 0, "a convex input (it gives the number of rows)");
         RowNet {
             layers,
+            features,
             y_dim,
             activation,
         }
@@ -111,7 +121,8 @@ impl RowNet {
             .max()
             .unwrap_or(0);
         RowTape {
-            rows: 0..0,
+            rows: 0,
+            terms: vec![0.0; capacity * self.features.width()],
             z: self
                 .layers
                 .iter()
@@ -134,32 +145,42 @@ impl RowNet {
         }
     }
 
-    /// The forward pass on context rows `rows` (at most the tape's capacity) with monotone
+    /// The forward pass on rows `inputs` (at most the tape's capacity;
+    /// [`PicnnContext::row_inputs`](super::picnn::PicnnContext::row_inputs)) with monotone
     /// inputs `z0` (rows × `z_in`) and convex inputs `y` (rows × `y_dim`), into `tape`
     /// (output: [`RowTape::out`]).
-    pub fn forward(
-        &self,
-        ctx: &PicnnContext,
-        rows: Range<usize>,
-        z0: &[f64],
-        y: &[f64],
-        tape: &mut RowTape,
-    ) {
-        let n = rows.len();
+    pub fn forward(&self, inputs: RowInputs<'_>, z0: &[f64], y: &[f64], tape: &mut RowTape) {
         let y_dim = self.y_dim;
+        let n = y.len() / y_dim;
         assert!(
             n <= tape.capacity,
             "{n} rows exceed the tape's {}",
             tape.capacity
         );
-        assert_eq!(y.len(), n * y_dim, "convex inputs");
+        assert_eq!(y.len() % y_dim, 0, "convex inputs");
         let z_in = self.layers[0].z_in;
         assert_eq!(z0.len(), n * z_in, "monotone inputs");
         tape.z[0][..n * z_in].copy_from_slice(z0);
-        let (terms, stride) = ctx.rows_terms(rows.clone());
+        let stride = self.features.width();
+        let terms = &mut tape.terms[..n * stride];
+        match inputs {
+            RowInputs::Terms(stored) => {
+                assert_eq!(stored.len(), n * stride, "terms");
+                terms.copy_from_slice(stored);
+            }
+            RowInputs::Features(x) => {
+                let x_dim = self.features.x_dim();
+                assert_eq!(x.len(), n * x_dim, "features");
+                for r in 0..n {
+                    let t = &mut terms[r * stride..(r + 1) * stride];
+                    self.features.terms(&x[r * x_dim..(r + 1) * x_dim], t);
+                }
+            }
+        }
+        let terms = &tape.terms[..n * stride];
         let last = self.layers.len() - 1;
         for (k, l) in self.layers.iter().enumerate() {
-            let offsets = ctx.offsets(k);
+            let offsets = self.features.offsets(k);
             let z = &tape.z[k][..n * l.z_in];
             let a = &mut tape.a[k][..n * l.width];
             let mut r = 0;
@@ -181,28 +202,23 @@ impl RowNet {
                 self.activation.values_and_slopes(a, next, slope);
             }
         }
-        tape.rows = rows;
+        tape.rows = n;
     }
 
     /// The backward pass of the last [`RowNet::forward`] from `d_out` (rows × output width;
     /// no parameter gradients): adds `∂/∂y` to `dy` (rows × `y_dim`) and returns `∂/∂z0`
     /// (rows × `z_in`).
-    pub fn backward<'t>(
-        &self,
-        ctx: &PicnnContext,
-        tape: &'t mut RowTape,
-        d_out: &[f64],
-        dy: &mut [f64],
-    ) -> &'t [f64] {
-        let n = tape.rows.len();
+    pub fn backward<'t>(&self, tape: &'t mut RowTape, d_out: &[f64], dy: &mut [f64]) -> &'t [f64] {
+        let n = tape.rows;
         let y_dim = self.y_dim;
         let last = self.layers.len() - 1;
         assert_eq!(d_out.len(), n * self.layers[last].width, "output gradients");
         assert_eq!(dy.len(), n * y_dim, "convex-input gradients");
-        let (terms, stride) = ctx.rows_terms(tape.rows.clone());
+        let stride = self.features.width();
+        let terms = &tape.terms[..n * stride];
         tape.dz[..d_out.len()].copy_from_slice(d_out);
         for (k, l) in self.layers.iter().enumerate().rev() {
-            let offsets = ctx.offsets(k);
+            let offsets = self.features.offsets(k);
             let da = &mut tape.dz[..n * l.width];
             if k != last {
                 for (d, &g) in da.iter_mut().zip(&tape.slope[k][..n * l.width]) {
@@ -399,7 +415,7 @@ fn products_from<const R: usize, const L: usize>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::picnn::{Activation, Picnn, PicnnShape};
+    use super::super::picnn::{Activation, Picnn, PicnnContext, PicnnShape};
     use super::*;
     use crate::elementary::softplus_sigmoid;
     use crate::params::Params;
@@ -424,22 +440,20 @@ mod tests {
         (net, params, ctx)
     }
 
-    /// One row's passes written plainly in the order the module documents: (output,
-    /// `∂/∂z0`, `∂/∂y` from zero).
+    /// One row's passes written plainly in the order the module documents, on the row's
+    /// stored terms `t`: (output, `∂/∂z0`, `∂/∂y` from zero).
     fn reference(
         net: &RowNet,
-        ctx: &PicnnContext,
-        row: usize,
+        t: &[f64],
         z0: &[f64],
         y: &[f64],
         d_out: &[f64],
     ) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-        let (t, _) = ctx.rows_terms(row..row + 1);
         let mut z = z0.to_vec();
         let mut slopes = vec![];
         let last = net.layers.len() - 1;
         for (k, l) in net.layers.iter().enumerate() {
-            let [g, c, a, _] = ctx.offsets(k);
+            let [g, c, a, _] = net.features.offsets(k);
             let pre: Vec<f64> = (0..l.width)
                 .map(|o| {
                     let mut s = t[a + o];
@@ -473,7 +487,7 @@ mod tests {
         let mut dz = d_out.to_vec();
         let mut dy = vec![0.0; net.y_dim];
         for (k, l) in net.layers.iter().enumerate().rev() {
-            let [g, c, _, _] = ctx.offsets(k);
+            let [g, c, _, _] = net.features.offsets(k);
             if k != last {
                 for (d, &s) in dz.iter_mut().zip(&slopes[k]) {
                     *d *= s;
@@ -514,28 +528,31 @@ mod tests {
                 let batched = net.forward(&params, &ctx, rows.clone(), z0.clone(), y.view());
                 let (dz0, dy) = net.backward(&params, &ctx, &batched, d_out.clone(), None);
                 let flat = |a: &Array2<f64>| a.iter().copied().collect::<Vec<f64>>();
-                rows_net.forward(&ctx, rows, &flat(&z0), &flat(&y), &mut tape);
-                for (a, b) in tape.out().iter().zip(&batched.out) {
-                    assert!((a - b).abs() < 1e-12, "{n} rows: output {a} vs {b}");
-                }
-                assert_eq!(tape.out().len(), n);
-                let mut dy_rows = vec![0.5; n * 6];
-                let dz = rows_net
-                    .backward(&ctx, &mut tape, &flat(&d_out), &mut dy_rows)
-                    .to_vec();
-                for (a, b) in dz.iter().zip(&flat(&dz0)) {
-                    assert!((a - b).abs() < 1e-12, "{n} rows: dz0 {a} vs {b}");
-                }
-                for (a, b) in dy_rows.iter().zip(&flat(&dy)) {
-                    // The backward pass adds to what is there (0.5).
-                    assert!((a - 0.5 - b).abs() < 1e-12, "{n} rows: dy {a} vs {b}");
+                for inputs in ctx.both_inputs(rows.clone()) {
+                    rows_net.forward(inputs, &flat(&z0), &flat(&y), &mut tape);
+                    for (a, b) in tape.out().iter().zip(&batched.out) {
+                        assert!((a - b).abs() < 1e-12, "{n} rows: output {a} vs {b}");
+                    }
+                    assert_eq!(tape.out().len(), n);
+                    let mut dy_rows = vec![0.5; n * 6];
+                    let dz = rows_net
+                        .backward(&mut tape, &flat(&d_out), &mut dy_rows)
+                        .to_vec();
+                    for (a, b) in dz.iter().zip(&flat(&dz0)) {
+                        assert!((a - b).abs() < 1e-12, "{n} rows: dz0 {a} vs {b}");
+                    }
+                    for (a, b) in dy_rows.iter().zip(&flat(&dy)) {
+                        // The backward pass adds to what is there (0.5).
+                        assert!((a - 0.5 - b).abs() < 1e-12, "{n} rows: dy {a} vs {b}");
+                    }
                 }
             }
         }
     }
 
-    /// The bits do not depend on how many rows run together: every row of a pass over 1..=7
-    /// rows (chunks of 4, 2, 1) equals the plain reference to the last bit.
+    /// The bits do not depend on how many rows run together, nor on whether the terms are
+    /// read or computed from the features: every row of a pass over 1..=7 rows (chunks of
+    /// 4, 2, 1) equals the plain reference on the stored terms to the last bit.
     #[test]
     fn every_row_has_the_reference_bits_whatever_the_chunking() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
@@ -547,33 +564,69 @@ mod tests {
                 let z0: Vec<f64> = (0..n * 3).map(|_| rng.random_range(-2.0..2.0)).collect();
                 let y: Vec<f64> = (0..n * 6).map(|_| rng.random_range(-2.0..2.0)).collect();
                 let d_out: Vec<f64> = (0..n).map(|_| rng.random_range(-2.0..2.0)).collect();
-                rows_net.forward(&ctx, 2..2 + n, &z0, &y, &mut tape);
-                let out = tape.out().to_vec();
-                let mut dy = vec![0.0; n * 6];
-                let dz = rows_net.backward(&ctx, &mut tape, &d_out, &mut dy).to_vec();
-                for r in 0..n {
-                    let (o, z, g) = reference(
-                        &rows_net,
-                        &ctx,
-                        2 + r,
-                        &z0[r * 3..(r + 1) * 3],
-                        &y[r * 6..(r + 1) * 6],
-                        &d_out[r..r + 1],
-                    );
-                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
-                    assert_eq!(bits(&out[r..r + 1]), bits(&o), "{n} rows, row {r}: output");
-                    assert_eq!(
-                        bits(&dz[r * 3..(r + 1) * 3]),
-                        bits(&z),
-                        "{n} rows, row {r}: dz0"
-                    );
-                    assert_eq!(
-                        bits(&dy[r * 6..(r + 1) * 6]),
-                        bits(&g),
-                        "{n} rows, row {r}: dy"
-                    );
+                for inputs in ctx.both_inputs(2..2 + n) {
+                    rows_net.forward(inputs, &z0, &y, &mut tape);
+                    let out = tape.out().to_vec();
+                    let mut dy = vec![0.0; n * 6];
+                    let dz = rows_net.backward(&mut tape, &d_out, &mut dy).to_vec();
+                    for r in 0..n {
+                        let RowInputs::Terms(t) = ctx.both_inputs(2 + r..3 + r)[0] else {
+                            unreachable!("stored terms first")
+                        };
+                        let (o, z, g) = reference(
+                            &rows_net,
+                            t,
+                            &z0[r * 3..(r + 1) * 3],
+                            &y[r * 6..(r + 1) * 6],
+                            &d_out[r..r + 1],
+                        );
+                        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
+                        assert_eq!(bits(&out[r..r + 1]), bits(&o), "{n} rows, row {r}: output");
+                        assert_eq!(
+                            bits(&dz[r * 3..(r + 1) * 3]),
+                            bits(&z),
+                            "{n} rows, row {r}: dz0"
+                        );
+                        assert_eq!(
+                            bits(&dy[r * 6..(r + 1) * 6]),
+                            bits(&g),
+                            "{n} rows, row {r}: dy"
+                        );
+                    }
                 }
             }
+        }
+    }
+
+    /// Small contexts give their stored terms, large ones (above
+    /// [`COMPUTE_TERMS_ABOVE_BYTES`](super::super::picnn::COMPUTE_TERMS_ABOVE_BYTES)) their
+    /// features.
+    #[test]
+    fn large_contexts_give_features() {
+        use super::super::picnn::COMPUTE_TERMS_ABOVE_BYTES;
+        let shape = PicnnShape {
+            z_in: 0,
+            y_dim: 1,
+            x_dim: 1,
+            widths: vec![1],
+            activation: Activation::Softplus,
+        };
+        let mut params = Params::default();
+        let net = Picnn::new("m", shape, &mut params, &mut ChaCha8Rng::seed_from_u64(0));
+        // Two terms per row (coefficient, affine term): 16 bytes.
+        let rows_at_bound = COMPUTE_TERMS_ABOVE_BYTES / 16;
+        for (rows, features) in [(rows_at_bound, false), (rows_at_bound + 1, true)] {
+            let ctx = net.context(&params, Array2::zeros((rows, 1)));
+            let inputs = ctx.row_inputs(3..5);
+            assert_eq!(
+                matches!(inputs, RowInputs::Features(_)),
+                features,
+                "{rows} rows"
+            );
+            let len = match inputs {
+                RowInputs::Terms(v) | RowInputs::Features(v) => v.len(),
+            };
+            assert_eq!(len, if features { 2 } else { 4 });
         }
     }
 }
