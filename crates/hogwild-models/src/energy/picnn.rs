@@ -179,8 +179,8 @@ impl PicnnContext {
 /// row's terms from its features ([`PicnnContext::row_inputs`]): a hidden-16 energy GNN
 /// stores 76 terms per edge against 4 features. Measured on the project's machine
 /// (asynchronous simulator, chains, hidden 16): 10⁴ nodes (12 MB of terms, within the
-/// 32 MiB last-level cache) 24 % faster reading them, 10⁵ nodes 9 % and 10⁶ nodes 14 %
-/// faster computing them.
+/// 32 MiB last-level cache) 21-24 % faster reading them, 10⁵ nodes 4-9 % and 10⁶ nodes
+/// 14 % faster computing them.
 pub const COMPUTE_TERMS_ABOVE_BYTES: usize = 32 << 20;
 
 /// The rows a pass of a [`RowNet`] runs on, as [`PicnnContext::row_inputs`] gives them.
