@@ -151,8 +151,8 @@ pub fn softplus_sigmoid(x: f64) -> (f64, f64, f64) {
 /// [`softplus_sigmoid`] of `N` values at once, as `[softplus, σ, 1 − σ]`: the same operations
 /// on every lane (so the same bits), without branches, so the compiler can run the lanes side
 /// by side in vector registers (the row passes of the energy GNN's networks evaluate a
-/// layer's activations together).
-#[inline]
+/// layer's activations together). Always inlined, so the row passes' AVX2 clone has its own.
+#[inline(always)]
 pub fn softplus_sigmoid_lanes<const N: usize>(x: [f64; N]) -> [[f64; N]; 3] {
     // Stages of plain arithmetic on every lane, separated by the table look-ups, so the
     // compiler can run the arithmetic on several lanes per instruction.

@@ -872,13 +872,15 @@ impl LocalRule for EnergyRule<'_> {
         let (h, d_nb) = out.split_at_mut(k);
         // The new messages go straight to their place; the gradient is built in `h`.
         self.local_grads(i, &own[..k], views, h, d_nb);
-        let g = self.ctx.graph;
-        for (c, o) in h.iter_mut().enumerate() {
-            let mut grad = *o;
-            for (view, e) in views.iter().zip(g.in_edges(i)) {
-                grad += view[k * (1 + self.reverse[e]) + c];
+        // Each entry of the gradient adds its neighbours' messages in edge order.
+        for (view, e) in views.iter().zip(self.ctx.graph.in_edges(i)) {
+            let message = &view[k * (1 + self.reverse[e])..][..k];
+            for (o, &g) in h.iter_mut().zip(message) {
+                *o += g;
             }
-            *o = own[c] - self.step * grad;
+        }
+        for (o, &x) in h.iter_mut().zip(own) {
+            *o = x - self.step * *o;
         }
     }
     fn prefetch(&self, i: usize) {

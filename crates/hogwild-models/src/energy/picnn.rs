@@ -54,7 +54,9 @@ impl Activation {
 
     /// `g(a)` into `value` and `g'(a)` into `slope` for every entry of `a`, in `f64`, for
     /// the row passes ([`RowNet`]): four at a time
-    /// ([`softplus_sigmoid_lanes`](crate::elementary::softplus_sigmoid_lanes)).
+    /// ([`softplus_sigmoid_lanes`](crate::elementary::softplus_sigmoid_lanes)). Always
+    /// inlined, so the row passes' AVX2 clone has its own.
+    #[inline(always)]
     pub(super) fn values_and_slopes(self, a: &[f64], value: &mut [f64], slope: &mut [f64]) {
         let lanes = a.len() / 4 * 4;
         let (a4, a1) = a.split_at(lanes);
@@ -236,8 +238,9 @@ impl FeatureMap {
         self.offsets[k]
     }
 
-    /// The terms of the row of features `x` into `out` (one row of terms).
-    #[inline]
+    /// The terms of the row of features `x` into `out` (one row of terms). Always inlined,
+    /// so the row passes' AVX2 clone has its own.
+    #[inline(always)]
     pub(super) fn terms(&self, x: &[f64], out: &mut [f64]) {
         let width = self.width();
         debug_assert_eq!(x.len(), self.x_dim);

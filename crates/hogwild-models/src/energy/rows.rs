@@ -18,8 +18,14 @@
 //! Rows run in chunks of up to four, four outputs at a time, with every (row, output) sum in
 //! its own register lane: a sum is one chain of dependent additions, so a single row leaves
 //! the floating-point units waiting on it; several rows fill them, and share each weight load.
+//!
+//! The passes are compiled twice, for the x86-64 baseline (SSE2) and for AVX2, and the
+//! second runs where the processor has it (`multiversion`, detected once): its registers
+//! hold four lanes instead of two. Both run the same IEEE operations in the same order, with
+//! no fused multiply-add (Rust never contracts `a * b + c`), so they give the same bits.
 
 use super::picnn::{FeatureMap, RowInputs};
+use multiversion::multiversion;
 
 /// Rows per chunk, at most.
 const CHUNK: usize = 4;
@@ -150,99 +156,123 @@ impl RowNet {
     /// inputs `z0` (rows × `z_in`) and convex inputs `y` (rows × `y_dim`), into `tape`
     /// (output: [`RowTape::out`]).
     pub fn forward(&self, inputs: RowInputs<'_>, z0: &[f64], y: &[f64], tape: &mut RowTape) {
-        let y_dim = self.y_dim;
-        let n = y.len() / y_dim;
-        assert!(
-            n <= tape.capacity,
-            "{n} rows exceed the tape's {}",
-            tape.capacity
-        );
-        assert_eq!(y.len() % y_dim, 0, "convex inputs");
-        let z_in = self.layers[0].z_in;
-        assert_eq!(z0.len(), n * z_in, "monotone inputs");
-        tape.z[0][..n * z_in].copy_from_slice(z0);
-        let stride = self.features.width();
-        let terms = &mut tape.terms[..n * stride];
-        match inputs {
-            RowInputs::Terms(stored) => {
-                assert_eq!(stored.len(), n * stride, "terms");
-                terms.copy_from_slice(stored);
-            }
-            RowInputs::Features(x) => {
-                let x_dim = self.features.x_dim();
-                assert_eq!(x.len(), n * x_dim, "features");
-                for r in 0..n {
-                    let t = &mut terms[r * stride..(r + 1) * stride];
-                    self.features.terms(&x[r * x_dim..(r + 1) * x_dim], t);
-                }
-            }
-        }
-        let terms = &tape.terms[..n * stride];
-        let last = self.layers.len() - 1;
-        for (k, l) in self.layers.iter().enumerate() {
-            let offsets = self.features.offsets(k);
-            let z = &tape.z[k][..n * l.z_in];
-            let a = &mut tape.a[k][..n * l.width];
-            let mut r = 0;
-            while r < n {
-                let take = chunk(n - r);
-                let t = &terms[r * stride..];
-                let (zr, yr) = (&z[r * l.z_in..], &y[r * y_dim..]);
-                let ar = &mut a[r * l.width..];
-                match take {
-                    4 => forward_chunk::<4>(l, y_dim, t, stride, offsets, zr, yr, ar),
-                    2 => forward_chunk::<2>(l, y_dim, t, stride, offsets, zr, yr, ar),
-                    _ => forward_chunk::<1>(l, y_dim, t, stride, offsets, zr, yr, ar),
-                }
-                r += take;
-            }
-            if k != last {
-                let next = &mut tape.z[k + 1][..n * l.width];
-                let slope = &mut tape.slope[k][..n * l.width];
-                self.activation.values_and_slopes(a, next, slope);
-            }
-        }
-        tape.rows = n;
+        forward_pass(self, inputs, z0, y, tape)
     }
 
     /// The backward pass of the last [`RowNet::forward`] from `d_out` (rows × output width;
     /// no parameter gradients): adds `∂/∂y` to `dy` (rows × `y_dim`) and returns `∂/∂z0`
     /// (rows × `z_in`).
     pub fn backward<'t>(&self, tape: &'t mut RowTape, d_out: &[f64], dy: &mut [f64]) -> &'t [f64] {
-        let n = tape.rows;
-        let y_dim = self.y_dim;
-        let last = self.layers.len() - 1;
-        assert_eq!(d_out.len(), n * self.layers[last].width, "output gradients");
-        assert_eq!(dy.len(), n * y_dim, "convex-input gradients");
-        let stride = self.features.width();
-        let terms = &tape.terms[..n * stride];
-        tape.dz[..d_out.len()].copy_from_slice(d_out);
-        for (k, l) in self.layers.iter().enumerate().rev() {
-            let offsets = self.features.offsets(k);
-            let da = &mut tape.dz[..n * l.width];
-            if k != last {
-                for (d, &g) in da.iter_mut().zip(&tape.slope[k][..n * l.width]) {
-                    *d *= g;
-                }
-            }
-            let dz_prev = &mut tape.dz_prev[..n * l.z_in];
-            let mut r = 0;
-            while r < n {
-                let take = chunk(n - r);
-                let t = &terms[r * stride..];
-                let dar = &da[r * l.width..];
-                let (dyr, dzr) = (&mut dy[r * y_dim..], &mut dz_prev[r * l.z_in..]);
-                match take {
-                    4 => backward_chunk::<4>(l, y_dim, t, stride, offsets, dar, dyr, dzr),
-                    2 => backward_chunk::<2>(l, y_dim, t, stride, offsets, dar, dyr, dzr),
-                    _ => backward_chunk::<1>(l, y_dim, t, stride, offsets, dar, dyr, dzr),
-                }
-                r += take;
-            }
-            std::mem::swap(&mut tape.dz, &mut tape.dz_prev);
-        }
-        &tape.dz[..n * self.layers[0].z_in]
+        backward_pass(self, tape, d_out, dy)
     }
+}
+
+/// [`RowNet::forward`], compiled for every target of [`multiversion`] (see the module
+/// documentation): what it calls is inlined, so each clone has its own.
+#[multiversion(targets("x86_64+avx2+avx"))]
+fn forward_pass<'i>(
+    net: &RowNet,
+    inputs: RowInputs<'i>,
+    z0: &[f64],
+    y: &[f64],
+    tape: &mut RowTape,
+) {
+    let y_dim = net.y_dim;
+    let n = y.len() / y_dim;
+    assert!(
+        n <= tape.capacity,
+        "{n} rows exceed the tape's {}",
+        tape.capacity
+    );
+    assert_eq!(y.len() % y_dim, 0, "convex inputs");
+    let z_in = net.layers[0].z_in;
+    assert_eq!(z0.len(), n * z_in, "monotone inputs");
+    tape.z[0][..n * z_in].copy_from_slice(z0);
+    let stride = net.features.width();
+    let terms = &mut tape.terms[..n * stride];
+    match inputs {
+        RowInputs::Terms(stored) => {
+            assert_eq!(stored.len(), n * stride, "terms");
+            terms.copy_from_slice(stored);
+        }
+        RowInputs::Features(x) => {
+            let x_dim = net.features.x_dim();
+            assert_eq!(x.len(), n * x_dim, "features");
+            for r in 0..n {
+                let t = &mut terms[r * stride..(r + 1) * stride];
+                net.features.terms(&x[r * x_dim..(r + 1) * x_dim], t);
+            }
+        }
+    }
+    let terms = &tape.terms[..n * stride];
+    let last = net.layers.len() - 1;
+    for (k, l) in net.layers.iter().enumerate() {
+        let offsets = net.features.offsets(k);
+        let z = &tape.z[k][..n * l.z_in];
+        let a = &mut tape.a[k][..n * l.width];
+        let mut r = 0;
+        while r < n {
+            let take = chunk(n - r);
+            let t = &terms[r * stride..];
+            let (zr, yr) = (&z[r * l.z_in..], &y[r * y_dim..]);
+            let ar = &mut a[r * l.width..];
+            match take {
+                4 => forward_chunk::<4>(l, y_dim, t, stride, offsets, zr, yr, ar),
+                2 => forward_chunk::<2>(l, y_dim, t, stride, offsets, zr, yr, ar),
+                _ => forward_chunk::<1>(l, y_dim, t, stride, offsets, zr, yr, ar),
+            }
+            r += take;
+        }
+        if k != last {
+            let next = &mut tape.z[k + 1][..n * l.width];
+            let slope = &mut tape.slope[k][..n * l.width];
+            net.activation.values_and_slopes(a, next, slope);
+        }
+    }
+    tape.rows = n;
+}
+
+/// [`RowNet::backward`], compiled as [`forward_pass`] is.
+#[multiversion(targets("x86_64+avx2+avx"))]
+fn backward_pass<'t>(
+    net: &RowNet,
+    tape: &'t mut RowTape,
+    d_out: &[f64],
+    dy: &mut [f64],
+) -> &'t [f64] {
+    let n = tape.rows;
+    let y_dim = net.y_dim;
+    let last = net.layers.len() - 1;
+    assert_eq!(d_out.len(), n * net.layers[last].width, "output gradients");
+    assert_eq!(dy.len(), n * y_dim, "convex-input gradients");
+    let stride = net.features.width();
+    let terms = &tape.terms[..n * stride];
+    tape.dz[..d_out.len()].copy_from_slice(d_out);
+    for (k, l) in net.layers.iter().enumerate().rev() {
+        let offsets = net.features.offsets(k);
+        let da = &mut tape.dz[..n * l.width];
+        if k != last {
+            for (d, &g) in da.iter_mut().zip(&tape.slope[k][..n * l.width]) {
+                *d *= g;
+            }
+        }
+        let dz_prev = &mut tape.dz_prev[..n * l.z_in];
+        let mut r = 0;
+        while r < n {
+            let take = chunk(n - r);
+            let t = &terms[r * stride..];
+            let dar = &da[r * l.width..];
+            let (dyr, dzr) = (&mut dy[r * y_dim..], &mut dz_prev[r * l.z_in..]);
+            match take {
+                4 => backward_chunk::<4>(l, y_dim, t, stride, offsets, dar, dyr, dzr),
+                2 => backward_chunk::<2>(l, y_dim, t, stride, offsets, dar, dyr, dzr),
+                _ => backward_chunk::<1>(l, y_dim, t, stride, offsets, dar, dyr, dzr),
+            }
+            r += take;
+        }
+        std::mem::swap(&mut tape.dz, &mut tape.dz_prev);
+    }
+    &tape.dz[..n * net.layers[0].z_in]
 }
 
 /// How many of `left` rows the next chunk takes: 4, 2 or 1.
@@ -400,17 +430,16 @@ fn products_from<const R: usize, const L: usize>(
     n: usize,
     j: usize,
 ) -> [[f64; L]; R] {
-    let mut acc = [[0.0; L]; R];
-    for o in 0..da[0].len() {
-        let w: &[f64; L] = w_t[o * n + j..][..L].try_into().expect("L");
-        for r in 0..R {
-            let d = da[r][o];
+    std::array::from_fn(|r| {
+        let mut acc = [0.0; L];
+        for (o, &d) in da[r].iter().enumerate() {
+            let w: &[f64; L] = w_t[o * n + j..][..L].try_into().expect("L");
             for q in 0..L {
-                acc[r][q] += d * w[q];
+                acc[q] += d * w[q];
             }
         }
-    }
-    acc
+        acc
+    })
 }
 
 #[cfg(test)]
