@@ -188,11 +188,9 @@ pub struct Outcome {
 /// so within the last B − 1 ticks. One node writes per tick, superseding one version, so a
 /// ring of B slots indexed by the superseding tick holds all of them.
 struct Versions {
-    /// Node `i`'s latest state is `latest[start[i]..start[i + 1]]`.
+    /// Every node's latest state, at its [`Entry`].
     latest: Vec<f64>,
-    start: Vec<usize>,
-    /// The tick that wrote each node's latest state (0: the initial state).
-    written: Vec<u64>,
+    entries: Vec<Entry>,
     /// Slot `t mod B`: the version superseded at tick `t`, as (node, tick written).
     retired: Vec<Option<(usize, u64)>>,
     /// Its values, `stride` apart (the longest state).
@@ -200,50 +198,82 @@ struct Versions {
     stride: usize,
 }
 
+/// What an update reads of a node besides its state, together: on large graphs each is a
+/// cache miss, and one entry is half a cache line where three arrays were three lines.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(32))]
+struct Entry {
+    /// The node's latest state is `latest[start..start + len]`.
+    start: usize,
+    len: usize,
+    /// The tick that wrote it (0: the initial state).
+    written: u64,
+    /// The node's updates so far.
+    count: usize,
+}
+
 impl Versions {
     fn new(states: &[Vec<f64>], bound: u64) -> Versions {
-        let mut start = Vec::with_capacity(states.len() + 1);
-        start.push(0);
-        for s in states {
-            start.push(start.last().unwrap() + s.len());
-        }
+        let mut start = 0;
+        let entries = states
+            .iter()
+            .map(|s| {
+                let entry = Entry {
+                    start,
+                    len: s.len(),
+                    written: 0,
+                    count: 0,
+                };
+                start += s.len();
+                entry
+            })
+            .collect();
         let stride = states.iter().map(Vec::len).max().unwrap_or(0);
         let slots = bound as usize;
         Versions {
             latest: states.concat(),
-            start,
-            written: vec![0; states.len()],
+            entries,
             retired: vec![None; slots],
             retired_values: vec![0.0; slots * stride],
             stride,
         }
     }
 
-    /// Prefetches node `i`'s entries: where its state is and when it was written.
+    /// Prefetches node `i`'s entry.
     fn prefetch_entry(&self, i: usize) {
-        prefetch(&self.start[i..i + 2]);
-        prefetch_one(&self.written[i]);
+        prefetch_one(&self.entries[i]);
     }
 
-    /// Prefetches node `i`'s latest state (reads where it is: after [`Versions::prefetch_entry`]).
+    /// Prefetches node `i`'s latest state (reads its entry: after [`Versions::prefetch_entry`]).
     fn prefetch_state(&self, i: usize) {
         prefetch(self.latest(i));
     }
 
     fn latest(&self, i: usize) -> &[f64] {
-        &self.latest[self.start[i]..self.start[i + 1]]
+        let Entry { start, len, .. } = self.entries[i];
+        &self.latest[start..start + len]
+    }
+
+    /// How many times node `i` has updated.
+    fn count(&self, i: usize) -> usize {
+        self.entries[i].count
     }
 
     /// The latest version of node `j` written at or before `tau`, a read at tick `tick`
     /// (`tick − B ≤ tau < tick`).
     fn at(&self, j: usize, tau: u64, tick: u64) -> &[f64] {
-        if self.written[j] <= tau {
-            return self.latest(j);
+        let Entry {
+            start,
+            len,
+            written,
+            ..
+        } = self.entries[j];
+        if written <= tau {
+            return &self.latest[start..start + len];
         }
         // Versions superseded from the most recent tick back: node j's first one written
         // at or before tau is the one that was latest at tau.
         let slots = self.retired.len() as u64;
-        let len = self.start[j + 1] - self.start[j];
         (1..slots.min(tick))
             .map(|back| ((tick - back) % slots) as usize)
             .find(|&slot| matches!(self.retired[slot], Some((node, w)) if node == j && w <= tau))
@@ -251,22 +281,25 @@ impl Versions {
             .expect("a read within the staleness bound finds its version")
     }
 
-    /// Node `i`'s new latest state `state`, written at `tick`; its previous one is retired.
+    /// Node `i`'s new latest state `state`, its next update, written at `tick`; its previous
+    /// one is retired.
     fn write(&mut self, i: usize, tick: u64, state: &[f64]) {
         let slots = self.retired.len() as u64;
         let slot = (tick % slots) as usize;
-        let (a, b) = (self.start[i], self.start[i + 1]);
+        let entry = &mut self.entries[i];
+        let (a, b) = (entry.start, entry.start + entry.len);
         if slots > 1 {
-            self.retired[slot] = Some((i, self.written[i]));
+            self.retired[slot] = Some((i, entry.written));
             self.retired_values[slot * self.stride..slot * self.stride + (b - a)]
                 .copy_from_slice(&self.latest[a..b]);
         }
         self.latest[a..b].copy_from_slice(state);
-        self.written[i] = tick;
+        entry.written = tick;
+        entry.count += 1;
     }
 
     fn states(&self) -> Vec<Vec<f64>> {
-        (0..self.written.len())
+        (0..self.entries.len())
             .map(|i| self.latest(i).to_vec())
             .collect()
     }
@@ -316,20 +349,14 @@ const PREFETCH_ABOVE_BYTES: usize = 1 << 20;
 /// update apart, each reading only what an earlier stage brought into cache (random update
 /// orders defeat the hardware prefetcher, and on large graphs every update would otherwise
 /// wait for memory several times): four updates ahead, where the node's edges are and its
-/// version entries; three ahead, its edges; two ahead, its neighbours' version entries and
-/// what the rule reads; one ahead, the states themselves. Changes no result.
-fn prefetch_ahead(
-    rule: &dyn LocalRule,
-    versions: &Versions,
-    counts: &[usize],
-    order: &[usize],
-    p: usize,
-) {
+/// version entry; three ahead, its edges; two ahead, its neighbours' version entries and
+/// what the rule reads; one ahead, the states themselves (whole: reading only the parts an
+/// update reads was slower). Changes no result.
+fn prefetch_ahead(rule: &dyn LocalRule, versions: &Versions, order: &[usize], p: usize) {
     let graph = rule.graph();
     if let Some(&i) = order.get(p + 4) {
         graph.prefetch_edge_range(i);
         versions.prefetch_entry(i);
-        prefetch_one(&counts[i]);
     }
     if let Some(&i) = order.get(p + 3) {
         graph.prefetch_in_edges(i);
@@ -379,7 +406,6 @@ pub fn simulate(
         Execution::Implicit => None,
     };
     let max_rounds = explicit.unwrap_or(cfg.max_rounds);
-    let mut counts = vec![0usize; n];
     let mut updates = 0u64;
     let mut rounds = 0;
     let mut residual = if explicit.is_some() {
@@ -404,12 +430,11 @@ pub fn simulate(
                             .map(|e| &states[graph.edge(e).0][..])
                             .collect();
                         let mut out = vec![0.0; states[i].len()];
-                        rule.update(i, counts[i], &states[i], &views, &mut out);
+                        rule.update(i, rounds, &states[i], &views, &mut out);
                         out
                     })
                     .collect();
                 states = next;
-                counts.iter_mut().for_each(|c| *c += 1);
                 updates += n as u64;
                 rounds += 1;
                 if check(rounds) {
@@ -429,7 +454,7 @@ pub fn simulate(
                 order.shuffle(rng);
                 for (p, &i) in order.iter().enumerate() {
                     if prefetching {
-                        prefetch_ahead(rule, &versions, &counts, &order, p);
+                        prefetch_ahead(rule, &versions, &order, p);
                     }
                     tick += 1;
                     let mut views = recycle(std::mem::take(&mut spare_views));
@@ -447,10 +472,9 @@ pub fn simulate(
                     }));
                     // The rule writes every entry: the last update's values may stay in `out`.
                     out.resize(rule.state_len(i), 0.0);
-                    rule.update(i, counts[i], versions.latest(i), &views, &mut out);
+                    rule.update(i, versions.count(i), versions.latest(i), &views, &mut out);
                     spare_views = recycle(views);
                     versions.write(i, tick, &out);
-                    counts[i] += 1;
                     updates += 1;
                 }
                 rounds += 1;

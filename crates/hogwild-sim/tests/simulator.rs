@@ -502,6 +502,53 @@ fn random_sweeps_read_exactly_the_versions_the_schedule_specifies() {
 }
 
 #[test]
+fn prefetching_on_large_graphs_reads_the_same_versions() {
+    // States above the simulator's prefetching threshold (1 MiB): 60 000 nodes of 2-3
+    // values. The prefetches read version entries and hint at states ahead of each update;
+    // the reads are still bit for bit the specified ones.
+    let rule = Tracer {
+        graph: Graph::path(60_000),
+        updates: 3,
+    };
+    for delay in [Delay::Uniform, Delay::Max] {
+        let c = AsyncConfig {
+            delay,
+            ..cfg(Schedule::RandomSweeps, 5)
+        };
+        let got = simulate(&rule, &c, &mut rng(9)).unwrap();
+        let want = reference_sweeps(&rule, &c, &mut rng(9));
+        assert!(
+            got.outputs == want,
+            "{delay:?}: {}",
+            max_diff(&got.outputs, &want)
+        );
+    }
+}
+
+#[test]
+fn every_rule_takes_prefetch_hints_for_every_node() {
+    // Hints change nothing, but read the rule's own indices: none may be out of bounds,
+    // whatever the node's degree.
+    let sample = random_sample(12, 0.3, 2, 3, false, 4);
+    let batch = Batch::single(&sample);
+    for m in models(3) {
+        let rule = m.local_rule(&batch).unwrap();
+        let graph = rule.graph();
+        let init = |i: usize| {
+            let mut s = vec![0.0; rule.state_len(i)];
+            rule.init(i, &mut s);
+            s
+        };
+        let before: Vec<Vec<f64>> = (0..graph.n_nodes()).map(init).collect();
+        for i in 0..graph.n_nodes() {
+            rule.prefetch(i);
+        }
+        let after: Vec<Vec<f64>> = (0..graph.n_nodes()).map(init).collect();
+        assert_eq!(after, before, "{}", m.name());
+    }
+}
+
+#[test]
 fn unobserved_rules_run_every_round_and_update_as_the_rule_does() {
     let sample = random_sample(10, 0.25, 2, 3, false, 5);
     let batch = Batch::single(&sample);
