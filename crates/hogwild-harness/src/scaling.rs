@@ -279,7 +279,9 @@ pub fn markdown(points: &[Point], tables: &[TableTime]) -> String {
          evaluation of its residual on the whole graph (the energy's gradient, or the fixed-point \
          map and its distance to the states): after one untimed call, the fastest of three \
          batches of calls of at least 0.1 s. *×10* is the time ratio to the previous decade: \
-         10 means linear growth. Times are of this machine and vary between runs.\n",
+         10 means linear growth; a larger ratio where the working set outgrows the processor's \
+         caches is the memory hierarchy, and the ratios after it show whether growth is linear \
+         again. Times are of this machine and vary between runs.\n",
         code_version()
     );
     let mut keys: Vec<(&str, &str)> = points.iter().map(|p| (p.graph, p.model.as_str())).collect();
