@@ -48,7 +48,10 @@ impl Point {
 }
 
 /// Each sweep or iteration measurement is the fastest of this many identical ones.
-const SWEEP_REPEATS: usize = 3;
+const REPEATS: usize = 3;
+
+/// An iteration's time is taken over batches of calls lasting at least this many seconds.
+const ITERATION_BATCH_SECONDS: f64 = 0.1;
 
 /// Node counts from 10² to `max_nodes` by decades.
 pub fn sizes(max_nodes: usize) -> Vec<usize> {
@@ -58,11 +61,11 @@ pub fn sizes(max_nodes: usize) -> Vec<usize> {
 }
 
 /// Seconds per call of `f`: after one untimed call (which pays the first touch of its
-/// memory), the fastest of [`SWEEP_REPEATS`] batches, each of calls repeated until at least
+/// memory), the fastest of [`REPEATS`] batches, each of calls repeated until at least
 /// `min_seconds` have passed (at least one call). The machine's noise only ever adds time.
 fn time_per_call(min_seconds: f64, mut f: impl FnMut()) -> f64 {
     f();
-    (0..SWEEP_REPEATS)
+    (0..REPEATS)
         .map(|_| {
             let start = Instant::now();
             let mut calls = 0u32;
@@ -128,7 +131,7 @@ pub fn measure(
                     .collect();
                 let implicit = rule.execution() == Execution::Implicit;
                 let iteration_seconds = implicit.then(|| {
-                    time_per_call(0.1, || {
+                    time_per_call(ITERATION_BATCH_SECONDS, || {
                         std::hint::black_box(rule.residual(&states));
                     })
                 });
@@ -145,10 +148,10 @@ pub fn measure(
                         residual_every: rounds,
                         ..config.async_.clone()
                     };
-                    // The fastest of three identical simulations: the machine's noise only
+                    // The fastest of `REPEATS` identical simulations: the machine's noise only
                     // ever adds time.
                     let (mut elapsed, mut ran) = (f64::INFINITY, 0);
-                    for _ in 0..SWEEP_REPEATS {
+                    for _ in 0..REPEATS {
                         let start = Instant::now();
                         let o = simulate(&rule, &async_cfg, &mut ChaCha8Rng::seed_from_u64(0))?;
                         elapsed = elapsed.min(start.elapsed().as_secs_f64());
@@ -274,11 +277,12 @@ pub fn markdown(points: &[Point], tables: &[TableTime]) -> String {
          Untrained models, `[models]` settings of the config (the \
          energy GNN with conjugate gradients), `[async]` settings. An implicit model's sweep is \
          the time difference between simulations of 2R and R rounds (R n ≈ 10⁶ node \
-         updates) with the observer's residual checks switched off, each the fastest of three; \
-         an explicit model's is one of its layers. An implicit model's iteration is one \
-         evaluation of its residual on the whole graph (the energy's gradient, or the fixed-point \
-         map and its distance to the states): after one untimed call, the fastest of three \
-         batches of calls of at least 0.1 s. *×10* is the time ratio to the previous decade: \
+         updates) with the observer's residual checks switched off, each the fastest of \
+         {REPEATS}; an explicit model's is one of its layers. An implicit model's iteration is \
+         one evaluation of its residual on the whole graph (the energy's gradient, or the \
+         fixed-point map and its distance to the states): after one untimed call, the fastest \
+         of {REPEATS} batches of calls of at least {ITERATION_BATCH_SECONDS} s. *×10* is the \
+         time ratio to the previous decade: \
          10 means linear growth; a larger ratio where the working set outgrows the processor's \
          caches is the memory hierarchy, and the ratios after it show whether growth is linear \
          again. Times are of this machine and vary between runs.\n",
@@ -397,7 +401,7 @@ mod tests {
                 std::thread::sleep(std::time::Duration::from_millis(200));
             }
         });
-        assert_eq!(calls, 1 + SWEEP_REPEATS);
+        assert_eq!(calls, 1 + REPEATS);
         assert!(seconds < 0.2, "{seconds}");
     }
 
