@@ -32,6 +32,10 @@ fn main() {
         ],
     )
     .is_some_and(|s| !s.is_empty());
+    // Without git metadata (a tarball, a copy of the tree) the code cannot be named by a
+    // commit: treat it as modified, so its records carry a hash of the binary and are never
+    // taken for another build's.
+    let dirty = dirty || commit == "unknown";
     println!("cargo:rustc-env=HOGWILD_GIT_COMMIT={commit}");
     println!("cargo:rustc-env=HOGWILD_GIT_DIRTY={dirty}");
     // Rerun when the commit or the code changes (a directory is watched recursively; a

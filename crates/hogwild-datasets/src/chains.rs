@@ -2,28 +2,33 @@
 //! `k`; the first node of chain `k` has feature `e_k`, every other node has zero features;
 //! every node is labelled `k`. Deterministic: there is nothing random in it.
 
-use crate::{Dataset, DatasetError, Task};
+use crate::{Dataset, DatasetError, DatasetSize, Task};
 use hogwild_graph::{Graph, Sample, Targets};
+use hogwild_settings::{at_least, InvalidSetting};
 use ndarray::Array2;
+
+/// Checks the settings of [`generate`].
+pub fn check(length: usize, classes: usize) -> Result<(), InvalidSetting> {
+    at_least("length", length as u64, 1)?;
+    at_least("classes", classes as u64, 2)
+}
+
+/// The size of [`generate`]'s dataset.
+pub fn size(length: usize, classes: usize) -> DatasetSize {
+    let (l, c) = (length as u64, classes as u64);
+    DatasetSize {
+        graphs: c,
+        nodes: l.saturating_mul(c),
+        edges: l.saturating_sub(1).saturating_mul(2).saturating_mul(c),
+        feature_dim: c,
+        edge_feature_dim: 0,
+        target_dim: 1,
+    }
+}
 
 /// Generates `classes` chains of `length` nodes.
 pub fn generate(length: usize, classes: usize) -> Result<Dataset, DatasetError> {
-    if length == 0 {
-        return Err(DatasetError::InvalidParameter {
-            dataset: "chains",
-            param: "length",
-            value: length.to_string(),
-            why: "a chain needs at least one node",
-        });
-    }
-    if classes < 2 {
-        return Err(DatasetError::InvalidParameter {
-            dataset: "chains",
-            param: "classes",
-            value: classes.to_string(),
-            why: "classification needs at least two classes",
-        });
-    }
+    check(length, classes)?;
     let samples = (0..classes)
         .map(|k| {
             let mut features = Array2::zeros((length, classes));

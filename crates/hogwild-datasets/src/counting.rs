@@ -13,30 +13,49 @@
 //!   each 0 or 1 with probability ½ from the dataset's own random stream; every node predicts
 //!   the sum of its graph's features.
 
-use crate::{stream, Dataset, DatasetError, Task};
+use crate::{stream, Dataset, DatasetError, DatasetSize, Task};
 use hogwild_graph::{Graph, Sample, Targets};
+use hogwild_settings::{at_least, InvalidSetting};
 use ndarray::Array2;
 use rand::RngExt;
+
+/// Checks the settings of [`count`].
+pub fn check_count(max_nodes: usize, graphs: Option<usize>) -> Result<(), InvalidSetting> {
+    if max_nodes < 2 {
+        return Err(InvalidSetting::new(
+            "max_nodes",
+            max_nodes,
+            "at least two graph sizes are needed",
+        ));
+    }
+    match graphs.filter(|&g| g < max_nodes) {
+        Some(g) => Err(InvalidSetting::new(
+            "graphs",
+            g,
+            "every size 1..=max_nodes needs a graph: graphs must be at least max_nodes",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The size of [`count`]'s dataset (at most).
+pub fn count_size(max_nodes: usize, graphs: Option<usize>) -> DatasetSize {
+    let g = graphs.unwrap_or(max_nodes) as u64;
+    let nodes = g.saturating_mul(max_nodes as u64);
+    DatasetSize {
+        graphs: g,
+        nodes,
+        edges: nodes.saturating_mul(2),
+        feature_dim: 3,
+        edge_feature_dim: 0,
+        target_dim: 1,
+    }
+}
 
 /// COUNT: chains of sizes `1..=max_nodes` (one per size, or `graphs` of them with the sizes
 /// in turn), one-hot degree features, target = size.
 pub fn count(max_nodes: usize, graphs: Option<usize>) -> Result<Dataset, DatasetError> {
-    if max_nodes < 2 {
-        return Err(DatasetError::InvalidParameter {
-            dataset: "count",
-            param: "max_nodes",
-            value: max_nodes.to_string(),
-            why: "at least two graph sizes are needed",
-        });
-    }
-    if let Some(g) = graphs.filter(|&g| g < max_nodes) {
-        return Err(DatasetError::InvalidParameter {
-            dataset: "count",
-            param: "graphs",
-            value: g.to_string(),
-            why: "every size 1..=max_nodes needs a graph: graphs must be at least max_nodes",
-        });
-    }
+    check_count(max_nodes, graphs)?;
     let identity = match graphs {
         None => format!("count(max_nodes={max_nodes})"),
         Some(g) => format!("count(graphs={g},max_nodes={max_nodes})"),
@@ -61,22 +80,28 @@ pub fn count(max_nodes: usize, graphs: Option<usize>) -> Result<Dataset, Dataset
     })
 }
 
+/// Checks the settings of [`sum`].
+pub fn check_sum(graphs: usize, nodes: usize) -> Result<(), InvalidSetting> {
+    at_least("graphs", graphs as u64, 2)?;
+    at_least("nodes", nodes as u64, 1)
+}
+
+/// The size of [`sum`]'s dataset.
+pub fn sum_size(graphs: usize, nodes: usize) -> DatasetSize {
+    let n = (graphs as u64).saturating_mul(nodes as u64);
+    DatasetSize {
+        graphs: graphs as u64,
+        nodes: n,
+        edges: n.saturating_mul(2),
+        feature_dim: 1,
+        edge_feature_dim: 0,
+        target_dim: 1,
+    }
+}
+
 /// SUM: `graphs` chains of `nodes` nodes, binary features, target = the graph's feature sum.
 pub fn sum(graphs: usize, nodes: usize, seed: u64) -> Result<Dataset, DatasetError> {
-    let bad = |param, value: usize, why| {
-        Err(DatasetError::InvalidParameter {
-            dataset: "sum",
-            param,
-            value: value.to_string(),
-            why,
-        })
-    };
-    if graphs < 2 {
-        return bad("graphs", graphs, "at least two graphs are needed");
-    }
-    if nodes == 0 {
-        return bad("nodes", nodes, "a chain needs at least one node");
-    }
+    check_sum(graphs, nodes)?;
     let identity = format!("sum(graphs={graphs},nodes={nodes},seed={seed})");
     let mut rng = stream(&identity);
     let samples = (0..graphs)

@@ -6,6 +6,7 @@
 //! Adding a dataset means adding a module with a generator and a [`DatasetSpec`] variant.
 
 use hogwild_graph::Sample;
+use hogwild_settings::{Bytes, InvalidSetting, MemoryBudget};
 
 pub mod chains;
 pub mod counting;
@@ -105,18 +106,67 @@ pub enum DatasetError {
         /// What is wrong.
         why: String,
     },
-    /// A parameter is out of its valid range.
-    #[error("dataset {dataset}: {param} = {value} is invalid ({why})")]
-    InvalidParameter {
-        /// Dataset name.
-        dataset: &'static str,
-        /// Parameter name.
-        param: &'static str,
-        /// The offending value.
-        value: String,
-        /// What is required.
-        why: &'static str,
+    /// A setting is out of its valid range, or the dataset it asks for cannot fit in
+    /// memory; the key is relative to the dataset's table (`length`).
+    #[error(transparent)]
+    Setting(#[from] InvalidSetting),
+    /// A data file would make the dataset larger than the memory budget.
+    #[error("{}: {why}", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// What it would allocate.
+        why: String,
     },
+}
+
+/// A dataset's size: known from a generator's settings before it is built (an upper bound),
+/// or measured ([`DatasetSize::of`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DatasetSize {
+    /// Graphs.
+    pub graphs: u64,
+    /// Nodes, over every graph.
+    pub nodes: u64,
+    /// Directed edges, over every graph.
+    pub edges: u64,
+    /// Node feature width.
+    pub feature_dim: u64,
+    /// Edge feature width.
+    pub edge_feature_dim: u64,
+    /// Target numbers per node.
+    pub target_dim: u64,
+}
+
+impl DatasetSize {
+    /// The size of `dataset`.
+    pub fn of(dataset: &Dataset) -> DatasetSize {
+        let first = dataset.samples.first();
+        DatasetSize {
+            graphs: dataset.samples.len() as u64,
+            nodes: dataset.n_nodes() as u64,
+            edges: dataset
+                .samples
+                .iter()
+                .map(|s| s.graph.n_edges() as u64)
+                .sum(),
+            feature_dim: dataset.feature_dim() as u64,
+            edge_feature_dim: first.map_or(0, |s| s.graph.edge_feature_dim() as u64),
+            target_dim: dataset.task.output_dim() as u64,
+        }
+    }
+
+    /// What the dataset holds in memory: dense node features and targets, and per edge its
+    /// CSR entries (index, weight, normalised weight) and features.
+    pub fn memory(&self) -> Bytes {
+        let per_node = self
+            .feature_dim
+            .saturating_add(self.target_dim)
+            .saturating_add(2);
+        let per_edge = self.edge_feature_dim.saturating_add(3);
+        Bytes::f64s(self.nodes.saturating_mul(per_node))
+            .plus(Bytes::f64s(self.edges.saturating_mul(per_edge)))
+    }
 }
 
 /// A dataset request, as written in `harness.toml` (`{ kind = "chains", length = 10, classes = 2 }`).
@@ -186,8 +236,76 @@ impl DatasetSpec {
         matches!(self, DatasetSpec::Tu { .. })
     }
 
-    /// Generates the dataset, or reads it from `data_dir` (see [`DatasetSpec::reads_data`]).
-    pub fn build(&self, data_dir: &Path) -> Result<Dataset, DatasetError> {
+    /// Checks the settings (keys relative to the dataset's table: `length`), without
+    /// building anything.
+    pub fn check(&self) -> Result<(), InvalidSetting> {
+        match *self {
+            DatasetSpec::Chains { length, classes } => chains::check(length, classes),
+            DatasetSpec::Count { max_nodes, graphs } => counting::check_count(max_nodes, graphs),
+            DatasetSpec::Sum { graphs, nodes, .. } => counting::check_sum(graphs, nodes),
+            DatasetSpec::Lattice { nodes, graphs, .. } => localisation::check(nodes, graphs, None),
+            DatasetSpec::Random {
+                nodes,
+                graphs,
+                radius,
+                ..
+            } => localisation::check(nodes, graphs, Some(radius)),
+            DatasetSpec::Tu { ref name } => tu::check_name(name),
+        }
+    }
+
+    /// An upper bound on the generated dataset's size, from its settings alone; `None` for
+    /// a dataset read from files (whose reader checks its allocations as it reads).
+    pub fn size_bound(&self) -> Option<DatasetSize> {
+        Some(match *self {
+            DatasetSpec::Chains { length, classes } => chains::size(length, classes),
+            DatasetSpec::Count { max_nodes, graphs } => counting::count_size(max_nodes, graphs),
+            DatasetSpec::Sum { graphs, nodes, .. } => counting::sum_size(graphs, nodes),
+            DatasetSpec::Lattice { nodes, graphs, .. } => localisation::size(nodes, graphs, None),
+            DatasetSpec::Random {
+                nodes,
+                graphs,
+                radius,
+                ..
+            } => localisation::size(nodes, graphs, Some(radius)),
+            DatasetSpec::Tu { .. } => return None,
+        })
+    }
+
+    /// The key of the setting that most decides the dataset's size (blamed when it does
+    /// not fit in memory).
+    fn size_key(&self) -> (&'static str, u64) {
+        let largest = |pairs: &[(&'static str, usize)]| {
+            pairs
+                .iter()
+                .max_by_key(|p| p.1)
+                .map(|&(k, v)| (k, v as u64))
+                .expect("one pair at least")
+        };
+        match *self {
+            DatasetSpec::Chains { length, classes } => {
+                largest(&[("length", length), ("classes", classes)])
+            }
+            DatasetSpec::Count { max_nodes, graphs } => {
+                largest(&[("max_nodes", max_nodes), ("graphs", graphs.unwrap_or(0))])
+            }
+            DatasetSpec::Sum { graphs, nodes, .. }
+            | DatasetSpec::Lattice { nodes, graphs, .. }
+            | DatasetSpec::Random { nodes, graphs, .. } => {
+                largest(&[("nodes", nodes), ("graphs", graphs)])
+            }
+            DatasetSpec::Tu { .. } => ("name", 0),
+        }
+    }
+
+    /// Generates the dataset, or reads it from `data_dir` (see [`DatasetSpec::reads_data`]),
+    /// after checking its settings and, before allocating it, that it fits in `budget`.
+    pub fn build(&self, data_dir: &Path, budget: &MemoryBudget) -> Result<Dataset, DatasetError> {
+        self.check()?;
+        if let Some(size) = self.size_bound() {
+            let (key, value) = self.size_key();
+            budget.check(key, value, size.memory(), "the dataset")?;
+        }
         match *self {
             DatasetSpec::Chains { length, classes } => chains::generate(length, classes),
             DatasetSpec::Count { max_nodes, graphs } => counting::count(max_nodes, graphs),
@@ -207,7 +325,7 @@ impl DatasetSpec {
                 radius,
                 seed,
             } => localisation::random_geometric(nodes, graphs, radius, seed),
-            DatasetSpec::Tu { ref name } => tu::load(data_dir, name),
+            DatasetSpec::Tu { ref name } => tu::load_within(data_dir, name, budget),
         }
     }
 }

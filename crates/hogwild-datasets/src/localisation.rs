@@ -12,8 +12,9 @@
 //!   closer than `radius`; a draw whose graph is disconnected is discarded and drawn again
 //!   (a disconnected graph cannot be localised relative to itself). Ids follow draw order.
 
-use crate::{stream, Dataset, DatasetError, Task};
+use crate::{stream, Dataset, DatasetError, DatasetSize, Task};
 use hogwild_graph::{Graph, Sample, Targets};
+use hogwild_settings::{at_least, InvalidSetting};
 use ndarray::Array2;
 use rand::seq::SliceRandom;
 use rand::RngExt;
@@ -80,23 +81,48 @@ fn is_connected(g: &Graph) -> bool {
     seen.iter().all(|&s| s)
 }
 
-fn check(dataset: &'static str, nodes: usize, graphs: usize) -> Result<(), DatasetError> {
-    let bad = |param, value: usize, why| {
-        Err(DatasetError::InvalidParameter {
-            dataset,
-            param,
-            value: value.to_string(),
-            why,
-        })
-    };
+/// Checks the settings of [`lattice`] and [`random_geometric`] (`radius` for the latter).
+pub fn check(nodes: usize, graphs: usize, radius: Option<f64>) -> Result<(), InvalidSetting> {
     if nodes < 3 {
-        return bad("nodes", nodes, "localisation needs at least three nodes");
+        return Err(InvalidSetting::new(
+            "nodes",
+            nodes,
+            "localisation needs at least three nodes",
+        ));
     }
-    if graphs < 2 {
-        return bad("graphs", graphs, "at least two graphs are needed");
+    at_least("graphs", graphs as u64, 2)?;
+    match radius {
+        Some(r) if !(r > 0.0 && r <= 2f64.sqrt()) => {
+            Err(InvalidSetting::new("radius", r, "must lie in (0, √2]"))
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }
+
+/// The size of a [`lattice`] or [`random_geometric`] dataset (at most: one-hot id features,
+/// so `nodes` features per node; a lattice node has at most 6 neighbours, a random one up
+/// to every other node).
+pub fn size(nodes: usize, graphs: usize, radius: Option<f64>) -> DatasetSize {
+    let (n, g) = (nodes as u64, graphs as u64);
+    let degree = if radius.is_some() {
+        n.saturating_sub(1)
+    } else {
+        6
+    };
+    let all = n.saturating_mul(g);
+    DatasetSize {
+        graphs: g,
+        nodes: all,
+        edges: all.saturating_mul(degree),
+        feature_dim: n,
+        edge_feature_dim: 1,
+        target_dim: 2,
+    }
+}
+
+/// Draws of RANDOM graphs per graph asked for before a radius that gives disconnected graphs
+/// is refused: a radius at which a draw is connected with probability 1 % passes.
+const DRAWS_PER_GRAPH: usize = 1000;
 
 /// The triangular-lattice positions of `nodes` nodes, scaled into the unit square, and the
 /// lattice spacing after scaling.
@@ -121,7 +147,7 @@ pub fn lattice_positions(nodes: usize) -> (Vec<(f64, f64)>, f64) {
 
 /// LATTICE: `graphs` copies of one triangular-lattice patch of `nodes` nodes with permuted ids.
 pub fn lattice(nodes: usize, graphs: usize, seed: u64) -> Result<Dataset, DatasetError> {
-    check("lattice", nodes, graphs)?;
+    check(nodes, graphs, None)?;
     let identity = format!("lattice(nodes={nodes},graphs={graphs},seed={seed})");
     let mut rng = stream(&identity);
     let (pos, spacing) = lattice_positions(nodes);
@@ -129,13 +155,8 @@ pub fn lattice(nodes: usize, graphs: usize, seed: u64) -> Result<Dataset, Datase
     for _ in 0..graphs {
         let mut ids: Vec<usize> = (0..nodes).collect();
         ids.shuffle(&mut rng);
-        let s = geometric_sample(&pos, |d| (d - spacing).abs() < 1e-9 * spacing, &ids).ok_or(
-            DatasetError::InvalidParameter {
-                dataset: "lattice",
-                param: "nodes",
-                value: nodes.to_string(),
-                why: "the lattice patch is disconnected",
-            },
+        let s = geometric_sample(&pos, |d| (d - spacing).abs() < 1e-9 * spacing, &ids).ok_or_else(
+            || InvalidSetting::new("nodes", nodes, "the lattice patch is disconnected"),
         )?;
         samples.push(s);
     }
@@ -154,20 +175,26 @@ pub fn random_geometric(
     radius: f64,
     seed: u64,
 ) -> Result<Dataset, DatasetError> {
-    check("random", nodes, graphs)?;
-    if !(radius > 0.0 && radius <= 2f64.sqrt()) {
-        return Err(DatasetError::InvalidParameter {
-            dataset: "random",
-            param: "radius",
-            value: radius.to_string(),
-            why: "must be in (0, √2]",
-        });
-    }
+    check(nodes, graphs, Some(radius))?;
     let identity = format!("random(nodes={nodes},graphs={graphs},radius={radius},seed={seed})");
     let mut rng = stream(&identity);
     let ids: Vec<usize> = (0..nodes).collect();
     let mut samples = Vec::with_capacity(graphs);
+    let mut draws = 0usize;
     while samples.len() < graphs {
+        draws += 1;
+        if draws > DRAWS_PER_GRAPH.saturating_mul(graphs) {
+            return Err(InvalidSetting::new(
+                "radius",
+                radius,
+                format!(
+                    "only {} of {} random graphs of {nodes} nodes were connected; a larger radius connects more",
+                    samples.len(),
+                    draws - 1
+                ),
+            )
+            .into());
+        }
         let pos: Vec<(f64, f64)> = (0..nodes)
             .map(|_| (rng.random::<f64>(), rng.random::<f64>()))
             .collect();
@@ -239,6 +266,9 @@ mod tests {
             }
         }
         assert!(random_geometric(10, 5, 0.0, 0).is_err());
+        // A radius that almost never connects is refused, not drawn for ever.
+        let err = random_geometric(50, 2, 0.01, 0).unwrap_err().to_string();
+        assert!(err.starts_with("radius = 0.01: only 0 of 2000"), "{err}");
         assert!(lattice(2, 5, 0).is_err());
     }
 }

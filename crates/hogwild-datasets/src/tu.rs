@@ -16,11 +16,16 @@
 //!   node predicts its graph's class, as COUNT and SUM ask every node for a graph quantity;
 //! - edges listed twice (IMDB) are kept once; self-loops and one-way edges are errors.
 //!
-//! The identity holds a SHA-256 of the files, so a record made from other files is never
-//! reused, wherever the data directory is.
+//! The identity holds a SHA-256 of the bytes that were parsed (each file is read once), so
+//! a record made from other files is never reused, wherever the data directory is.
+//!
+//! Only regular files are read (a FIFO or a device would block or never end), each at most
+//! [`MAX_FILE_BYTES`], and the dense feature matrices are checked against the memory
+//! budget before they are allocated.
 
 use crate::{Dataset, DatasetError, Task};
 use hogwild_graph::{Graph, Sample, Targets};
+use hogwild_settings::{Bytes, InvalidSetting, MemoryBudget};
 use ndarray::Array2;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,18 +36,95 @@ pub fn dir(data_dir: &Path, name: &str) -> PathBuf {
     data_dir.join("TU").join(name)
 }
 
+/// The largest data file read (the largest TU benchmark files are a few hundred MiB).
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
 /// One parsed text file: its path and its non-empty lines with their 1-based numbers.
 struct File {
     path: PathBuf,
     lines: Vec<(usize, String)>,
 }
 
+/// The bytes of the regular file at `path`, at most [`MAX_FILE_BYTES`] of them. The checks
+/// are made on the opened file, so a file swapped for a FIFO after a check is still refused.
+fn read_regular(path: &Path) -> Result<Vec<u8>, DatasetError> {
+    use std::io::Read;
+    let unreadable = |why: String| DatasetError::Unreadable {
+        path: path.to_path_buf(),
+        why,
+    };
+    let mut file = open_no_block(path).map_err(|e| unreadable(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| unreadable(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(unreadable(format!(
+            "not a regular file (a {}); data files must be regular files",
+            kind_of(&meta.file_type())
+        )));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(DatasetError::TooLarge {
+            path: path.to_path_buf(),
+            why: format!(
+                "{} bytes, more than the {} a data file may have",
+                meta.len(),
+                hogwild_settings::bytes_text(MAX_FILE_BYTES)
+            ),
+        });
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    (&mut file)
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| unreadable(e.to_string()))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(DatasetError::TooLarge {
+            path: path.to_path_buf(),
+            why: format!(
+                "grew past {} while being read",
+                hogwild_settings::bytes_text(MAX_FILE_BYTES)
+            ),
+        });
+    }
+    Ok(bytes)
+}
+
+/// Opens `path` for reading without blocking on a FIFO that has no writer (the check that
+/// it is a regular file comes after opening).
+fn open_no_block(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    options.open(path)
+}
+
+fn kind_of(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "FIFO";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "device";
+        }
+        if t.is_socket() {
+            return "socket";
+        }
+    }
+    if t.is_dir() {
+        "directory"
+    } else {
+        "special file"
+    }
+}
+
 impl File {
     fn read(path: PathBuf, hash: &mut Sha256) -> Result<File, DatasetError> {
-        let bytes = std::fs::read(&path).map_err(|e| DatasetError::Unreadable {
-            path: path.clone(),
-            why: e.to_string(),
-        })?;
+        let bytes = read_regular(&path)?;
         hash.update(
             path.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -136,16 +218,37 @@ fn codes(values: &[i64]) -> (Vec<i64>, Vec<usize>) {
     (distinct, values.iter().map(|v| index[v]).collect())
 }
 
-/// Loads TU dataset `name` from `data_dir/TU/name/`.
-pub fn load(data_dir: &Path, name: &str) -> Result<Dataset, DatasetError> {
-    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-        return Err(DatasetError::InvalidParameter {
-            dataset: "tu",
-            param: "name",
-            value: format!("{name:?}"),
-            why: "a dataset name, e.g. \"MUTAG\" (its files are DATA_DIR/TU/NAME/NAME_A.txt, ...)",
-        });
+/// Checks a dataset name: a plain file-name part (no separators, not hidden).
+pub fn check_name(name: &str) -> Result<(), InvalidSetting> {
+    let plain = !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if plain {
+        Ok(())
+    } else {
+        Err(InvalidSetting::new(
+            "name",
+            format!("{name:?}"),
+            "a dataset name of letters, digits, '_', '-' and '.', e.g. \"MUTAG\" (its files are DATA_DIR/TU/NAME/NAME_A.txt, ...)",
+        ))
     }
+}
+
+/// Loads TU dataset `name` from `data_dir/TU/name/`, within the machine's memory.
+pub fn load(data_dir: &Path, name: &str) -> Result<Dataset, DatasetError> {
+    load_within(data_dir, name, &MemoryBudget::machine())
+}
+
+/// Loads TU dataset `name` from `data_dir/TU/name/`, refusing files whose dataset would
+/// not fit in `budget`.
+pub fn load_within(
+    data_dir: &Path,
+    name: &str,
+    budget: &MemoryBudget,
+) -> Result<Dataset, DatasetError> {
+    check_name(name)?;
     if !data_dir.is_dir() {
         return Err(DatasetError::MissingDataDir {
             path: data_dir.into(),
@@ -159,7 +262,9 @@ pub fn load(data_dir: &Path, name: &str) -> Result<Dataset, DatasetError> {
     let labels_file = File::read(file("graph_labels"), &mut hash)?;
     let optional = |suffix: &str, hash: &mut Sha256| {
         let path = file(suffix);
-        path.exists().then(|| File::read(path, hash)).transpose()
+        // A dangling link or an unreadable entry is read (and reported), not skipped.
+        let present = path.symlink_metadata().is_ok();
+        present.then(|| File::read(path, hash)).transpose()
     };
     let node_labels_file = optional("node_labels", &mut hash)?;
     let edge_labels_file = optional("edge_labels", &mut hash)?;
@@ -175,6 +280,11 @@ pub fn load(data_dir: &Path, name: &str) -> Result<Dataset, DatasetError> {
     let mut first_node = vec![0usize; n_graphs + 1];
     let mut current = 0usize; // graphs started so far
     for (node, (&g, (line, _))) in indicator.iter().zip(&indicator_file.lines).enumerate() {
+        if g < 1 {
+            return Err(
+                indicator_file.malformed(*line, format!("graph id {g}: graph ids start at 1"))
+            );
+        }
         if g == current as i64 {
             continue;
         }
@@ -280,6 +390,20 @@ pub fn load(data_dir: &Path, name: &str) -> Result<Dataset, DatasetError> {
             (max + 1, degree)
         }
     };
+    // The dense features are the largest allocation; a hostile file (every node its own
+    // label, or a star of a million nodes) could ask for terabytes.
+    let features_bytes = Bytes::f64s((n_nodes as u64).saturating_mul(width as u64));
+    if features_bytes.get() > budget.bytes {
+        let blamed = node_labels_file.as_ref().unwrap_or(&edges_file);
+        return Err(DatasetError::TooLarge {
+            path: blamed.path.clone(),
+            why: format!(
+                "{n_nodes} nodes with one-hot features {width} wide need {}, more than {}",
+                hogwild_settings::bytes_text(features_bytes.get()),
+                budget.describe()
+            ),
+        });
+    }
     let (classes, class) = codes(&graph_labels);
     if classes.len() < 2 {
         return Err(labels_file.malformed(
@@ -516,5 +640,71 @@ mod tests {
         let data = write("TOY", &toy());
         let err = load(data.path(), "../TOY").unwrap_err().to_string();
         assert!(err.contains("name"), "{err}");
+    }
+
+    #[test]
+    fn graph_id_zero_is_refused_in_the_indicator_file() {
+        let mut files = toy();
+        files.pop();
+        files[1] = ("graph_indicator", "0\n0\n1\n1\n1\n");
+        let err = error("TOY", &files);
+        assert!(
+            err.contains("TOY_graph_indicator.txt, line 1") && err.contains("start at 1"),
+            "{err}"
+        );
+        files[1] = ("graph_indicator", "1\n1\n1\n-2\n2\n");
+        let err = error("TOY", &files);
+        assert!(err.contains("TOY_graph_indicator.txt, line 4"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn fifos_and_devices_are_refused_without_reading_them() {
+        let data = write("TOY", &toy());
+        let root = dir(data.path(), "TOY");
+        // A FIFO with no writer would block a plain open for ever.
+        let fifo = root.join("TOY_node_labels.txt");
+        std::fs::remove_file(&fifo).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let err = load(data.path(), "TOY").unwrap_err().to_string();
+        assert!(
+            err.contains("TOY_node_labels.txt") && err.contains("not a regular file (a FIFO)"),
+            "{err}"
+        );
+        // /dev/zero never ends.
+        std::fs::remove_file(&fifo).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &fifo).unwrap();
+        let err = load(data.path(), "TOY").unwrap_err().to_string();
+        assert!(err.contains("not a regular file (a device)"), "{err}");
+        // A link to a regular file is a regular file.
+        std::fs::remove_file(&fifo).unwrap();
+        let elsewhere = data.path().join("labels.txt");
+        std::fs::write(&elsewhere, "0\n3\n0\n3\n3\n").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &fifo).unwrap();
+        assert!(load(data.path(), "TOY").is_ok());
+        // A dangling optional file is reported, not silently skipped.
+        std::fs::remove_file(&elsewhere).unwrap();
+        let err = load(data.path(), "TOY").unwrap_err().to_string();
+        assert!(err.contains("TOY_node_labels.txt"), "{err}");
+    }
+
+    #[test]
+    fn features_that_do_not_fit_the_budget_are_refused_before_allocating() {
+        let data = write("TOY", &toy());
+        let err = load_within(data.path(), "TOY", &MemoryBudget::of(64))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("TOY_node_labels.txt")
+                && err.contains(
+                    "5 nodes with one-hot features 2 wide need 80 B, more than the budget of 64 B"
+                ),
+            "{err}"
+        );
+        assert!(load_within(data.path(), "TOY", &MemoryBudget::of(80)).is_ok());
     }
 }

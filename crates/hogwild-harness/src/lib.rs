@@ -2,13 +2,16 @@
 //! `results/`. The `hogwild` binary is a thin command line over [`reproduce`].
 
 pub mod config;
+pub mod latex;
+pub mod outdir;
 pub mod records;
 pub mod report;
 pub mod scaling;
 pub mod sweep;
 
 use anyhow::Context;
-use config::{Config, TableConfig};
+use config::{Config, Datasets, TableConfig};
+use outdir::OutputDir;
 use records::{Lookup, RunStore};
 use report::{Record, TableReport};
 use serde::{Deserialize, Serialize};
@@ -64,22 +67,42 @@ pub struct Plan {
     pub config: Config,
     /// The selected tables.
     pub tables: Vec<(String, TableConfig)>,
+    /// Every selected column's dataset, built once and shared by its runs.
+    pub datasets: Datasets,
     /// Every run, in plan order.
     pub runs: Vec<sweep::PlannedRun>,
 }
 
 impl Plan {
-    /// The plan of the tables `opts` selects.
+    /// The plan of the tables `opts` selects: the config loaded and checked, every selected
+    /// column's dataset built (data files read once), and the memory of `opts.threads`
+    /// concurrent runs checked against the machine's.
     pub fn load(opts: &ReproduceOptions) -> anyhow::Result<Plan> {
         let config = Config::load(&opts.config, &opts.profile)?;
         let tables = config.select(&opts.tables).map_err(anyhow::Error::msg)?;
-        config.check_data(&opts.config, &tables)?;
-        let runs = sweep::plan_all(&config, &tables)?;
+        let datasets = config.build_datasets(&tables)?;
+        let runs = sweep::plan_all(&config, &tables, &datasets)?;
+        let concurrent = opts.threads.min(runs.len()).max(1);
+        let need = datasets.memory_of_runs(concurrent);
+        anyhow::ensure!(
+            need.get() <= config.budget.bytes,
+            "-j {}: {concurrent} runs at once need about {} of memory (the datasets, and each \
+             run's model and simulator), more than {}; use a smaller -j",
+            opts.threads,
+            hogwild_settings::bytes_text(need.get()),
+            config.budget.describe()
+        );
         Ok(Plan {
             config,
             tables,
+            datasets,
             runs,
         })
+    }
+
+    /// The names of the selected tables (their output directories).
+    fn table_names(&self) -> Vec<&str> {
+        self.tables.iter().map(|(n, _)| n.as_str()).collect()
     }
 
     /// SHA-256 over the run ids in plan order: equal hashes, equal runs (same code, config,
@@ -140,7 +163,7 @@ impl Plan {
                 &report,
                 &mine,
                 &record,
-                &self.config.data_dir,
+                &self.datasets,
             )?;
             reports.push(report);
         }
@@ -153,6 +176,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> anyhow::Result<Vec<TableReport>> {
     let start = Instant::now();
     anyhow::ensure!(opts.threads >= 1, "-j must be at least 1");
     let plan = Plan::load(opts)?;
+    let _out = OutputDir::open(&opts.out, &plan.table_names())?;
     eprintln!(
         "[hogwild] {} runs over {} table(s) on {} thread(s)",
         plan.runs.len(),
@@ -163,6 +187,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> anyhow::Result<Vec<TableReport>> {
     let sweep = sweep::execute_all(
         &plan.config,
         &plan.tables,
+        &plan.datasets,
         &plan.runs,
         opts.threads,
         &store,
@@ -255,6 +280,7 @@ struct ShardManifest {
 pub fn run_shard(opts: &ReproduceOptions, shard: Shard) -> anyhow::Result<usize> {
     anyhow::ensure!(opts.threads >= 1, "-j must be at least 1");
     let plan = Plan::load(opts)?;
+    let _out = OutputDir::open(&opts.out, &plan.table_names())?;
     let runs = plan.shard(shard);
     eprintln!(
         "[hogwild] shard {}/{}: {} of {} runs on {} thread(s)",
@@ -270,12 +296,15 @@ pub fn run_shard(opts: &ReproduceOptions, shard: Shard) -> anyhow::Result<usize>
         shards: shard.count,
         runs: runs.len(),
     };
-    std::fs::create_dir_all(&opts.out)?;
-    std::fs::write(opts.out.join("plan.toml"), toml::to_string(&manifest)?)?;
+    outdir::write_atomic(
+        &opts.out.join("plan.toml"),
+        toml::to_string(&manifest)?.as_bytes(),
+    )?;
     let store = RunStore::new(&opts.out);
     sweep::execute_all(
         &plan.config,
         &plan.tables,
+        &plan.datasets,
         &runs,
         opts.threads,
         &store,
@@ -285,15 +314,17 @@ pub fn run_shard(opts: &ReproduceOptions, shard: Shard) -> anyhow::Result<usize>
 }
 
 /// Builds the tables from the run records of shard directories `dirs` (outputs of
-/// [`run_shard`] for this plan), writing them, and a copy of every record, to `opts.out`.
-/// Refuses directories of another plan, missing runs, and a run recorded twice with
-/// different results.
+/// [`run_shard`] for this plan), writing them, and a copy of every record, to `opts.out`
+/// (which may be one of `dirs`: a record is never copied onto itself, and no input is
+/// written over). Refuses directories of another plan or still being written, missing
+/// runs, and a run recorded twice with different results.
 pub fn merge(opts: &ReproduceOptions, dirs: &[PathBuf]) -> anyhow::Result<Vec<TableReport>> {
     let start = Instant::now();
     let plan = Plan::load(opts)?;
     let hash = plan.hash();
     anyhow::ensure!(!dirs.is_empty(), "merge needs at least one shard directory");
     for dir in dirs {
+        outdir::ensure_finished(dir)?;
         let path = dir.join("plan.toml");
         let text = std::fs::read_to_string(&path).with_context(|| {
             format!(
@@ -355,14 +386,23 @@ pub fn merge(opts: &ReproduceOptions, dirs: &[PathBuf]) -> anyhow::Result<Vec<Ta
             .collect::<Vec<_>>()
             .join(", ")
     );
-    // Checked: now the merged directory gets its own copy of every record.
-    let out = RunStore::new(&opts.out);
-    for (from, run) in sources {
-        let to = out.path(&run.spec.table, &run.id);
-        if to != from {
-            std::fs::create_dir_all(to.parent().expect("records have a directory"))?;
-            std::fs::copy(&from, &to)
-                .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+    // Checked (a refused merge writes nothing): now the merged directory gets its own copy of
+    // every record. A valid record
+    // already there (one of the inputs, or an earlier merge's) is kept if it holds the same
+    // numbers: nothing is written over an input.
+    let _out = OutputDir::open(&opts.out, &plan.table_names())?;
+    let merged = RunStore::new(&opts.out);
+    for ((from, run), result) in sources.into_iter().zip(&results) {
+        let to = merged.path(&run.spec.table, &run.id);
+        match merged.load(&run.spec, &run.id) {
+            Lookup::Found(r) if same_numbers(&r, result) => {}
+            Lookup::Found(_) => anyhow::bail!(
+                "run {} is recorded with different results in {} and {}",
+                run.spec.label(),
+                to.display(),
+                from.display()
+            ),
+            Lookup::Missing | Lookup::Corrupt(_) => outdir::copy_atomic(&from, &to)?,
         }
     }
     let from_record = vec![true; results.len()];

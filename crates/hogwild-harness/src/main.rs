@@ -18,7 +18,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(
     name = "hogwild",
     version,
-    about = "Reproduce and extend 'Graph Neural Networks Gone Hogwild'"
+    about = "Reproduce and extend 'Graph Neural Networks Gone Hogwild'",
+    after_help = "Exit status: 0 on success; 1 when a run fails or the input is bad (config, data \
+                  files, output directory, or another process writing to --out); 2 for a \
+                  command-line usage error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -245,7 +248,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("hogwild: error: {e:#}");
-            ExitCode::from(2)
+            ExitCode::FAILURE
         }
     }
 }

@@ -22,7 +22,6 @@ use hogwild_models::SolverStats;
 use hogwild_sim::AsyncConfig;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -191,8 +190,8 @@ impl RunStore {
         }
     }
 
-    /// Writes the record of `result` (run `id`, key `key`) atomically: a temporary file in
-    /// the same directory, flushed to disk, then renamed over the final name.
+    /// Writes the record of `result` (run `id`, key `key`) atomically
+    /// ([`crate::outdir::write_atomic`]).
     pub fn save(
         &self,
         key: &RunKey,
@@ -220,13 +219,9 @@ impl RunStore {
         let text = format!("{body}{CHECKSUM_PREFIX}{}\n", sha256_hex(body.as_bytes()));
         let path = self.path(&result.spec.table, id);
         let dir = path.parent().expect("records live in a directory");
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)
-            .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-        tmp.write_all(text.as_bytes())?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(&path)
-            .with_context(|| format!("writing {}", path.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+        crate::outdir::write_atomic(&path, text.as_bytes())?;
         Ok(path)
     }
 }

@@ -4,7 +4,8 @@
 //! model, seed, ordering), never by polars' group-by (whose order and float reductions are
 //! not deterministic); polars builds and writes the tidy frames.
 
-use crate::config::{Metric, TableConfig};
+use crate::config::{Datasets, Metric, TableConfig};
+use crate::latex::{self, markdown_cell};
 use crate::sweep::{Evaluation, Mode, RunResult, RNG_ALGORITHM};
 use polars::prelude::*;
 use serde::Serialize;
@@ -200,25 +201,6 @@ pub fn aggregate(name: &str, config: &TableConfig, results: &[&RunResult]) -> Ta
     }
 }
 
-/// `text` with LaTeX's special characters escaped.
-fn latex_escape(text: &str) -> String {
-    let mut s = String::new();
-    for ch in text.chars() {
-        match ch {
-            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
-                s.push('\\');
-                s.push(ch);
-            }
-            '~' => s.push_str("\\textasciitilde{}"),
-            '^' => s.push_str("\\textasciicircum{}"),
-            '\\' => s.push_str("\\textbackslash{}"),
-            '±' => s.push_str("$\\pm$"),
-            other => s.push(other),
-        }
-    }
-    s
-}
-
 /// `gcn-sync` → `GcnSync`: letters only (macro names cannot hold digits or dashes; digits
 /// become words).
 fn macro_word(key: &str) -> String {
@@ -265,7 +247,7 @@ impl TableReport {
         let c = &self.config;
         let mut s = format!("### {}\n\n| model |", c.title);
         for col in &c.columns {
-            write!(s, " {} |", col.label).unwrap();
+            write!(s, " {} |", markdown_cell(&col.label)).unwrap();
         }
         s.push_str("\n|---|");
         s.push_str(&"---|".repeat(c.columns.len()));
@@ -326,7 +308,7 @@ impl TableReport {
                 writeln!(
                     s,
                     "| {display} | {} | {} | {paper} | {delta} | {verdict} |",
-                    col.label,
+                    markdown_cell(&col.label),
                     fmt_cell(cell.mean, cell.std)
                 )
                 .unwrap();
@@ -342,16 +324,16 @@ impl TableReport {
             "% {} (hogwild: results/{}/table.md has the comparison with the paper)\n\
              % Needs \\usepackage{{booktabs}}; per-cell macros are in macros.tex.\n\
              \\begin{{tabular}}{{l{}}}\n\\toprule\nModel",
-            latex_escape(&c.title),
+            latex::escape(&c.title),
             self.name,
             "c".repeat(c.columns.len())
         );
         for col in &c.columns {
-            write!(s, " & {}", latex_escape(&col.label)).unwrap();
+            write!(s, " & {}", latex::escape(&col.label)).unwrap();
         }
         s.push_str(" \\\\\n\\midrule\n");
         for ((_, display), row) in self.rows.iter().zip(&self.cells) {
-            s.push_str(&latex_escape(display));
+            s.push_str(&latex::escape(display));
             for cell in row {
                 write!(s, " & ${:.1} \\pm {:.1}$", cell.mean, cell.std).unwrap();
             }
@@ -368,7 +350,7 @@ impl TableReport {
         let c = &self.config;
         let mut s = format!(
             "% {}: one macro per cell (hogwild, results/{}/)\n",
-            latex_escape(&c.title),
+            latex::escape(&c.title),
             self.name
         );
         for ((key, display), row) in self.rows.iter().zip(&self.cells) {
@@ -383,8 +365,8 @@ impl TableReport {
                     s,
                     "% {} / {}\n\\newcommand{{\\{name}}}{{{:.1} \\pm {:.1}}}\n\
                      \\newcommand{{\\{name}Mean}}{{{:.1}}}\n\\newcommand{{\\{name}Std}}{{{:.1}}}",
-                    latex_escape(display),
-                    latex_escape(&col.label),
+                    latex::escape(display),
+                    latex::escape(&col.label),
                     cell.mean,
                     cell.std,
                     cell.mean,
@@ -405,7 +387,7 @@ impl TableReport {
                 "| {} | {:.4} | {} | {} | {} |",
                 display_name(&g.model),
                 g.max_abs,
-                g.at,
+                markdown_cell(&g.at),
                 if g.all_converged { "yes" } else { "no" },
                 g.max_rounds
             )
@@ -496,14 +478,19 @@ pub fn runs_frame(config: &TableConfig, results: &[&RunResult]) -> PolarsResult<
     Ok(df)
 }
 
-/// The cross-validation folds of every column (one row per graph), if the table has folds.
-pub fn folds_frame(config: &TableConfig, data_dir: &Path) -> anyhow::Result<Option<DataFrame>> {
+/// The cross-validation folds of every column of table `name` (one row per graph, on the
+/// datasets its runs used), if the table has folds.
+pub fn folds_frame(
+    name: &str,
+    config: &TableConfig,
+    datasets: &Datasets,
+) -> anyhow::Result<Option<DataFrame>> {
     let Some(k) = config.folds else {
         return Ok(None);
     };
     let (mut column, mut dataset, mut graph, mut fold) = (vec![], vec![], vec![], vec![]);
-    for col in &config.columns {
-        let d = col.dataset.build(data_dir)?;
+    for (c, col) in config.columns.iter().enumerate() {
+        let d = datasets.get(name, c);
         for (g, f) in crate::sweep::folds(&d.identity, d.samples.len(), k)
             .into_iter()
             .enumerate()
@@ -583,10 +570,10 @@ impl Record {
     }
 }
 
-fn write_csv(path: &Path, df: &mut DataFrame) -> anyhow::Result<()> {
-    let mut f = std::fs::File::create(path)?;
-    CsvWriter::new(&mut f).finish(df)?;
-    Ok(())
+fn csv_bytes(df: &mut DataFrame) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = vec![];
+    CsvWriter::new(&mut bytes).finish(df)?;
+    Ok(bytes)
 }
 
 /// The files every table writes whose bytes depend only on the config and the code (same
@@ -602,40 +589,39 @@ pub const DETERMINISTIC_FILES: [&str; 6] = [
 ];
 
 /// Writes [`DETERMINISTIC_FILES`] and `record.toml` to `dir` and, under cross-validation,
-/// `folds.csv` (the fold of every graph). Each file is written to a temporary name and
-/// renamed into place.
+/// `folds.csv` (the fold of every graph). Each file is made in memory and written
+/// atomically ([`crate::outdir::write_atomic`]).
 pub fn write_table(
     dir: &Path,
     report: &TableReport,
     results: &[&RunResult],
     record: &Record,
-    data_dir: &Path,
+    datasets: &Datasets,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let tmp = |name: &str| dir.join(format!(".{name}.tmp"));
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    let mut files: Vec<(&str, Vec<u8>)> = vec![];
     let mut runs = runs_frame(&report.config, results)?;
-    write_csv(&tmp("runs.csv"), &mut runs)?;
-    let mut f = std::fs::File::create(tmp("runs.parquet"))?;
-    ParquetWriter::new(&mut f).finish(&mut runs)?;
-    write_csv(&tmp("table.csv"), &mut report.cells_frame()?)?;
+    files.push(("runs.csv", csv_bytes(&mut runs)?));
+    let mut parquet = vec![];
+    ParquetWriter::new(&mut parquet).finish(&mut runs)?;
+    files.push(("runs.parquet", parquet));
+    files.push(("table.csv", csv_bytes(&mut report.cells_frame()?)?));
     let md = format!(
         "{}\n#### Against the paper\n\n{}\n#### Synchronous vs asynchronous evaluation\n\n{}\nRaw per-run values: `runs.csv`; tidy cells: `table.csv`; how this was made: `record.toml`. Every setting, where it comes from, and why cells miss the paper: `docs/PROTOCOL.md` in the hogwild repository.\n",
         report.table_markdown(),
         report.comparison_markdown(),
         report.gaps_markdown()
     );
-    std::fs::write(tmp("table.md"), md)?;
-    std::fs::write(tmp("table.tex"), report.table_latex())?;
-    std::fs::write(tmp("macros.tex"), report.latex_macros())?;
-    std::fs::write(tmp("record.toml"), toml::to_string(record)?)?;
-    let mut names: Vec<&str> = DETERMINISTIC_FILES.to_vec();
-    names.push("record.toml");
-    if let Some(mut folds) = folds_frame(&report.config, data_dir)? {
-        write_csv(&tmp("folds.csv"), &mut folds)?;
-        names.push("folds.csv");
+    files.push(("table.md", md.into_bytes()));
+    files.push(("table.tex", report.table_latex().into_bytes()));
+    files.push(("macros.tex", report.latex_macros().into_bytes()));
+    files.push(("record.toml", toml::to_string(record)?.into_bytes()));
+    if let Some(mut folds) = folds_frame(&report.name, &report.config, datasets)? {
+        files.push(("folds.csv", csv_bytes(&mut folds)?));
     }
-    for name in names {
-        std::fs::rename(tmp(name), dir.join(name))?;
+    for (name, bytes) in files {
+        crate::outdir::write_atomic(&dir.join(name), &bytes)?;
     }
     Ok(())
 }
@@ -653,7 +639,6 @@ mod tests {
             [0, 1, 25, 26, 27, 701, 702].map(column_letters),
             ["A", "B", "Z", "AA", "AB", "ZZ", "AAA"]
         );
-        assert_eq!(latex_escape("a_b & 5% ± #"), "a\\_b \\& 5\\% $\\pm$ \\#");
     }
 
     #[test]
@@ -734,20 +719,45 @@ mod aggregation_tests {
         }
     }
 
-    #[test]
-    fn cells_are_over_seeds_and_async_values_are_ordering_means_first() {
-        let config: TableConfig = toml::from_str(
+    /// A GCN table of one chains column, with `seeds` seeds and as many orderings.
+    fn table(title: &str, label: &str, seeds: usize) -> TableConfig {
+        let mut config: TableConfig = toml::from_str(&format!(
             r#"
-            title = "t"
+            title = {title:?}
             metric = "accuracy"
-            seeds = [0, 1]
-            orderings = 2
+            seeds = []
+            orderings = {seeds}
             models = ["gcn"]
             std_ddof = 0
-            columns = [{ label = "c", dataset = { kind = "chains", length = 4, classes = 2 } }]
-            "#,
-        )
+            columns = [{{ label = {label:?}, dataset = {{ kind = "chains", length = 4, classes = 2 }} }}]
+            "#
+        ))
         .unwrap();
+        config.seeds = (0..seeds as u64).collect();
+        config
+    }
+
+    #[test]
+    fn labels_are_spelt_for_latex_and_markdown() {
+        let config = table("β sweep & more", "ℓ = 10 | β = 1%", 1);
+        let a = run(0, 50.0, &[40.0]);
+        let report = aggregate("t", &config, &[&a]);
+        let tex = report.table_latex();
+        assert!(tex.contains("% $\\beta$ sweep \\& more"), "{tex}");
+        assert!(
+            tex.contains("Model & $\\ell$ = 10 \\textbar{} $\\beta$ = 1\\% \\\\"),
+            "{tex}"
+        );
+        assert!(!tex.contains('ℓ') && !tex.contains('β'), "{tex}");
+        let macros = report.latex_macros();
+        assert!(macros.contains("% GCN (sync) / $\\ell$ = 10"), "{macros}");
+        let md = report.table_markdown();
+        assert!(md.contains("| model | ℓ = 10 \\| β = 1% |"), "{md}");
+    }
+
+    #[test]
+    fn cells_are_over_seeds_and_async_values_are_ordering_means_first() {
+        let config = table("t", "c", 2);
         let (a, b) = (run(0, 50.0, &[40.0, 60.0]), run(1, 70.0, &[80.0, 100.0]));
         let report = aggregate("t", &config, &[&a, &b]);
         // Sync: seeds 50 and 70. Async: seed means 50 and 90 (not the four values pooled,
@@ -825,7 +835,7 @@ pub fn compare(out: &Path, tables: &[String]) -> anyhow::Result<String> {
                 s,
                 "| {} | {} | {ours} | {paper} | {delta} | {v} |",
                 row[i].as_deref().unwrap_or(""),
-                column[i].as_deref().unwrap_or("")
+                markdown_cell(column[i].as_deref().unwrap_or(""))
             )
             .unwrap();
             *counts.entry(v).or_insert(0usize) += 1;

@@ -364,6 +364,8 @@ pub fn write_report(config: &Config, results: &Path, max_nodes: usize) -> anyhow
     if sizes(max_nodes).is_empty() {
         anyhow::bail!("--max-nodes = {max_nodes}: the report starts at 100 nodes");
     }
+    // The output directory is checked (and locked) before the measurements, not after.
+    let out = crate::outdir::OutputDir::open(results, &["scaling"])?;
     let points = measure(config, max_nodes, |p| {
         eprintln!(
             "[hogwild] scaling {} n = {} {}: sweep {:.3e} s ({:.2e} updates/s)",
@@ -378,13 +380,10 @@ pub fn write_report(config: &Config, results: &Path, max_nodes: usize) -> anyhow
     for t in &mut tables {
         t.optional = config.tables.get(&t.table).is_some_and(|c| c.optional);
     }
-    let dir = results.join("scaling");
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let dir = out.root().join("scaling");
     let md = markdown(&points, &tables);
-    std::fs::write(dir.join("scaling.csv"), csv(&points))
-        .with_context(|| format!("writing {}", dir.join("scaling.csv").display()))?;
-    std::fs::write(dir.join("scaling.md"), &md)
-        .with_context(|| format!("writing {}", dir.join("scaling.md").display()))?;
+    crate::outdir::write_atomic(&dir.join("scaling.csv"), csv(&points).as_bytes())?;
+    crate::outdir::write_atomic(&dir.join("scaling.md"), md.as_bytes())?;
     Ok(md)
 }
 

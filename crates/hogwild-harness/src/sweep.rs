@@ -7,8 +7,9 @@
 //! results do not depend on the thread count. Every random choice draws from a named stream
 //! ([`stream`]), so adding or reordering runs never changes another run's randomness.
 
-use crate::config::{Config, Metric, TableConfig};
+use crate::config::{Config, Datasets, Metric, TableConfig};
 use crate::records::{Lookup, RunKey, RunStore};
+use hogwild_datasets::Dataset;
 use hogwild_graph::{Batch, Sample, Targets};
 use hogwild_models::{loss, train, SolverStats};
 use ndarray::{concatenate, Array2, Axis};
@@ -219,19 +220,29 @@ impl TargetScale {
     }
 }
 
-/// Executes one run.
-pub fn execute(config: &Config, table: &TableConfig, spec: &RunSpec) -> anyhow::Result<RunResult> {
+/// Executes one run on `dataset`, its column's dataset as the plan built it.
+pub fn execute(
+    config: &Config,
+    table: &TableConfig,
+    spec: &RunSpec,
+    dataset: &Dataset,
+) -> anyhow::Result<RunResult> {
     let start = Instant::now();
     let label = spec.label();
     let column = &table.columns[spec.column];
     let models = config.models_for(&spec.table);
     let async_cfg = column.async_.apply(&config.async_);
-    let mut dataset = column.dataset.build(&config.data_dir)?;
-    if column.featureless.contains(&spec.model) {
-        for s in &mut dataset.samples {
+    let featureless;
+    let dataset = if column.featureless.contains(&spec.model) {
+        let mut d = dataset.clone();
+        for s in &mut d.samples {
             s.features = Array2::zeros((s.graph.n_nodes(), 0));
         }
-    }
+        featureless = d;
+        &featureless
+    } else {
+        dataset
+    };
     // Training and evaluated graphs: all of them, or all folds but one and that fold.
     let (train_set, test_set): (Vec<_>, Vec<_>) = match (table.folds, spec.fold) {
         (Some(k), Some(f)) => {
@@ -341,21 +352,17 @@ pub struct PlannedRun {
     pub cost: f64,
 }
 
-/// The runs of `tables` in plan order (table, column, model, seed, fold), with their ids.
+/// The runs of `tables` in plan order (table, column, model, seed, fold), with their ids,
+/// on `datasets` (built from `tables`).
 pub fn plan_all(
     config: &Config,
     tables: &[(String, TableConfig)],
+    datasets: &Datasets,
 ) -> anyhow::Result<Vec<PlannedRun>> {
     let mut planned = vec![];
     for (name, table) in tables {
-        // Each column's dataset once: its identity (part of the ids) and size (the cost).
-        let datasets = table
-            .columns
-            .iter()
-            .map(|c| c.dataset.build(&config.data_dir))
-            .collect::<Result<Vec<_>, _>>()?;
         for spec in plan(name, table) {
-            let dataset = &datasets[spec.column];
+            let dataset = datasets.get(name, spec.column);
             let key = RunKey::new(config, table, &spec, &dataset.identity)?;
             planned.push(PlannedRun {
                 id: key.id(),
@@ -377,12 +384,13 @@ pub struct Sweep {
     pub from_record: Vec<bool>,
 }
 
-/// Executes `runs` on `threads` threads. Each run with a valid record in `store` is taken
-/// from it (unless `force`); every computed run's record is written as soon as it ends, so
-/// an interrupted sweep loses only the runs in flight.
+/// Executes `runs` on `threads` threads, on `datasets`. Each run with a valid record in
+/// `store` is taken from it (unless `force`); every computed run's record is written as
+/// soon as it ends, so an interrupted sweep loses only the runs in flight.
 pub fn execute_all(
     config: &Config,
     tables: &[(String, TableConfig)],
+    datasets: &Datasets,
     runs: &[PlannedRun],
     threads: usize,
     store: &RunStore,
@@ -435,19 +443,21 @@ pub fn execute_all(
             scope.spawn(|_| {
                 while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let run = &runs[i];
-                    let r = execute(config, table_of(&run.spec), &run.spec).and_then(|r| {
-                        store.save(&run.key, &run.id, &r, threads)?;
-                        progress.finished(
-                            run.cost,
-                            &format!(
-                                "[hogwild] done {} ({:.1} s, of which training {:.1} s)",
-                                r.spec.label(),
-                                r.seconds,
-                                r.train_seconds
-                            ),
-                        );
-                        Ok(r)
-                    });
+                    let dataset = datasets.get(&run.spec.table, run.spec.column);
+                    let r =
+                        execute(config, table_of(&run.spec), &run.spec, dataset).and_then(|r| {
+                            store.save(&run.key, &run.id, &r, threads)?;
+                            progress.finished(
+                                run.cost,
+                                &format!(
+                                    "[hogwild] done {} ({:.1} s, of which training {:.1} s)",
+                                    r.spec.label(),
+                                    r.seconds,
+                                    r.train_seconds
+                                ),
+                            );
+                            Ok(r)
+                        });
                     let r = r.map_err(|e| e.context(format!("run {}", run.spec.label())));
                     done.lock()
                         .expect("no worker panics holding it")

@@ -1,6 +1,7 @@
 //! Bad configs fail at load, before any run, naming the file, the key and the value.
 
 use hogwild_harness::config::{Config, DEFAULT_PROFILE};
+use hogwild_settings::MemoryBudget;
 use std::path::Path;
 
 const HARNESS: &str = include_str!("../../../harness.toml");
@@ -122,9 +123,8 @@ fn impossible_values_are_named() {
     expect_error(
         &edited("cg_tol = 1e-10 ", "cg_tol = -1e-10 "),
         &[
-            "models.energy",
-            "cg_tol = -0.0000000001",
-            "must be positive",
+            "models.energy.cg_tol = -0.0000000001",
+            "must be a finite number above 0",
         ],
     );
     expect_error(
@@ -221,8 +221,8 @@ fn cross_validation_regression_and_table_settings_are_checked() {
             "[tables.counting.model_settings.energy.train]\nbatch_graphs = 0\n",
         ),
         &[
-            "models.energy (with tables.counting.model_settings)",
-            "batch_graphs",
+            "tables.counting.model_settings.energy.train.batch_graphs = 0",
+            "at least one graph",
         ],
     );
     expect_error(
@@ -245,4 +245,275 @@ fn per_model_orderings_name_table_models() {
         &edited(from, "model_orderings = { energy = 0 }"),
         &["tables.counting.model_orderings", "energy = 0"],
     );
+}
+
+/// The line of the first line of the committed config containing `start`, as errors print it.
+fn line_of(text: &str, start: &str) -> String {
+    let n = text.lines().position(|l| l.contains(start)).unwrap() + 1;
+    format!("my/harness.toml, line {n}: ")
+}
+
+/// `load` with a fixed memory budget, so that size errors do not depend on the machine.
+fn load_within(text: &str, budget: u64) -> Result<Config, String> {
+    Config::parse_within(
+        text,
+        Path::new("my/harness.toml"),
+        DEFAULT_PROFILE,
+        MemoryBudget::of(budget),
+    )
+    .map_err(|e| e.to_string())
+}
+
+#[test]
+fn impossible_settings_of_every_kind_are_refused_at_load() {
+    // (from, to, what the error must say)
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "orderings = 10               # paper: 10 random orderings",
+            "orderings = 0",
+            &["tables.chains.orderings = 0", "at least one"],
+        ),
+        (
+            "tol = 1e-8                   # implicit",
+            "tol = inf #",
+            &["async.tol = inf", "finite"],
+        ),
+        (
+            "tol = 1e-8                   # implicit",
+            "tol = nan #",
+            &["async.tol = NaN"],
+        ),
+        (
+            "seeds = [0, 1, 2]            # paper: 3",
+            "seeds = [0, 1, 1] #",
+            &["tables.chains.seeds = 1", "listed twice"],
+        ),
+        ("lr = 0.01 ", "lr = nan ", &["models.gcn.train.lr = NaN"]),
+        (
+            "lr = 0.01 ",
+            "lr = -0.01 ",
+            &["models.gcn.train.lr = -0.01"],
+        ),
+        (
+            "weight_decay = 5e-4",
+            "weight_decay = -5e-4",
+            &["models.ignn.train.weight_decay = -0.0005"],
+        ),
+        (
+            "grad_clip = 0.5",
+            "grad_clip = nan",
+            &["models.ignn.train.grad_clip = NaN"],
+        ),
+        (
+            "epochs = 500 ",
+            "epochs = 0 ",
+            &["models.gcn.train.epochs = 0"],
+        ),
+        (
+            "models = [\"gcn\", \"ignn\", \"energy\"]\nstd_ddof = 0                 # ours",
+            "models = []\nstd_ddof = 0                 # ours",
+            &["tables.chains.models = []", "at least one model"],
+        ),
+        (
+            "models = [\"gcn\", \"ignn\"]",
+            "models = [\"gcn\", \"gcn\"]",
+            &["tables.asynchrony.models = \"gcn\"", "twice"],
+        ),
+        (
+            "radius = 0.5 }, paper = { gcn-sync = [27.1",
+            "radius = 0.001 }, paper = { gcn-sync = [27.1",
+            &[
+                "tables.localisation.columns[2].dataset.radius = 0.001",
+                "connected",
+            ],
+        ),
+        (
+            "{ label = \"B = 5\"",
+            "{ label = \"B = 1\"",
+            &[
+                "tables.asynchrony.columns[1].label = \"B = 1\"",
+                "another column",
+            ],
+        ),
+        (
+            "gcn-sync = [65.0, 0.0]",
+            "gcn-sync = [nan, 0.0]",
+            &["tables.chains.columns[0].paper.gcn-sync", "finite"],
+        ),
+    ];
+    for (from, to, needles) in cases {
+        let text = edited(from, to);
+        let err = load(&text).expect_err(to);
+        for n in *needles {
+            assert!(err.contains(n), "{to}: error lacks {n:?}: {err}");
+        }
+        // The line of the changed text (of its last occurrence: a repeated label is blamed
+        // where it is repeated).
+        let first = to.lines().next().unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let n = lines.iter().rposition(|l| l.contains(first)).unwrap() + 1;
+        assert!(
+            err.contains(&format!("my/harness.toml, line {n}: ")),
+            "{to}: {err}"
+        );
+    }
+    // A config without tables.
+    let no_tables = &HARNESS[..HARNESS.find("[tables.chains]").unwrap()];
+    let err = load(no_tables).unwrap_err();
+    assert!(err.contains("tables: no tables"), "{err}");
+}
+
+#[test]
+fn sizes_that_cannot_fit_in_memory_are_refused_before_allocating() {
+    const GIB: u64 = 1 << 30;
+    load_within(HARNESS, 8 * GIB).expect("the committed config fits in 8 GiB");
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "length = 10,",
+            "length = 1000000000,",
+            &[
+                "tables.chains.columns[0].dataset.length = 1000000000",
+                "the dataset needs about",
+            ],
+        ),
+        (
+            "hidden = 16                  # IGNN reference / PyG",
+            "hidden = 1000000 #",
+            &[
+                "models.gcn.hidden",
+                "a run of gcn on tables.asynchrony.columns[0] (\"B = 1\"",
+                "model 58.2 TiB",
+            ],
+        ),
+        (
+            "staleness_bound = 20 ",
+            "staleness_bound = 1000000000 ",
+            &[
+                "async.staleness_bound",
+                "simulator",
+                "more than the budget of 8.0 GiB",
+            ],
+        ),
+        (
+            "staleness_bound = 20 ",
+            "staleness_bound = 9223372036854775807 ",
+            &["async.staleness_bound", "more than 16 EiB"],
+        ),
+        (
+            "orderings = 10               # paper: 10 random orderings",
+            "orderings = 1000000000 #",
+            &["tables.chains.orderings = 1000000000", "the plan"],
+        ),
+    ];
+    for (from, to, needles) in cases {
+        let text = edited(from, to);
+        let err = load_within(&text, 8 * GIB).expect_err(to);
+        for n in *needles {
+            assert!(err.contains(n), "{to}: error lacks {n:?}: {err}");
+        }
+        assert!(err.contains(&line_of(&text, to)), "{to}: {err}");
+    }
+    // A million seeds: the plan alone would need tens of GiB.
+    let seeds: Vec<String> = (0..1_000_000).map(|s| s.to_string()).collect();
+    let text = edited(
+        "seeds = [0, 1, 2]            # paper: 3",
+        &format!("seeds = [{}] #", seeds.join(", ")),
+    );
+    let err = load_within(&text, 8 * GIB).unwrap_err();
+    assert!(
+        err.contains("tables.chains.seeds = [1000000 seeds]") && err.contains("the plan"),
+        "{}",
+        &err[..err.len().min(500)]
+    );
+}
+
+#[test]
+fn errors_inside_profiles_name_their_key_and_line() {
+    let profile = "[profiles.quick.tables.chains]\nseeds = [0, 1]\norderings = 2";
+    let quick = |text: &str| {
+        Config::parse(text, Path::new("my/harness.toml"), "quick")
+            .map(|_| ())
+            .unwrap_err()
+            .to_string()
+    };
+    // A table the profile adds without a title.
+    let text = edited(
+        profile,
+        &format!("[profiles.quick.tables.extra]\nseeds = [0]\n\n{profile}"),
+    );
+    let err = quick(&text);
+    for n in [
+        &line_of(&text, "[profiles.quick.tables.extra]") as &str,
+        "tables.extra",
+        "missing field `title`",
+        "(set by [profiles.quick])",
+    ] {
+        assert!(err.contains(n), "lacks {n:?}: {err}");
+    }
+    // A wrong type, an unknown key and an impossible value inside the profile.
+    for (to, needles) in [
+        (
+            "orderings = \"two\"",
+            &["tables.chains.orderings", "invalid type"] as &[&str],
+        ),
+        (
+            "orderngs = 2",
+            &["tables.chains.orderngs", "did you mean `orderings`?"],
+        ),
+        (
+            "orderings = 0",
+            &["tables.chains.orderings = 0", "(set by [profiles.quick])"],
+        ),
+    ] {
+        let text = edited(profile, &profile.replace("orderings = 2", to));
+        let err = quick(&text);
+        assert!(err.contains(&line_of(&text, to)), "{to}: {err}");
+        for n in needles {
+            assert!(err.contains(n), "{to}: lacks {n:?}: {err}");
+        }
+    }
+    // The same mistake in the file's own table is located there, not in the profile.
+    let text = edited(
+        "hidden = 16                  # IGNN reference / PyG",
+        "hidden = 0 #",
+    );
+    let err = quick(&text);
+    assert!(err.contains(&line_of(&text, "hidden = 0 #")), "{err}");
+    assert!(err.contains("models.gcn.hidden = 0"), "{err}");
+    assert!(!err.contains("set by"), "{err}");
+}
+
+#[test]
+fn table_names_are_identifiers_and_labels_single_line_text() {
+    for name in ["\"../x\"", "\"/tmp/x\"", "\"a b\"", "scaling", "\"\""] {
+        let text = edited("[tables.asynchrony]", &format!("[tables.{name}]"));
+        let err = load(&text).expect_err(name);
+        assert!(
+            err.contains(&line_of(&text, &format!("[tables.{name}]"))),
+            "{name}: {err}"
+        );
+        assert!(
+            err.contains("identifiers") || err.contains("reserved"),
+            "{name}: {err}"
+        );
+    }
+    for (label, bad) in [
+        ("B = 1\\n\\\\end{tabular}", "'\\n' (U+000A)"),
+        ("B = 1 \\u0007", "'\\u{7}' (U+0007)"),
+        ("B = 1 😀", "(U+1F600)"),
+        ("", "must not be empty"),
+    ] {
+        let text = edited("{ label = \"B = 1\"", &format!("{{ label = \"{label}\""));
+        let err = load(&text).expect_err(label);
+        assert!(
+            err.contains("tables.asynchrony.columns[0].label") && err.contains(bad),
+            "{label}: {err}"
+        );
+    }
+    // Greek letters and ℓ are written as LaTeX commands (see the report's tests).
+    load(&edited(
+        "{ label = \"B = 1\"",
+        "{ label = \"ℓ = 20, β = 1 ± 0\"",
+    ))
+    .unwrap();
 }

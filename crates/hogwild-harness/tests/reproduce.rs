@@ -210,7 +210,7 @@ fn the_command_line_reproduces_and_reports_errors() {
         .arg(dir.path().join("none"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
 
     let bad = dir.path().join("bad.toml");
     let text = std::fs::read_to_string(harness_toml())
@@ -224,7 +224,7 @@ fn the_command_line_reproduces_and_reports_errors() {
         .arg(&bad)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
         stderr.contains("bad.toml") && stderr.contains("tol = -1"),
@@ -240,6 +240,29 @@ fn the_command_line_reproduces_and_reports_errors() {
         .arg(harness_toml())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no table \"nope\""));
+
+    // A table named twice would count its runs twice.
+    let out = Command::new(exe)
+        .args(["plan", "--table", "chains", "--table", "chains", "--config"])
+        .arg(harness_toml())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--table chains is given twice"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Usage errors are clap's, with status 2; --help says what each status means.
+    let out = Command::new(exe)
+        .args(["reproduce", "--no-such-option"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = Command::new(exe).arg("--help").output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(help.contains("Exit status: 0 on success; 1 when"), "{help}");
 }

@@ -30,7 +30,7 @@ fn ok(mut c: Command) -> Output {
 
 fn failure(mut c: Command) -> String {
     let o = c.output().unwrap();
-    assert_eq!(o.status.code(), Some(2), "should fail");
+    assert_eq!(o.status.code(), Some(1), "should fail");
     String::from_utf8(o.stderr).unwrap()
 }
 

@@ -4,7 +4,9 @@
 //! file stop the sweep before any run, naming the file, the key and the line.
 
 use hogwild_harness::config::{Config, DEFAULT_PROFILE};
+use hogwild_harness::records::{Lookup, RunStore};
 use hogwild_harness::report::DETERMINISTIC_FILES;
+use hogwild_harness::{Plan, ReproduceOptions};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -248,4 +250,76 @@ fn a_missing_dataset_and_a_malformed_file_are_named() {
         }
     });
     expect_refused(dir.path(), &["TOY_graph_labels.txt"]);
+}
+
+/// The results of every run `plan` holds, computed into `out` on one thread.
+fn execute(plan: &Plan, out: &Path) -> Vec<hogwild_harness::sweep::RunResult> {
+    let store = RunStore::new(out);
+    let sweep = hogwild_harness::sweep::execute_all(
+        &plan.config,
+        &plan.tables,
+        &plan.datasets,
+        &plan.runs,
+        1,
+        &store,
+        false,
+    )
+    .unwrap();
+    sweep.results
+}
+
+#[test]
+fn runs_compute_on_the_bytes_their_identity_names_even_when_the_files_change() {
+    let dir = workspace("data", |_, t| t);
+    let opts = |out: &str| ReproduceOptions {
+        config: dir.path().join("harness.toml"),
+        profile: "toy".into(),
+        tables: vec!["tu".into()],
+        out: dir.path().join(out),
+        threads: 1,
+        force: false,
+    };
+    let labels = dir.path().join("data/TU/TOY/TOY_graph_labels.txt");
+    let original = std::fs::read_to_string(&labels).unwrap();
+    // Labels no longer follow the graphs' shapes: the first half one class, the rest the other.
+    let n = original.lines().count();
+    let swapped: String = (0..n)
+        .map(|g| if g < n / 2 { "1\n" } else { "-1\n" })
+        .collect();
+    assert_ne!(swapped, original);
+
+    // The plan has read the files; then they change, as an edit during a sweep would.
+    let plan = Plan::load(&opts("during")).unwrap();
+    std::fs::write(&labels, &swapped).unwrap();
+    let during = execute(&plan, &dir.path().join("during"));
+
+    // The same runs on files that never changed: the same ids, the same numbers.
+    std::fs::write(&labels, &original).unwrap();
+    let unchanged = Plan::load(&opts("unchanged")).unwrap();
+    assert_eq!(
+        plan.runs.iter().map(|r| &r.id).collect::<Vec<_>>(),
+        unchanged.runs.iter().map(|r| &r.id).collect::<Vec<_>>()
+    );
+    let clean = execute(&unchanged, &dir.path().join("unchanged"));
+    let values = |rs: &[hogwild_harness::sweep::RunResult]| -> Vec<Vec<u64>> {
+        rs.iter()
+            .map(|r| r.evaluations.iter().map(|e| e.value.to_bits()).collect())
+            .collect()
+    };
+    assert_eq!(values(&during), values(&clean));
+
+    // The changed files are another dataset: no record of the old one is reused for them.
+    std::fs::write(&labels, &swapped).unwrap();
+    let changed = Plan::load(&opts("during")).unwrap();
+    for (a, b) in plan.runs.iter().zip(&changed.runs) {
+        assert_ne!(a.id, b.id, "{}", a.spec.label());
+        assert!(matches!(
+            RunStore::new(&dir.path().join("during")).load(&b.spec, &b.id),
+            Lookup::Missing
+        ));
+    }
+    // And the change matters: runs on the changed files give other numbers, which the
+    // runs above would have recorded had they read the files again.
+    let other = execute(&changed, &dir.path().join("changed"));
+    assert_ne!(values(&other), values(&clean));
 }

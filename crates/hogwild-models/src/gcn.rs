@@ -7,9 +7,10 @@
 
 use crate::linalg::{add_row, col_sums, mm, mm_nt, mm_tn};
 use crate::loss::task_loss;
-use crate::model::{Execution, LocalRule, Model, ModelError};
+use crate::model::{Execution, LocalRule, Model, ModelError, ProblemSize};
 use crate::params::{ParamId, Params, TrainConfig};
 use hogwild_graph::{Batch, Graph};
+use hogwild_settings::{at_least, Bytes, InvalidSetting};
 use ndarray::{s, Array2};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,34 @@ pub struct GcnConfig {
     pub layers: usize,
     /// Optimiser settings.
     pub train: TrainConfig,
+}
+
+impl GcnConfig {
+    /// Checks the settings; keys are relative to `[models.gcn]`.
+    pub fn check(&self) -> Result<(), InvalidSetting> {
+        at_least("hidden", self.hidden as u64, 1)?;
+        at_least("layers", self.layers as u64, 1)?;
+        self.train.check().map_err(|e| e.under("train"))
+    }
+
+    /// The largest allocations of training on (or evaluating) a batch of `size`.
+    pub fn memory(&self, size: &ProblemSize) -> Bytes {
+        let width = (self.hidden as u64).max(size.in_dim);
+        let layers = self.layers as u64;
+        let params = layers
+            .saturating_mul(width.saturating_mul(width).saturating_add(width))
+            .saturating_add(width.saturating_mul(size.out_dim));
+        // Each layer's tape holds Â H and the pre-activation; the backward pass as much again.
+        let tape = Bytes::f64s(size.nodes.saturating_mul(width)).times(layers.saturating_mul(4));
+        Bytes::f64s(params)
+            .plus(self.train.optimiser_memory(params))
+            .plus(tape)
+    }
+
+    /// The longest state of a node in the simulator (one layer's embedding).
+    pub fn state_width(&self, in_dim: u64, _max_degree: u64) -> u64 {
+        (self.hidden as u64).max(in_dim)
+    }
 }
 
 /// A GCN with a linear readout.
@@ -52,14 +81,7 @@ impl Gcn {
         out_dim: usize,
         rng: &mut ChaCha8Rng,
     ) -> Result<Gcn, ModelError> {
-        if cfg.layers == 0 || cfg.hidden == 0 {
-            return Err(ModelError::InvalidSetting {
-                model: "gcn",
-                setting: if cfg.layers == 0 { "layers" } else { "hidden" },
-                value: "0".into(),
-                why: "must be at least 1",
-            });
-        }
+        cfg.check()?;
         let width = cfg.hidden.max(in_dim);
         let mut params = Params::default();
         let layers = (0..cfg.layers)

@@ -12,9 +12,10 @@
 
 use crate::linalg::{add_row, col_sums, max_abs_diff, mm, mm_nt, mm_tn};
 use crate::loss::task_loss;
-use crate::model::{Execution, LocalRule, Model, ModelError, SolverStats};
+use crate::model::{Execution, LocalRule, Model, ModelError, ProblemSize, SolverStats};
 use crate::params::{ParamId, Params, TrainConfig};
 use hogwild_graph::{Batch, Graph};
+use hogwild_settings::{at_least, open_unit, positive, Bytes, InvalidSetting};
 use ndarray::{Array2, ArrayView2};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,36 @@ pub struct IgnnConfig {
     pub readout_bias: bool,
     /// Optimiser settings.
     pub train: TrainConfig,
+}
+
+impl IgnnConfig {
+    /// Checks the settings; keys are relative to `[models.ignn]`.
+    pub fn check(&self) -> Result<(), InvalidSetting> {
+        at_least("hidden", self.hidden as u64, 1)?;
+        open_unit("kappa", self.kappa, "the map must be a contraction")?;
+        positive("tol", self.tol)?;
+        at_least("max_iter", self.max_iter as u64, 1)?;
+        self.train.check().map_err(|e| e.under("train"))
+    }
+
+    /// The largest allocations of training on (or evaluating) a batch of `size`.
+    pub fn memory(&self, size: &ProblemSize) -> Bytes {
+        let h = self.hidden as u64;
+        let params = h
+            .saturating_mul(h)
+            .saturating_add(h.saturating_mul(size.in_dim))
+            .saturating_add(h.saturating_mul(size.out_dim));
+        // Forward and adjoint iterates, Omega X and the backward temporaries.
+        let states = Bytes::f64s(size.nodes.saturating_mul(h)).times(8);
+        Bytes::f64s(params)
+            .plus(self.train.optimiser_memory(params))
+            .plus(states)
+    }
+
+    /// The longest state of a node in the simulator (its embedding).
+    pub fn state_width(&self, _in_dim: u64, _max_degree: u64) -> u64 {
+        self.hidden as u64
+    }
 }
 
 /// An IGNN with a linear readout.
@@ -115,31 +146,7 @@ impl Ignn {
         out_dim: usize,
         rng: &mut ChaCha8Rng,
     ) -> Result<Ignn, ModelError> {
-        let bad = |setting, value: String, why| {
-            Err(ModelError::InvalidSetting {
-                model: "ignn",
-                setting,
-                value,
-                why,
-            })
-        };
-        if cfg.kappa.is_nan() || cfg.kappa <= 0.0 || cfg.kappa >= 1.0 {
-            return bad(
-                "kappa",
-                cfg.kappa.to_string(),
-                "must lie in (0, 1) for a contraction",
-            );
-        }
-        if cfg.hidden == 0 {
-            return bad("hidden", "0".into(), "must be at least 1");
-        }
-        if cfg.tol.is_nan() || cfg.tol <= 0.0 || cfg.max_iter == 0 {
-            return bad(
-                "tol",
-                cfg.tol.to_string(),
-                "tol must be positive and max_iter at least 1",
-            );
-        }
+        cfg.check()?;
         let mut params = Params::default();
         let w = params.glorot("W", cfg.hidden, cfg.hidden, rng);
         let omega = params.glorot("Omega", cfg.hidden, in_dim, rng);

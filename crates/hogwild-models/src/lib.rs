@@ -14,9 +14,12 @@ pub mod loss;
 pub mod model;
 pub mod params;
 
-pub use model::{train, Execution, LocalRule, Model, ModelError, SolverStats, TrainLog};
+pub use model::{
+    train, Execution, LocalRule, Model, ModelError, ProblemSize, SolverStats, TrainLog,
+};
 pub use params::{LrSchedule, Params, TrainConfig};
 
+use hogwild_settings::{Bytes, InvalidSetting};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -48,16 +51,8 @@ impl ModelsConfig {
         out_dim: usize,
         rng: &mut ChaCha8Rng,
     ) -> Result<Box<dyn Model>, ModelError> {
-        if let Some(t) = self.train_config(name) {
-            if t.batch_graphs == Some(0) {
-                return Err(ModelError::InvalidSetting {
-                    model: "train",
-                    setting: "batch_graphs",
-                    value: "0".into(),
-                    why: "a step needs at least one graph (omit the key for full batches)",
-                });
-            }
-        }
+        self.check(name)
+            .map_err(|e| ModelError::Setting(e.under(name)))?;
         Ok(match name {
             "gcn" => Box::new(gcn::Gcn::new(&self.gcn, in_dim, out_dim, rng)?),
             "ignn" => Box::new(ignn::Ignn::new(&self.ignn, in_dim, out_dim, rng)?),
@@ -75,6 +70,42 @@ impl ModelsConfig {
                 })
             }
         })
+    }
+
+    /// Checks the settings of model `name` (keys relative to its section: `train.lr`).
+    pub fn check(&self, name: &str) -> Result<(), InvalidSetting> {
+        match name {
+            "gcn" => self.gcn.check(),
+            "ignn" => self.ignn.check(),
+            "energy" => self.energy.check(),
+            other => Err(InvalidSetting::new(
+                "",
+                format!("{other:?}"),
+                format!("unknown model; known: {}", Self::NAMES.join(", ")),
+            )),
+        }
+    }
+
+    /// The largest allocations of model `name` training on (or evaluating) a batch of
+    /// `size` (zero for an unknown name).
+    pub fn memory(&self, name: &str, size: &ProblemSize) -> Bytes {
+        match name {
+            "gcn" => self.gcn.memory(size),
+            "ignn" => self.ignn.memory(size),
+            "energy" => self.energy.memory(size),
+            _ => Bytes(0),
+        }
+    }
+
+    /// The longest node state of model `name` in the simulator, for `in_dim` features and
+    /// nodes of at most `max_degree` neighbours (zero for an unknown name).
+    pub fn state_width(&self, name: &str, in_dim: u64, max_degree: u64) -> u64 {
+        match name {
+            "gcn" => self.gcn.state_width(in_dim, max_degree),
+            "ignn" => self.ignn.state_width(in_dim, max_degree),
+            "energy" => self.energy.state_width(in_dim, max_degree),
+            _ => 0,
+        }
     }
 
     /// The training settings of model `name`.

@@ -10,18 +10,9 @@ use std::collections::HashMap;
 /// Errors raised by models.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ModelError {
-    /// A setting is outside its valid range.
-    #[error("model {model}: {setting} = {value} is invalid ({why})")]
-    InvalidSetting {
-        /// Model name.
-        model: &'static str,
-        /// Setting name.
-        setting: &'static str,
-        /// The value given.
-        value: String,
-        /// What is required.
-        why: &'static str,
-    },
+    /// A setting is outside its valid range (its key relative to the model's section).
+    #[error(transparent)]
+    Setting(#[from] hogwild_settings::InvalidSetting),
     /// The input does not fit the model.
     #[error("model {model}: {why}")]
     BadInput {
@@ -30,6 +21,22 @@ pub enum ModelError {
         /// What is wrong.
         why: String,
     },
+}
+
+/// The sizes a model's memory depends on: feature widths, and the nodes and edges of the
+/// largest batch it trains or evaluates on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProblemSize {
+    /// Node feature width.
+    pub in_dim: u64,
+    /// Edge feature width.
+    pub edge_dim: u64,
+    /// Output width.
+    pub out_dim: u64,
+    /// Nodes of the largest batch.
+    pub nodes: u64,
+    /// Directed edges of the largest batch.
+    pub edges: u64,
 }
 
 /// Each training graph's last solution of an iterative solve, by sample id: the start of
@@ -185,6 +192,7 @@ pub fn train(
     cfg: &TrainConfig,
     rng: &mut ChaCha8Rng,
 ) -> Result<TrainLog, ModelError> {
+    cfg.check().map_err(|e| e.under("train"))?;
     let steps_per_epoch = match cfg.batch_graphs {
         None => 1,
         Some(size) => samples.len().div_ceil(size.max(1)),

@@ -1,5 +1,6 @@
 //! Named parameter matrices, seeded initialisation and the Adam optimiser.
 
+use hogwild_settings::{at_least, non_negative, positive, Bytes, InvalidSetting};
 use ndarray::Array2;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -102,6 +103,28 @@ pub struct TrainConfig {
     /// default, so configs that predate it keep their hash).
     #[serde(default, skip_serializing_if = "LrSchedule::is_constant")]
     pub lr_schedule: LrSchedule,
+}
+
+impl TrainConfig {
+    /// Checks the settings; keys are relative to the `train` section (`lr`).
+    pub fn check(&self) -> Result<(), InvalidSetting> {
+        at_least("epochs", self.epochs as u64, 1)?;
+        if let Some(b) = self.batch_graphs {
+            at_least("batch_graphs", b as u64, 1).map_err(|e| InvalidSetting {
+                why: "a step needs at least one graph (omit the key for full batches)".into(),
+                ..e
+            })?;
+        }
+        positive("lr", self.lr)?;
+        non_negative("weight_decay", self.weight_decay)?;
+        non_negative("grad_clip", self.grad_clip)?;
+        Ok(())
+    }
+
+    /// Adam's state for `params` numbers: the gradient and two moment estimates.
+    pub fn optimiser_memory(&self, params: u64) -> Bytes {
+        Bytes::f64s(params).times(3)
+    }
 }
 
 /// The learning rate over a training run of `T` optimiser steps.

@@ -19,6 +19,7 @@
 use hogwild_graph::prefetch::{prefetch, prefetch_one};
 use hogwild_graph::Graph;
 use hogwild_models::{Execution, LocalRule};
+use hogwild_settings::{at_least, positive, Bytes, InvalidSetting};
 use ndarray::Array2;
 use rand::seq::SliceRandom;
 use rand::RngExt;
@@ -113,53 +114,30 @@ impl AsyncOverrides {
     }
 }
 
-/// Errors for impossible settings.
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum SimError {
-    /// A setting is out of range.
-    #[error("async.{setting} = {value} is invalid ({why})")]
-    InvalidSetting {
-        /// Setting name.
-        setting: &'static str,
-        /// The value.
-        value: String,
-        /// What is required.
-        why: &'static str,
-    },
-}
-
 impl AsyncConfig {
-    /// Checks the settings.
-    pub fn validate(&self) -> Result<(), SimError> {
-        if self.staleness_bound == 0 {
-            return Err(SimError::InvalidSetting {
-                setting: "staleness_bound",
-                value: "0".into(),
-                why: "must be at least 1 tick",
-            });
-        }
-        if self.tol.is_nan() || self.tol <= 0.0 {
-            return Err(SimError::InvalidSetting {
-                setting: "tol",
-                value: self.tol.to_string(),
-                why: "must be positive",
-            });
-        }
-        if self.max_rounds == 0 {
-            return Err(SimError::InvalidSetting {
-                setting: "max_rounds",
-                value: "0".into(),
-                why: "must be at least 1",
-            });
-        }
-        if self.residual_every == 0 {
-            return Err(SimError::InvalidSetting {
-                setting: "residual_every",
-                value: "0".into(),
-                why: "must be at least 1 round",
-            });
-        }
+    /// Checks the settings; keys are relative to `[async]`.
+    pub fn check(&self) -> Result<(), InvalidSetting> {
+        at_least("staleness_bound", self.staleness_bound as u64, 1)?;
+        positive("tol", self.tol)?;
+        at_least("max_rounds", self.max_rounds as u64, 1)?;
+        at_least("residual_every", self.residual_every as u64, 1)?;
         Ok(())
+    }
+
+    /// The simulator's largest allocations on a graph of `nodes` nodes whose states are
+    /// `width` numbers each: every node's latest state, and the ring of the versions
+    /// superseded in the last B ticks (one per tick, each as long as the longest state).
+    pub fn memory(&self, nodes: u64, width: u64) -> Bytes {
+        let ring = match self.schedule {
+            Schedule::Synchronous => Bytes::f64s(nodes.saturating_mul(width)),
+            Schedule::RandomSweeps => {
+                Bytes::f64s((self.staleness_bound as u64).saturating_mul(width))
+                    .plus(Bytes::items(self.staleness_bound as u64, 24))
+            }
+        };
+        Bytes::f64s(nodes.saturating_mul(width))
+            .plus(Bytes::items(nodes, std::mem::size_of::<Entry>() as u64))
+            .plus(ring)
     }
 }
 
@@ -390,8 +368,8 @@ pub fn simulate(
     rule: &dyn LocalRule,
     cfg: &AsyncConfig,
     rng: &mut ChaCha8Rng,
-) -> Result<Outcome, SimError> {
-    cfg.validate()?;
+) -> Result<Outcome, InvalidSetting> {
+    cfg.check().map_err(|e| e.under("async"))?;
     let graph = rule.graph();
     let n = graph.n_nodes();
     let mut states: Vec<Vec<f64>> = (0..n)

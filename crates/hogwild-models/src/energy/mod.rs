@@ -16,10 +16,11 @@ pub mod rows;
 
 use crate::linalg::{add_row, col_sums, dot_all, lift, max_abs, mm, mm_nt, mm_tn, Scalar};
 use crate::loss::task_loss;
-use crate::model::{Execution, LocalRule, Model, ModelError, SolverStats, WarmStarts};
+use crate::model::{Execution, LocalRule, Model, ModelError, ProblemSize, SolverStats, WarmStarts};
 use crate::params::{ParamId, Params, TrainConfig};
 use hessian::HessianPattern;
 use hogwild_graph::{Batch, Graph};
+use hogwild_settings::{at_least, open_unit, positive, Bytes, InvalidSetting};
 use ndarray::{s, Array2, ArrayView2};
 use num_dual::Dual64;
 use picnn::{Picnn, PicnnContext, PicnnLinearisation, PicnnShape, PicnnTape};
@@ -90,6 +91,94 @@ pub struct EnergyConfig {
     pub train: TrainConfig,
 }
 
+impl EnergyConfig {
+    /// Checks the settings; keys are relative to `[models.energy]`.
+    pub fn check(&self) -> Result<(), InvalidSetting> {
+        at_least("hidden", self.hidden as u64, 1)?;
+        for (key, widths) in [
+            ("message_widths", &self.message_widths),
+            ("update_widths", &self.update_widths),
+        ] {
+            if widths.is_empty() || widths.contains(&0) {
+                return Err(InvalidSetting::new(
+                    key,
+                    format!("{widths:?}"),
+                    "needs at least one layer, every width at least 1",
+                ));
+            }
+        }
+        if self.update_widths.last() != Some(&1) {
+            return Err(InvalidSetting::new(
+                "update_widths",
+                format!("{:?}", self.update_widths),
+                "the last width must be 1 (a scalar energy)",
+            ));
+        }
+        positive("beta", self.beta).map_err(|e| InvalidSetting {
+            why: format!("{} (strong convexity)", e.why),
+            ..e
+        })?;
+        for (key, value) in [
+            ("tol", self.tol),
+            ("cg_tol", self.cg_tol),
+            ("step", self.step),
+            ("async_step_scale", self.async_step_scale),
+        ] {
+            positive(key, value)?;
+        }
+        at_least("max_iter", self.max_iter as u64, 1)?;
+        at_least("cg_max_iter", self.cg_max_iter as u64, 1)?;
+        open_unit(
+            "newton_forcing_max",
+            self.newton_forcing_max,
+            "a relative residual of 1 is met by a zero step",
+        )?;
+        self.train.check().map_err(|e| e.under("train"))
+    }
+
+    /// The largest allocations of training on (or evaluating) a batch of `size`: the
+    /// parameters with Adam's state, the message network's per-edge and the update
+    /// network's per-node terms with their tapes, and the assembled Hessian's envelope (at
+    /// least that of a chain: five nodes' blocks per node).
+    pub fn memory(&self, size: &ProblemSize) -> Bytes {
+        let k = self.hidden as u64;
+        let widths = |w: &[usize]| w.iter().map(|&x| x as u64).fold(0u64, u64::saturating_add);
+        let (m, u) = (widths(&self.message_widths), widths(&self.update_widths));
+        let x_m = size.in_dim.saturating_mul(2).saturating_add(size.edge_dim);
+        let params = m
+            .saturating_mul(
+                m.saturating_add(k.saturating_mul(6))
+                    .saturating_add(x_m.saturating_mul(3)),
+            )
+            .saturating_add(
+                u.saturating_mul(
+                    u.saturating_add(k.saturating_mul(3))
+                        .saturating_add(size.in_dim.saturating_mul(3)),
+                ),
+            )
+            .saturating_add(k.saturating_mul(size.out_dim));
+        let per_edge = Bytes::f64s(m.saturating_mul(4).saturating_add(k.saturating_mul(4)));
+        let per_node = Bytes::f64s(u.saturating_mul(4).saturating_add(k.saturating_mul(8)));
+        let hessian = match self.linear_solver {
+            LinearSolver::Cholesky => {
+                Bytes::f64s(size.nodes.saturating_mul(k).saturating_mul(k)).times(5)
+            }
+            LinearSolver::Cg => Bytes::f64s(size.nodes.saturating_mul(k)).times(4),
+        };
+        Bytes::f64s(params)
+            .plus(self.train.optimiser_memory(params))
+            .plus(per_edge.times(size.edges))
+            .plus(per_node.times(size.nodes))
+            .plus(hessian)
+    }
+
+    /// The longest state of a node in the simulator: its embedding and one gradient message
+    /// per neighbour.
+    pub fn state_width(&self, _in_dim: u64, max_degree: u64) -> u64 {
+        (self.hidden as u64).saturating_mul(max_degree.saturating_add(1))
+    }
+}
+
 /// An energy GNN with a linear readout.
 #[derive(Debug, Clone)]
 pub struct EnergyGnn {
@@ -125,56 +214,7 @@ impl EnergyGnn {
         out_dim: usize,
         rng: &mut ChaCha8Rng,
     ) -> Result<EnergyGnn, ModelError> {
-        let bad = |setting, value: String, why| {
-            Err(ModelError::InvalidSetting {
-                model: "energy",
-                setting,
-                value,
-                why,
-            })
-        };
-        if cfg.beta.is_nan() || cfg.beta <= 0.0 {
-            return bad(
-                "beta",
-                cfg.beta.to_string(),
-                "must be positive for strong convexity",
-            );
-        }
-        if cfg.update_widths.last() != Some(&1) {
-            return bad(
-                "update_widths",
-                format!("{:?}", cfg.update_widths),
-                "the last width must be 1 (a scalar energy)",
-            );
-        }
-        if cfg.message_widths.is_empty()
-            || cfg.message_widths.contains(&0)
-            || cfg.update_widths.contains(&0)
-            || cfg.hidden == 0
-        {
-            return bad(
-                "message_widths",
-                format!("{:?}", cfg.message_widths),
-                "widths and hidden must be positive",
-            );
-        }
-        for (setting, value) in [
-            ("tol", cfg.tol),
-            ("cg_tol", cfg.cg_tol),
-            ("step", cfg.step),
-            ("async_step_scale", cfg.async_step_scale),
-        ] {
-            if value.is_nan() || value <= 0.0 {
-                return bad(setting, value.to_string(), "must be positive");
-            }
-        }
-        if !(cfg.newton_forcing_max > 0.0 && cfg.newton_forcing_max < 1.0) {
-            return bad(
-                "newton_forcing_max",
-                cfg.newton_forcing_max.to_string(),
-                "must be in (0, 1): a relative residual of 1 is met by a zero step",
-            );
-        }
+        cfg.check()?;
         let k = cfg.hidden;
         let mut params = Params::default();
         let message = Picnn::new(

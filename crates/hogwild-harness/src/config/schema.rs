@@ -1,0 +1,117 @@
+//! The shape of a table in `harness.toml`: its columns, metric and sweep settings.
+
+use hogwild_datasets::{DatasetSpec, Task};
+use hogwild_sim::AsyncOverrides;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Which way a metric improves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Metric {
+    /// Node classification accuracy in percent over all evaluated nodes.
+    Accuracy,
+    /// Graph classification accuracy in percent over the evaluated graphs, each graph's
+    /// class being the arg-max of its nodes' mean output (every node predicts its graph's
+    /// class; the mean is what a consensus over the nodes would agree on).
+    GraphAccuracy,
+    /// Regression: `100 · ‖ŷ − y‖₂ / ‖y‖₂` over all evaluated nodes.
+    RelativeRmse,
+    /// Localisation: relative RMSE of the pairwise distances within each evaluated graph.
+    DistanceRelativeRmse,
+}
+
+impl Metric {
+    /// Whether larger values are better.
+    pub fn higher_is_better(self) -> bool {
+        match self {
+            Metric::Accuracy | Metric::GraphAccuracy => true,
+            Metric::RelativeRmse | Metric::DistanceRelativeRmse => false,
+        }
+    }
+
+    /// Whether the metric applies to `task`.
+    pub fn fits(self, task: Task) -> bool {
+        matches!(
+            (self, task),
+            (
+                Metric::Accuracy | Metric::GraphAccuracy,
+                Task::Classification { .. }
+            ) | (Metric::RelativeRmse, Task::Regression { .. })
+                | (Metric::DistanceRelativeRmse, Task::Localisation { .. })
+        )
+    }
+}
+
+/// One column of a table: a dataset, and the paper's values for it.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnConfig {
+    /// Column heading.
+    pub label: String,
+    /// The dataset.
+    pub dataset: DatasetSpec,
+    /// The paper's `[mean, std]` per row key (`gcn-sync`, `energy-async`, …).
+    #[serde(default)]
+    pub paper: BTreeMap<String, [f64; 2]>,
+    /// Changes to `[async]` for this column (`async = { staleness_bound = 5 }`), so a
+    /// table can sweep the asynchrony model. Not serialised when empty.
+    #[serde(
+        default,
+        rename = "async",
+        skip_serializing_if = "AsyncOverrides::is_empty"
+    )]
+    pub async_: AsyncOverrides,
+    /// Models that see no node features in this column (zero-width), as the paper's energy
+    /// GNN on COUNT.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub featureless: Vec<String>,
+}
+
+/// One table of the paper.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableConfig {
+    /// Title printed above the table.
+    pub title: String,
+    /// The metric.
+    pub metric: Metric,
+    /// Parameter seeds (one trained model per seed and column).
+    pub seeds: Vec<u64>,
+    /// Random asynchronous orderings per trained model.
+    pub orderings: usize,
+    /// Fewer (or more) orderings for some models, by name: implicit models reach the same
+    /// fixed point under every ordering, so a few show their sync-async gap at a fraction of
+    /// the cost (`model_orderings = { energy = 2 }`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub model_orderings: BTreeMap<String, usize>,
+    /// Models, in row order (names from `[models]`).
+    pub models: Vec<String>,
+    /// Delta degrees of freedom of the reported standard deviation (0 = population, as numpy).
+    pub std_ddof: u8,
+    /// Run only when named (`--table NAME`), not by a plain `hogwild reproduce`: for tables
+    /// that read downloaded data, which a fresh machine does not have.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
+    /// k of k-fold cross-validation over each column's graphs: every (model, seed) is trained
+    /// k times, on all folds but one, and evaluated on the held-out fold. Absent: train and
+    /// evaluate on every graph (Table 1's protocol).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folds: Option<usize>,
+    /// Changes to `[models]` for this table's runs only, with the same shape
+    /// (`[tables.T.model_settings.energy.train] epochs = 300`).
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub model_settings: toml::Table,
+    /// The columns.
+    pub columns: Vec<ColumnConfig>,
+}
+
+impl TableConfig {
+    /// Asynchronous orderings per trained `model`.
+    pub fn orderings_of(&self, model: &str) -> usize {
+        self.model_orderings
+            .get(model)
+            .copied()
+            .unwrap_or(self.orderings)
+    }
+}
