@@ -227,6 +227,9 @@ pub enum DatasetSpec {
     Tu {
         /// Dataset name, e.g. `MUTAG`.
         name: String,
+        /// The SHA-256 the files must have (see [`tu`]); absent: any files are read.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sha256: Option<String>,
     },
 }
 
@@ -250,7 +253,19 @@ impl DatasetSpec {
                 radius,
                 ..
             } => localisation::check(nodes, graphs, Some(radius)),
-            DatasetSpec::Tu { ref name } => tu::check_name(name),
+            DatasetSpec::Tu {
+                ref name,
+                ref sha256,
+            } => tu::check_name(name).and_then(|()| match sha256 {
+                Some(pin) if pin.len() != 64 || !pin.chars().all(|c| c.is_ascii_hexdigit()) => {
+                    Err(InvalidSetting::new(
+                        "sha256",
+                        format!("{pin:?}"),
+                        "a SHA-256 is 64 hexadecimal digits (`hogwild data check` prints it)",
+                    ))
+                }
+                _ => Ok(()),
+            }),
         }
     }
 
@@ -325,7 +340,10 @@ impl DatasetSpec {
                 radius,
                 seed,
             } => localisation::random_geometric(nodes, graphs, radius, seed),
-            DatasetSpec::Tu { ref name } => tu::load_within(data_dir, name, budget),
+            DatasetSpec::Tu {
+                ref name,
+                ref sha256,
+            } => tu::load_within(data_dir, name, sha256.as_deref(), budget),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Graph-classification benchmarks in the TU format (Morris et al., "TUDataset", 2020):
 //! MUTAG, PROTEINS, PTC_MR, NCI1, IMDB-BINARY, IMDB-MULTI, read from the data directory.
 //!
-//! A dataset `NAME` lives in `DATA_DIR/TU/NAME/` as the text files of the TUDataset zip:
+//! A dataset `NAME` lives in `DATA_DIR/TU/NAME/` (or PyTorch Geometric's
+//! `DATA_DIR/NAME/raw/`: [`dir`]) as the text files of the TUDataset zip:
 //! `NAME_A.txt` (one directed edge `row, col` per line, 1-based node ids global across
 //! graphs), `NAME_graph_indicator.txt` (the graph of each node), `NAME_graph_labels.txt`
 //! (one label per graph) and optionally `NAME_node_labels.txt` and `NAME_edge_labels.txt`
@@ -16,8 +17,11 @@
 //!   node predicts its graph's class, as COUNT and SUM ask every node for a graph quantity;
 //! - edges listed twice (IMDB) are kept once; self-loops and one-way edges are errors.
 //!
-//! The identity holds a SHA-256 of the bytes that were parsed (each file is read once), so
-//! a record made from other files is never reused, wherever the data directory is.
+//! The identity, `tu(name=NAME,sha256=HEX)`, holds the SHA-256 of the bytes that were
+//! parsed (each file is read once): for each file read, in the order above, its name, its
+//! length (8 bytes, little-endian) and its bytes. A record made from other files is never
+//! reused, wherever the data directory is; a config can pin the hash
+//! (`{ kind = "tu", name = "MUTAG", sha256 = "..." }`), and other files are then refused.
 //!
 //! Only regular files are read (a FIFO or a device would block or never end), each at most
 //! [`MAX_FILE_BYTES`], and the dense feature matrices are checked against the memory
@@ -31,9 +35,20 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Where `name`'s files are under `data_dir`.
+/// Where `name`'s files are under `data_dir`: the first of `DATA_DIR/TU/NAME/` (the
+/// TUDataset zip unpacked under `TU/`), `DATA_DIR/TU/NAME/raw/` and `DATA_DIR/NAME/raw/`
+/// (PyTorch Geometric's `TUDataset(root=DATA_DIR, name=NAME)` cache) that holds
+/// `NAME_A.txt`; `DATA_DIR/TU/NAME/` when none does (errors name it).
 pub fn dir(data_dir: &Path, name: &str) -> PathBuf {
-    data_dir.join("TU").join(name)
+    let ours = data_dir.join("TU").join(name);
+    [
+        ours.clone(),
+        ours.join("raw"),
+        data_dir.join(name).join("raw"),
+    ]
+    .into_iter()
+    .find(|d| d.join(format!("{name}_A.txt")).symlink_metadata().is_ok())
+    .unwrap_or(ours)
 }
 
 /// The largest data file read (the largest TU benchmark files are a few hundred MiB).
@@ -236,16 +251,17 @@ pub fn check_name(name: &str) -> Result<(), InvalidSetting> {
     }
 }
 
-/// Loads TU dataset `name` from `data_dir/TU/name/`, within the machine's memory.
+/// Loads TU dataset `name` from [`dir`], within the machine's memory.
 pub fn load(data_dir: &Path, name: &str) -> Result<Dataset, DatasetError> {
-    load_within(data_dir, name, &MemoryBudget::machine())
+    load_within(data_dir, name, None, &MemoryBudget::machine())
 }
 
-/// Loads TU dataset `name` from `data_dir/TU/name/`, refusing files whose dataset would
-/// not fit in `budget`.
+/// Loads TU dataset `name` from [`dir`], refusing files whose SHA-256 (see the identity)
+/// is not `pin`, when given, and files whose dataset would not fit in `budget`.
 pub fn load_within(
     data_dir: &Path,
     name: &str,
+    pin: Option<&str>,
     budget: &MemoryBudget,
 ) -> Result<Dataset, DatasetError> {
     check_name(name)?;
@@ -268,10 +284,18 @@ pub fn load_within(
     };
     let node_labels_file = optional("node_labels", &mut hash)?;
     let edge_labels_file = optional("edge_labels", &mut hash)?;
-    let digest: String = hash.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    if let Some(pin) = pin.filter(|p| *p != digest) {
+        return Err(InvalidSetting::new(
+            "sha256",
+            format!("{pin:?}"),
+            format!(
+                "the files in {} hash to {digest:?}: other data than the config pins (fetch them again with `hogwild data fetch {name}`, or pin these)",
+                root.display()
+            ),
+        )
+        .into());
+    }
 
     // Nodes by graph: graph ids must run 1..=G in order, each graph's nodes contiguous.
     let indicator = indicator_file.integers()?;
@@ -643,6 +667,48 @@ mod tests {
     }
 
     #[test]
+    fn a_pinned_hash_admits_those_files_only() {
+        let data = write("TOY", &toy());
+        let identity = load(data.path(), "TOY").unwrap().identity;
+        let digest = identity
+            .strip_prefix("tu(name=TOY,sha256=")
+            .and_then(|s| s.strip_suffix(')'))
+            .unwrap()
+            .to_string();
+        assert_eq!(digest.len(), 64);
+        let budget = MemoryBudget::of(1 << 30);
+        load_within(data.path(), "TOY", Some(&digest), &budget).unwrap();
+        let wrong = "0".repeat(64);
+        let err = load_within(data.path(), "TOY", Some(&wrong), &budget)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("sha256 = \"000")
+                && err.contains(&digest)
+                && err.contains("hogwild data fetch TOY"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn pytorch_geometrics_raw_layout_is_read_too() {
+        let ours = write("TOY", &toy());
+        let pyg = tempfile::tempdir().unwrap();
+        let raw = pyg.path().join("TOY").join("raw");
+        std::fs::create_dir_all(&raw).unwrap();
+        for (suffix, text) in toy() {
+            std::fs::write(raw.join(format!("TOY_{suffix}.txt")), text).unwrap();
+        }
+        assert_eq!(dir(pyg.path(), "TOY"), raw);
+        let a = load(ours.path(), "TOY").unwrap();
+        let b = load(pyg.path(), "TOY").unwrap();
+        assert_eq!(a.identity, b.identity, "the same files, wherever they are");
+        assert_eq!(a.samples, b.samples);
+        // Without any files, errors name the TUDataset layout.
+        assert_eq!(dir(Path::new("/nowhere"), "X"), Path::new("/nowhere/TU/X"));
+    }
+
+    #[test]
     fn graph_id_zero_is_refused_in_the_indicator_file() {
         let mut files = toy();
         files.pop();
@@ -695,7 +761,7 @@ mod tests {
     #[test]
     fn features_that_do_not_fit_the_budget_are_refused_before_allocating() {
         let data = write("TOY", &toy());
-        let err = load_within(data.path(), "TOY", &MemoryBudget::of(64))
+        let err = load_within(data.path(), "TOY", None, &MemoryBudget::of(64))
             .unwrap_err()
             .to_string();
         assert!(
@@ -705,6 +771,6 @@ mod tests {
                 ),
             "{err}"
         );
-        assert!(load_within(data.path(), "TOY", &MemoryBudget::of(80)).is_ok());
+        assert!(load_within(data.path(), "TOY", None, &MemoryBudget::of(80)).is_ok());
     }
 }

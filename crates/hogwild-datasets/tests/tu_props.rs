@@ -62,7 +62,7 @@ fn load(files: &[Option<String>]) -> Result<hogwild_datasets::Dataset, String> {
             std::fs::write(root.join(format!("P_{name}.txt")), text).unwrap();
         }
     }
-    tu::load_within(data.path(), "P", &MemoryBudget::of(1 << 20)).map_err(|e| e.to_string())
+    tu::load_within(data.path(), "P", None, &MemoryBudget::of(1 << 20)).map_err(|e| e.to_string())
 }
 
 /// What a loaded dataset must be.

@@ -2,12 +2,15 @@
 //! `results/`. The `hogwild` binary is a thin command line over [`reproduce`].
 
 pub mod config;
-pub mod latex;
+pub mod curve;
+pub mod data;
 pub mod outdir;
+pub mod progress;
 pub mod records;
 pub mod report;
 pub mod scaling;
 pub mod sweep;
+pub mod text;
 
 use anyhow::Context;
 use config::{Config, Datasets, TableConfig};
@@ -35,6 +38,27 @@ pub struct ReproduceOptions {
     pub threads: usize,
     /// Recompute runs that have a record (`--force`).
     pub force: bool,
+    /// What to print on stderr.
+    pub verbosity: progress::Verbosity,
+    /// Settings given on the command line (`--set KEY=VALUE`), over the file and profile.
+    pub overrides: config::Overrides,
+}
+
+impl ReproduceOptions {
+    fn execute_options(&self) -> sweep::ExecuteOptions {
+        sweep::ExecuteOptions {
+            threads: self.threads,
+            force: self.force,
+            verbosity: self.verbosity,
+        }
+    }
+
+    /// Prints `line` on stderr unless quiet.
+    fn say(&self, line: &str) {
+        if self.verbosity != progress::Verbosity::Quiet {
+            eprintln!("[hogwild] {line}");
+        }
+    }
 }
 
 /// The part of the config one table's numbers depend on.
@@ -78,7 +102,7 @@ impl Plan {
     /// column's dataset built (data files read once), and the memory of `opts.threads`
     /// concurrent runs checked against the machine's.
     pub fn load(opts: &ReproduceOptions) -> anyhow::Result<Plan> {
-        let config = Config::load(&opts.config, &opts.profile)?;
+        let config = Config::load_with(&opts.config, &opts.profile, &opts.overrides)?;
         let tables = config.select(&opts.tables).map_err(anyhow::Error::msg)?;
         let datasets = config.build_datasets(&tables)?;
         let runs = sweep::plan_all(&config, &tables, &datasets)?;
@@ -141,8 +165,18 @@ impl Plan {
         wall: f64,
     ) -> anyhow::Result<Vec<TableReport>> {
         let mut reports = vec![];
+        crate::outdir::write_atomic(
+            &opts.out.join("schema.md"),
+            report::schema::schema_markdown().as_bytes(),
+        )?;
         for (name, table) in &self.tables {
-            let mine: Vec<_> = results.iter().filter(|r| &r.spec.table == name).collect();
+            let runs: Vec<_> = self
+                .runs
+                .iter()
+                .zip(results)
+                .filter(|(_, r)| &r.spec.table == name)
+                .collect();
+            let mine: Vec<_> = runs.iter().map(|(_, r)| *r).collect();
             let from_records = results
                 .iter()
                 .zip(from_record)
@@ -157,11 +191,17 @@ impl Plan {
                 &mine,
             );
             record.wall_seconds = (wall * 1000.0).round() / 1000.0;
+            record.overrides = opts
+                .overrides
+                .given()
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
             record.runs_from_records = from_records;
             report::write_table(
                 &opts.out.join(name),
                 &report,
-                &mine,
+                &runs,
                 &record,
                 &self.datasets,
             )?;
@@ -177,24 +217,32 @@ pub fn reproduce(opts: &ReproduceOptions) -> anyhow::Result<Vec<TableReport>> {
     anyhow::ensure!(opts.threads >= 1, "-j must be at least 1");
     let plan = Plan::load(opts)?;
     let _out = OutputDir::open(&opts.out, &plan.table_names())?;
-    eprintln!(
-        "[hogwild] {} runs over {} table(s) on {} thread(s)",
+    opts.say(&format!(
+        "{} runs over {} table(s) on {} thread(s)",
         plan.runs.len(),
         plan.tables.len(),
         opts.threads
-    );
+    ));
     let store = RunStore::new(&opts.out);
     let sweep = sweep::execute_all(
         &plan.config,
         &plan.tables,
         &plan.datasets,
         &plan.runs,
-        opts.threads,
         &store,
-        opts.force,
+        &opts.execute_options(),
     )?;
     let wall = start.elapsed().as_secs_f64();
-    plan.write_tables(opts, &sweep.results, &sweep.from_record, wall)
+    let reports = plan.write_tables(opts, &sweep.results, &sweep.from_record, wall)?;
+    let reused = sweep.from_record.iter().filter(|&&f| f).count();
+    opts.say(&format!(
+        "{} runs ({} computed, {reused} from their records) in {}; tables in {}",
+        plan.runs.len(),
+        plan.runs.len() - reused,
+        progress::duration_text(wall),
+        opts.out.display()
+    ));
+    Ok(reports)
 }
 
 /// One part of a sweep split across machines: `index` in `0..count`.
@@ -282,14 +330,14 @@ pub fn run_shard(opts: &ReproduceOptions, shard: Shard) -> anyhow::Result<usize>
     let plan = Plan::load(opts)?;
     let _out = OutputDir::open(&opts.out, &plan.table_names())?;
     let runs = plan.shard(shard);
-    eprintln!(
-        "[hogwild] shard {}/{}: {} of {} runs on {} thread(s)",
+    opts.say(&format!(
+        "shard {}/{}: {} of {} runs on {} thread(s)",
         shard.index,
         shard.count,
         runs.len(),
         plan.runs.len(),
         opts.threads
-    );
+    ));
     let manifest = ShardManifest {
         plan_sha256: plan.hash(),
         shard: shard.index,
@@ -306,9 +354,8 @@ pub fn run_shard(opts: &ReproduceOptions, shard: Shard) -> anyhow::Result<usize>
         &plan.tables,
         &plan.datasets,
         &runs,
-        opts.threads,
         &store,
-        opts.force,
+        &opts.execute_options(),
     )?;
     Ok(runs.len())
 }

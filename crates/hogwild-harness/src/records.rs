@@ -16,6 +16,7 @@
 //! byte-identical to tables made from fresh runs.
 
 use crate::config::{Config, Metric, TableConfig};
+use crate::curve::Curve;
 use crate::sweep::{Evaluation, RunResult, RunSpec, RNG_ALGORITHM};
 use anyhow::Context;
 use hogwild_models::SolverStats;
@@ -25,8 +26,9 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// Version of the record layout; part of every id.
-pub const FORMAT: u32 = 1;
+/// Version of the record layout; part of every id. 2: curves (training losses, solver and
+/// observer residuals) and whether the model is implicit.
+pub const FORMAT: u32 = 2;
 
 const CHECKSUM_PREFIX: &str = "# sha256 ";
 
@@ -138,8 +140,11 @@ struct RunRecord {
     spec: RunSpec,
     final_loss: f64,
     stats: SolverStats,
+    implicit: bool,
     environment: Environment,
     evaluations: Vec<Evaluation>,
+    train_losses: Curve,
+    sync_trace: Curve,
     key: toml::Value,
 }
 
@@ -205,6 +210,7 @@ impl RunStore {
             spec: result.spec.clone(),
             final_loss: result.final_loss,
             stats: result.stats,
+            implicit: result.implicit,
             environment: Environment {
                 rng: RNG_ALGORITHM.into(),
                 threads,
@@ -213,6 +219,8 @@ impl RunStore {
                 train_seconds: result.train_seconds,
             },
             evaluations: result.evaluations.clone(),
+            train_losses: result.train_losses.clone(),
+            sync_trace: result.sync_trace.clone(),
             key: toml::Value::try_from(key)?,
         };
         let body = toml::to_string(&record)?;
@@ -251,6 +259,9 @@ fn parse(text: &str, spec: &RunSpec, id: &str) -> Result<RunResult, String> {
         spec: record.spec,
         final_loss: record.final_loss,
         stats: record.stats,
+        implicit: record.implicit,
+        train_losses: record.train_losses,
+        sync_trace: record.sync_trace,
         evaluations: record.evaluations,
         seconds: record.environment.seconds,
         train_seconds: record.environment.train_seconds,
@@ -276,6 +287,9 @@ mod tests {
                 forward_solves: 7,
                 ..Default::default()
             },
+            implicit: true,
+            train_losses: Curve::indexed(&[values[0] * 2.0, values[0]]),
+            sync_trace: Curve::indexed(&[1.0, 1e-3, 1e-9]),
             evaluations: vec![
                 Evaluation {
                     mode: Mode::Sync,
@@ -284,6 +298,7 @@ mod tests {
                     converged: true,
                     rounds: 0,
                     residual: 0.0,
+                    trace: Curve::default(),
                 },
                 Evaluation {
                     mode: Mode::Async,
@@ -292,6 +307,7 @@ mod tests {
                     converged: false,
                     rounds: 50_000,
                     residual: 4.9e-5,
+                    trace: Curve::of([(0, 1.0), (10, 0.5), (50_000, 4.9e-5)]),
                 },
             ],
             seconds: 1.25,

@@ -208,6 +208,122 @@ pub fn csv(points: &[Point]) -> String {
     out
 }
 
+/// The points of a `scaling.csv` (as [`csv`] writes them).
+pub fn read_csv(path: &Path) -> anyhow::Result<Vec<Point>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let mut points = vec![];
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let bad = || {
+            anyhow::anyhow!(
+                "{}, line {}: not a scaling point: {line:?}",
+                path.display(),
+                i + 1
+            )
+        };
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() != 7 {
+            return Err(bad());
+        }
+        let graph = match f[0] {
+            "chain" => "chain",
+            "geometric" => "geometric",
+            _ => return Err(bad()),
+        };
+        let num = |s: &str| s.parse::<f64>().map_err(|_| bad());
+        points.push(Point {
+            graph,
+            nodes: f[1].parse().map_err(|_| bad())?,
+            model: f[2].to_string(),
+            setup_seconds: num(f[3])?,
+            iteration_seconds: if f[4].is_empty() {
+                None
+            } else {
+                Some(num(f[4])?)
+            },
+            sweep_seconds: num(f[5])?,
+        });
+    }
+    Ok(points)
+}
+
+/// `scaling.svg`: sweep and iteration time against the number of nodes, log-log, one line
+/// per model and graph (filled markers: chains; hollow: geometric graphs).
+pub fn figure(points: &[Point]) -> anyhow::Result<String> {
+    use crate::report::figures::{chart, decades, extent, svg, Labels, Series};
+    use plotters::prelude::*;
+    let mut models: Vec<&str> = vec![];
+    for p in points {
+        if !models.contains(&p.model.as_str()) {
+            models.push(&p.model);
+        }
+    }
+    let panels: Vec<Vec<Series>> = [false, true]
+        .iter()
+        .map(|&iteration| {
+            let mut series = vec![];
+            for graph in ["chain", "geometric"] {
+                for (i, m) in models.iter().enumerate() {
+                    let pts: Vec<(f64, f64)> = points
+                        .iter()
+                        .filter(|p| p.graph == graph && p.model == *m)
+                        .filter_map(|p| {
+                            let t = if iteration {
+                                p.iteration_seconds?
+                            } else {
+                                p.sweep_seconds
+                            };
+                            Some((p.nodes as f64, t))
+                        })
+                        .collect();
+                    if !pts.is_empty() {
+                        series.push(Series {
+                            label: format!("{m}, {graph}"),
+                            colour: i,
+                            points: pts,
+                            line: true,
+                            filled: graph == "chain",
+                        });
+                    }
+                }
+            }
+            series
+        })
+        .collect();
+    let titles = [
+        "one asynchronous sweep (every node updated once)",
+        "one synchronous iteration (implicit models)",
+    ];
+    let log_label = |x: &f64| format!("{x:.0e}");
+    svg(2, &|p, area| {
+        let xs = extent(panels[p].iter().flat_map(|s| s.points.iter().map(|q| q.0)));
+        let ys = extent(panels[p].iter().flat_map(|s| s.points.iter().map(|q| q.1)));
+        chart(
+            area,
+            &Labels {
+                title: titles[p],
+                x: "nodes",
+                y: "seconds",
+                legend_left: true,
+            },
+            decades(xs).log_scale(),
+            decades(ys).log_scale(),
+            &log_label,
+            &panels[p],
+            &|_| Ok(()),
+        )
+    })
+}
+
+/// Rewrites `<results>/scaling/scaling.svg` from the committed `scaling.csv`, measuring
+/// nothing.
+pub fn write_figure(results: &Path) -> anyhow::Result<()> {
+    let out = crate::outdir::OutputDir::open(results, &["scaling"])?;
+    let dir = out.root().join("scaling");
+    let points = read_csv(&dir.join("scaling.csv"))?;
+    crate::outdir::write_atomic(&dir.join("scaling.svg"), figure(&points)?.as_bytes())
+}
+
 /// One table's reproduction time, from its `record.toml`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableTime {
@@ -384,6 +500,7 @@ pub fn write_report(config: &Config, results: &Path, max_nodes: usize) -> anyhow
     let md = markdown(&points, &tables);
     crate::outdir::write_atomic(&dir.join("scaling.csv"), csv(&points).as_bytes())?;
     crate::outdir::write_atomic(&dir.join("scaling.md"), md.as_bytes())?;
+    crate::outdir::write_atomic(&dir.join("scaling.svg"), figure(&points)?.as_bytes())?;
     Ok(md)
 }
 

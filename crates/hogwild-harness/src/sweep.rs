@@ -8,6 +8,8 @@
 //! ([`stream`]), so adding or reordering runs never changes another run's randomness.
 
 use crate::config::{Config, Datasets, Metric, TableConfig};
+use crate::curve::Curve;
+use crate::progress::{Progress, Verbosity};
 use crate::records::{Lookup, RunKey, RunStore};
 use hogwild_datasets::Dataset;
 use hogwild_graph::{Batch, Sample, Targets};
@@ -107,6 +109,10 @@ pub struct Evaluation {
     pub rounds: usize,
     /// Largest final residual over the graphs (0 for sync).
     pub residual: f64,
+    /// Asynchronous evaluations of implicit models: the observer's residual at each check
+    /// of the graph that took the most rounds (empty otherwise).
+    #[serde(default, skip_serializing_if = "Curve::is_empty")]
+    pub trace: Curve,
 }
 
 /// Everything one run produced.
@@ -118,6 +124,14 @@ pub struct RunResult {
     pub final_loss: f64,
     /// Solver counters (training and synchronous evaluation).
     pub stats: SolverStats,
+    /// Whether the model is implicit (a fixed point, run until the residual is small)
+    /// rather than explicit (a fixed number of layers).
+    pub implicit: bool,
+    /// The training loss at every epoch.
+    pub train_losses: Curve,
+    /// An implicit model's synchronous evaluation: its forward solver's residual at every
+    /// iteration (empty for explicit models).
+    pub sync_trace: Curve,
     /// Sync evaluation first, then each ordering.
     pub evaluations: Vec<Evaluation>,
     /// Wall time in seconds (not part of the deterministic outputs).
@@ -279,6 +293,7 @@ pub fn execute(
     let train_seconds = start.elapsed().as_secs_f64();
     let test_batch = Batch::new(&test_set);
     let sync_out = scale.undo(model.predict(&test_batch)?);
+    let sync_trace = Curve::indexed(model.forward_trace());
     let mut evaluations = vec![Evaluation {
         mode: Mode::Sync,
         ordering: None,
@@ -286,6 +301,7 @@ pub fn execute(
         converged: true,
         rounds: 0,
         residual: 0.0,
+        trace: Curve::default(),
     }];
     // Asynchronous inference runs on each graph separately (each is its own system).
     let singles: Vec<Batch> = test_set.iter().map(|s| Batch::single(s)).collect();
@@ -296,10 +312,14 @@ pub fn execute(
     for ordering in 0..table.orderings_of(&spec.model) {
         let mut outs = vec![];
         let (mut converged, mut rounds, mut residual) = (true, 0, 0.0f64);
+        let mut slowest: Vec<(usize, f64)> = vec![];
         for (s, rule) in rules.iter().enumerate() {
             let mut rng = stream(&format!("{label}/async/ordering{ordering}/graph{s}"));
             let o = hogwild_sim::simulate(rule.as_ref(), &async_cfg, &mut rng)?;
             converged &= o.converged;
+            if o.rounds > rounds || s == 0 {
+                slowest = o.trace;
+            }
             rounds = rounds.max(o.rounds);
             residual = residual.max(o.residual);
             outs.push(scale.undo(o.outputs));
@@ -313,12 +333,19 @@ pub fn execute(
             converged,
             rounds,
             residual,
+            trace: Curve::of(slowest.into_iter().map(|(r, v)| (r as u64, v))),
         });
     }
+    let implicit = rules
+        .first()
+        .is_some_and(|r| r.execution() == hogwild_models::Execution::Implicit);
     Ok(RunResult {
         spec: spec.clone(),
         final_loss: log.losses.last().copied().unwrap_or(f64::NAN),
         stats: model.stats(),
+        implicit,
+        train_losses: Curve::indexed(&log.losses),
+        sync_trace,
         evaluations,
         seconds: start.elapsed().as_secs_f64(),
         train_seconds,
@@ -384,18 +411,42 @@ pub struct Sweep {
     pub from_record: Vec<bool>,
 }
 
-/// Executes `runs` on `threads` threads, on `datasets`. Each run with a valid record in
-/// `store` is taken from it (unless `force`); every computed run's record is written as
-/// soon as it ends, so an interrupted sweep loses only the runs in flight.
+/// How a sweep executes.
+#[derive(Debug, Clone, Copy)]
+pub struct ExecuteOptions {
+    /// Runs in parallel.
+    pub threads: usize,
+    /// Recompute runs that have a record.
+    pub force: bool,
+    /// What to print on stderr.
+    pub verbosity: Verbosity,
+}
+
+/// `chains · l = 20 · gcn · seed 1 · fold 3`: a run, for people.
+pub fn describe(run: &RunSpec, table: &TableConfig) -> String {
+    let fold = run.fold.map_or(String::new(), |f| format!(" · fold {f}"));
+    format!(
+        "{} · {} · {} · seed {}{fold}",
+        run.table, table.columns[run.column].label, run.model, run.seed
+    )
+}
+
+/// Executes `runs` on `datasets`. Each run with a valid record in `store` is taken from it
+/// (unless `options.force`); every computed run's record is written as soon as it ends, so
+/// an interrupted sweep loses only the runs in flight.
 pub fn execute_all(
     config: &Config,
     tables: &[(String, TableConfig)],
     datasets: &Datasets,
     runs: &[PlannedRun],
-    threads: usize,
     store: &RunStore,
-    force: bool,
+    options: &ExecuteOptions,
 ) -> anyhow::Result<Sweep> {
+    let ExecuteOptions {
+        threads,
+        force,
+        verbosity,
+    } = *options;
     let table_of = |spec: &RunSpec| {
         &tables
             .iter()
@@ -421,18 +472,28 @@ pub fn execute_all(
     }
     let from_record: Vec<bool> = results.iter().map(Option::is_some).collect();
     let reused = from_record.iter().filter(|&&f| f).count();
-    if reused > 0 {
+    if reused > 0 && verbosity != Verbosity::Quiet {
         eprintln!(
             "[hogwild] {reused} of {} runs already recorded: reused (--force recomputes them)",
             runs.len()
         );
+    }
+    if verbosity == Verbosity::Verbose {
+        for (run, _) in runs.iter().zip(&from_record).filter(|(_, &f)| f) {
+            eprintln!(
+                "[hogwild] from its record: {} ({})",
+                describe(&run.spec, table_of(&run.spec)),
+                run.id
+            );
+        }
     }
     // Longest first: each worker takes the next run off one shared queue (rayon's work
     // splitting would not keep the order, and the longest runs would end up queued behind
     // each other on one thread).
     let mut order: Vec<usize> = (0..runs.len()).filter(|&i| results[i].is_none()).collect();
     order.sort_by(|&a, &b| runs[b].cost.total_cmp(&runs[a].cost));
-    let progress = Progress::new(order.iter().map(|&i| runs[i].cost));
+    let costs: Vec<f64> = order.iter().map(|&i| runs[i].cost).collect();
+    let progress = Progress::new(&costs, verbosity);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()?;
@@ -448,13 +509,9 @@ pub fn execute_all(
                         execute(config, table_of(&run.spec), &run.spec, dataset).and_then(|r| {
                             store.save(&run.key, &run.id, &r, threads)?;
                             progress.finished(
+                                &describe(&run.spec, table_of(&run.spec)),
                                 run.cost,
-                                &format!(
-                                    "[hogwild] done {} ({:.1} s, of which training {:.1} s)",
-                                    r.spec.label(),
-                                    r.seconds,
-                                    r.train_seconds
-                                ),
+                                r.seconds,
                             );
                             Ok(r)
                         });
@@ -480,61 +537,4 @@ pub fn execute_all(
             .collect(),
         from_record,
     })
-}
-
-/// A progress bar on stderr whose ETA is weighted by the runs' expected costs; hidden when
-/// stderr is not a terminal (then each finished run is one plain line). Never on stdout.
-struct Progress {
-    bar: indicatif::ProgressBar,
-    /// Bar units per unit of cost.
-    scale: f64,
-    runs: usize,
-    finished: AtomicUsize,
-}
-
-impl Progress {
-    const UNITS: u64 = 1_000_000;
-
-    fn new(costs: impl Iterator<Item = f64>) -> Progress {
-        let costs: Vec<f64> = costs.collect();
-        let total: f64 = costs.iter().sum();
-        let bar = indicatif::ProgressBar::with_draw_target(
-            Some(Self::UNITS),
-            indicatif::ProgressDrawTarget::stderr(),
-        );
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30}] {percent:>3}% of the expected work, ETA {eta}: {msg}",
-            )
-            .expect("a valid template")
-            .progress_chars("=> "),
-        );
-        bar.set_message(format!("0 of {} runs", costs.len()));
-        Progress {
-            bar,
-            scale: if total > 0.0 {
-                Self::UNITS as f64 / total
-            } else {
-                0.0
-            },
-            runs: costs.len(),
-            finished: AtomicUsize::new(0),
-        }
-    }
-
-    /// One run of expected `cost` has finished; `line` says which.
-    fn finished(&self, cost: f64, line: &str) {
-        if self.bar.is_hidden() {
-            eprintln!("{line}");
-        } else {
-            self.bar.println(line);
-        }
-        let n = self.finished.fetch_add(1, Ordering::Relaxed) + 1;
-        self.bar.set_message(format!("{n} of {} runs", self.runs));
-        self.bar.inc((cost * self.scale).round() as u64);
-    }
-
-    fn clear(&self) {
-        self.bar.finish_and_clear();
-    }
 }

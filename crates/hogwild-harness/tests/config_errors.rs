@@ -5,6 +5,8 @@ use hogwild_settings::MemoryBudget;
 use std::path::Path;
 
 const HARNESS: &str = include_str!("../../../harness.toml");
+/// The start of Table 3's second column.
+const LATTICE_20: &str = "{ label = \"LATTICE (20)\", async = { max_rounds = 50000, tol = 1e-6 }";
 
 fn load(text: &str) -> Result<Config, String> {
     Config::parse(text, Path::new("my/harness.toml"), DEFAULT_PROFILE).map_err(|e| e.to_string())
@@ -51,7 +53,7 @@ fn unknown_keys_are_named_with_their_line() {
     );
     let text = edited("kappa = 0.9 ", "kapa = 0.9 ");
     expect_error(&text, &["kapa", "line", "did you mean `kappa`?"]);
-    let text = edited(r#"delay = "max""#, r#"delay = "maxx""#);
+    let text = edited(r#"delay = "uniform" "#, r#"delay = "maxx" "#);
     expect_error(&text, &["maxx", "did you mean `max`?"]);
 }
 
@@ -66,26 +68,26 @@ fn impossible_values_are_named() {
     // A column's [async] overrides are checked as the merged settings.
     expect_error(
         &edited(
-            "async = { staleness_bound = 5 }",
-            "async = { staleness_bound = 0 }",
+            LATTICE_20,
+            &LATTICE_20.replace("max_rounds", "staleness_bound = 0, max_rounds"),
         ),
-        &["tables.asynchrony.columns[1].async", "staleness_bound = 0"],
+        &["tables.localisation.columns[1].async.staleness_bound = 0"],
     );
     // They may change the asynchrony model and its stopping rule, not the observer's
     // cadence, and say where they are wrong.
     expect_error(
         &edited(
-            "async = { staleness_bound = 5 }",
-            "async = { residual_every = 1 }",
+            LATTICE_20,
+            &LATTICE_20.replace("max_rounds", "residual_every = 1, max_rounds"),
         ),
         &["unknown field `residual_every`", "line"],
     );
     expect_error(
-        &edited("async = { staleness_bound = 5 }", "async = { tol = -1.0 }"),
-        &["tables.asynchrony.columns[1].async", "tol"],
+        &edited(LATTICE_20, &LATTICE_20.replace("tol = 1e-6", "tol = -1.0")),
+        &["tables.localisation.columns[1].async.tol = -1"],
     );
     expect_error(
-        &edited(r#"delay = "max""#, r#"delay = "maximal""#),
+        &edited(r#"delay = "uniform" "#, r#"delay = "maximal" "#),
         &["maximal", "uniform", "max"],
     );
     expect_error(
@@ -107,10 +109,10 @@ fn impossible_values_are_named() {
     );
     expect_error(
         &edited(
-            "async = { staleness_bound = 5 }",
-            "async = { staleness_bound = 0 }",
+            LATTICE_20,
+            &LATTICE_20.replace("max_rounds", "staleness_bound = 0, max_rounds"),
         ),
-        &[&line_of("async = { staleness_bound = 5 }")],
+        &[&line_of(LATTICE_20)],
     );
     expect_error(
         &edited("folds = 10 ", "folds = 1 "),
@@ -328,10 +330,10 @@ fn impossible_settings_of_every_kind_are_refused_at_load() {
             ],
         ),
         (
-            "{ label = \"B = 5\"",
-            "{ label = \"B = 1\"",
+            "{ label = \"LATTICE (10)\"",
+            "{ label = \"LATTICE (20)\"",
             &[
-                "tables.asynchrony.columns[1].label = \"B = 1\"",
+                "tables.localisation.columns[1].label = \"LATTICE (20)\"",
                 "another column",
             ],
         ),
@@ -486,7 +488,12 @@ fn errors_inside_profiles_name_their_key_and_line() {
 #[test]
 fn table_names_are_identifiers_and_labels_single_line_text() {
     for name in ["\"../x\"", "\"/tmp/x\"", "\"a b\"", "scaling", "\"\""] {
-        let text = edited("[tables.asynchrony]", &format!("[tables.{name}]"));
+        // A copy of the chains table under the name.
+        let text = format!(
+            "{HARNESS}\n[tables.{name}]\ntitle = \"t\"\nmetric = \"accuracy\"\nseeds = [0]\n\
+             orderings = 1\nmodels = [\"gcn\"]\nstd_ddof = 0\n\
+             columns = [{{ label = \"c\", dataset = {{ kind = \"chains\", length = 3, classes = 2 }} }}]\n"
+        );
         let err = load(&text).expect_err(name);
         assert!(
             err.contains(&line_of(&text, &format!("[tables.{name}]"))),
@@ -503,16 +510,19 @@ fn table_names_are_identifiers_and_labels_single_line_text() {
         ("B = 1 😀", "(U+1F600)"),
         ("", "must not be empty"),
     ] {
-        let text = edited("{ label = \"B = 1\"", &format!("{{ label = \"{label}\""));
+        let text = edited(
+            "{ label = \"LATTICE (10)\"",
+            &format!("{{ label = \"{label}\""),
+        );
         let err = load(&text).expect_err(label);
         assert!(
-            err.contains("tables.asynchrony.columns[0].label") && err.contains(bad),
+            err.contains("tables.localisation.columns[0].label") && err.contains(bad),
             "{label}: {err}"
         );
     }
     // Greek letters and ℓ are written as LaTeX commands (see the report's tests).
     load(&edited(
-        "{ label = \"B = 1\"",
+        "{ label = \"LATTICE (10)\"",
         "{ label = \"ℓ = 20, β = 1 ± 0\"",
     ))
     .unwrap();

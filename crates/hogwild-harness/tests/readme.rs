@@ -87,7 +87,7 @@ fn source(args: &[String]) -> Source {
     match args[0].as_str() {
         "cell" => {
             let df = csv(&results().join(&args[1]).join("table.csv"));
-            let (rows, cols) = (text_column(&df, "row"), text_column(&df, "column"));
+            let (rows, cols) = (text_column(&df, "row"), text_column(&df, "column_label"));
             let (mean, std) = (number_column(&df, "mean"), number_column(&df, "std"));
             let i = (0..rows.len())
                 .find(|&i| rows[i] == args[2] && cols[i] == args[3])

@@ -19,8 +19,35 @@ fn quick(out: &Path, threads: usize) -> Vec<hogwild_harness::report::TableReport
         out: out.into(),
         threads,
         force: false,
+        verbosity: Default::default(),
+        overrides: Default::default(),
     };
     reproduce(&opts).unwrap()
+}
+
+/// `hogwild reproduce --profile quick --table chains` into `out`, with `extra`; succeeds.
+fn quick_chains(out: &Path, extra: &[&str]) -> std::process::Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_hogwild"))
+        .args([
+            "reproduce",
+            "--profile",
+            "quick",
+            "--table",
+            "chains",
+            "--config",
+        ])
+        .arg(harness_toml())
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 #[test]
@@ -43,10 +70,20 @@ fn quick_table_snapshot_and_gcn_closed_form() {
         std::fs::read_to_string(dir.path().join("chains/table.tex")).unwrap()
     );
     let macros = std::fs::read_to_string(dir.path().join("chains/macros.tex")).unwrap();
-    assert!(macros.contains("\\newcommand{\\hwChainsGcnSyncA}{65.0 \\pm 0.0}"));
+    assert!(macros.contains("\\providecommand{\\hwChainsGcnSyncLOneZero}{65.0 \\pm 0.0}"));
     assert_eq!(
-        macros.matches("\\newcommand").count(),
+        macros.matches("\\providecommand").count(),
         3 * chains.rows.len() * chains.config.columns.len()
+    );
+    // One figure's bytes (the others are drawn by the same code), and every table has all.
+    insta::assert_snapshot!(
+        "quick_chains_cells_svg",
+        std::fs::read_to_string(dir.path().join("chains/cells.svg")).unwrap()
+    );
+    // The schema of runs.* and curves.*, documented.
+    insta::assert_snapshot!(
+        "schema",
+        std::fs::read_to_string(dir.path().join("schema.md")).unwrap()
     );
     // Column overrides of [async]: B = 1 reads the latest neighbour states, B = 20 with
     // maximal delays reads none of them beyond the initial ones.
@@ -64,7 +101,7 @@ fn quick_table_snapshot_and_gcn_closed_form() {
         let folds = std::fs::read_to_string(dir.path().join(table).join("folds.csv")).unwrap();
         insta::assert_snapshot!(format!("quick_{table}_folds"), folds);
         let runs = std::fs::read_to_string(dir.path().join(table).join("runs.csv")).unwrap();
-        assert!(runs.starts_with("table,column,model,seed,fold,mode,"));
+        assert!(runs.starts_with("run_id,table_name,column_label,column_index,dataset,"));
     }
     // The raw runs as Parquet too: the same frame as runs.csv.
     let parquet = std::fs::File::open(dir.path().join("chains/runs.parquet")).unwrap();
@@ -79,11 +116,26 @@ fn quick_table_snapshot_and_gcn_closed_form() {
         .unwrap();
     assert_eq!(runs_pq.shape(), runs_csv.shape());
     assert_eq!(runs_pq.get_column_names(), runs_csv.get_column_names());
-    let chain_runs = std::fs::read_to_string(dir.path().join("chains/runs.csv")).unwrap();
-    assert!(
-        chain_runs.starts_with("table,column,model,seed,mode,"),
-        "no fold column without folds"
-    );
+    // Every table has the same columns, so all load as one dataset.
+    let header = |t: &str| {
+        let runs = std::fs::read_to_string(dir.path().join(t).join("runs.csv")).unwrap();
+        runs.lines().next().unwrap().to_string()
+    };
+    for t in ["asynchrony", "counting", "localisation"] {
+        assert_eq!(header(t), header("chains"), "{t}");
+    }
+    // Curves: every run's training loss; implicit models' residuals, async per ordering.
+    let curves = std::fs::File::open(dir.path().join("counting/curves.parquet")).unwrap();
+    let curves = polars::prelude::ParquetReader::new(curves)
+        .finish()
+        .unwrap();
+    let kinds = curves.column("curve").unwrap().unique_stable().unwrap();
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
+    for t in ["asynchrony", "chains", "counting", "localisation"] {
+        for f in DETERMINISTIC_FILES {
+            assert!(dir.path().join(t).join(f).is_file(), "{t}/{f}");
+        }
+    }
     // Implicit models: every asynchronous run reaches the synchronous fixed point.
     for table in reports
         .iter()
@@ -140,27 +192,7 @@ fn outputs_are_byte_identical_across_runs_and_thread_counts() {
 fn the_command_line_reproduces_and_reports_errors() {
     let exe = env!("CARGO_BIN_EXE_hogwild");
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(exe)
-        .args([
-            "reproduce",
-            "--profile",
-            "quick",
-            "--table",
-            "chains",
-            "-j",
-            "2",
-            "--config",
-        ])
-        .arg(harness_toml())
-        .arg("--out")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = quick_chains(dir.path(), &["-j", "1"]);
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("| GCN (sync) | 65.0 ± 0.0 |"), "{stdout}");
     assert!(!stdout.contains("[hogwild]"), "progress belongs on stderr");
@@ -171,7 +203,37 @@ fn the_command_line_reproduces_and_reports_errors() {
         assert!(!text.contains("expected work"), "bar in {what}: {text}");
         assert!(!text.contains('\x1b'), "terminal codes in {what}");
     }
-    assert!(stderr.contains("[hogwild] done chains/"), "{stderr}");
+    // Off a terminal: one line per finished run, in a fixed format, and a summary line.
+    // With one thread the order is the plan's cost order; times are masked.
+    let masked: Vec<String> = stderr
+        .lines()
+        .map(|l| match l.split_once(" · ") {
+            Some(_) if l.starts_with('[') => {
+                let parts: Vec<&str> = l.split(" · ").collect();
+                let time = parts
+                    .iter()
+                    .position(|p| p.ends_with(" s"))
+                    .expect("a time");
+                assert!(
+                    parts[time].trim_end_matches(" s").parse::<f64>().is_ok(),
+                    "{l}"
+                );
+                let eta = parts.get(time + 1).map_or("", |e| {
+                    if e.starts_with("ETA ") {
+                        " · ETA …"
+                    } else {
+                        "?"
+                    }
+                });
+                format!("{} · … s{eta}", parts[..time].join(" · "))
+            }
+            _ if l.starts_with("[hogwild] ") && l.contains(" in ") => {
+                l[..l.find(" in ").unwrap()].to_string() + " in …"
+            }
+            _ => l.to_string(),
+        })
+        .collect();
+    insta::assert_snapshot!("progress_lines_off_a_terminal", masked.join("\n"));
     for f in DETERMINISTIC_FILES.iter().chain(&["record.toml"]) {
         if f.ends_with(".parquet") {
             continue; // binary; it holds the runs frame only (checked above)
@@ -205,6 +267,13 @@ fn the_command_line_reproduces_and_reports_errors() {
         compared.contains("chains: 2 not in the paper, 4 within"),
         "{compared}"
     );
+    // --fail-on-miss: no cell of this table misses, so it passes.
+    let out = Command::new(exe)
+        .args(["compare", "--fail-on-miss", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
     let out = Command::new(exe)
         .args(["compare", "--out"])
         .arg(dir.path().join("none"))
@@ -265,4 +334,83 @@ fn the_command_line_reproduces_and_reports_errors() {
     let out = Command::new(exe).arg("--help").output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
     assert!(help.contains("Exit status: 0 on success; 1 when"), "{help}");
+    // --version names the code.
+    let out = Command::new(exe).arg("--version").output().unwrap();
+    let version = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        version.contains("(commit ") && version.contains("rustc"),
+        "{version}"
+    );
+    // Shell completions.
+    let out = Command::new(exe)
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("_hogwild()"));
+    // --quiet: nothing on stderr but errors.
+    let quiet = tempfile::tempdir().unwrap();
+    let out = quick_chains(quiet.path(), &["--quiet"]);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn settings_can_be_changed_on_the_command_line() {
+    let exe = env!("CARGO_BIN_EXE_hogwild");
+    let plan = |extra: &[&str]| {
+        let out = Command::new(exe)
+            .args([
+                "plan",
+                "--profile",
+                "quick",
+                "--table",
+                "chains",
+                "--config",
+            ])
+            .arg(harness_toml())
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (_, all, _) = plan(&[]);
+    let (code, one_seed, _) = plan(&["--set", "tables.chains.seeds=[0]"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        all.contains("(6 runs)") && one_seed.contains("(3 runs)"),
+        "{one_seed}"
+    );
+    // A changed setting changes the ids of the runs it affects.
+    let (_, other_bound, _) = plan(&["--set", "async.staleness_bound=5"]);
+    let ids = |listing: &str| -> Vec<String> {
+        listing
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split('\t').next().map(str::to_string))
+            .collect()
+    };
+    assert!(ids(&all).iter().all(|id| !ids(&other_bound).contains(id)));
+    // Bad values are named as given.
+    let (code, _, err) = plan(&["--set", "async.staleness_bound=0"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("async.staleness_bound = 0")
+            && err.contains("(set by --set async.staleness_bound=0)"),
+        "{err}"
+    );
+    let (code, _, err) = plan(&["--set", "nonsense"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("expected KEY=VALUE"), "{err}");
+    // The record says what was changed.
+    let dir = tempfile::tempdir().unwrap();
+    quick_chains(dir.path(), &["--set", "tables.chains.seeds=[0]"]);
+    let record = std::fs::read_to_string(dir.path().join("chains/record.toml")).unwrap();
+    assert!(
+        record.contains("overrides = [\"--set tables.chains.seeds=[0]\"]"),
+        "{record}"
+    );
 }

@@ -260,9 +260,12 @@ fn execute(plan: &Plan, out: &Path) -> Vec<hogwild_harness::sweep::RunResult> {
         &plan.tables,
         &plan.datasets,
         &plan.runs,
-        1,
         &store,
-        false,
+        &hogwild_harness::sweep::ExecuteOptions {
+            threads: 1,
+            force: false,
+            verbosity: hogwild_harness::progress::Verbosity::Quiet,
+        },
     )
     .unwrap();
     sweep.results
@@ -278,6 +281,8 @@ fn runs_compute_on_the_bytes_their_identity_names_even_when_the_files_change() {
         out: dir.path().join(out),
         threads: 1,
         force: false,
+        verbosity: Default::default(),
+        overrides: Default::default(),
     };
     let labels = dir.path().join("data/TU/TOY/TOY_graph_labels.txt");
     let original = std::fs::read_to_string(&labels).unwrap();
@@ -322,4 +327,181 @@ fn runs_compute_on_the_bytes_their_identity_names_even_when_the_files_change() {
     // runs above would have recorded had they read the files again.
     let other = execute(&changed, &dir.path().join("changed"));
     assert_ne!(values(&other), values(&clean));
+}
+
+/// TOY's files as a zip archive, as the TUDataset collection ships a dataset (`TOY/...`).
+fn toy_zip() -> Vec<u8> {
+    use std::io::Write;
+    let mut bytes = std::io::Cursor::new(vec![]);
+    {
+        let mut zip = zip::ZipWriter::new(&mut bytes);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (suffix, text) in toy_files() {
+            zip.start_file(format!("TOY/TOY_{suffix}.txt"), options)
+                .unwrap();
+            zip.write_all(text.as_bytes()).unwrap();
+        }
+        zip.start_file("TOY/README.txt", options).unwrap();
+        zip.write_all(b"not read").unwrap();
+        zip.start_file("../escape/TOY_A.txt", options).unwrap();
+        zip.write_all(b"a path outside the archive").unwrap();
+        zip.finish().unwrap();
+    }
+    bytes.into_inner()
+}
+
+fn hogwild(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hogwild"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_fetched_zip_runs_and_a_wrong_pin_stops_before_any_run() {
+    // A fresh checkout: the config, no data.
+    let dir = workspace("data", |_, t| t);
+    std::fs::remove_dir_all(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("TOY.zip"), toy_zip()).unwrap();
+    let fetched = hogwild(dir.path(), &["data", "fetch", "TOY", "--from", "TOY.zip"]);
+    assert!(
+        fetched.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fetched.stderr)
+    );
+    let said = String::from_utf8(fetched.stdout).unwrap();
+    let sha256 = said.split("sha256 ").nth(1).unwrap()[..64].to_string();
+    let root = dir.path().join("data/TU/TOY");
+    let mut names: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 5, "only TOY's own text files: {names:?}");
+    assert!(!dir.path().join("escape").exists());
+    let run = reproduce(dir.path(), "first", &["--table", "tu"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let checked = hogwild(
+        dir.path(),
+        &["data", "check", "--profile", "toy", "--table", "tu"],
+    );
+    let text = String::from_utf8(checked.stdout).unwrap();
+    assert!(
+        text.contains(&format!(
+            "ok   TOY (tables.tu.columns[0]): sha256 {sha256}, not pinned"
+        )),
+        "{text}"
+    );
+
+    // Pinned: the right hash runs; another stops before any run, naming key and line.
+    let config = std::fs::read_to_string(dir.path().join("harness.toml")).unwrap();
+    let pin = |hash: &str| {
+        config.replace(
+            r#"dataset = { kind = "tu", name = "TOY" }"#,
+            &format!(r#"dataset = {{ kind = "tu", name = "TOY", sha256 = "{hash}" }}"#),
+        )
+    };
+    std::fs::write(dir.path().join("harness.toml"), pin(&sha256)).unwrap();
+    assert!(reproduce(dir.path(), "out2", &["--table", "tu"])
+        .status
+        .success());
+    std::fs::write(dir.path().join("harness.toml"), pin(&"ab".repeat(32))).unwrap();
+    let line = pin("x")
+        .lines()
+        .position(|l| l.contains("sha256 = \"x\""))
+        .unwrap()
+        + 1;
+    expect_refused(
+        dir.path(),
+        &[
+            &format!("harness.toml, line {line}: tables.tu.columns[0].dataset.sha256"),
+            &sha256,
+            "hogwild data fetch TOY",
+        ],
+    );
+    let checked = hogwild(
+        dir.path(),
+        &["data", "check", "--profile", "toy", "--table", "tu"],
+    );
+    assert_eq!(checked.status.code(), Some(1));
+}
+
+#[test]
+fn fetch_downloads_the_zip_and_the_data_directory_can_be_given() {
+    use std::io::{Read, Write};
+    // A one-request HTTP server standing in for the TUDataset collection.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = [0u8; 4096];
+        let n = stream.read(&mut request).unwrap();
+        let request = String::from_utf8_lossy(&request[..n]).into_owned();
+        let body = toy_zip();
+        write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        stream.write_all(&body).unwrap();
+        request
+    });
+    let dir = workspace("nowhere", |_, t| t);
+    let elsewhere = dir.path().join("elsewhere");
+    let fetched = Command::new(env!("CARGO_BIN_EXE_hogwild"))
+        .current_dir(dir.path())
+        .env("HOGWILD_TU_URL", format!("http://{address}/datasets"))
+        .args(["data", "fetch", "TOY", "--data-dir", "elsewhere"])
+        .output()
+        .unwrap();
+    assert!(
+        fetched.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fetched.stderr)
+    );
+    assert!(server.join().unwrap().starts_with("GET /datasets/TOY.zip "));
+    assert!(elsewhere.join("TU/TOY/TOY_A.txt").is_file());
+    // The config's data_dir ("nowhere") has no data; HOGWILD_DATA_DIR points elsewhere.
+    let run = Command::new(env!("CARGO_BIN_EXE_hogwild"))
+        .current_dir(dir.path())
+        .env("HOGWILD_DATA_DIR", &elsewhere)
+        .args([
+            "reproduce",
+            "--profile",
+            "toy",
+            "--table",
+            "tu",
+            "--out",
+            "out",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // A missing directory given on the command line is named as given.
+    let run = Command::new(env!("CARGO_BIN_EXE_hogwild"))
+        .current_dir(dir.path())
+        .args([
+            "plan",
+            "--profile",
+            "toy",
+            "--table",
+            "tu",
+            "--data-dir",
+            "missing",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("(set by --data-dir missing"), "{err}");
 }

@@ -80,6 +80,8 @@ pub struct Ignn {
     w_out: ParamId,
     b_out: Option<ParamId>,
     stats: SolverStats,
+    /// `max |Δx|` of every iteration of the last forward solve.
+    trace: Vec<f64>,
 }
 
 /// Projects each row of `w` onto the ℓ1 ball of radius `radius` (Duchi et al. 2008).
@@ -104,19 +106,23 @@ pub fn project_rows_l1(w: &mut Array2<f64>, radius: f64) {
 }
 
 /// Picard iteration `x ← f(x)` from `x0` until `max |Δx| < tol` or `max_iter` iterations;
-/// `f` also returns a by-product of the step (kept from the last one). Returns
+/// `f` also returns a by-product of the step (kept from the last one). Every iteration's
+/// `max |Δx|` is written to `trace` (cleared first). Returns
 /// `(x, by-product, iterations, converged)`.
 fn picard<S>(
     x0: Array2<f64>,
     tol: f64,
     max_iter: usize,
+    trace: &mut Vec<f64>,
     mut f: impl FnMut(&Array2<f64>) -> (Array2<f64>, S),
 ) -> (Array2<f64>, S, usize, bool) {
     let mut x = x0;
     let mut iters = 0;
+    trace.clear();
     loop {
         let (next, extra) = f(&x);
         let change = max_abs_diff(next.view(), x.view());
+        trace.push(change);
         x = next;
         iters += 1;
         if change < tol || iters >= max_iter {
@@ -160,6 +166,7 @@ impl Ignn {
             w_out,
             b_out,
             stats: SolverStats::default(),
+            trace: Vec::new(),
         })
     }
 
@@ -182,11 +189,14 @@ impl Ignn {
         b: &Array2<f64>,
     ) -> (Array2<f64>, Array2<f64>) {
         let (tol, max_iter) = (self.cfg.tol, self.cfg.max_iter);
-        let (h, z, iters, ok) = picard(Array2::zeros(b.raw_dim()), tol, max_iter, |h| {
-            let z = mm_nt(a.spmm(h.view()).view(), w) + b;
-            (z.mapv(|v| v.max(0.0)), z)
-        });
+        let mut trace = std::mem::take(&mut self.trace);
+        let (h, z, iters, ok) =
+            picard(Array2::zeros(b.raw_dim()), tol, max_iter, &mut trace, |h| {
+                let z = mm_nt(a.spmm(h.view()).view(), w) + b;
+                (z.mapv(|v| v.max(0.0)), z)
+            });
         self.stats.record_forward(iters, ok);
+        self.trace = trace;
         (h, z)
     }
 
@@ -221,6 +231,9 @@ impl Model for Ignn {
     }
     fn stats(&self) -> SolverStats {
         self.stats
+    }
+    fn forward_trace(&self) -> &[f64] {
+        &self.trace
     }
 
     fn predict(&mut self, batch: &Batch) -> Result<Array2<f64>, ModelError> {
@@ -261,7 +274,7 @@ impl Model for Ignn {
         // Adjoint fixed point G = D ∘ (dH + Âᵀ G W).
         let mask = z.mapv(|v| if v > 0.0 { 1.0 } else { 0.0 });
         let (tol, max_iter) = (self.cfg.tol, self.cfg.max_iter);
-        let (g, (), iters, ok) = picard(&dh * &mask, tol, max_iter, |g| {
+        let (g, (), iters, ok) = picard(&dh * &mask, tol, max_iter, &mut Vec::new(), |g| {
             ((mm(at.spmm(g.view()).view(), w.view()) + &dh) * &mask, ())
         });
         self.stats.record_backward(iters, ok);

@@ -173,6 +173,11 @@ pub trait Model: Send {
     fn stats(&self) -> SolverStats {
         SolverStats::default()
     }
+    /// The quantity an implicit model's forward solver stops on (its residual), at every
+    /// iteration of the last forward solve (empty for explicit models).
+    fn forward_trace(&self) -> &[f64] {
+        &[]
+    }
 }
 
 /// What training did.

@@ -220,7 +220,10 @@ fn cholesky_and_conjugate_gradients_reach_the_same_minimiser_and_adjoint() {
         };
         let m = EnergyGnn::new(&cfg, 2, 1, 2, &mut rng(13)).unwrap();
         let ctx = m.context(&batch).unwrap();
-        let (h, _, ok) = m.minimise(&ctx, Array2::zeros((9, cfg.hidden)));
+        let mut trace = vec![];
+        let (h, _, ok) = m.minimise(&ctx, Array2::zeros((9, cfg.hidden)), &mut trace);
+        // The trace holds the stopping quantity of every iteration, the last below tol.
+        assert!(trace.last().is_some_and(|&g| g < cfg.tol), "{trace:?}");
         assert!(ok);
         let b = Array2::from_shape_fn(h.raw_dim(), |(i, c)| (i as f64 - 3.0) * 0.1 + c as f64);
         let (w, products, ok) = m.adjoint(&ctx, h.view(), &b);

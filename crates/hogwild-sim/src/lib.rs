@@ -152,6 +152,9 @@ pub struct Outcome {
     pub updates: u64,
     /// Final residual (0 for explicit rules).
     pub residual: f64,
+    /// Every residual the observer measured, as `(rounds run, residual)`, from the initial
+    /// state's at round 0 (empty for explicit rules).
+    pub trace: Vec<(usize, f64)>,
     /// Whether an implicit rule reached the tolerance (always true for explicit rules).
     pub converged: bool,
 }
@@ -391,6 +394,11 @@ pub fn simulate(
     } else {
         rule.residual(&states)
     };
+    let mut trace = if explicit.is_some() {
+        vec![]
+    } else {
+        vec![(0, residual)]
+    };
     // Stop when converged, or when the iteration has diverged (a residual that is not
     // finite never comes back).
     let done = |residual: f64| explicit.is_none() && (residual < cfg.tol || !residual.is_finite());
@@ -417,6 +425,7 @@ pub fn simulate(
                 rounds += 1;
                 if check(rounds) {
                     residual = rule.residual(&states);
+                    trace.push((rounds, residual));
                 }
             }
         }
@@ -459,6 +468,7 @@ pub fn simulate(
                 if check(rounds) {
                     states = versions.states();
                     residual = rule.residual(&states);
+                    trace.push((rounds, residual));
                 }
             }
             states = versions.states();
@@ -470,5 +480,6 @@ pub fn simulate(
         updates,
         residual,
         converged: explicit.is_some() || residual < cfg.tol,
+        trace,
     })
 }

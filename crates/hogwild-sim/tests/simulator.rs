@@ -319,6 +319,15 @@ fn the_residual_is_checked_every_residual_every_rounds() {
     let every_seven = simulate(&rule, &c, &mut rng(0)).unwrap();
     assert!(every_seven.converged);
     assert_eq!(every_seven.rounds, 21);
+    // The trace holds every measurement: the initial state's, then each check's.
+    let rounds: Vec<usize> = every_seven.trace.iter().map(|p| p.0).collect();
+    assert_eq!(rounds, [0, 7, 14, 21]);
+    assert_eq!(every_seven.trace[3].1, every_seven.residual);
+    assert_eq!(every_round.trace.len(), 21);
+    assert!(
+        every_round.trace.windows(2).all(|w| w[1].1 < w[0].1),
+        "halves every round"
+    );
     assert!(every_seven.residual < every_round.residual);
     // The last round is always checked, even when the cap is not a multiple.
     c.max_rounds = 20;

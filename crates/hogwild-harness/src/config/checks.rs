@@ -3,7 +3,7 @@
 //!
 //! What is refused: a config without tables; table names that are not identifiers (they
 //! become directory names and LaTeX macro names); titles and labels that cannot be written
-//! into Markdown and LaTeX (`crate::latex`); empty or repeated seeds, models and labels;
+//! into Markdown and LaTeX (`crate::text`); empty or repeated seeds, models and labels;
 //! zero orderings; every model's, the simulator's and every dataset's own range checks
 //! (non-finite tolerances, NaN or negative learning rates, zero epochs, ...); paper values
 //! that are not numbers; and sizes whose estimated memory exceeds the budget: a dataset
@@ -81,7 +81,7 @@ fn check_text(key: Key, text: &str) -> Result<(), InvalidSetting> {
             "must not be empty",
         ));
     }
-    crate::latex::check(text).map_err(|c| {
+    crate::text::latex_check(text).map_err(|c| {
         InvalidSetting::new(
             key,
             format!("{text:?}"),

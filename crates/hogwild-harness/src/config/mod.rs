@@ -7,11 +7,13 @@
 //! names the file, the key and, where the key is written there, its line ([`locate`]).
 
 mod checks;
+pub mod grid;
 mod locate;
 mod profiles;
 pub mod schema;
 
 pub use checks::Datasets;
+pub use grid::Grid;
 pub use schema::{ColumnConfig, Metric, TableConfig};
 
 use hogwild_models::ModelsConfig;
@@ -45,14 +47,15 @@ pub enum ConfigError {
         message: String,
     },
     /// A setting is impossible, or missing from an overlay.
-    #[error("{path}{}: {setting}{}", line.map_or(String::new(), |n| format!(", line {n}")), profile.as_ref().map_or(String::new(), |p| format!(" (set by [profiles.{p}])")))]
+    #[error("{path}{}: {setting}{}", line.map_or(String::new(), |n| format!(", line {n}")), origin.as_ref().map_or(String::new(), |o| format!(" (set by {o})")))]
     Invalid {
         /// The file.
         path: PathBuf,
         /// The line of the key in the file, where it is written there.
         line: Option<usize>,
-        /// The profile that sets the key, when the line is in it.
-        profile: Option<String>,
+        /// What sets the key when not the file's own tables: `[profiles.NAME]` or
+        /// `--set KEY=VALUE`.
+        origin: Option<String>,
         /// The key (in full, from the top of the file), its value and why.
         setting: Box<InvalidSetting>,
     },
@@ -93,6 +96,79 @@ pub struct Config {
     /// The profile applied, whose overrides are located before the file's own keys.
     #[serde(skip)]
     profile: String,
+    /// The `--set` overrides applied.
+    #[serde(skip)]
+    overrides: Overrides,
+}
+
+/// Settings given on the command line (`--set KEY=VALUE`), applied over the file and its
+/// profile: `KEY` is dotted (`async.staleness_bound`, `tables.chains.seeds`), `VALUE` a TOML
+/// value (`5`, `[0, 1]`, `"max"`), or else taken as a string (`max`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides(Vec<(Key, toml::Value, String)>);
+
+impl Overrides {
+    /// The overrides `given` (`KEY=VALUE` each).
+    ///
+    /// ```
+    /// use hogwild_harness::config::Overrides;
+    /// let o = Overrides::parse(&["async.staleness_bound=5".into(), "async.delay=max".into()])
+    ///     .unwrap();
+    /// assert_eq!(o.given(), ["--set async.staleness_bound=5", "--set async.delay=max"]);
+    /// assert!(Overrides::parse(&["no-equals-sign".into()]).is_err());
+    /// ```
+    pub fn parse(given: &[String]) -> Result<Overrides, String> {
+        given
+            .iter()
+            .map(|g| {
+                let (key, value) = g.split_once('=').ok_or_else(|| {
+                    format!("--set {g}: expected KEY=VALUE, e.g. async.staleness_bound=5")
+                })?;
+                let key = Key::from(key.trim());
+                if key.is_empty() {
+                    return Err(format!("--set {g}: the key is empty"));
+                }
+                let value = value.trim();
+                let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+                    .ok()
+                    .and_then(|mut t| t.remove("v"))
+                    .unwrap_or_else(|| toml::Value::String(value.to_string()));
+                Ok((key, parsed, format!("--set {g}")))
+            })
+            .collect::<Result<_, _>>()
+            .map(Overrides)
+    }
+
+    /// These, and the data directory `dir` (relative to the working directory), as `how`
+    /// gave it (`--data-dir DIR`, `HOGWILD_DATA_DIR=DIR`).
+    pub fn with_data_dir(mut self, dir: &std::path::Path, how: String) -> Overrides {
+        let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        self.0.push((
+            Key::from("data_dir"),
+            toml::Value::String(absolute.to_string_lossy().into_owned()),
+            how,
+        ));
+        self
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// As given on the command line (`--set KEY=VALUE`, `--data-dir DIR`).
+    pub fn given(&self) -> Vec<&str> {
+        self.0.iter().map(|(_, _, g)| g.as_str()).collect()
+    }
+
+    /// The override that sets one of `keys` (or a table holding it), as given.
+    fn origin(&self, keys: &[Key]) -> Option<&str> {
+        self.0.iter().rev().find_map(|(k, _, given)| {
+            keys.iter()
+                .any(|key| key.parts().starts_with(k.parts()))
+                .then_some(given.as_str())
+        })
+    }
 }
 
 fn default_data_dir() -> PathBuf {
@@ -103,11 +179,20 @@ impl Config {
     /// Reads `path` and applies `profile` ([`DEFAULT_PROFILE`] for none); sizes are checked
     /// against the machine's memory.
     pub fn load(path: &Path, profile: &str) -> Result<Config, ConfigError> {
+        Self::load_with(path, profile, &Overrides::default())
+    }
+
+    /// Reads `path`, applies `profile`, then `overrides` (`--set`).
+    pub fn load_with(
+        path: &Path,
+        profile: &str,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.into(),
             source,
         })?;
-        Self::parse(&text, path, profile)
+        Self::parse_with(&text, path, profile, overrides, MemoryBudget::machine())
     }
 
     /// Parses `text` (read from `path`) and applies `profile`.
@@ -123,74 +208,128 @@ impl Config {
         profile: &str,
         budget: MemoryBudget,
     ) -> Result<Config, ConfigError> {
+        Self::parse_with(text, path, profile, &Overrides::default(), budget)
+    }
+
+    /// Parses `text` (read from `path`), applies `profile` and then `overrides`, expands the
+    /// tables' grids, and checks everything, sizes against `budget`.
+    pub fn parse_with(
+        text: &str,
+        path: &Path,
+        profile: &str,
+        overrides: &Overrides,
+        budget: MemoryBudget,
+    ) -> Result<Config, ConfigError> {
         let schema = |e: toml::de::Error| ConfigError::Schema {
             path: path.into(),
             message: locate::with_suggestion(e.to_string().trim_end()),
         };
         // The file alone must fit the schema (so its errors carry the parser's line).
         let base: Config = toml::from_str(text).map_err(schema)?;
-        let located = |setting: InvalidSetting| {
-            let (key, at) = locate::locate(text, profile, std::slice::from_ref(&setting.key));
-            ConfigError::Invalid {
-                path: path.into(),
-                line: at.as_ref().map(|a| a.line),
-                profile: at.filter(|a| a.in_profile).map(|_| profile.to_string()),
-                setting: Box::new(InvalidSetting { key, ..setting }),
-            }
-        };
-        let mut config = if profile == DEFAULT_PROFILE {
-            base
-        } else {
-            let overlay = base.profiles.get(profile).ok_or_else(|| {
-                let known: Vec<&str> = std::iter::once(DEFAULT_PROFILE)
-                    .chain(base.profiles.keys().map(String::as_str))
-                    .collect();
-                ConfigError::Invalid {
-                    path: path.into(),
-                    line: None,
-                    profile: None,
-                    setting: Box::new(InvalidSetting::new(
-                        "--profile",
-                        profile,
-                        format!(
-                            "no [profiles.{profile}] table; profiles: {}",
-                            known.join(", ")
-                        ),
-                    )),
-                }
-            })?;
-            let mut doc: toml::Table = toml::from_str(text).map_err(schema)?;
-            profiles::merge(&mut doc, overlay);
-            doc.remove("profiles");
-            profiles::deserialize::<Config>(doc)
-                .map_err(|e| located(InvalidSetting::new(e.key, "", e.message)))?
-        };
-        config.budget = budget;
-        config.profile = profile.to_string();
+        let mut config = base.clone();
         config.path = path.to_path_buf();
         config.text = text.to_string();
+        config.profile = profile.to_string();
+        config.overrides = overrides.clone();
+        if profile != DEFAULT_PROFILE || !overrides.is_empty() {
+            let mut doc: toml::Table = toml::from_str(text).map_err(schema)?;
+            if profile != DEFAULT_PROFILE {
+                let overlay = base.profiles.get(profile).ok_or_else(|| {
+                    let known: Vec<&str> = std::iter::once(DEFAULT_PROFILE)
+                        .chain(base.profiles.keys().map(String::as_str))
+                        .collect();
+                    ConfigError::Invalid {
+                        path: path.into(),
+                        line: None,
+                        origin: None,
+                        setting: Box::new(InvalidSetting::new(
+                            "--profile",
+                            profile,
+                            format!(
+                                "no [profiles.{profile}] table; profiles: {}",
+                                known.join(", ")
+                            ),
+                        )),
+                    }
+                })?;
+                profiles::merge(&mut doc, overlay);
+            }
+            doc.remove("profiles");
+            for (key, value, given) in &overrides.0 {
+                grid::set(&mut doc, key, value.clone()).map_err(|why| ConfigError::Invalid {
+                    path: path.into(),
+                    line: None,
+                    origin: Some(given.clone()),
+                    setting: Box::new(InvalidSetting::new(key.clone(), "", why)),
+                })?;
+            }
+            let merged = profiles::deserialize::<Config>(doc)
+                .map_err(|e| config.invalid(InvalidSetting::new(e.key, "", e.message), &[]))?;
+            config = Config {
+                path: config.path,
+                text: config.text,
+                profile: config.profile,
+                overrides: config.overrides,
+                ..merged
+            };
+        }
+        config.budget = budget;
         if config.data_dir.is_relative() {
             let base = path.parent().unwrap_or(Path::new(""));
             config.data_dir = base.join(&config.data_dir);
         }
+        config.expand_grids()?;
         config.resolve_models()?;
         config.check()?;
         Ok(config)
     }
 
+    /// Appends every table's grid columns to its written-out columns.
+    fn expand_grids(&mut self) -> Result<(), ConfigError> {
+        let mut expanded = vec![];
+        for (name, t) in &self.tables {
+            if let Some(g) = &t.grid {
+                let at = Key::new().name("tables").name(name.as_str()).name("grid");
+                let columns = g.columns().map_err(|e| self.invalid(e.under(at), &[]))?;
+                expanded.push((name.clone(), columns));
+            }
+        }
+        for (name, columns) in expanded {
+            let t = self.tables.get_mut(&name).expect("a table of this config");
+            t.columns.extend(columns);
+        }
+        Ok(())
+    }
+
     /// The error for `setting`, located in the file: at the first of `also` (other keys
     /// where the same setting may be written, such as `models.X.k` for a table's
-    /// `model_settings.X.k`) that is written there, or at `setting.key`.
+    /// `model_settings.X.k`) that is written there, or at `setting.key`; a setting given by
+    /// `--set` is named as such.
     fn invalid(&self, setting: InvalidSetting, also: &[Key]) -> ConfigError {
         let mut candidates = vec![setting.key.clone()];
         candidates.extend(also.iter().cloned());
+        if let Some(given) = self.overrides.origin(&candidates) {
+            return ConfigError::Invalid {
+                path: self.path.clone(),
+                line: None,
+                origin: Some(given.to_string()),
+                setting: Box::new(setting),
+            };
+        }
         let (key, at) = locate::locate(&self.text, &self.profile, &candidates);
         ConfigError::Invalid {
             path: self.path.clone(),
             line: at.as_ref().map(|a| a.line),
-            profile: at.filter(|a| a.in_profile).map(|_| self.profile.clone()),
+            origin: at
+                .filter(|a| a.in_profile)
+                .map(|_| format!("[profiles.{}]", self.profile)),
             setting: Box::new(InvalidSetting { key, ..setting }),
         }
+    }
+
+    /// The `--set` overrides applied.
+    pub fn overrides(&self) -> &Overrides {
+        &self.overrides
     }
 
     /// The model settings table `table` runs with: `[models]` with its `model_settings`.

@@ -102,8 +102,13 @@ pub struct TableConfig {
     /// (`[tables.T.model_settings.energy.train] epochs = 300`).
     #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
     pub model_settings: toml::Table,
-    /// The columns.
+    /// The columns written out (the grid's, if any, come after them).
+    #[serde(default)]
     pub columns: Vec<ColumnConfig>,
+    /// Columns generated from lists of values ([`super::grid`]); expanded into `columns`
+    /// when the config is loaded, and not serialised (the expanded columns are).
+    #[serde(default, skip_serializing)]
+    pub grid: Option<super::grid::Grid>,
 }
 
 impl TableConfig {

@@ -193,6 +193,8 @@ pub struct EnergyGnn {
     /// The last minimiser of each training graph, by sample id (warm starts across epochs).
     warm_by_id: WarmStarts,
     stats: SolverStats,
+    /// `‖∇E‖_∞` at every iteration of the last forward solve.
+    trace: Vec<f64>,
 }
 
 /// Feature contexts of both PICNNs for one batch and the current parameters, and the
@@ -254,6 +256,7 @@ impl EnergyGnn {
             warm: None,
             warm_by_id: WarmStarts::default(),
             stats: SolverStats::default(),
+            trace: Vec::new(),
         })
     }
 
@@ -417,15 +420,24 @@ impl EnergyGnn {
     }
 
     /// Minimises `E` from `h0`; returns the minimiser, the iterations and whether
-    /// `‖∇E‖_∞ < tol` was reached.
-    pub fn minimise(&self, ctx: &EnergyContext<'_>, h0: Array2<f64>) -> (Array2<f64>, usize, bool) {
+    /// `‖∇E‖_∞ < tol` was reached, and writes every iteration's `‖∇E‖_∞` to `trace`
+    /// (cleared first).
+    pub fn minimise(
+        &self,
+        ctx: &EnergyContext<'_>,
+        h0: Array2<f64>,
+        trace: &mut Vec<f64>,
+    ) -> (Array2<f64>, usize, bool) {
         let tol = self.cfg.tol;
+        trace.clear();
         match self.cfg.solver {
             ForwardSolver::Gd => {
                 let mut h = h0;
                 for it in 0..self.cfg.max_iter {
                     let (_, g, _) = self.energy_grads(ctx, h.view(), false);
-                    if max_abs(g.view()) < tol {
+                    let gmax = max_abs(g.view());
+                    trace.push(gmax);
+                    if gmax < tol {
                         return (h, it, true);
                     }
                     h.scaled_add(-self.cfg.step, &g);
@@ -438,6 +450,7 @@ impl EnergyGnn {
                 for it in 0..self.cfg.max_iter {
                     let g = &point.grad;
                     let gmax = max_abs(g.view());
+                    trace.push(gmax);
                     if gmax < tol {
                         return (h, it, true);
                     }
@@ -535,7 +548,9 @@ impl EnergyGnn {
                 Some(w) if w.dim() == (n, k) => w.clone(),
                 _ => Array2::zeros((n, k)),
             });
-        let (h, iters, ok) = self.minimise(ctx, start);
+        let mut trace = std::mem::take(&mut self.trace);
+        let (h, iters, ok) = self.minimise(ctx, start, &mut trace);
+        self.trace = trace;
         self.stats.record_forward(iters, ok);
         if batch.ids.is_some() {
             self.warm_by_id.store(batch, &h);
@@ -709,6 +724,9 @@ impl Model for EnergyGnn {
     fn stats(&self) -> SolverStats {
         self.stats
     }
+    fn forward_trace(&self) -> &[f64] {
+        &self.trace
+    }
     fn project(&mut self) {
         self.message.project(&mut self.params);
         self.update.project(&mut self.params);
@@ -752,7 +770,11 @@ impl Model for EnergyGnn {
             }
         }
         let ctx = self.context(batch)?;
-        let (h, _, _) = self.minimise(&ctx, Array2::zeros((batch.n_nodes(), self.cfg.hidden)));
+        let (h, _, _) = self.minimise(
+            &ctx,
+            Array2::zeros((batch.n_nodes(), self.cfg.hidden)),
+            &mut Vec::new(),
+        );
         // Curvature along the way from H = 0 can exceed curvature at H*: take the larger.
         let zero = Array2::zeros(h.raw_dim());
         let lambda = self

@@ -6,7 +6,7 @@
 //! the accented letters of Latin-1, which the default UTF-8 input handles), or spelt as a
 //! LaTeX command (the special characters, Greek letters, ℓ and common mathematical
 //! symbols). A character with no spelling is refused when the config is loaded
-//! ([`check`]), so it never reaches a `.tex` file. Checked by hand with pdflatex (TeX Live
+//! ([`latex_check`]), so it never reaches a `.tex` file. Checked by hand with pdflatex (TeX Live
 //! 2022, OT1 fonts): a title and a column label holding every special character, Greek
 //! letters, `ℓ`, accented letters and the symbols below compile without a missing glyph.
 
@@ -140,22 +140,22 @@ fn plain(ch: char) -> bool {
 /// The first character of `text` that cannot be written into a LaTeX table, if any:
 /// control characters (a newline would end a LaTeX comment or a Markdown row) and any
 /// character without a spelling.
-pub fn check(text: &str) -> Result<(), char> {
+pub fn latex_check(text: &str) -> Result<(), char> {
     match text.chars().find(|&c| !(plain(c) || spelling(c).is_some())) {
         Some(c) => Err(c),
         None => Ok(()),
     }
 }
 
-/// `text` spelt for LaTeX text mode (characters [`check`] refuses become `?`; the config
+/// `text` spelt for LaTeX text mode (characters [`latex_check`] refuses become `?`; the config
 /// loader refuses them first).
 ///
 /// ```
-/// use hogwild_harness::latex::escape;
-/// assert_eq!(escape("a_b & 5% ± #"), "a\\_b \\& 5\\% $\\pm$ \\#");
-/// assert_eq!(escape("ℓ = 10, β = 0.1"), "$\\ell$ = 10, $\\beta$ = 0.1");
+/// use hogwild_harness::text::latex;
+/// assert_eq!(latex("a_b & 5% ± #"), "a\\_b \\& 5\\% $\\pm$ \\#");
+/// assert_eq!(latex("ℓ = 10, β = 0.1"), "$\\ell$ = 10, $\\beta$ = 0.1");
 /// ```
-pub fn escape(text: &str) -> String {
+pub fn latex(text: &str) -> String {
     let mut s = String::with_capacity(text.len());
     for ch in text.chars() {
         match spelling(ch) {
@@ -165,6 +165,45 @@ pub fn escape(text: &str) -> String {
         }
     }
     s
+}
+
+/// `text` as LaTeX, with a leading `x = number` (one letter, `=`, a number: a swept setting,
+/// as `l = 20` or `B = 20, max delay`) in math mode: `$\ell = 20$`, `$B = 20$, max delay`.
+/// The letter `l` is written `\ell`, as in the papers; a Greek letter as its command.
+///
+/// ```
+/// use hogwild_harness::text::latex_label;
+/// assert_eq!(latex_label("l = 100"), "$\\ell = 100$");
+/// assert_eq!(latex_label("B = 20, max delay"), "$B = 20$, max delay");
+/// assert_eq!(latex_label("β = 0.1"), "$\\beta = 0.1$");
+/// assert_eq!(latex_label("COUNT (10)"), "COUNT (10)");
+/// ```
+pub fn latex_label(text: &str) -> String {
+    let mut chars = text.chars();
+    let symbol = chars.next().and_then(|c| match c {
+        'l' | 'ℓ' => Some("\\ell".to_string()),
+        c if c.is_ascii_alphabetic() => Some(c.to_string()),
+        c => spelling(c)
+            .filter(|s| s.starts_with('$') && s.ends_with('$'))
+            .map(|s| s.trim_matches('$').to_string()),
+    });
+    let rest = chars.as_str();
+    let number_end = |t: &str| {
+        t.find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | 'e')))
+            .unwrap_or(t.len())
+    };
+    match (symbol, rest.strip_prefix(" = ")) {
+        (Some(symbol), Some(after)) => {
+            let end = number_end(after);
+            let number = &after[..end];
+            if number.parse::<f64>().is_ok() && !number.is_empty() {
+                format!("${symbol} = {number}$") + &latex(&after[end..])
+            } else {
+                latex(text)
+            }
+        }
+        _ => latex(text),
+    }
 }
 
 /// `text` for a Markdown table cell: `|` would end the cell.
@@ -178,23 +217,20 @@ mod tests {
 
     #[test]
     fn every_spelling_is_safe_and_hostile_text_is_refused() {
-        assert_eq!(escape("a_b & 5% ± #"), "a\\_b \\& 5\\% $\\pm$ \\#");
-        assert_eq!(
-            escape("\\end{tabular}"),
-            "\\textbackslash{}end\\{tabular\\}"
-        );
-        assert_eq!(escape("B = 20, max delay"), "B = 20, max delay");
-        assert_eq!(escape("Ω ω Α"), "$\\Omega$ $\\omega$ A");
-        assert_eq!(escape("Gödel"), "Gödel");
-        assert_eq!(escape("x ≤ 1 — y"), "x $\\leq$ 1 --- y");
+        assert_eq!(latex("a_b & 5% ± #"), "a\\_b \\& 5\\% $\\pm$ \\#");
+        assert_eq!(latex("\\end{tabular}"), "\\textbackslash{}end\\{tabular\\}");
+        assert_eq!(latex("B = 20, max delay"), "B = 20, max delay");
+        assert_eq!(latex("Ω ω Α"), "$\\Omega$ $\\omega$ A");
+        assert_eq!(latex("Gödel"), "Gödel");
+        assert_eq!(latex("x ≤ 1 — y"), "x $\\leq$ 1 --- y");
         for bad in ['\n', '\r', '\t', '\u{0}', '\u{7f}', '😀', 'ツ', '\u{2028}'] {
-            assert_eq!(check(&format!("a{bad}b")), Err(bad), "{bad:?}");
+            assert_eq!(latex_check(&format!("a{bad}b")), Err(bad), "{bad:?}");
         }
-        assert_eq!(check("l = 100, β = 0.1 (ours)"), Ok(()));
+        assert_eq!(latex_check("l = 100, β = 0.1 (ours)"), Ok(()));
         // Every Greek letter has a spelling (final sigma included), and every spelling
         // closes its math mode.
         for ch in ('α'..='ω').chain('Α'..='Ω').filter(|&c| c != '\u{3a2}') {
-            let s = escape(&ch.to_string());
+            let s = latex(&ch.to_string());
             assert!(
                 !s.is_empty() && s != "?" && s.matches('$').count().is_multiple_of(2),
                 "{ch}: {s}"

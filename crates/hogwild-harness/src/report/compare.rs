@@ -1,0 +1,85 @@
+//! `hogwild compare`: the written tables beside the paper's values.
+
+use super::fmt_cell;
+use crate::text::markdown_cell;
+use polars::prelude::*;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// `hogwild compare`: the tables written under `out` (those named in `tables`, or every
+/// directory with a `table.csv`), each cell beside the paper's with its verdict, read back
+/// from `table.csv`, and a count of verdicts per table.
+/// Returns the text and the number of cells that miss the paper.
+pub fn compare(out: &Path, tables: &[String]) -> anyhow::Result<(String, usize)> {
+    let names: Vec<String> = if tables.is_empty() {
+        let mut v: Vec<String> = std::fs::read_dir(out)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().join("table.csv").is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    } else {
+        tables.to_vec()
+    };
+    anyhow::ensure!(
+        !names.is_empty(),
+        "{}: no table.csv under it (run `hogwild reproduce` first)",
+        out.display()
+    );
+    let mut misses = 0;
+    let mut s = String::new();
+    for name in names {
+        let path = out.join(&name).join("table.csv");
+        let df = CsvReadOptions::default()
+            .with_has_header(true)
+            .try_into_reader_with_file_path(Some(path.clone()))?
+            .finish()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let text = |c: &str| -> anyhow::Result<Vec<Option<String>>> {
+            let col = df.column(c)?.cast(&DataType::String)?;
+            let v = col.str()?;
+            Ok((0..v.len()).map(|i| v.get(i).map(str::to_string)).collect())
+        };
+        let num = |c: &str| -> anyhow::Result<Vec<Option<f64>>> {
+            let col = df.column(c)?.cast(&DataType::Float64)?;
+            let v = col.f64()?;
+            Ok((0..v.len()).map(|i| v.get(i)).collect())
+        };
+        let (row, column, verdict) = (text("row")?, text("column_label")?, text("verdict")?);
+        let (mean, std, pm, ps) = (
+            num("mean")?,
+            num("std")?,
+            num("paper_mean")?,
+            num("paper_std")?,
+        );
+        writeln!(s, "### {name}\n\n| row | column | ours | paper | Δ | verdict |\n|---|---|---|---|---|---|").unwrap();
+        let mut counts = std::collections::BTreeMap::new();
+        for i in 0..df.height() {
+            let ours = fmt_cell(mean[i].unwrap_or(f64::NAN), std[i].unwrap_or(f64::NAN));
+            let (paper, delta) = match (pm[i], ps[i]) {
+                (Some(m), Some(sd)) => (
+                    fmt_cell(m, sd),
+                    format!("{:+.1}", mean[i].unwrap_or(f64::NAN) - m),
+                ),
+                _ => ("—".into(), "—".into()),
+            };
+            let v = verdict[i]
+                .clone()
+                .unwrap_or_else(|| "not in the paper".into());
+            writeln!(
+                s,
+                "| {} | {} | {ours} | {paper} | {delta} | {v} |",
+                row[i].as_deref().unwrap_or(""),
+                markdown_cell(column[i].as_deref().unwrap_or(""))
+            )
+            .unwrap();
+            misses += usize::from(v.starts_with("MISS"));
+            *counts.entry(v).or_insert(0usize) += 1;
+        }
+        let summary: Vec<String> = counts.iter().map(|(v, n)| format!("{n} {v}")).collect();
+        writeln!(s, "\n{name}: {}\n", summary.join(", ")).unwrap();
+    }
+    Ok((s, misses))
+}

@@ -1,0 +1,100 @@
+//! The table, its comparison with the paper and the sync-vs-async gaps, as Markdown.
+
+use super::{display_name, fmt_cell, TableReport};
+use crate::text::markdown_cell;
+use std::fmt::Write as _;
+
+impl TableReport {
+    /// The table in the paper's layout, as Markdown.
+    pub fn table_markdown(&self) -> String {
+        let c = &self.config;
+        let mut s = format!("### {}\n\n| model |", c.title);
+        for col in &c.columns {
+            write!(s, " {} |", markdown_cell(&col.label)).unwrap();
+        }
+        s.push_str("\n|---|");
+        s.push_str(&"---|".repeat(c.columns.len()));
+        s.push('\n');
+        for ((_, display), row) in self.rows.iter().zip(&self.cells) {
+            write!(s, "| {display} |").unwrap();
+            for cell in row {
+                write!(s, " {} |", fmt_cell(cell.mean, cell.std)).unwrap();
+            }
+            s.push('\n');
+        }
+        let mut orderings = format!("{} orderings", c.orderings);
+        if !c.model_orderings.is_empty() {
+            let by_model: Vec<String> = c
+                .model_orderings
+                .iter()
+                .map(|(m, n)| format!("{}: {n}", display_name(m)))
+                .collect();
+            write!(orderings, " ({})", by_model.join(", ")).unwrap();
+        }
+        let over = match c.folds {
+            Some(k) => format!(
+                "{} seeds × {k} folds (train on {}, evaluate on the held-out fold)",
+                c.seeds.len(),
+                if k == 2 {
+                    "the other".to_string()
+                } else {
+                    format!("the other {}", k - 1)
+                }
+            ),
+            None => format!("{} seeds", c.seeds.len()),
+        };
+        write!(
+            s,
+            "\nMean ± std (ddof {}) over {over}; an async value is first the mean over {orderings}.\n",
+            c.std_ddof,
+        )
+        .unwrap();
+        s
+    }
+
+    /// Every cell beside the paper's, with a verdict, as Markdown.
+    pub fn comparison_markdown(&self) -> String {
+        let c = &self.config;
+        let mut s = String::from(
+            "| row | column | ours | paper | Δ | verdict |\n|---|---|---|---|---|---|\n",
+        );
+        for ((_, display), row) in self.rows.iter().zip(&self.cells) {
+            for (col, cell) in c.columns.iter().zip(row) {
+                let (paper, delta, verdict) = match (cell.paper, cell.verdict(c.metric)) {
+                    (Some([pm, ps]), Some(v)) => (
+                        fmt_cell(pm, ps),
+                        format!("{:+.1}", cell.mean - pm),
+                        v.as_str(),
+                    ),
+                    _ => ("—".into(), "—".into(), "not in the paper"),
+                };
+                writeln!(
+                    s,
+                    "| {display} | {} | {} | {paper} | {delta} | {verdict} |",
+                    markdown_cell(&col.label),
+                    fmt_cell(cell.mean, cell.std)
+                )
+                .unwrap();
+            }
+        }
+        s
+    }
+
+    /// The synchronous-vs-asynchronous differences, as Markdown.
+    pub fn gaps_markdown(&self) -> String {
+        let mut s = String::from("| model | largest \\|async − sync\\| (points) | at | all async runs converged | most rounds |\n|---|---|---|---|---|\n");
+        for g in &self.gaps {
+            writeln!(
+                s,
+                "| {} | {:.4} | {} | {} | {} |",
+                display_name(&g.model),
+                g.max_abs,
+                markdown_cell(&g.at),
+                if g.all_converged { "yes" } else { "no" },
+                g.max_rounds
+            )
+            .unwrap();
+        }
+        s
+    }
+}
