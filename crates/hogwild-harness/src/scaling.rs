@@ -11,10 +11,9 @@
 use crate::config::Config;
 use crate::records::code_version;
 use anyhow::Context;
-use hogwild_graph::{Batch, Sample};
-use hogwild_models::energy::LinearSolver;
-use hogwild_models::{Execution, ModelsConfig};
-use hogwild_sim::{simulate, AsyncConfig, Unobserved};
+use hogwild_graph::Batch;
+use hogwild_models::Execution;
+use hogwild_sim::{simulate, workload, Unobserved};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::fmt::Write as _;
@@ -85,37 +84,16 @@ pub fn measure(
     max_nodes: usize,
     mut progress: impl FnMut(&Point),
 ) -> anyhow::Result<Vec<Point>> {
-    let mut models: ModelsConfig = config.models.clone();
-    models.energy.linear_solver = LinearSolver::Cg;
-    let mut wide = models.clone();
-    wide.energy.hidden = 16;
+    let (models, wide) = workload::settings(&config.models);
     let mut points = vec![];
     for n in sizes(max_nodes) {
-        let graphs: [(&'static str, Sample); 2] = [
-            ("chain", hogwild_datasets::synthetic::chain_sample(n)),
-            (
-                "geometric",
-                hogwild_datasets::synthetic::geometric_sample(n, 6.0, 2, 0),
-            ),
-        ];
-        for (graph, sample) in &graphs {
-            let batch = Batch::single(sample);
-            let mut variants: Vec<(String, &ModelsConfig, &str)> = ModelsConfig::NAMES
-                .iter()
-                .map(|m| (m.to_string(), &models, *m))
-                .collect();
-            if *graph == "chain" {
-                variants.push(("energy-h16".into(), &wide, "energy"));
-            }
-            for (label, cfg, name) in variants {
-                let model = cfg
-                    .build(
-                        name,
-                        2,
-                        batch.graph.edge_feature_dim(),
-                        1,
-                        &mut ChaCha8Rng::seed_from_u64(0),
-                    )
+        for graph in workload::GRAPHS {
+            let sample = workload::sample(graph, n);
+            let batch = Batch::single(&sample);
+            for variant in workload::variants(graph, &models, &wide) {
+                let label = variant.label.clone();
+                let model = variant
+                    .build(&sample)
                     .with_context(|| format!("building {label}"))?;
                 let start = Instant::now();
                 let rule = model
@@ -139,15 +117,10 @@ pub fn measure(
                 // (about 10⁶ node updates per R) with the observer switched off: what every
                 // run does once (initial states, the readout) cancels. An explicit model runs
                 // its layers: a sweep is one of them.
-                let rounds = (1_000_000 / n).max(1);
+                let rounds = workload::rounds(n);
                 let rule = Unobserved(rule.as_ref());
                 let run = |rounds: usize| -> anyhow::Result<(f64, usize)> {
-                    let async_cfg = AsyncConfig {
-                        tol: 1e-300,
-                        max_rounds: rounds,
-                        residual_every: rounds,
-                        ..config.async_.clone()
-                    };
+                    let async_cfg = workload::sweep_config(&config.async_, rounds);
                     // The fastest of `REPEATS` identical simulations: the machine's noise only
                     // ever adds time.
                     let (mut elapsed, mut ran) = (f64::INFINITY, 0);
@@ -225,11 +198,10 @@ pub fn read_csv(path: &Path) -> anyhow::Result<Vec<Point>> {
         if f.len() != 7 {
             return Err(bad());
         }
-        let graph = match f[0] {
-            "chain" => "chain",
-            "geometric" => "geometric",
-            _ => return Err(bad()),
-        };
+        let graph = *workload::GRAPHS
+            .iter()
+            .find(|g| **g == f[0])
+            .ok_or_else(bad)?;
         let num = |s: &str| s.parse::<f64>().map_err(|_| bad());
         points.push(Point {
             graph,
@@ -262,7 +234,7 @@ pub fn figure(points: &[Point]) -> anyhow::Result<String> {
         .iter()
         .map(|&iteration| {
             let mut series = vec![];
-            for graph in ["chain", "geometric"] {
+            for graph in workload::GRAPHS {
                 for (i, m) in models.iter().enumerate() {
                     let pts: Vec<(f64, f64)> = points
                         .iter()

@@ -130,6 +130,11 @@ impl Gcn {
 }
 
 impl Model for Gcn {
+    fn execution(&self) -> Execution {
+        Execution::Explicit {
+            updates: self.layers.len(),
+        }
+    }
     fn name(&self) -> &'static str {
         "gcn"
     }
@@ -187,9 +192,7 @@ impl LocalRule for GcnRule<'_> {
         self.graph
     }
     fn execution(&self) -> Execution {
-        Execution::Explicit {
-            updates: self.gcn.layers.len(),
-        }
+        self.gcn.execution()
     }
     fn state_len(&self, _i: usize) -> usize {
         self.gcn.width

@@ -220,6 +220,9 @@ impl Ignn {
 }
 
 impl Model for Ignn {
+    fn execution(&self) -> Execution {
+        Execution::Implicit
+    }
     fn name(&self) -> &'static str {
         "ignn"
     }
@@ -312,7 +315,7 @@ impl LocalRule for IgnnRule<'_> {
         self.graph
     }
     fn execution(&self) -> Execution {
-        Execution::Implicit
+        self.ignn.execution()
     }
     fn state_len(&self, _i: usize) -> usize {
         self.ignn.cfg.hidden

@@ -167,6 +167,8 @@ pub trait Model: Send {
     fn loss_and_grads(&mut self, batch: &Batch) -> Result<(f64, Vec<Array2<f64>>), ModelError>;
     /// Restores parameter constraints after an optimiser step (default: none).
     fn project(&mut self) {}
+    /// How the model's node-local rules run (the same for every batch).
+    fn execution(&self) -> Execution;
     /// The node-local rule that computes the same function as [`Model::predict`] on `batch`.
     fn local_rule<'a>(&'a self, batch: &'a Batch) -> Result<Box<dyn LocalRule + 'a>, ModelError>;
     /// Solver counters accumulated so far.

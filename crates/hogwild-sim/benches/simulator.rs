@@ -13,9 +13,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hogwild_graph::Batch;
-use hogwild_models::energy::LinearSolver;
-use hogwild_models::ModelsConfig;
-use hogwild_sim::{simulate, AsyncConfig, Unobserved};
+use hogwild_models::{Execution, ModelsConfig};
+use hogwild_sim::{simulate, workload, AsyncConfig, Unobserved};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Duration;
@@ -34,65 +33,42 @@ fn sizes() -> Vec<usize> {
 
 fn bench(c: &mut Criterion) {
     let doc = harness();
-    let mut models: ModelsConfig = doc["models"].clone().try_into().unwrap();
-    // The assembled-Hessian solver's envelope grows faster than linearly on 2-D graphs.
-    models.energy.linear_solver = LinearSolver::Cg;
-    let mut wide = models.clone();
-    wide.energy.hidden = 16;
-    let base: AsyncConfig = doc["async"].clone().try_into().unwrap();
+    let base: ModelsConfig = doc["models"].clone().try_into().unwrap();
+    let (models, wide) = workload::settings(&base);
+    let base_async: AsyncConfig = doc["async"].clone().try_into().unwrap();
     let mut group = c.benchmark_group("async");
     group
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
     for n in sizes() {
-        let graphs = [
-            ("chain", hogwild_datasets::synthetic::chain_sample(n)),
-            (
-                "geometric",
-                hogwild_datasets::synthetic::geometric_sample(n, 6.0, 2, 0),
-            ),
-        ];
-        for (kind, sample) in &graphs {
-            let batch = Batch::single(sample);
-            let mut variants: Vec<(String, &ModelsConfig, &str)> = ModelsConfig::NAMES
-                .iter()
-                .map(|m| (m.to_string(), &models, *m))
-                .collect();
-            if *kind == "chain" {
-                variants.push(("energy-h16".into(), &wide, "energy"));
-            }
-            for (label, models, model) in variants {
-                let rounds = (1_000_000 / n).max(1);
-                let cfg = AsyncConfig {
-                    tol: 1e-300,
-                    max_rounds: rounds,
-                    residual_every: rounds,
-                    ..base.clone()
-                };
+        for graph in workload::GRAPHS {
+            let sample = workload::sample(graph, n);
+            let batch = Batch::single(&sample);
+            for variant in workload::variants(graph, &models, &wide) {
+                let rounds = workload::rounds(n);
+                let cfg = workload::sweep_config(&base_async, rounds);
                 // Explicit models update each node once per layer; implicit ones run the
-                // rounds (the tolerance is never reached).
-                let updates = if model == "gcn" {
-                    models.gcn.layers * n
-                } else {
-                    rounds * n
+                // rounds (the tolerance is never reached). Building a model is cheap; its
+                // rule (the energy GNN's step size) is not.
+                let model = variant.build(&sample).unwrap();
+                let updates = match model.execution() {
+                    Execution::Explicit { updates } => updates * n,
+                    Execution::Implicit => rounds * n,
                 };
                 group.throughput(Throughput::Elements(updates as u64));
-                // Set-up inside the closure: only benchmarks the filter selects pay for it.
-                group.bench_function(format!("{label}/{kind}/{n}"), |b| {
-                    let m = models
-                        .build(
-                            model,
-                            2,
-                            sample.graph.edge_feature_dim(),
-                            2,
-                            &mut ChaCha8Rng::seed_from_u64(0),
-                        )
-                        .unwrap();
-                    let rule = m.local_rule(&batch).unwrap();
+                // The rule is made inside the closure: only benchmarks the filter selects
+                // pay for it.
+                let name = format!("{}/{graph}/{n}", variant.label);
+                group.bench_function(name, |b| {
+                    let rule = model.local_rule(&batch).unwrap();
                     let rule = Unobserved(rule.as_ref());
                     let probe = simulate(&rule, &cfg, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
-                    assert_eq!(probe.updates, updates as u64, "{label}: updates counted");
+                    assert_eq!(
+                        probe.updates, updates as u64,
+                        "{}: updates counted",
+                        variant.label
+                    );
                     b.iter(|| simulate(&rule, &cfg, &mut ChaCha8Rng::seed_from_u64(1)).unwrap())
                 });
             }

@@ -16,6 +16,8 @@
 //! [`AsyncConfig::max_rounds`] is reached, or the residual stops being finite (divergence,
 //! reported as not converged).
 
+pub mod workload;
+
 use hogwild_graph::prefetch::{prefetch, prefetch_one};
 use hogwild_graph::Graph;
 use hogwild_models::{Execution, LocalRule};

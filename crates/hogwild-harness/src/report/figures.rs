@@ -192,11 +192,17 @@ where
     Ok(())
 }
 
-/// A tick label: `1e-6` for small and large values (log axes), else at most three
-/// decimals without trailing zeros.
+/// A tick label: `1e-6` or `2.5e5` for small and large values (log axes, long runs), else
+/// at most three decimals without trailing zeros.
 fn number(x: &f64) -> String {
     if *x != 0.0 && (x.abs() < 1e-2 || x.abs() >= 1e5) {
-        format!("{x:.0e}")
+        let exponent = x.abs().log10().floor();
+        let mantissa = x / 10f64.powf(exponent);
+        if (mantissa - mantissa.round()).abs() < 1e-6 {
+            format!("{:.0}e{exponent}", mantissa.round())
+        } else {
+            format!("{mantissa:.1}e{exponent}")
+        }
     } else {
         let s = format!("{x:.3}");
         let s = s.trim_end_matches('0').trim_end_matches('.');
@@ -498,4 +504,21 @@ pub fn training(report: &TableReport, results: &[&RunResult]) -> anyhow::Result<
     svg(1, &|_, area| {
         curve_panel(area, &title, "epoch", "training loss", &series)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tick_labels_are_short_and_distinct() {
+        let labels: Vec<String> = [0.0, 0.5, 12.25, 1e-6, 1e-3, 1e5, 1.5e5, 2e5, 2.5e5, -3e-4]
+            .iter()
+            .map(number)
+            .collect();
+        assert_eq!(
+            labels,
+            ["0", "0.5", "12.25", "1e-6", "1e-3", "1e5", "1.5e5", "2e5", "2.5e5", "-3e-4"]
+        );
+    }
 }

@@ -712,6 +712,9 @@ impl Hessian<'_> {
 }
 
 impl Model for EnergyGnn {
+    fn execution(&self) -> Execution {
+        Execution::Implicit
+    }
     fn name(&self) -> &'static str {
         "energy"
     }
@@ -914,7 +917,7 @@ impl LocalRule for EnergyRule<'_> {
         self.ctx.graph
     }
     fn execution(&self) -> Execution {
-        Execution::Implicit
+        self.model.execution()
     }
     fn state_len(&self, i: usize) -> usize {
         self.model.cfg.hidden * (1 + self.ctx.graph.degree(i))

@@ -1,0 +1,128 @@
+//! The committed `results/`: every table has its files, its Parquet files have the
+//! documented schema (read with arrow-rs's `parquet` reader), every table's runs have the
+//! same columns, and what is derived from other committed files (`schema.md`, the scaling
+//! figure) is what the code makes of them.
+
+use hogwild_harness::report::schema::{curve_columns, run_columns, schema_markdown, Kind};
+use hogwild_harness::report::DETERMINISTIC_FILES;
+use parquet::basic::{LogicalType, Type as Physical};
+use parquet::file::reader::{FileReader, SerializedFileReader};
+use std::path::{Path, PathBuf};
+
+fn results() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../results")
+}
+
+/// Every table directory under `results/` (those with a `table.md`).
+fn tables() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(results())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("table.md").is_file())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The columns of a Parquet file: name, physical type, logical type.
+fn columns(path: &Path) -> Vec<(String, Physical, Option<LogicalType>)> {
+    let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let meta = reader.metadata().file_metadata();
+    let kv = meta.key_value_metadata().expect("metadata");
+    for key in [
+        "hogwild.table",
+        "hogwild.config_sha256",
+        "hogwild.code_version",
+        "hogwild.aggregation",
+        "hogwild.schema",
+    ] {
+        assert!(
+            kv.iter().any(|k| k.key == key),
+            "{}: no {key}",
+            path.display()
+        );
+    }
+    let schema = meta.schema_descr();
+    (0..schema.num_columns())
+        .map(|i| {
+            let c = schema.column(i);
+            (
+                c.name().to_string(),
+                c.physical_type(),
+                c.logical_type_ref().cloned(),
+            )
+        })
+        .collect()
+}
+
+/// Whether a Parquet column stores a value of `kind` as readers expect it.
+fn fits(kind: Kind, physical: Physical, logical: &Option<LogicalType>) -> bool {
+    match kind {
+        Kind::Text => physical == Physical::BYTE_ARRAY && logical == &Some(LogicalType::String),
+        Kind::UInt => {
+            physical == Physical::INT64
+                && matches!(logical, Some(LogicalType::Integer(t)) if t.bit_width == 64 && !t.is_signed)
+        }
+        Kind::Float => physical == Physical::DOUBLE,
+        Kind::Bool => physical == Physical::BOOLEAN,
+    }
+}
+
+#[test]
+fn every_table_has_its_files_and_the_documented_schema() {
+    let tables = tables();
+    assert!(tables.len() >= 4, "{tables:?}");
+    let runs = run_columns();
+    let curves = curve_columns();
+    for dir in &tables {
+        for f in DETERMINISTIC_FILES
+            .iter()
+            .chain(&["record.toml", "timings.csv"])
+        {
+            assert!(dir.join(f).is_file(), "{}/{f}", dir.display());
+        }
+        for (file, specs) in [
+            (
+                "runs.parquet",
+                runs.iter().map(|c| (c.name, c.kind)).collect::<Vec<_>>(),
+            ),
+            (
+                "curves.parquet",
+                curves.iter().map(|c| (c.name, c.kind)).collect(),
+            ),
+        ] {
+            let found = columns(&dir.join(file));
+            let names: Vec<&str> = found.iter().map(|c| c.0.as_str()).collect();
+            let want: Vec<&str> = specs.iter().map(|c| c.0).collect();
+            assert_eq!(names, want, "{}/{file}", dir.display());
+            for ((name, physical, logical), (_, kind)) in found.iter().zip(&specs) {
+                assert!(
+                    fits(*kind, *physical, logical),
+                    "{}/{file}: {name} is {physical:?} {logical:?}, not {kind:?}",
+                    dir.display()
+                );
+            }
+        }
+        let csv = std::fs::read_to_string(dir.join("runs.csv")).unwrap();
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        let want: Vec<&str> = runs.iter().map(|c| c.name).collect();
+        assert_eq!(header, want, "{}/runs.csv", dir.display());
+    }
+}
+
+#[test]
+fn documents_derived_from_committed_files_are_up_to_date() {
+    assert_eq!(
+        std::fs::read_to_string(results().join("schema.md")).unwrap(),
+        schema_markdown(),
+        "results/schema.md is stale: `hogwild reproduce` rewrites it"
+    );
+    let scaling = results().join("scaling");
+    let points = hogwild_harness::scaling::read_csv(&scaling.join("scaling.csv")).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(scaling.join("scaling.svg")).unwrap(),
+        hogwild_harness::scaling::figure(&points).unwrap(),
+        "results/scaling/scaling.svg is stale: `hogwild scaling --figure-only` redraws it"
+    );
+}
