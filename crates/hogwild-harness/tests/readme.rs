@@ -121,7 +121,7 @@ fn source(args: &[String]) -> Source {
                 .map(|t| {
                     let df = csv(&results().join(t).join("runs.csv"));
                     let (model, mode) = (text_column(&df, "model"), text_column(&df, "mode"));
-                    let converged = text_column(&df, "async_converged");
+                    let converged = text_column(&df, "converged");
                     (0..model.len())
                         .filter(|&i| model[i] == args[2] && mode[i] == "async")
                         .filter(|&i| converged[i] == "false")
