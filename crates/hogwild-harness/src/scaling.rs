@@ -84,13 +84,12 @@ pub fn measure(
     max_nodes: usize,
     mut progress: impl FnMut(&Point),
 ) -> anyhow::Result<Vec<Point>> {
-    let (models, wide) = workload::settings(&config.models);
     let mut points = vec![];
     for n in sizes(max_nodes) {
         for graph in workload::GRAPHS {
             let sample = workload::sample(graph, n);
             let batch = Batch::single(&sample);
-            for variant in workload::variants(graph, &models, &wide) {
+            for variant in workload::variants(graph, &config.models)? {
                 let label = variant.label.clone();
                 let model = variant
                     .build(&sample)

@@ -276,13 +276,12 @@ pub fn execute(
     };
     let scale = TargetScale::fit(&train_set);
     let scaled: Vec<Sample> = train_set.iter().map(|s| scale.apply(s)).collect();
-    let mut model = models.build(
-        &spec.model,
-        dataset.feature_dim(),
-        dataset.samples[0].graph.edge_feature_dim(),
-        dataset.task.output_dim(),
-        &mut stream(&format!("{label}/init")),
-    )?;
+    let dims = hogwild_models::Dims {
+        in_dim: dataset.feature_dim(),
+        edge_dim: dataset.samples[0].graph.edge_feature_dim(),
+        out_dim: dataset.task.output_dim(),
+    };
+    let mut model = models.build(&spec.model, dims, &mut stream(&format!("{label}/init")))?;
     let train_cfg = models.train_config(&spec.model).expect("known model");
     let log = train(
         model.as_mut(),
@@ -357,11 +356,7 @@ pub fn execute(
 fn cost(config: &Config, spec: &RunSpec, nodes: usize) -> f64 {
     let nodes = nodes as f64;
     let models = config.models_for(&spec.table);
-    let per_epoch = match spec.model.as_str() {
-        "energy" => 50.0,
-        "ignn" => 10.0,
-        _ => 1.0,
-    };
+    let per_epoch = hogwild_models::registry::kind(&spec.model).map_or(1.0, |k| k.cost);
     let epochs = models.train_config(&spec.model).map_or(1, |t| t.epochs) as f64;
     nodes * nodes.sqrt() * per_epoch * epochs
 }

@@ -39,7 +39,8 @@ fn the_committed_config_and_its_quick_profile_load() {
     let quick = Config::parse(HARNESS, Path::new("harness.toml"), "quick").unwrap();
     assert!(quick.tables["chains"].columns.len() < full.tables["chains"].columns.len());
     assert_eq!(
-        quick.models.gcn.hidden, full.models.gcn.hidden,
+        quick.models.to_table()["gcn"]["hidden"],
+        full.models.to_table()["gcn"]["hidden"],
         "profiles overlay, they do not replace"
     );
 }
@@ -526,4 +527,39 @@ fn table_names_are_identifiers_and_labels_single_line_text() {
         "{ label = \"ℓ = 20, β = 1 ± 0\"",
     ))
     .unwrap();
+}
+
+#[test]
+fn model_sections_are_needed_only_for_the_models_tables_use() {
+    // A config of GCN alone: [async], [models.gcn] and one table.
+    let async_section =
+        &HARNESS[HARNESS.find("[async]").unwrap()..HARNESS.find("[models.gcn]").unwrap()];
+    let gcn_section =
+        &HARNESS[HARNESS.find("[models.gcn]").unwrap()..HARNESS.find("[models.ignn]").unwrap()];
+    let table = |models: &str| {
+        format!(
+            "{async_section}{gcn_section}\n[tables.t]\ntitle = \"t\"\nmetric = \"accuracy\"\n\
+             seeds = [0]\norderings = 1\nmodels = {models}\nstd_ddof = 0\n\
+             columns = [{{ label = \"c\", dataset = {{ kind = \"chains\", length = 3, classes = 2 }} }}]\n"
+        )
+    };
+    let gcn_only = load(&table("[\"gcn\"]")).unwrap();
+    assert_eq!(gcn_only.models.names(), ["gcn"]);
+    let err = load(&table("[\"gcn\", \"ignn\"]")).unwrap_err();
+    assert!(
+        err.contains("tables.t.models = \"ignn\"") && err.contains("no [models.ignn] section"),
+        "{err}"
+    );
+    // One model's setting in another's section is an unknown key, with its line.
+    let text = edited(
+        "hidden = 16                  # IGNN reference / PyG",
+        "hidden = 16\nkappa = 0.9 #",
+    );
+    expect_error(
+        &text,
+        &["models.gcn.kappa", "unknown field `kappa`", "line"],
+    );
+    // A section for a model nobody registered.
+    let text = format!("{HARNESS}\n[models.gat]\nheads = 2\n");
+    expect_error(&text, &["models.gat", "unknown model `gat`", "line"]);
 }

@@ -126,3 +126,26 @@ fn documents_derived_from_committed_files_are_up_to_date() {
         "results/scaling/scaling.svg is stale: `hogwild scaling --figure-only` redraws it"
     );
 }
+
+#[test]
+fn every_committed_table_was_made_from_the_committed_config() {
+    let config = hogwild_harness::config::Config::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../harness.toml"),
+        hogwild_harness::config::DEFAULT_PROFILE,
+    )
+    .unwrap();
+    for dir in tables() {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let record: toml::Table =
+            toml::from_str(&std::fs::read_to_string(dir.join("record.toml")).unwrap()).unwrap();
+        let table = config
+            .tables
+            .get(&name)
+            .unwrap_or_else(|| panic!("results/{name} has no table in harness.toml"));
+        assert_eq!(
+            record["config_sha256"].as_str().unwrap(),
+            hogwild_harness::config_hash(&config, &name, table),
+            "results/{name} was made from other settings than harness.toml's: regenerate it"
+        );
+    }
+}

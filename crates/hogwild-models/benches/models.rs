@@ -10,7 +10,7 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use hogwild_datasets::Dataset;
 use hogwild_graph::{Batch, Sample};
-use hogwild_models::{train, ModelsConfig, TrainConfig};
+use hogwild_models::{train, Dims, ModelsConfig, TrainConfig};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Duration;
@@ -39,15 +39,14 @@ fn bench(c: &mut Criterion) {
     for (name, data) in workloads() {
         let samples: Vec<&Sample> = data.samples.iter().collect();
         let batch = Batch::new(&samples);
+        let dims = Dims {
+            in_dim: data.feature_dim(),
+            edge_dim: data.samples[0].graph.edge_feature_dim(),
+            out_dim: data.task.output_dim(),
+        };
         let build = |model: &str| {
             models
-                .build(
-                    model,
-                    data.feature_dim(),
-                    data.samples[0].graph.edge_feature_dim(),
-                    data.task.output_dim(),
-                    &mut ChaCha8Rng::seed_from_u64(0),
-                )
+                .build(model, dims, &mut ChaCha8Rng::seed_from_u64(0))
                 .unwrap()
         };
         let mut group = c.benchmark_group(name);
@@ -55,7 +54,7 @@ fn bench(c: &mut Criterion) {
             .sample_size(10)
             .warm_up_time(Duration::from_secs(1))
             .measurement_time(Duration::from_secs(5));
-        for model in ModelsConfig::NAMES {
+        for model in models.names() {
             group.bench_function(format!("{model}/forward"), |b| {
                 b.iter_batched(
                     || build(model),

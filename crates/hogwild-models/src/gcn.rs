@@ -9,6 +9,7 @@ use crate::linalg::{add_row, col_sums, mm, mm_nt, mm_tn};
 use crate::loss::task_loss;
 use crate::model::{Execution, LocalRule, Model, ModelError, ProblemSize};
 use crate::params::{ParamId, Params, TrainConfig};
+use crate::registry::{Dims, ModelSpec};
 use hogwild_graph::{Batch, Graph};
 use hogwild_settings::{at_least, Bytes, InvalidSetting};
 use ndarray::{s, Array2};
@@ -27,16 +28,20 @@ pub struct GcnConfig {
     pub train: TrainConfig,
 }
 
-impl GcnConfig {
+impl ModelSpec for GcnConfig {
+    const NAME: &'static str = "gcn";
+    const DISPLAY: &'static str = "GCN";
+    const COST: f64 = 1.0;
+
     /// Checks the settings; keys are relative to `[models.gcn]`.
-    pub fn check(&self) -> Result<(), InvalidSetting> {
+    fn check(&self) -> Result<(), InvalidSetting> {
         at_least("hidden", self.hidden as u64, 1)?;
         at_least("layers", self.layers as u64, 1)?;
         self.train.check().map_err(|e| e.under("train"))
     }
 
     /// The largest allocations of training on (or evaluating) a batch of `size`.
-    pub fn memory(&self, size: &ProblemSize) -> Bytes {
+    fn memory(&self, size: &ProblemSize) -> Bytes {
         let width = (self.hidden as u64).max(size.in_dim);
         let layers = self.layers as u64;
         let params = layers
@@ -50,8 +55,16 @@ impl GcnConfig {
     }
 
     /// The longest state of a node in the simulator (one layer's embedding).
-    pub fn state_width(&self, in_dim: u64, _max_degree: u64) -> u64 {
+    fn state_width(&self, in_dim: u64, _max_degree: u64) -> u64 {
         (self.hidden as u64).max(in_dim)
+    }
+
+    fn train(&self) -> &TrainConfig {
+        &self.train
+    }
+
+    fn build(&self, dims: Dims, rng: &mut ChaCha8Rng) -> Result<Box<dyn Model>, ModelError> {
+        Ok(Box::new(Gcn::new(self, dims.in_dim, dims.out_dim, rng)?))
     }
 }
 

@@ -14,6 +14,7 @@ use crate::linalg::{add_row, col_sums, max_abs_diff, mm, mm_nt, mm_tn};
 use crate::loss::task_loss;
 use crate::model::{Execution, LocalRule, Model, ModelError, ProblemSize, SolverStats};
 use crate::params::{ParamId, Params, TrainConfig};
+use crate::registry::{Dims, ModelSpec};
 use hogwild_graph::{Batch, Graph};
 use hogwild_settings::{at_least, open_unit, positive, Bytes, InvalidSetting};
 use ndarray::{Array2, ArrayView2};
@@ -40,9 +41,13 @@ pub struct IgnnConfig {
     pub train: TrainConfig,
 }
 
-impl IgnnConfig {
+impl ModelSpec for IgnnConfig {
+    const NAME: &'static str = "ignn";
+    const DISPLAY: &'static str = "IGNN";
+    const COST: f64 = 10.0;
+
     /// Checks the settings; keys are relative to `[models.ignn]`.
-    pub fn check(&self) -> Result<(), InvalidSetting> {
+    fn check(&self) -> Result<(), InvalidSetting> {
         at_least("hidden", self.hidden as u64, 1)?;
         open_unit("kappa", self.kappa, "the map must be a contraction")?;
         positive("tol", self.tol)?;
@@ -51,7 +56,7 @@ impl IgnnConfig {
     }
 
     /// The largest allocations of training on (or evaluating) a batch of `size`.
-    pub fn memory(&self, size: &ProblemSize) -> Bytes {
+    fn memory(&self, size: &ProblemSize) -> Bytes {
         let h = self.hidden as u64;
         let params = h
             .saturating_mul(h)
@@ -65,8 +70,16 @@ impl IgnnConfig {
     }
 
     /// The longest state of a node in the simulator (its embedding).
-    pub fn state_width(&self, _in_dim: u64, _max_degree: u64) -> u64 {
+    fn state_width(&self, _in_dim: u64, _max_degree: u64) -> u64 {
         self.hidden as u64
+    }
+
+    fn train(&self) -> &TrainConfig {
+        &self.train
+    }
+
+    fn build(&self, dims: Dims, rng: &mut ChaCha8Rng) -> Result<Box<dyn Model>, ModelError> {
+        Ok(Box::new(Ignn::new(self, dims.in_dim, dims.out_dim, rng)?))
     }
 }
 

@@ -34,7 +34,6 @@ fn sizes() -> Vec<usize> {
 fn bench(c: &mut Criterion) {
     let doc = harness();
     let base: ModelsConfig = doc["models"].clone().try_into().unwrap();
-    let (models, wide) = workload::settings(&base);
     let base_async: AsyncConfig = doc["async"].clone().try_into().unwrap();
     let mut group = c.benchmark_group("async");
     group
@@ -45,7 +44,7 @@ fn bench(c: &mut Criterion) {
         for graph in workload::GRAPHS {
             let sample = workload::sample(graph, n);
             let batch = Batch::single(&sample);
-            for variant in workload::variants(graph, &models, &wide) {
+            for variant in workload::variants(graph, &base).unwrap() {
                 let rounds = workload::rounds(n);
                 let cfg = workload::sweep_config(&base_async, rounds);
                 // Explicit models update each node once per layer; implicit ones run the

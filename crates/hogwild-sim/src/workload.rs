@@ -1,14 +1,16 @@
 //! The scaling workload, one definition for the simulator benchmark
 //! (`benches/simulator.rs`) and the harness's scaling report (`hogwild scaling`): every
-//! model, untrained, on chains and on random geometric graphs (mean degree 6) of a given
-//! size, with the energy GNN also at hidden size 16 on chains; an implicit model's sweep is
-//! timed over a fixed number of rounds with the observer switched off
+//! model the settings hold, untrained, on chains and on random geometric graphs (mean
+//! degree 6) of a given size, each in the variants its [`ModelSpec`] declares (the energy
+//! GNN on conjugate gradients, and at hidden size 16 on chains); an implicit model's sweep
+//! is timed over a fixed number of rounds with the observer switched off
 //! ([`crate::Unobserved`]).
+//!
+//! [`ModelSpec`]: hogwild_models::ModelSpec
 
 use crate::AsyncConfig;
 use hogwild_graph::Sample;
-use hogwild_models::energy::LinearSolver;
-use hogwild_models::{Model, ModelError, ModelsConfig};
+use hogwild_models::{Dims, Model, ModelError, ModelsConfig};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -25,63 +27,55 @@ pub fn sample(graph: &str, nodes: usize) -> Sample {
     }
 }
 
-/// The model settings the workload runs: `base` with the energy GNN solving its linear
-/// systems by conjugate gradients (the assembled Hessian's envelope grows faster than
-/// linearly on 2-D graphs), and a copy with hidden size 16.
-pub fn settings(base: &ModelsConfig) -> (ModelsConfig, ModelsConfig) {
-    let mut models = base.clone();
-    models.energy.linear_solver = LinearSolver::Cg;
-    let mut wide = models.clone();
-    wide.energy.hidden = 16;
-    (models, wide)
-}
-
 /// One model of the workload.
-pub struct Variant<'a> {
+#[derive(Debug, Clone)]
+pub struct Variant {
     /// Its label in reports (`energy-h16`: the energy GNN at hidden size 16).
     pub label: String,
-    /// Its settings.
-    pub models: &'a ModelsConfig,
+    /// Its settings (the configured ones with the variant's changes).
+    pub models: ModelsConfig,
     /// Its name in `models`.
     pub model: &'static str,
 }
 
-impl Variant<'_> {
-    /// The untrained model (seed 0) for `sample`'s edge features and 2 node features.
+impl Variant {
+    /// The untrained model (seed 0) for `sample`'s edge features, 2 node features and 2
+    /// outputs.
     pub fn build(&self, sample: &Sample) -> Result<Box<dyn Model>, ModelError> {
-        self.models.build(
-            self.model,
-            2,
-            sample.graph.edge_feature_dim(),
-            2,
-            &mut ChaCha8Rng::seed_from_u64(0),
-        )
+        let dims = Dims {
+            in_dim: 2,
+            edge_dim: sample.graph.edge_feature_dim(),
+            out_dim: 2,
+        };
+        self.models
+            .build(self.model, dims, &mut ChaCha8Rng::seed_from_u64(0))
     }
 }
 
-/// The models measured on a graph of kind `graph`: every model of `models`, and on chains
-/// the energy GNN of `wide` (see [`settings`]).
-pub fn variants<'a>(
-    graph: &str,
-    models: &'a ModelsConfig,
-    wide: &'a ModelsConfig,
-) -> Vec<Variant<'a>> {
-    let mut v: Vec<Variant<'a>> = ModelsConfig::NAMES
-        .iter()
-        .map(|&m| Variant {
-            label: m.to_string(),
-            models,
-            model: m,
-        })
-        .collect();
-    if graph == "chain" {
-        v.push(Variant {
-            label: "energy-h16".into(),
-            models: wide,
-            model: "energy",
-        });
+/// The models measured on a graph of kind `graph`: every model `base` sets, in each of its
+/// scaling variants.
+pub fn variants(graph: &str, base: &ModelsConfig) -> Result<Vec<Variant>, ModelError> {
+    let mut out = vec![];
+    for name in base.names() {
+        let kind = hogwild_models::registry::kind(name).expect("set models are registered");
+        for v in kind.scaling_variants() {
+            if v.chains_only && graph != "chain" {
+                continue;
+            }
+            let mut table = base.to_table();
+            if let Some(toml::Value::Table(section)) = table.get_mut(name) {
+                for (k, value) in &v.changes {
+                    section.insert(k.clone(), value.clone());
+                }
+            }
+            out.push(Variant {
+                label: format!("{name}{}", v.suffix),
+                models: ModelsConfig::from_table(&table)?,
+                model: name,
+            });
+        }
     }
-    v
+    Ok(out)
 }
 
 /// Rounds per measurement on `nodes` nodes: about 10⁶ node updates.
@@ -90,7 +84,7 @@ pub fn rounds(nodes: usize) -> usize {
 }
 
 /// `base` for a measurement of exactly `rounds` rounds: a tolerance never reached, and the
-/// observer looking only after the last round (with [`unobserved`], not at all).
+/// observer looking only after the last round (with [`crate::Unobserved`], not at all).
 pub fn sweep_config(base: &AsyncConfig, rounds: usize) -> AsyncConfig {
     AsyncConfig {
         tol: 1e-300,

@@ -12,7 +12,7 @@
 
 use super::{Config, ConfigError, TableConfig};
 use hogwild_datasets::{Dataset, DatasetError, DatasetSize};
-use hogwild_models::{ModelsConfig, ProblemSize};
+use hogwild_models::{registry, ModelsConfig, ProblemSize};
 use hogwild_settings::{at_least, Bytes, InvalidSetting, Key};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -222,13 +222,20 @@ impl Config {
             fail(InvalidSetting::new(
                 k,
                 format!("{m:?}"),
-                format!("unknown model; known: {}", ModelsConfig::NAMES.join(", ")),
+                format!("unknown model; known: {}", registry::names()),
             ))
         };
         let models = self.models_for(name);
         for m in &t.models {
-            if !ModelsConfig::NAMES.contains(&m.as_str()) {
+            if registry::kind(m).is_none() {
                 return Err(unknown("models", m));
+            }
+            if models.get(m).is_none() {
+                return Err(fail(InvalidSetting::new(
+                    "models",
+                    format!("{m:?}"),
+                    format!("no [models.{m}] section sets its settings"),
+                )));
             }
             models.check(m).map_err(|e| {
                 let own = Key::new().name("model_settings").name(m.as_str());
@@ -237,7 +244,7 @@ impl Config {
             })?;
         }
         for (m, &n) in &t.model_orderings {
-            if !ModelsConfig::NAMES.contains(&m.as_str()) {
+            if registry::kind(m).is_none() {
                 return Err(unknown("model_orderings", m));
             }
             if n == 0 {
@@ -304,13 +311,13 @@ impl Config {
                 self.invalid(e.under(Key::from("async")).under(&at).under(&here), &[base])
             })?;
             for (row, &[mean, std]) in &col.paper {
-                let known = ModelsConfig::NAMES
-                    .iter()
-                    .any(|m| row == &format!("{m}-sync") || row == &format!("{m}-async"));
+                let known = registry::KINDS.iter().any(|k| {
+                    row == &format!("{}-sync", k.name) || row == &format!("{}-async", k.name)
+                });
                 let why = if !known {
                     format!(
                         "a paper row is MODEL-sync or MODEL-async with MODEL one of {}",
-                        ModelsConfig::NAMES.join(", ")
+                        registry::names()
                     )
                 } else if !(mean.is_finite() && std.is_finite() && std >= 0.0) {
                     "the paper's [mean, std] must be finite numbers, std at least 0".into()

@@ -73,7 +73,11 @@ pub struct Config {
     /// Asynchronous simulator settings.
     #[serde(rename = "async")]
     pub async_: AsyncConfig,
-    /// Model settings.
+    /// `[models]` as written: a section per model the tables use.
+    #[serde(rename = "models", default)]
+    pub models_written: toml::Table,
+    /// `[models]`, each section read and checked by its model's settings type.
+    #[serde(skip)]
     pub models: ModelsConfig,
     /// Tables by name, in name order (none is an error of its own, not of the schema).
     #[serde(default)]
@@ -306,6 +310,11 @@ impl Config {
     /// `model_settings.X.k`) that is written there, or at `setting.key`; a setting given by
     /// `--set` is named as such.
     fn invalid(&self, setting: InvalidSetting, also: &[Key]) -> ConfigError {
+        // A misspelt key or variant gets the nearest name, whoever read it.
+        let setting = InvalidSetting {
+            why: locate::with_suggestion(&setting.why),
+            ..setting
+        };
         let mut candidates = vec![setting.key.clone()];
         candidates.extend(also.iter().cloned());
         if let Some(given) = self.overrides.origin(&candidates) {
@@ -337,21 +346,25 @@ impl Config {
         self.table_models.get(table).unwrap_or(&self.models)
     }
 
+    /// Reads `[models]` with the registry, and every table's `[models]` with its
+    /// `model_settings` applied.
     fn resolve_models(&mut self) -> Result<(), ConfigError> {
+        self.models = ModelsConfig::from_table(&self.models_written)
+            .map_err(|e| self.invalid(e.under("models"), &[]))?;
         for (name, t) in &self.tables {
             if t.model_settings.is_empty() {
                 continue;
             }
-            let mut doc: toml::Table =
-                toml::Table::try_from(&self.models).expect("model settings serialise");
+            let mut doc = self.models_written.clone();
             profiles::merge(&mut doc, &t.model_settings);
-            let models = profiles::deserialize::<ModelsConfig>(doc).map_err(|e| {
-                let key = Key::new()
+            let models = ModelsConfig::from_table(&doc).map_err(|e| {
+                let own = Key::new()
                     .name("tables")
                     .name(name.as_str())
                     .name("model_settings")
                     .join(&e.key);
-                self.invalid(InvalidSetting::new(key, "", e.message), &[])
+                let base = Key::from("models").join(&e.key);
+                self.invalid(InvalidSetting { key: own, ..e }, &[base])
             })?;
             self.table_models.insert(name.clone(), models);
         }

@@ -117,14 +117,9 @@ pub struct TableReport {
     pub gaps: Vec<Gap>,
 }
 
-/// The display name of a model.
+/// The display name of a model (from the model registry).
 pub fn display_name(model: &str) -> &str {
-    match model {
-        "gcn" => "GCN",
-        "ignn" => "IGNN",
-        "energy" => "Energy GNN",
-        other => other,
-    }
+    hogwild_models::registry::display_name(model)
 }
 
 /// Aggregates the results of one table (`results` in plan order).

@@ -18,6 +18,7 @@ use crate::linalg::{add_row, col_sums, dot_all, lift, max_abs, mm, mm_nt, mm_tn,
 use crate::loss::task_loss;
 use crate::model::{Execution, LocalRule, Model, ModelError, ProblemSize, SolverStats, WarmStarts};
 use crate::params::{ParamId, Params, TrainConfig};
+use crate::registry::{Dims, ModelSpec, ScalingVariant};
 use hessian::HessianPattern;
 use hogwild_graph::{Batch, Graph};
 use hogwild_settings::{at_least, open_unit, positive, Bytes, InvalidSetting};
@@ -91,9 +92,13 @@ pub struct EnergyConfig {
     pub train: TrainConfig,
 }
 
-impl EnergyConfig {
+impl ModelSpec for EnergyConfig {
+    const NAME: &'static str = "energy";
+    const DISPLAY: &'static str = "Energy GNN";
+    const COST: f64 = 50.0;
+
     /// Checks the settings; keys are relative to `[models.energy]`.
-    pub fn check(&self) -> Result<(), InvalidSetting> {
+    fn check(&self) -> Result<(), InvalidSetting> {
         at_least("hidden", self.hidden as u64, 1)?;
         for (key, widths) in [
             ("message_widths", &self.message_widths),
@@ -140,7 +145,7 @@ impl EnergyConfig {
     /// parameters with Adam's state, the message network's per-edge and the update
     /// network's per-node terms with their tapes, and the assembled Hessian's envelope (at
     /// least that of a chain: five nodes' blocks per node).
-    pub fn memory(&self, size: &ProblemSize) -> Bytes {
+    fn memory(&self, size: &ProblemSize) -> Bytes {
         let k = self.hidden as u64;
         let widths = |w: &[usize]| w.iter().map(|&x| x as u64).fold(0u64, u64::saturating_add);
         let (m, u) = (widths(&self.message_widths), widths(&self.update_widths));
@@ -174,8 +179,42 @@ impl EnergyConfig {
 
     /// The longest state of a node in the simulator: its embedding and one gradient message
     /// per neighbour.
-    pub fn state_width(&self, _in_dim: u64, max_degree: u64) -> u64 {
+    fn state_width(&self, _in_dim: u64, max_degree: u64) -> u64 {
         (self.hidden as u64).saturating_mul(max_degree.saturating_add(1))
+    }
+
+    fn train(&self) -> &TrainConfig {
+        &self.train
+    }
+
+    fn build(&self, dims: Dims, rng: &mut ChaCha8Rng) -> Result<Box<dyn Model>, ModelError> {
+        Ok(Box::new(EnergyGnn::new(
+            self,
+            dims.in_dim,
+            dims.edge_dim,
+            dims.out_dim,
+            rng,
+        )?))
+    }
+
+    /// Measured with conjugate gradients (the assembled Hessian's envelope grows faster than
+    /// linearly on 2-D graphs), and at hidden size 16 on chains.
+    fn scaling_variants() -> Vec<ScalingVariant> {
+        let cg: toml::Table = toml::from_str("linear_solver = \"cg\"").expect("valid TOML");
+        let mut wide = cg.clone();
+        wide.insert("hidden".into(), 16.into());
+        vec![
+            ScalingVariant {
+                suffix: "",
+                changes: cg,
+                chains_only: false,
+            },
+            ScalingVariant {
+                suffix: "-h16",
+                changes: wide,
+                chains_only: true,
+            },
+        ]
     }
 }
 
