@@ -12,7 +12,9 @@
 
 use crate::linalg::{add_row, col_sums, max_abs_diff, mm, mm_nt, mm_tn};
 use crate::loss::task_loss;
-use crate::model::{Execution, LocalRule, Model, ModelError, ProblemSize, SolverStats};
+use crate::model::{
+    states_matrix, Execution, LocalRule, Model, ModelError, ProblemSize, SolverStats,
+};
 use crate::params::{ParamId, Params, TrainConfig};
 use crate::registry::{Dims, ModelSpec};
 use hogwild_graph::{Batch, Graph};
@@ -317,12 +319,6 @@ struct IgnnRule<'a> {
     b: Array2<f64>,
 }
 
-impl IgnnRule<'_> {
-    fn states_matrix(&self, states: &[Vec<f64>]) -> Array2<f64> {
-        Array2::from_shape_fn((states.len(), self.ignn.cfg.hidden), |(i, c)| states[i][c])
-    }
-}
-
 impl LocalRule for IgnnRule<'_> {
     fn graph(&self) -> &Graph {
         self.graph
@@ -354,13 +350,13 @@ impl LocalRule for IgnnRule<'_> {
         }
     }
     fn residual(&self, states: &[Vec<f64>]) -> f64 {
-        let h = self.states_matrix(states);
+        let h = states_matrix(states, self.ignn.cfg.hidden);
         let next =
             (mm_nt(self.graph.spmm(h.view()).view(), self.w.view()) + &self.b).mapv(|v| v.max(0.0));
         max_abs_diff(next.view(), h.view())
     }
     fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
-        self.ignn.head(&self.states_matrix(states))
+        self.ignn.head(&states_matrix(states, self.ignn.cfg.hidden))
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod elementary;
 pub mod energy;
 pub mod gcn;
+pub mod gsdgnn;
 pub mod ignn;
 pub mod linalg;
 pub mod loss;

@@ -182,6 +182,11 @@ pub trait Model: Send {
     }
 }
 
+/// The states of nodes that each hold `width` numbers, as the rows of a matrix.
+pub fn states_matrix(states: &[Vec<f64>], width: usize) -> Array2<f64> {
+    Array2::from_shape_fn((states.len(), width), |(i, c)| states[i][c])
+}
+
 /// What training did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainLog {

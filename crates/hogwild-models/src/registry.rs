@@ -196,6 +196,7 @@ pub static KINDS: &[Kind] = &[
     Kind::of::<crate::gcn::GcnConfig>(),
     Kind::of::<crate::ignn::IgnnConfig>(),
     Kind::of::<crate::energy::EnergyConfig>(),
+    Kind::of::<crate::gsdgnn::GsdgnnConfig>(),
 ];
 
 /// The registered model called `name`.

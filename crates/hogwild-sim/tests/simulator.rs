@@ -5,6 +5,7 @@ use hogwild_graph::{Batch, Graph};
 use hogwild_models::energy::picnn::Activation;
 use hogwild_models::energy::{EnergyConfig, EnergyGnn, ForwardSolver, LinearSolver};
 use hogwild_models::gcn::{Gcn, GcnConfig};
+use hogwild_models::gsdgnn::{Gsdgnn, GsdgnnConfig};
 use hogwild_models::ignn::{Ignn, IgnnConfig};
 use hogwild_models::{Execution, LocalRule, Model, TrainConfig};
 use hogwild_sim::{simulate, AsyncConfig, AsyncOverrides, Delay, Schedule, Unobserved};
@@ -63,10 +64,19 @@ fn models(seed: u64) -> Vec<Box<dyn Model>> {
     let mut ig = Ignn::new(&ignn, 2, 3, &mut rng(seed)).unwrap();
     // Push W against the contraction bound so the fixed point needs many iterations.
     ig.params_mut().get_mut(0).mapv_inplace(|v| 10.0 * v);
+    let gsdgnn = GsdgnnConfig {
+        hidden: 4,
+        mlp_hidden: 5,
+        smoothing: 0.5,
+        tol: 1e-13,
+        max_iter: 1000,
+        train: train(),
+    };
     vec![
         Box::new(Gcn::new(&gcn, 2, 3, &mut rng(seed)).unwrap()),
         Box::new(ig),
         Box::new(EnergyGnn::new(&energy, 2, 0, 3, &mut rng(seed)).unwrap()),
+        Box::new(Gsdgnn::new(&gsdgnn, 2, 3, &mut rng(seed)).unwrap()),
     ]
 }
 
@@ -583,5 +593,40 @@ fn unobserved_rules_run_every_round_and_update_as_the_rule_does() {
         };
         let cut = simulate(&Unobserved(rule.as_ref()), &same, &mut rng(2)).unwrap();
         assert_eq!(cut.outputs, observed.outputs, "{}", m.name());
+    }
+}
+
+#[test]
+fn gsdgnn_block_minimisation_converges_under_any_delay() {
+    // A contraction in the max norm: no step size, and no bound on the delays needed.
+    let sample = hogwild_datasets::synthetic::chain_sample(20);
+    let batch = Batch::single(&sample);
+    let cfg_model = GsdgnnConfig {
+        hidden: 3,
+        mlp_hidden: 4,
+        smoothing: 5.0,
+        tol: 1e-12,
+        max_iter: 2000,
+        train: train(),
+    };
+    let mut m = Gsdgnn::new(&cfg_model, 2, 2, &mut rng(7)).unwrap();
+    let sync = m.predict(&batch).unwrap();
+    let rule = m.local_rule(&batch).unwrap();
+    for (bound, delay) in [
+        (1, Delay::Uniform),
+        (500, Delay::Max),
+        (5000, Delay::Uniform),
+    ] {
+        let c = AsyncConfig {
+            staleness_bound: bound,
+            delay,
+            tol: 1e-10,
+            max_rounds: 200_000,
+            residual_every: 10,
+            ..cfg(Schedule::RandomSweeps, bound)
+        };
+        let out = simulate(rule.as_ref(), &c, &mut rng(3)).unwrap();
+        assert!(out.converged, "B = {bound}: residual {}", out.residual);
+        assert!(max_diff(&sync, &out.outputs) < 1e-8, "B = {bound}");
     }
 }

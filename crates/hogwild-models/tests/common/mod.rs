@@ -5,6 +5,7 @@ use hogwild_graph::{Batch, Sample};
 use hogwild_models::energy::picnn::Activation;
 use hogwild_models::energy::{EnergyConfig, ForwardSolver, LinearSolver};
 use hogwild_models::gcn::GcnConfig;
+use hogwild_models::gsdgnn::GsdgnnConfig;
 use hogwild_models::ignn::IgnnConfig;
 use hogwild_models::{Model, TrainConfig};
 use rand::SeedableRng;
@@ -61,6 +62,17 @@ pub fn energy_cfg() -> EnergyConfig {
         cg_max_iter: 1000,
         newton_forcing_max: 0.01,
         async_step_scale: 0.5,
+        train: train_cfg(),
+    }
+}
+
+pub fn gsdgnn_cfg() -> GsdgnnConfig {
+    GsdgnnConfig {
+        hidden: 3,
+        mlp_hidden: 4,
+        smoothing: 1.5,
+        tol: 1e-13,
+        max_iter: 500,
         train: train_cfg(),
     }
 }
