@@ -8,6 +8,7 @@
 
 pub mod elementary;
 pub mod energy;
+pub mod gat;
 pub mod gcn;
 pub mod gsdgnn;
 pub mod ignn;

@@ -194,6 +194,7 @@ impl Kind {
 /// Every model, in the order tables list them by default. Registering a model is one line.
 pub static KINDS: &[Kind] = &[
     Kind::of::<crate::gcn::GcnConfig>(),
+    Kind::of::<crate::gat::GatConfig>(),
     Kind::of::<crate::ignn::IgnnConfig>(),
     Kind::of::<crate::energy::EnergyConfig>(),
     Kind::of::<crate::gsdgnn::GsdgnnConfig>(),

@@ -6,6 +6,7 @@ use common::*;
 use hogwild_graph::{Batch, Graph, Sample, Targets};
 use hogwild_models::energy::picnn::Activation;
 use hogwild_models::energy::{EnergyConfig, EnergyGnn, LinearSolver};
+use hogwild_models::gat::{Gat, GatConfig};
 use hogwild_models::gcn::Gcn;
 use hogwild_models::gsdgnn::Gsdgnn;
 use hogwild_models::ignn::Ignn;
@@ -273,5 +274,51 @@ fn gsdgnn_gradients_through_both_solves_match_finite_differences() {
             gradcheck(&mut m, &batch, 1e-6, 1e-6) < 1e-4,
             "{positions:?}"
         );
+    }
+}
+
+fn gat_cfg(heads: usize) -> GatConfig {
+    GatConfig {
+        hidden: 4,
+        heads,
+        layers: 2,
+        negative_slope: 0.2,
+        train: train_cfg(),
+    }
+}
+
+#[test]
+fn gat_gradients_match_finite_differences_on_directed_and_undirected_graphs() {
+    let cases = [
+        (random_sample(7, 3, 2, false, 41), 3, 2),
+        (random_sample(6, 3, 2, false, 42), 3, 1),
+        (directed_chain(5), 2, 2),
+        (directed_chain(6), 2, 3),
+    ];
+    for (sample, in_dim, heads) in cases {
+        let batch = Batch::single(&sample);
+        let mut m = Gat::new(&gat_cfg(heads), in_dim, 2, &mut rng(43)).unwrap();
+        // Off ReLU's kink (biases start at 0 and padded features are 0).
+        for id in 0..m.params().len() {
+            m.params_mut().get_mut(id).mapv_inplace(|v| v + 0.01);
+        }
+        assert!(
+            gradcheck(&mut m, &batch, 1e-6, 1e-8) < 1e-4,
+            "heads {heads}"
+        );
+    }
+    // Regression and pairwise distances, two graphs in a batch.
+    for positions in [false, true] {
+        let out = if positions { 2 } else { 1 };
+        let (a, b) = (
+            with_targets(random_sample(6, 2, 2, false, 44), positions, 45),
+            with_targets(random_sample(5, 2, 2, false, 46), positions, 47),
+        );
+        let batch = Batch::new(&[&a, &b]);
+        let mut m = Gat::new(&gat_cfg(2), 2, out, &mut rng(48)).unwrap();
+        for id in 0..m.params().len() {
+            m.params_mut().get_mut(id).mapv_inplace(|v| v + 0.01);
+        }
+        assert!(gradcheck(&mut m, &batch, 1e-6, 1e-6) < 1e-4, "{positions}");
     }
 }

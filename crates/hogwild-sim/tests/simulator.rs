@@ -4,6 +4,7 @@ use hogwild_datasets::synthetic::random_sample;
 use hogwild_graph::{Batch, Graph};
 use hogwild_models::energy::picnn::Activation;
 use hogwild_models::energy::{EnergyConfig, EnergyGnn, ForwardSolver, LinearSolver};
+use hogwild_models::gat::{Gat, GatConfig};
 use hogwild_models::gcn::{Gcn, GcnConfig};
 use hogwild_models::gsdgnn::{Gsdgnn, GsdgnnConfig};
 use hogwild_models::ignn::{Ignn, IgnnConfig};
@@ -72,8 +73,16 @@ fn models(seed: u64) -> Vec<Box<dyn Model>> {
         max_iter: 1000,
         train: train(),
     };
+    let gat = GatConfig {
+        hidden: 6,
+        heads: 2,
+        layers: 2,
+        negative_slope: 0.2,
+        train: train(),
+    };
     vec![
         Box::new(Gcn::new(&gcn, 2, 3, &mut rng(seed)).unwrap()),
+        Box::new(Gat::new(&gat, 2, 3, &mut rng(seed)).unwrap()),
         Box::new(ig),
         Box::new(EnergyGnn::new(&energy, 2, 0, 3, &mut rng(seed)).unwrap()),
         Box::new(Gsdgnn::new(&gsdgnn, 2, 3, &mut rng(seed)).unwrap()),
@@ -122,7 +131,7 @@ fn asynchronous_fixed_points_match_synchronous_ones() {
     for seed in 0..3 {
         let sample = random_sample(10, 0.25, 2, 3, false, 100 + seed);
         let batch = Batch::single(&sample);
-        for mut m in models(seed).into_iter().skip(1) {
+        for mut m in implicit(models(seed)) {
             let sync = m.predict(&batch).unwrap();
             let rule = m.local_rule(&batch).unwrap();
             for (order, bound, delay) in [
@@ -157,23 +166,40 @@ fn asynchronous_fixed_points_match_synchronous_ones() {
 fn explicit_models_run_exactly_their_layers_and_depend_on_the_ordering() {
     let sample = random_sample(12, 0.2, 2, 3, false, 7);
     let batch = Batch::single(&sample);
-    let mut gcn = models(1).remove(0);
-    let sync = gcn.predict(&batch).unwrap();
-    let rule = gcn.local_rule(&batch).unwrap();
-    let a = simulate(rule.as_ref(), &cfg(Schedule::RandomSweeps, 20), &mut rng(1)).unwrap();
-    let b = simulate(rule.as_ref(), &cfg(Schedule::RandomSweeps, 20), &mut rng(2)).unwrap();
-    let a2 = simulate(rule.as_ref(), &cfg(Schedule::RandomSweeps, 20), &mut rng(1)).unwrap();
-    assert_eq!(a.updates, 2 * 12);
-    assert_eq!(a.rounds, 2);
-    assert_eq!(a, a2, "same seed, same run");
-    assert!(
-        max_diff(&a.outputs, &b.outputs) > 1e-6,
-        "orderings should matter"
-    );
-    assert!(
-        max_diff(&a.outputs, &sync) > 1e-6,
-        "asynchrony should change a GCN"
-    );
+    let explicit: Vec<_> = models(1)
+        .into_iter()
+        .filter(|m| m.execution() != Execution::Implicit)
+        .collect();
+    assert_eq!(explicit.len(), 2, "GCN and GAT");
+    for mut m in explicit {
+        let sync = m.predict(&batch).unwrap();
+        let rule = m.local_rule(&batch).unwrap();
+        let a = simulate(rule.as_ref(), &cfg(Schedule::RandomSweeps, 20), &mut rng(1)).unwrap();
+        let b = simulate(rule.as_ref(), &cfg(Schedule::RandomSweeps, 20), &mut rng(2)).unwrap();
+        let a2 = simulate(rule.as_ref(), &cfg(Schedule::RandomSweeps, 20), &mut rng(1)).unwrap();
+        assert_eq!(a.updates, 2 * 12, "{}", m.name());
+        assert_eq!(a.rounds, 2);
+        assert!(a.trace.is_empty(), "no observer for explicit models");
+        assert_eq!(a, a2, "same seed, same run");
+        assert!(
+            max_diff(&a.outputs, &b.outputs) > 1e-6,
+            "{}: orderings should matter",
+            m.name()
+        );
+        assert!(
+            max_diff(&a.outputs, &sync) > 1e-6,
+            "{}: asynchrony should change an explicit model",
+            m.name()
+        );
+    }
+}
+
+/// The implicit models of `models`.
+fn implicit(models: Vec<Box<dyn Model>>) -> Vec<Box<dyn Model>> {
+    models
+        .into_iter()
+        .filter(|m| m.execution() == Execution::Implicit)
+        .collect()
 }
 
 /// The paper's Figure 1: a 3-layer GNN whose update is the sum of the node's and its
@@ -569,7 +595,7 @@ fn every_rule_takes_prefetch_hints_for_every_node() {
 fn unobserved_rules_run_every_round_and_update_as_the_rule_does() {
     let sample = random_sample(10, 0.25, 2, 3, false, 5);
     let batch = Batch::single(&sample);
-    for m in models(1).into_iter().skip(1) {
+    for m in implicit(models(1)) {
         let rule = m.local_rule(&batch).unwrap();
         // Observed: stops at the first check below the tolerance.
         let c = AsyncConfig {
