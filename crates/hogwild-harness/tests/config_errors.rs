@@ -560,6 +560,6 @@ fn model_sections_are_needed_only_for_the_models_tables_use() {
         &["models.gcn.kappa", "unknown field `kappa`", "line"],
     );
     // A section for a model nobody registered.
-    let text = format!("{HARNESS}\n[models.gat]\nheads = 2\n");
-    expect_error(&text, &["models.gat", "unknown model `gat`", "line"]);
+    let text = format!("{HARNESS}\n[models.gin]\nhidden = 2\n");
+    expect_error(&text, &["models.gin", "unknown model `gin`", "line"]);
 }

@@ -247,6 +247,13 @@ impl Config {
             if registry::kind(m).is_none() {
                 return Err(unknown("model_orderings", m));
             }
+            if !t.models.contains(m) {
+                return Err(fail(InvalidSetting::new(
+                    "model_orderings",
+                    format!("{m:?}"),
+                    format!("not one of this table's models ({})", t.models.join(", ")),
+                )));
+            }
             if n == 0 {
                 return Err(fail(InvalidSetting::new(
                     "model_orderings",
