@@ -197,6 +197,8 @@ pub static KINDS: &[Kind] = &[
     Kind::of::<crate::gat::GatConfig>(),
     Kind::of::<crate::ignn::IgnnConfig>(),
     Kind::of::<crate::energy::EnergyConfig>(),
+    Kind::of::<crate::energy::variants::NodeWiseEnergy>(),
+    Kind::of::<crate::energy::variants::AttentionEnergy>(),
     Kind::of::<crate::gsdgnn::GsdgnnConfig>(),
 ];
 

@@ -5,12 +5,14 @@ mod common;
 use common::*;
 use hogwild_graph::{Batch, Graph, Sample, Targets};
 use hogwild_models::energy::picnn::Activation;
+use hogwild_models::energy::variants::Wiring;
 use hogwild_models::energy::{EnergyConfig, EnergyGnn, LinearSolver};
 use hogwild_models::gat::{Gat, GatConfig};
 use hogwild_models::gcn::Gcn;
 use hogwild_models::gsdgnn::Gsdgnn;
 use hogwild_models::ignn::Ignn;
 use hogwild_models::linalg::dot_all;
+use hogwild_models::Dims;
 use hogwild_models::Model;
 use ndarray::Array2;
 use num_dual::Dual64;
@@ -60,24 +62,86 @@ fn energy_gradient_hvp_and_mixed_term_match_finite_differences() {
     // Hessian-vector product skips the update network's tangents).
     for update_widths in [vec![4, 1], vec![1]] {
         for activation in [Activation::Softplus, Activation::SoftplusSquared] {
-            check_energy_derivatives(EnergyConfig {
+            let cfg = EnergyConfig {
                 activation,
                 update_widths: update_widths.clone(),
                 ..energy_cfg()
-            });
+            };
+            check_energy_derivatives(
+                &random_sample(6, 2, 2, true, 6),
+                energy(&cfg, WIRINGS[0], 1, 7),
+            );
         }
     }
 }
 
-fn check_energy_derivatives(cfg: EnergyConfig) {
-    let s = random_sample(6, 2, 2, true, 6);
-    let batch = Batch::single(&s);
-    let mut m = EnergyGnn::new(&cfg, 2, 1, 2, &mut rng(7)).unwrap();
+/// Every energy-GNN variant.
+const WIRINGS: [Wiring; 3] = [Wiring::EDGE, Wiring::NODE, Wiring::ATTENTION];
+
+/// A seeded energy GNN of variant `wiring` for 2 node features, `edge_dim` edge features
+/// and 2 outputs.
+fn energy(cfg: &EnergyConfig, wiring: Wiring, edge_dim: usize, seed: u64) -> EnergyGnn {
+    let dims = Dims {
+        in_dim: 2,
+        edge_dim,
+        out_dim: 2,
+    };
+    EnergyGnn::variant(cfg, "energy", wiring, dims, &mut rng(seed)).unwrap()
+}
+
+#[test]
+fn energy_variants_derivatives_match_finite_differences_on_directed_and_undirected_graphs() {
+    let cfg = energy_cfg();
+    for wiring in WIRINGS {
+        let undirected = random_sample(6, 2, 2, true, 6);
+        check_energy_derivatives(&undirected, energy(&cfg, wiring, 1, 7));
+        let mut directed = directed_chain(6);
+        // Bidirectional edge pairs with unequal weights as well as one-way edges.
+        directed.graph = Graph::from_weighted_edges(
+            6,
+            &[
+                (0, 1, 1.0),
+                (1, 2, 0.5),
+                (2, 1, 2.0),
+                (2, 3, 1.0),
+                (4, 3, 0.7),
+                (5, 4, 1.3),
+                (3, 5, 0.4),
+            ],
+            None,
+        )
+        .unwrap();
+        check_energy_derivatives(&directed, energy(&cfg, wiring, 0, 8));
+    }
+}
+
+#[test]
+fn energy_variants_loss_gradients_match_finite_differences_on_directed_and_undirected_graphs() {
+    for (i, wiring) in WIRINGS.into_iter().enumerate() {
+        let seed = 40 + i as u64;
+        for (sample, edge_dim) in [
+            (random_sample(7, 2, 2, true, seed), 1),
+            (directed_chain(6), 0),
+        ] {
+            let mut m = energy(&energy_cfg(), wiring, edge_dim, seed);
+            let batch = Batch::single(&sample);
+            assert!(gradcheck(&mut m, &batch, 1e-4, 1e-4) < 1e-4, "{wiring:?}");
+            assert_eq!(
+                m.stats().forward_unconverged + m.stats().backward_unconverged,
+                0
+            );
+        }
+    }
+}
+
+fn check_energy_derivatives(s: &Sample, mut m: EnergyGnn) {
+    let batch = Batch::single(s);
     m.project();
     let ctx = m.context(&batch).unwrap();
     let mut r = rng(8);
-    let h = Array2::from_shape_fn((6, 3), |_| r.random_range(-1.0..1.0));
-    let v = Array2::from_shape_fn((6, 3), |_| r.random_range(-1.0..1.0));
+    let n = s.graph.n_nodes();
+    let h = Array2::from_shape_fn((n, 3), |_| r.random_range(-1.0..1.0));
+    let v = Array2::from_shape_fn((n, 3), |_| r.random_range(-1.0..1.0));
     let eps = 1e-6;
     let (_, grad, theta) = m.energy_grads::<f64>(&ctx, h.view(), true);
     // ∂E/∂H along v.

@@ -9,10 +9,14 @@
 //! products ([`Hessian`]: hand-written tangent passes over a linearisation computed once per
 //! point, tested against forward-mode duals) and take `∂L/∂θ = −∂²E/∂θ∂H · w`, the mixed
 //! term from duals over the hand-written parameter gradient. Readout: linear.
+//!
+//! That is the edge-wise variant; [`variants`] has the node-wise and attention ones, which
+//! change only which inputs the message network reads and how messages are weighted.
 
 pub mod hessian;
 pub mod picnn;
 pub mod rows;
+pub mod variants;
 
 use crate::linalg::{add_row, col_sums, dot_all, lift, max_abs, mm, mm_nt, mm_tn, Scalar};
 use crate::loss::task_loss;
@@ -22,13 +26,14 @@ use crate::registry::{Dims, ModelSpec, ScalingVariant};
 use hessian::HessianPattern;
 use hogwild_graph::{Batch, Graph};
 use hogwild_settings::{at_least, open_unit, positive, Bytes, InvalidSetting};
-use ndarray::{s, Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2};
 use num_dual::Dual64;
 use picnn::{Picnn, PicnnContext, PicnnLinearisation, PicnnShape, PicnnTape};
 use rand_chacha::ChaCha8Rng;
 use rows::{RowNet, RowTape};
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
+use variants::{Attention, Weights, Wiring};
 
 /// How the forward minimisation is solved during training and synchronous evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -188,11 +193,11 @@ impl ModelSpec for EnergyConfig {
     }
 
     fn build(&self, dims: Dims, rng: &mut ChaCha8Rng) -> Result<Box<dyn Model>, ModelError> {
-        Ok(Box::new(EnergyGnn::new(
+        Ok(Box::new(EnergyGnn::variant(
             self,
-            dims.in_dim,
-            dims.edge_dim,
-            dims.out_dim,
+            Self::NAME,
+            Wiring::EDGE,
+            dims,
             rng,
         )?))
     }
@@ -221,10 +226,15 @@ impl ModelSpec for EnergyConfig {
 /// An energy GNN with a linear readout.
 #[derive(Debug, Clone)]
 pub struct EnergyGnn {
+    /// The registered name of its variant.
+    name: &'static str,
     cfg: EnergyConfig,
+    wiring: Wiring,
     params: Params,
     message: Picnn,
     update: Picnn,
+    /// The attention vector (a column over `[x_j ‖ x_i ‖ e_ij]`) of attention variants.
+    attention: Option<ParamId>,
     w_out: ParamId,
     b_out: ParamId,
     /// The last minimiser of a batch without sample ids (a starting point for the next).
@@ -240,14 +250,18 @@ pub struct EnergyGnn {
 /// Hessian's pattern when the linear solver assembles it.
 pub struct EnergyContext<'a> {
     graph: &'a Graph,
+    /// Each edge's message weight (`A_ij` or `α_ij`), in edge order.
+    weights: Vec<f64>,
+    /// The attention scores, for the parameter gradient of attention variants.
+    attention: Option<Attention>,
     message: PicnnContext,
     update: PicnnContext,
     pattern: Option<HessianPattern>,
 }
 
 impl EnergyGnn {
-    /// A seeded energy GNN for `in_dim` node features, `edge_dim` edge features and
-    /// `out_dim` outputs.
+    /// A seeded energy GNN (edge-wise messages, `[models.energy]`) for `in_dim` node
+    /// features, `edge_dim` edge features and `out_dim` outputs.
     pub fn new(
         cfg: &EnergyConfig,
         in_dim: usize,
@@ -255,15 +269,36 @@ impl EnergyGnn {
         out_dim: usize,
         rng: &mut ChaCha8Rng,
     ) -> Result<EnergyGnn, ModelError> {
+        let dims = Dims {
+            in_dim,
+            edge_dim,
+            out_dim,
+        };
+        EnergyGnn::variant(cfg, EnergyConfig::NAME, Wiring::EDGE, dims, rng)
+    }
+
+    /// A seeded energy GNN of variant `wiring`, registered as `name` ([`variants`]).
+    pub fn variant(
+        cfg: &EnergyConfig,
+        name: &'static str,
+        wiring: Wiring,
+        dims: Dims,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<EnergyGnn, ModelError> {
         cfg.check()?;
+        let Dims {
+            in_dim,
+            edge_dim,
+            out_dim,
+        } = dims;
         let k = cfg.hidden;
         let mut params = Params::default();
         let message = Picnn::new(
             "m",
             PicnnShape {
                 z_in: 0,
-                y_dim: 2 * k,
-                x_dim: 2 * in_dim + edge_dim,
+                y_dim: wiring.ends() * k,
+                x_dim: wiring.feature_width(in_dim, edge_dim),
                 widths: cfg.message_widths.clone(),
                 activation: cfg.activation,
             },
@@ -283,13 +318,20 @@ impl EnergyGnn {
             &mut params,
             rng,
         );
+        let attention = (wiring.weights == Weights::Attention).then(|| {
+            let width = variants::edge_feature_width(in_dim, edge_dim);
+            params.glorot("a_att", width, 1, rng)
+        });
         let w_out = params.glorot("W_out", k, out_dim, rng);
         let b_out = params.bias("b_out", out_dim);
         Ok(EnergyGnn {
+            name,
             cfg: cfg.clone(),
+            wiring,
             params,
             message,
             update,
+            attention,
             w_out,
             b_out,
             warm: None,
@@ -303,29 +345,29 @@ impl EnergyGnn {
     pub fn context<'a>(&self, batch: &'a Batch) -> Result<EnergyContext<'a>, ModelError> {
         let g = &batch.graph;
         let x = &batch.features;
-        let p = x.ncols();
+        let (p, p_e) = (x.ncols(), g.edge_feature_dim());
         let want = self.message.shape().x_dim;
-        if 2 * p + g.edge_feature_dim() != want {
+        if self.wiring.feature_width(p, p_e) != want || self.update.shape().x_dim != p {
             return Err(ModelError::BadInput {
-                model: "energy",
+                model: self.name,
                 why: format!(
-                    "built for {want} message features, batch gives 2×{p} node + {} edge features",
-                    g.edge_feature_dim()
+                    "built for {} node features ({want} message features), batch gives {p} node and {p_e} edge features",
+                    self.update.shape().x_dim
                 ),
             });
         }
-        let mut xm = Array2::zeros((g.n_edges(), want));
-        for i in 0..g.n_nodes() {
-            for e in g.in_edges(i) {
-                let j = g.edge(e).0;
-                let mut row = xm.row_mut(e);
-                row.slice_mut(s![..p]).assign(&x.row(j));
-                row.slice_mut(s![p..2 * p]).assign(&x.row(i));
-                row.slice_mut(s![2 * p..]).assign(&g.edge_features(e));
+        let xm = self.wiring.features(g, x.view());
+        let (weights, attention) = match self.attention {
+            None => ((0..g.n_edges()).map(|e| g.edge(e).1).collect(), None),
+            Some(a) => {
+                let (attention, alpha) = Attention::new(g, x.view(), self.params.get(a));
+                (alpha, Some(attention))
             }
-        }
+        };
         Ok(EnergyContext {
             graph: g,
+            weights,
+            attention,
             message: self.message.context(&self.params, xm),
             update: self.update.context(&self.params, x.clone()),
             pattern: (self.cfg.linear_solver == LinearSolver::Cholesky)
@@ -356,12 +398,12 @@ impl EnergyGnn {
         let g = ctx.graph;
         let (n, k) = (g.n_nodes(), self.cfg.hidden);
         let n_edges = g.n_edges();
-        let y = edge_pairs(g, h);
+        let y = self.wiring.inputs(g, h);
         let empty = Array2::from_elem((n_edges, 0), T::zero());
         let mtape = self
             .message
             .forward(&self.params, &ctx.message, 0..n_edges, empty, y.view());
-        let m = aggregate(g, &mtape.out);
+        let m = aggregate(g, &ctx.weights, &mtape.out);
         let utape = self.update.forward(&self.params, &ctx.update, 0..n, m, h);
         let mut energy = T::zero();
         for v in utape.out.iter() {
@@ -385,14 +427,19 @@ impl EnergyGnn {
             ones,
             grads.as_deref_mut(),
         );
+        if let (Some(attention), Some(a), Some(grads)) =
+            (&ctx.attention, self.attention, grads.as_mut())
+        {
+            attention.add_grad(g, &ctx.weights, &dm, &mtape.out, &mut grads[a]);
+        }
         let (_, dy) = self.message.backward(
             &self.params,
             &ctx.message,
             &mtape,
-            spread(g, &dm),
+            spread(g, &ctx.weights, &dm),
             grads.as_deref_mut(),
         );
-        add_edge_pairs(g, &dy, &mut dh);
+        self.wiring.add_input_grads(g, &dy, &mut dh);
         debug_assert_eq!(dh.ncols(), k);
         dh.zip_mut_with(&h, |d, &v| *d += v * self.cfg.beta);
         Point {
@@ -430,12 +477,16 @@ impl EnergyGnn {
             &point.update,
             Array2::ones((n, 1)),
         );
-        let (message, _) =
-            self.message
-                .linearise(&self.params, &ctx.message, &point.message, spread(g, &dm));
+        let (message, _) = self.message.linearise(
+            &self.params,
+            &ctx.message,
+            &point.message,
+            spread(g, &ctx.weights, &dm),
+        );
         Hessian {
             model: self,
             graph: g,
+            weights: &ctx.weights,
             message_ctx: &ctx.message,
             update_ctx: &ctx.update,
             message,
@@ -623,45 +674,13 @@ impl EnergyGnn {
     }
 }
 
-/// `(h_j, h_i)` of every edge `j → i`: the convex input of the message network.
-fn edge_pairs<T: Scalar>(g: &Graph, h: ArrayView2<'_, T>) -> Array2<T> {
-    let k = h.ncols();
-    let h = h.as_standard_layout();
-    let h = h.as_slice().expect("standard layout");
-    let mut y = vec![T::zero(); g.n_edges() * 2 * k];
-    for i in 0..g.n_nodes() {
-        for e in g.in_edges(i) {
-            let j = g.edge(e).0;
-            let (to_j, to_i) = y[e * 2 * k..(e + 1) * 2 * k].split_at_mut(k);
-            to_j.copy_from_slice(&h[j * k..(j + 1) * k]);
-            to_i.copy_from_slice(&h[i * k..(i + 1) * k]);
-        }
-    }
-    Array2::from_shape_vec((g.n_edges(), 2 * k), y).expect("edges × 2k")
-}
-
-/// Adds each edge's `(∂/∂h_j, ∂/∂h_i)` (a row of `dy`) into `dh`: the adjoint of
-/// [`edge_pairs`].
-fn add_edge_pairs<T: Scalar>(g: &Graph, dy: &Array2<T>, dh: &mut Array2<T>) {
-    let k = dh.ncols();
-    for i in 0..g.n_nodes() {
-        for e in g.in_edges(i) {
-            let j = g.edge(e).0;
-            for c in 0..k {
-                dh[[j, c]] += dy[[e, c]];
-                dh[[i, c]] += dy[[e, k + c]];
-            }
-        }
-    }
-}
-
-/// `m_i = Σ_{j→i} A_ij msg_e`: the aggregated messages.
-fn aggregate<T: Scalar>(g: &Graph, msg: &Array2<T>) -> Array2<T> {
+/// `m_i = Σ_{j→i} w_e msg_e`: the aggregated messages, `weights` one per edge.
+fn aggregate<T: Scalar>(g: &Graph, weights: &[f64], msg: &Array2<T>) -> Array2<T> {
     let d_m = msg.ncols();
     let mut m = Array2::from_elem((g.n_nodes(), d_m), T::zero());
     for i in 0..g.n_nodes() {
         for e in g.in_edges(i) {
-            let a = g.edge(e).1;
+            let a = weights[e];
             for c in 0..d_m {
                 m[[i, c]] += msg[[e, c]] * a;
             }
@@ -670,13 +689,13 @@ fn aggregate<T: Scalar>(g: &Graph, msg: &Array2<T>) -> Array2<T> {
     m
 }
 
-/// `A_ij ∂/∂m_i` for every edge `j → i`: the adjoint of [`aggregate`].
-fn spread<T: Scalar>(g: &Graph, dm: &Array2<T>) -> Array2<T> {
+/// `w_e ∂/∂m_i` for every edge `e = j → i`: the adjoint of [`aggregate`].
+fn spread<T: Scalar>(g: &Graph, weights: &[f64], dm: &Array2<T>) -> Array2<T> {
     let d_m = dm.ncols();
     let mut dmsg = Array2::from_elem((g.n_edges(), d_m), T::zero());
     for i in 0..g.n_nodes() {
         for e in g.in_edges(i) {
-            let a = g.edge(e).1;
+            let a = weights[e];
             for c in 0..d_m {
                 dmsg[[e, c]] = dm[[i, c]] * a;
             }
@@ -698,6 +717,7 @@ struct Point<T> {
 pub struct Hessian<'s> {
     model: &'s EnergyGnn,
     graph: &'s Graph,
+    weights: &'s [f64],
     message_ctx: &'s PicnnContext,
     update_ctx: &'s PicnnContext,
     message: PicnnLinearisation,
@@ -719,7 +739,7 @@ impl Hessian<'_> {
             self.message_ctx,
             &self.message,
             Array2::zeros((n_edges, 0)),
-            edge_pairs(g, v).view(),
+            model.wiring.inputs(g, v).view(),
             !affine_update,
         );
         let (mut hv, d_msg) = if affine_update {
@@ -729,7 +749,7 @@ impl Hessian<'_> {
                 params,
                 self.update_ctx,
                 &self.update,
-                aggregate(g, mt.out.as_ref().expect("asked for")),
+                aggregate(g, self.weights, mt.out.as_ref().expect("asked for")),
                 v,
                 false,
             );
@@ -738,13 +758,13 @@ impl Hessian<'_> {
                 model
                     .update
                     .tangent_backward(params, self.update_ctx, &self.update, &ut, None);
-            (hv, Some(spread(g, &dm)))
+            (hv, Some(spread(g, self.weights, &dm)))
         };
         let (_, dy) =
             model
                 .message
                 .tangent_backward(params, self.message_ctx, &self.message, &mt, d_msg);
-        add_edge_pairs(g, &dy, &mut hv);
+        model.wiring.add_input_grads(g, &dy, &mut hv);
         hv.zip_mut_with(&v, |d, &x| *d += x * model.cfg.beta);
         hv
     }
@@ -755,7 +775,7 @@ impl Model for EnergyGnn {
         Execution::Implicit
     }
     fn name(&self) -> &'static str {
-        "energy"
+        self.name
     }
     fn params(&self) -> &Params {
         &self.params
@@ -805,7 +825,7 @@ impl Model for EnergyGnn {
             for e in g.in_edges(i) {
                 let j = g.edge(e).0;
                 let back = g.find_edge(j, i).ok_or_else(|| ModelError::BadInput {
-                    model: "energy",
+                    model: self.name,
                     why: format!("asynchronous execution needs symmetric edges: {j} -> {i} has no {i} -> {j}"),
                 })?;
                 reverse[e] = back - g.in_edges(j).start;
@@ -837,9 +857,9 @@ impl Model for EnergyGnn {
         let scratch = Mutex::new(Scratch {
             message: message.tape(max_degree),
             update: update.tape(1),
-            y: vec![0.0; max_degree * 2 * k],
+            y: vec![0.0; max_degree * self.wiring.ends() * k],
             agg: vec![0.0; d_m],
-            dy: vec![0.0; max_degree * 2 * k],
+            dy: vec![0.0; max_degree * self.wiring.ends() * k],
             d_msg: vec![0.0; max_degree * d_m],
         });
         Ok(Box::new(EnergyRule {
@@ -874,11 +894,11 @@ struct Scratch {
     /// Tapes of the message network over a node's in-edges and of the update network.
     message: RowTape,
     update: RowTape,
-    /// Convex inputs of the messages, one row `(h_j, h_i)` per in-edge.
+    /// Convex inputs of the messages, one row `(h_j)` or `(h_j, h_i)` per in-edge.
     y: Vec<f64>,
     /// Aggregated message.
     agg: Vec<f64>,
-    /// `∂e_i/∂(h_j, h_i)`, one row per in-edge.
+    /// `∂e_i/∂(h_j)` or `∂e_i/∂(h_j, h_i)`, one row per in-edge.
     dy: Vec<f64>,
     /// Gradients of the messages, one row per in-edge.
     d_msg: Vec<f64>,
@@ -904,10 +924,11 @@ impl EnergyRule<'_> {
         let d_m = self.message.out_width();
         let mut guard = self.scratch.lock().expect("never poisoned");
         let sc = &mut *guard;
-        let y = &mut sc.y[..deg * 2 * k];
-        for (row, view) in y.chunks_exact_mut(2 * k).zip(nb) {
+        let w = m.wiring.ends() * k;
+        let y = &mut sc.y[..deg * w];
+        for (row, view) in y.chunks_exact_mut(w).zip(nb) {
             row[..k].copy_from_slice(&view[..k]);
-            row[k..].copy_from_slice(own);
+            row[k..].copy_from_slice(&own[..w - k]);
         }
         self.message.forward(
             self.ctx.message.row_inputs(edges.clone()),
@@ -917,7 +938,7 @@ impl EnergyRule<'_> {
         );
         sc.agg.fill(0.0);
         for (e, out) in edges.clone().zip(sc.message.out().chunks_exact(d_m)) {
-            let a = g.edge(e).1;
+            let a = self.ctx.weights[e];
             for (s, &o) in sc.agg.iter_mut().zip(out) {
                 *s += a * o;
             }
@@ -934,15 +955,15 @@ impl EnergyRule<'_> {
         let d_agg = self.update.backward(&mut sc.update, &[1.0], d_self);
         let d_msg = &mut sc.d_msg[..deg * d_m];
         for (e, row) in edges.zip(d_msg.chunks_exact_mut(d_m)) {
-            let a = g.edge(e).1;
+            let a = self.ctx.weights[e];
             for (d, &v) in row.iter_mut().zip(d_agg) {
                 *d = a * v;
             }
         }
-        let dy = &mut sc.dy[..deg * 2 * k];
+        let dy = &mut sc.dy[..deg * w];
         dy.fill(0.0);
         self.message.backward(&mut sc.message, d_msg, dy);
-        for (row, d) in dy.chunks_exact(2 * k).zip(d_nb.chunks_exact_mut(k)) {
+        for (row, d) in dy.chunks_exact(w).zip(d_nb.chunks_exact_mut(k)) {
             d.copy_from_slice(&row[..k]);
             for (d, &v) in d_self.iter_mut().zip(&row[k..]) {
                 *d += v;

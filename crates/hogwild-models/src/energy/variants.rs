@@ -1,0 +1,296 @@
+//! The energy GNN's variants (the ICLR version's §5): which quantities the message network
+//! reads, and how a node weighs its in-neighbours' messages. A variant is a [`Wiring`], not
+//! a copy of the networks' passes: the energy, its gradients, its Hessian-vector products and
+//! the simulator's single-node rule all read the wiring through the functions here.
+//!
+//! - **Edge-wise** messages `m(h_j, h_i; x_j, x_i, e_ij)` weighted by the graph's `A_ij`:
+//!   `[models.energy]`, the model of the review version's tables.
+//! - **Node-wise** messages `m(h_j; x_j)`, weighted by `A_ij`: `[models.energy-node]`.
+//! - **Attention**: edge-wise messages weighted by `α_ij = softmax_{j→i} s_ij`, with scores
+//!   `s_ij = LeakyReLU_{0.2}(aᵀ[x_j ‖ x_i ‖ e_ij])` from features only (GAT's score, with
+//!   the features in place of the embeddings), so the weights are non-negative and do not
+//!   depend on `H`, and the energy stays convex in `H`: `[models.energy-attention]`.
+//!
+//! Every variant takes the settings of `[models.energy]` (one settings type, one set of
+//! checks); only its name and wiring differ.
+
+use super::{EnergyConfig, EnergyGnn};
+use crate::linalg::Scalar;
+use crate::model::{Model, ModelError, ProblemSize};
+use crate::params::TrainConfig;
+use crate::registry::{Dims, ModelSpec};
+use hogwild_graph::Graph;
+use hogwild_settings::{Bytes, InvalidSetting};
+use ndarray::{s, Array2, ArrayView2};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// What the message network reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Messages {
+    /// `m(h_j; x_j)`: the sender's embedding and features.
+    Node,
+    /// `m(h_j, h_i; x_j, x_i, e_ij)`: both ends and the edge.
+    Edge,
+}
+
+/// How a node weighs its in-neighbours' messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Weights {
+    /// The graph's edge weights `A_ij`.
+    Graph,
+    /// Attention from features only (see the module documentation).
+    Attention,
+}
+
+/// An energy-GNN variant: its message inputs and message weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wiring {
+    /// The message network's inputs.
+    pub messages: Messages,
+    /// The messages' weights.
+    pub weights: Weights,
+}
+
+/// The slope of the attention scores' LeakyReLU for negative inputs (GAT's).
+pub const SCORE_SLOPE: f64 = 0.2;
+
+impl Wiring {
+    /// Edge-wise messages, graph weights.
+    pub const EDGE: Wiring = Wiring {
+        messages: Messages::Edge,
+        weights: Weights::Graph,
+    };
+    /// Node-wise messages, graph weights.
+    pub const NODE: Wiring = Wiring {
+        messages: Messages::Node,
+        weights: Weights::Graph,
+    };
+    /// Edge-wise messages, attention weights.
+    pub const ATTENTION: Wiring = Wiring {
+        messages: Messages::Edge,
+        weights: Weights::Attention,
+    };
+
+    /// Embeddings per message row: `(h_j)` or `(h_j, h_i)`.
+    pub fn ends(self) -> usize {
+        match self.messages {
+            Messages::Node => 1,
+            Messages::Edge => 2,
+        }
+    }
+
+    /// Width of the message network's features for `in_dim` node and `edge_dim` edge
+    /// features.
+    pub fn feature_width(self, in_dim: usize, edge_dim: usize) -> usize {
+        match self.messages {
+            Messages::Node => in_dim,
+            Messages::Edge => edge_feature_width(in_dim, edge_dim),
+        }
+    }
+
+    /// The message network's features, one row per edge `j → i` in edge order.
+    pub(super) fn features(self, g: &Graph, x: ArrayView2<'_, f64>) -> Array2<f64> {
+        match self.messages {
+            Messages::Node => {
+                let mut xm = Array2::zeros((g.n_edges(), x.ncols()));
+                for e in 0..g.n_edges() {
+                    xm.row_mut(e).assign(&x.row(g.edge(e).0));
+                }
+                xm
+            }
+            Messages::Edge => edge_features(g, x),
+        }
+    }
+
+    /// The message network's convex inputs, one row `(h_j)` or `(h_j, h_i)` per edge.
+    pub(super) fn inputs<T: Scalar>(self, g: &Graph, h: ArrayView2<'_, T>) -> Array2<T> {
+        let k = h.ncols();
+        let w = self.ends() * k;
+        let h = h.as_standard_layout();
+        let h = h.as_slice().expect("standard layout");
+        let mut y = vec![T::zero(); g.n_edges() * w];
+        for i in 0..g.n_nodes() {
+            for e in g.in_edges(i) {
+                let j = g.edge(e).0;
+                let row = &mut y[e * w..(e + 1) * w];
+                row[..k].copy_from_slice(&h[j * k..(j + 1) * k]);
+                if self.messages == Messages::Edge {
+                    row[k..].copy_from_slice(&h[i * k..(i + 1) * k]);
+                }
+            }
+        }
+        Array2::from_shape_vec((g.n_edges(), w), y).expect("edges × width")
+    }
+
+    /// Adds each edge's gradient with respect to its inputs (a row of `dy`) into `dh`: the
+    /// adjoint of [`Wiring::inputs`].
+    pub(super) fn add_input_grads<T: Scalar>(self, g: &Graph, dy: &Array2<T>, dh: &mut Array2<T>) {
+        let k = dh.ncols();
+        for i in 0..g.n_nodes() {
+            for e in g.in_edges(i) {
+                let j = g.edge(e).0;
+                for c in 0..k {
+                    dh[[j, c]] += dy[[e, c]];
+                }
+                if self.messages == Messages::Edge {
+                    for c in 0..k {
+                        dh[[i, c]] += dy[[e, k + c]];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Width of `[x_j ‖ x_i ‖ e_ij]`.
+pub(super) fn edge_feature_width(in_dim: usize, edge_dim: usize) -> usize {
+    2 * in_dim + edge_dim
+}
+
+/// `[x_j ‖ x_i ‖ e_ij]` for every edge `j → i`, in edge order.
+pub(super) fn edge_features(g: &Graph, x: ArrayView2<'_, f64>) -> Array2<f64> {
+    let p = x.ncols();
+    let mut xm = Array2::zeros((g.n_edges(), edge_feature_width(p, g.edge_feature_dim())));
+    for i in 0..g.n_nodes() {
+        for e in g.in_edges(i) {
+            let j = g.edge(e).0;
+            let mut row = xm.row_mut(e);
+            row.slice_mut(s![..p]).assign(&x.row(j));
+            row.slice_mut(s![p..2 * p]).assign(&x.row(i));
+            row.slice_mut(s![2 * p..]).assign(&g.edge_features(e));
+        }
+    }
+    xm
+}
+
+/// The attention weights of one batch under the current parameters, with what their
+/// gradient needs.
+#[derive(Debug, Clone)]
+pub(super) struct Attention {
+    /// `[x_j ‖ x_i ‖ e_ij]`, one row per edge.
+    features: Array2<f64>,
+    /// The scores before the LeakyReLU, one per edge.
+    pre: Vec<f64>,
+}
+
+impl Attention {
+    /// Scores and weights (`α`, one per edge, summing to 1 over each node's in-edges) for
+    /// attention vector `a` (a column).
+    pub(super) fn new(g: &Graph, x: ArrayView2<'_, f64>, a: &Array2<f64>) -> (Attention, Vec<f64>) {
+        let features = edge_features(g, x);
+        let pre: Vec<f64> = features
+            .rows()
+            .into_iter()
+            .map(|row| row.iter().zip(a.column(0)).map(|(f, w)| f * w).sum())
+            .collect();
+        let mut alpha = vec![0.0; g.n_edges()];
+        for i in 0..g.n_nodes() {
+            let edges = g.in_edges(i);
+            let score = |e: usize| leaky(pre[e]);
+            let top = edges.clone().map(score).fold(f64::NEG_INFINITY, f64::max);
+            let mut total = 0.0;
+            for e in edges.clone() {
+                alpha[e] = (score(e) - top).exp();
+                total += alpha[e];
+            }
+            for e in edges {
+                alpha[e] /= total;
+            }
+        }
+        (Attention { features, pre }, alpha)
+    }
+
+    /// Adds `∂E/∂a` into `da` (a column), where `E` reaches the weights only through
+    /// `m_i = Σ_{j→i} α_ij msg_e`: `dm` is `∂E/∂m` (one row per node), `msg` the messages
+    /// (one row per edge), `alpha` the weights.
+    pub(super) fn add_grad<T: Scalar>(
+        &self,
+        g: &Graph,
+        alpha: &[f64],
+        dm: &Array2<T>,
+        msg: &Array2<T>,
+        da: &mut Array2<T>,
+    ) {
+        let mut d_alpha = vec![T::zero(); g.n_edges()];
+        for i in 0..g.n_nodes() {
+            let edges = g.in_edges(i);
+            let mut mean = T::zero();
+            for e in edges.clone() {
+                let mut d = T::zero();
+                for c in 0..dm.ncols() {
+                    d += dm[[i, c]] * msg[[e, c]];
+                }
+                d_alpha[e] = d;
+                mean += d * alpha[e];
+            }
+            for e in edges {
+                // Softmax, then the LeakyReLU.
+                let slope = if self.pre[e] > 0.0 { 1.0 } else { SCORE_SLOPE };
+                let d_pre = (d_alpha[e] - mean) * (alpha[e] * slope);
+                for (f, &v) in self.features.row(e).iter().enumerate() {
+                    da[[f, 0]] += d_pre * v;
+                }
+            }
+        }
+    }
+}
+
+fn leaky(v: f64) -> f64 {
+    if v > 0.0 {
+        v
+    } else {
+        SCORE_SLOPE * v
+    }
+}
+
+/// Settings types of the variants other than `[models.energy]`: the energy GNN's settings
+/// under another name, built with another wiring.
+macro_rules! variant {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $display:literal, $wiring:expr, $cost:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+        #[serde(transparent)]
+        pub struct $ty(pub EnergyConfig);
+
+        impl ModelSpec for $ty {
+            const NAME: &'static str = $name;
+            const DISPLAY: &'static str = $display;
+            const COST: f64 = $cost;
+            fn check(&self) -> Result<(), InvalidSetting> {
+                self.0.check()
+            }
+            fn train(&self) -> &TrainConfig {
+                &self.0.train
+            }
+            fn memory(&self, size: &ProblemSize) -> Bytes {
+                self.0.memory(size)
+            }
+            fn state_width(&self, in_dim: u64, max_degree: u64) -> u64 {
+                self.0.state_width(in_dim, max_degree)
+            }
+            fn build(&self, dims: Dims, rng: &mut ChaCha8Rng) -> Result<Box<dyn Model>, ModelError> {
+                Ok(Box::new(EnergyGnn::variant(&self.0, $name, $wiring, dims, rng)?))
+            }
+        }
+    };
+}
+
+variant!(
+    /// `[models.energy-node]`: the energy GNN with node-wise messages `m(h_j; x_j)`.
+    NodeWiseEnergy,
+    "energy-node",
+    "Energy GNN (node-wise)",
+    Wiring::NODE,
+    50.0
+);
+
+variant!(
+    /// `[models.energy-attention]`: the energy GNN with edge-wise messages weighted by
+    /// attention over features.
+    AttentionEnergy,
+    "energy-attention",
+    "Energy GNN (attention)",
+    Wiring::ATTENTION,
+    50.0
+);
