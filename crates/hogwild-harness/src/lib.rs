@@ -61,7 +61,8 @@ impl ReproduceOptions {
     }
 }
 
-/// The part of the config one table's numbers depend on.
+/// The part of the config one table's numbers depend on: the asynchrony model, the settings
+/// of the table's own models, and the table.
 #[derive(Serialize)]
 struct Resolved<'a> {
     #[serde(rename = "async")]
@@ -70,11 +71,12 @@ struct Resolved<'a> {
     table: &'a TableConfig,
 }
 
-/// SHA-256 (hex) of the resolved config of table `name`.
+/// SHA-256 (hex) of the resolved config of table `name`: a model section the table does not
+/// use does not change it.
 pub fn config_hash(config: &Config, name: &str, table: &TableConfig) -> String {
     let text = toml::to_string(&Resolved {
         async_: &config.async_,
-        models: config.models_for(name),
+        models: &config.models_for(name).only(&table.models),
         table,
     })
     .expect("config serialises");
@@ -464,4 +466,26 @@ fn same_numbers(a: &RunResult, b: &RunResult) -> bool {
         ..r.clone()
     };
     strip(a) == strip(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn a_table_hash_reads_only_its_own_models() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../harness.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let hashes = |text: &str| {
+            let config = Config::parse(text, &path, config::DEFAULT_PROFILE).unwrap();
+            ["chains", "iclr-chains"].map(|name| config_hash(&config, name, &config.tables[name]))
+        };
+        let before = hashes(&text);
+        let gat = "[models.gat]\nhidden = 16";
+        assert!(text.contains(gat));
+        let after = hashes(&text.replace(gat, "[models.gat]\nhidden = 17"));
+        assert_eq!(before[0], after[0], "chains has no GAT");
+        assert_ne!(before[1], after[1], "iclr-chains has");
+    }
 }

@@ -50,6 +50,10 @@ pub trait ModelSpec:
     /// The relative cost of one training epoch (times nodes^1.5): only orders and balances
     /// runs, never changes a result.
     const COST: f64;
+    /// A model whose section this one's settings default to: keys `[models.NAME]` leaves
+    /// out are read from `[models.INHERITS]` when the config has it (the energy-GNN
+    /// variants take the energy GNN's settings). `None`: the section is complete.
+    const INHERITS: Option<&'static str> = None;
     /// Checks the settings; keys relative to `[models.NAME]`.
     fn check(&self) -> Result<(), InvalidSetting>;
     /// The training settings.
@@ -142,6 +146,8 @@ pub struct Kind {
     pub display: &'static str,
     /// See [`ModelSpec::COST`].
     pub cost: f64,
+    /// See [`ModelSpec::INHERITS`].
+    pub inherits: Option<&'static str>,
     parse: fn(toml::Table) -> Result<Box<dyn Settings>, InvalidSetting>,
     variants: fn() -> Vec<ScalingVariant>,
 }
@@ -175,6 +181,7 @@ impl Kind {
             name: T::NAME,
             display: T::DISPLAY,
             cost: T::COST,
+            inherits: T::INHERITS,
             parse: parse::<T>,
             variants: T::scaling_variants,
         }
@@ -236,13 +243,22 @@ impl ModelsConfig {
                     format!("unknown model `{name}`, expected one of {}", quoted_names()),
                 )
             })?;
-            let section = value.as_table().cloned().ok_or_else(|| {
-                InvalidSetting::new(
-                    Key::new().name(name.as_str()),
-                    value,
-                    "a model's settings are a table",
-                )
-            })?;
+            let as_section = |name: &str, value: &toml::Value| {
+                value.as_table().cloned().ok_or_else(|| {
+                    InvalidSetting::new(
+                        Key::new().name(name),
+                        value,
+                        "a model's settings are a table",
+                    )
+                })
+            };
+            let mut section = as_section(name, value)?;
+            if let Some((base, value)) = kind
+                .inherits
+                .and_then(|base| table.get(base).map(|value| (base, value)))
+            {
+                section = overlay(as_section(base, value)?, section);
+            }
             settings.push(
                 kind.parse(section)
                     .map_err(|e| e.under(Key::new().name(name.as_str())))?,
@@ -266,6 +282,18 @@ impl ModelsConfig {
             .iter()
             .find(|s| s.kind().name == name)
             .map(|s| s.as_ref())
+    }
+
+    /// The settings of the models named in `names` only (those set), in registry order.
+    pub fn only(&self, names: &[String]) -> ModelsConfig {
+        ModelsConfig {
+            settings: self
+                .settings
+                .iter()
+                .filter(|s| names.iter().any(|n| n == s.kind().name))
+                .cloned()
+                .collect(),
+        }
     }
 
     /// The models set, in registry order.
@@ -317,6 +345,20 @@ impl ModelsConfig {
         self.get(name)
             .map_or(0, |s| s.state_width(in_dim, max_degree))
     }
+}
+
+/// `base` with every key of `over` set over it, nested tables merged key by key.
+fn overlay(mut base: toml::Table, over: toml::Table) -> toml::Table {
+    for (key, value) in over {
+        let merged = match (base.remove(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => {
+                toml::Value::Table(overlay(b, o))
+            }
+            (_, value) => value,
+        };
+        base.insert(key, merged);
+    }
+    base
 }
 
 fn quoted_names() -> String {
@@ -399,5 +441,41 @@ mod tests {
             .unwrap_err()
             .why
             .contains("no [models.ignn] section"));
+    }
+
+    #[test]
+    fn a_variant_section_defaults_to_its_base_section() {
+        use crate::energy::variants::NodeWiseEnergy;
+        let base = "hidden = 4\nmessage_widths = [4, 4]\nupdate_widths = [1]\n\
+                    activation = \"softplus-squared\"\nbeta = 0.01\nsolver = \"newton\"\n\
+                    linear_solver = \"cholesky\"\nstep = 0.05\ntol = 1e-8\nmax_iter = 200\n\
+                    cg_tol = 1e-10\ncg_max_iter = 2000\nnewton_forcing_max = 0.01\n\
+                    async_step_scale = 1.0\n";
+        let name = NodeWiseEnergy::NAME;
+        let text = format!(
+            "[energy]\n{base}[energy.train]\nepochs = 3\nlr = 0.01\n\
+             [{name}]\nbeta = 0.5\n[{name}.train]\nepochs = 7\n"
+        );
+        let models = ModelsConfig::from_table(&toml::from_str(&text).unwrap()).unwrap();
+        let variant = models.to_table()[name].as_table().unwrap().clone();
+        let energy = models.to_table()["energy"].as_table().unwrap().clone();
+        for (key, value) in &energy {
+            match key.as_str() {
+                "beta" => assert_eq!(variant[key].as_float(), Some(0.5)),
+                "train" => {
+                    assert_eq!(variant[key]["epochs"].as_integer(), Some(7));
+                    assert_eq!(variant[key]["lr"].as_float(), Some(0.01));
+                }
+                _ => assert_eq!(&variant[key], value, "{key}"),
+            }
+        }
+        // Without the base section, the variant's own section must be complete.
+        let alone: toml::Table = toml::from_str(&format!("[{name}]\nbeta = 0.5\n")).unwrap();
+        let e = ModelsConfig::from_table(&alone).unwrap_err();
+        assert!(e.why.contains("missing field"), "{e}");
+        // A key of another model is still refused.
+        let wrong = text.replace("beta = 0.5", "kappa = 0.5");
+        let e = ModelsConfig::from_table(&toml::from_str(&wrong).unwrap()).unwrap_err();
+        assert_eq!(e.key.to_string(), format!("{name}.kappa"));
     }
 }

@@ -11,8 +11,9 @@
 //!   the features in place of the embeddings), so the weights are non-negative and do not
 //!   depend on `H`, and the energy stays convex in `H`: `[models.energy-attention]`.
 //!
-//! Every variant takes the settings of `[models.energy]` (one settings type, one set of
-//! checks); only its name and wiring differ.
+//! Every variant has the settings of `[models.energy]` (one settings type, one set of
+//! checks), and its section's keys default to that section's ([`ModelSpec::INHERITS`]): a
+//! variant's section holds only what differs. Only its name and wiring differ.
 
 use super::{EnergyConfig, EnergyGnn};
 use crate::linalg::Scalar;
@@ -257,6 +258,7 @@ macro_rules! variant {
             const NAME: &'static str = $name;
             const DISPLAY: &'static str = $display;
             const COST: f64 = $cost;
+            const INHERITS: Option<&'static str> = Some(EnergyConfig::NAME);
             fn check(&self) -> Result<(), InvalidSetting> {
                 self.0.check()
             }
