@@ -47,10 +47,13 @@ fn the_committed_config_and_its_quick_profile_load() {
 
 #[test]
 fn unknown_keys_are_named_with_their_line() {
-    let text = edited("staleness_bound = 20", "staleness_bound = 20\nstalenes = 3");
+    let text = edited(
+        "staleness_bound = 20",
+        "staleness_bound = 20\nstaleness_bond = 3",
+    );
     expect_error(
         &text,
-        &["stalenes", "line", "did you mean `staleness_bound`?"],
+        &["staleness_bond", "line", "did you mean `staleness_bound`?"],
     );
     let text = edited("kappa = 0.9 ", "kapa = 0.9 ");
     expect_error(&text, &["kapa", "line", "did you mean `kappa`?"]);

@@ -6,7 +6,9 @@
 //! its own latest state and, for each in-neighbour `j`, the latest version of `j`'s state
 //! written at or before tick `t − 1 − d`, with the delay `d` drawn uniformly from
 //! `0..B` (B = [`AsyncConfig::staleness_bound`]) or always `B − 1` ([`Delay`]): staleness
-//! `t − τ` lies in `1..=B`. Under
+//! `t − τ` lies in `1..=B`. B counts ticks, or rounds of n ticks ([`StalenessUnit`]): a
+//! bound in ticks makes a smaller share of reads stale the larger the graph, a bound in
+//! rounds (about one update of every node per round) the same share at any size. Under
 //! [`Schedule::Synchronous`] every node updates at every tick from the previous tick's
 //! states (Jacobi), which is exactly layer-by-layer synchronous execution.
 //!
@@ -55,14 +57,37 @@ impl Delay {
     }
 }
 
+/// What the staleness bound B counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StalenessUnit {
+    /// Ticks (one node update each): the paper's B.
+    #[default]
+    Ticks,
+    /// Rounds of n ticks (every node updates once per round): reads are at most about B of
+    /// the neighbour's own updates old, whatever the graph's size.
+    Rounds,
+}
+
+impl StalenessUnit {
+    fn is_ticks(&self) -> bool {
+        *self == StalenessUnit::Ticks
+    }
+}
+
 /// Simulator settings (`[async]` in `harness.toml`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AsyncConfig {
     /// The schedule.
     pub schedule: Schedule,
-    /// Staleness bound B ≥ 1 in ticks: reads are at most B ticks old.
+    /// Staleness bound B ≥ 1, in [`AsyncConfig::staleness_unit`]s: reads are at most B
+    /// ticks (or B rounds of n ticks) old.
     pub staleness_bound: usize,
+    /// What B counts (default `ticks`; not serialised when default, so configs that predate
+    /// it keep their hash).
+    #[serde(default, skip_serializing_if = "StalenessUnit::is_ticks")]
+    pub staleness_unit: StalenessUnit,
     /// How stale each read is within the bound (default `uniform`; not serialised when
     /// default, so configs that predate it keep their hash).
     #[serde(default, skip_serializing_if = "Delay::is_uniform")]
@@ -86,6 +111,9 @@ pub struct AsyncOverrides {
     /// Replaces [`AsyncConfig::staleness_bound`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub staleness_bound: Option<usize>,
+    /// Replaces [`AsyncConfig::staleness_unit`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staleness_unit: Option<StalenessUnit>,
     /// Replaces [`AsyncConfig::delay`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay: Option<Delay>,
@@ -108,6 +136,7 @@ impl AsyncOverrides {
         AsyncConfig {
             schedule: self.schedule.unwrap_or(base.schedule),
             staleness_bound: self.staleness_bound.unwrap_or(base.staleness_bound),
+            staleness_unit: self.staleness_unit.unwrap_or(base.staleness_unit),
             delay: self.delay.unwrap_or(base.delay),
             max_rounds: self.max_rounds.unwrap_or(base.max_rounds),
             tol: self.tol.unwrap_or(base.tol),
@@ -126,6 +155,15 @@ impl AsyncConfig {
         Ok(())
     }
 
+    /// The staleness bound in ticks on a graph of `nodes` nodes.
+    pub fn bound_ticks(&self, nodes: u64) -> u64 {
+        let b = self.staleness_bound as u64;
+        match self.staleness_unit {
+            StalenessUnit::Ticks => b,
+            StalenessUnit::Rounds => b.saturating_mul(nodes.max(1)),
+        }
+    }
+
     /// The simulator's largest allocations on a graph of `nodes` nodes whose states are
     /// `width` numbers each: every node's latest state, and the ring of the versions
     /// superseded in the last B ticks (one per tick, each as long as the longest state).
@@ -133,8 +171,8 @@ impl AsyncConfig {
         let ring = match self.schedule {
             Schedule::Synchronous => Bytes::f64s(nodes.saturating_mul(width)),
             Schedule::RandomSweeps => {
-                Bytes::f64s((self.staleness_bound as u64).saturating_mul(width))
-                    .plus(Bytes::items(self.staleness_bound as u64, 24))
+                let bound = self.bound_ticks(nodes);
+                Bytes::f64s(bound.saturating_mul(width)).plus(Bytes::items(bound, 24))
             }
         };
         Bytes::f64s(nodes.saturating_mul(width))
@@ -152,6 +190,10 @@ pub struct Outcome {
     pub rounds: usize,
     /// Node updates performed.
     pub updates: u64,
+    /// Reads of an in-neighbour's state (a node's reads of itself not counted).
+    pub reads: u64,
+    /// Those that returned a version other than the neighbour's latest at the time.
+    pub stale_reads: u64,
     /// Final residual (0 for explicit rules).
     pub residual: f64,
     /// Every residual the observer measured, as `(rounds run, residual)`, from the initial
@@ -230,6 +272,11 @@ impl Versions {
     /// Prefetches node `i`'s latest state (reads its entry: after [`Versions::prefetch_entry`]).
     fn prefetch_state(&self, i: usize) {
         prefetch(self.latest(i));
+    }
+
+    /// Whether node `j`'s latest version was written at or before `tau`.
+    fn latest_at(&self, j: usize, tau: u64) -> bool {
+        self.entries[j].written <= tau
     }
 
     fn latest(&self, i: usize) -> &[f64] {
@@ -390,6 +437,7 @@ pub fn simulate(
     };
     let max_rounds = explicit.unwrap_or(cfg.max_rounds);
     let mut updates = 0u64;
+    let (mut reads, mut stale_reads) = (0u64, 0u64);
     let mut rounds = 0;
     let mut residual = if explicit.is_some() {
         0.0
@@ -410,6 +458,9 @@ pub fn simulate(
     };
     match cfg.schedule {
         Schedule::Synchronous => {
+            let neighbour_reads = (0..n)
+                .map(|i| graph.in_edges(i).filter(|&e| graph.edge(e).0 != i).count() as u64)
+                .sum::<u64>();
             while rounds < max_rounds && !done(residual) {
                 let next: Vec<Vec<f64>> = (0..n)
                     .map(|i| {
@@ -424,6 +475,8 @@ pub fn simulate(
                     .collect();
                 states = next;
                 updates += n as u64;
+                // Jacobi reads the previous tick's states, every neighbour's latest.
+                reads += neighbour_reads;
                 rounds += 1;
                 if check(rounds) {
                     residual = rule.residual(&states);
@@ -432,7 +485,7 @@ pub fn simulate(
             }
         }
         Schedule::RandomSweeps => {
-            let bound = cfg.staleness_bound as u64;
+            let bound = cfg.bound_ticks(n as u64);
             let mut versions = Versions::new(&states, bound);
             let prefetching = std::mem::size_of_val(&versions.latest[..]) > PREFETCH_ABOVE_BYTES;
             let mut order: Vec<usize> = (0..n).collect();
@@ -456,7 +509,10 @@ pub fn simulate(
                                 Delay::Uniform => rng.random_range(0..bound),
                                 Delay::Max => bound - 1,
                             };
-                            versions.at(j, (tick - 1).saturating_sub(delay), tick)
+                            let tau = (tick - 1).saturating_sub(delay);
+                            reads += 1;
+                            stale_reads += u64::from(!versions.latest_at(j, tau));
+                            versions.at(j, tau, tick)
                         }
                     }));
                     // The rule writes every entry: the last update's values may stay in `out`.
@@ -480,6 +536,8 @@ pub fn simulate(
         outputs: rule.readout(&states),
         rounds,
         updates,
+        reads,
+        stale_reads,
         residual,
         converged: explicit.is_some() || residual < cfg.tol,
         trace,

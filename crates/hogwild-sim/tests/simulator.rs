@@ -10,7 +10,9 @@ use hogwild_models::gcn::{Gcn, GcnConfig};
 use hogwild_models::gsdgnn::{Gsdgnn, GsdgnnConfig};
 use hogwild_models::ignn::{Ignn, IgnnConfig};
 use hogwild_models::{Dims, Execution, LocalRule, Model, ModelSpec, TrainConfig};
-use hogwild_sim::{simulate, AsyncConfig, AsyncOverrides, Delay, Schedule, Unobserved};
+use hogwild_sim::{
+    simulate, AsyncConfig, AsyncOverrides, Delay, Schedule, StalenessUnit, Unobserved,
+};
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -109,6 +111,7 @@ fn cfg(schedule: Schedule, bound: usize) -> AsyncConfig {
     AsyncConfig {
         schedule,
         staleness_bound: bound,
+        staleness_unit: StalenessUnit::Ticks,
         delay: Delay::Uniform,
         tol: 1e-11,
         max_rounds: 100_000,
@@ -423,6 +426,13 @@ fn column_overrides_change_only_what_they_name() {
         (c.schedule, c.tol, c.max_rounds),
         (base.schedule, base.tol, base.max_rounds)
     );
+    let o: AsyncOverrides = toml::from_str("staleness_unit = \"rounds\"").unwrap();
+    let c = o.apply(&base);
+    assert_eq!(
+        (c.staleness_unit, c.staleness_bound),
+        (StalenessUnit::Rounds, 20)
+    );
+    assert_eq!((c.bound_ticks(7), base.bound_ticks(7)), (140, 20));
     let o: AsyncOverrides = toml::from_str("tol = 1e-6\nmax_rounds = 7").unwrap();
     let c = o.apply(&base);
     assert_eq!((c.tol, c.max_rounds, c.staleness_bound), (1e-6, 7, 20));
@@ -475,8 +485,13 @@ impl LocalRule for Tracer {
 }
 
 /// The random-sweeps schedule as specified, keeping every version of every node: reads at
-/// tick `t` see the latest version written at or before `t − 1 − d`.
-fn reference_sweeps(rule: &dyn LocalRule, cfg: &AsyncConfig, rng: &mut ChaCha8Rng) -> Array2<f64> {
+/// tick `t` see the latest version written at or before `t − 1 − d`. Also returns the
+/// neighbour reads and how many of them were not of the neighbour's latest version.
+fn reference_sweeps(
+    rule: &dyn LocalRule,
+    cfg: &AsyncConfig,
+    rng: &mut ChaCha8Rng,
+) -> (Array2<f64>, u64, u64) {
     use rand::seq::SliceRandom;
     use rand::RngExt;
     let graph = rule.graph();
@@ -484,7 +499,11 @@ fn reference_sweeps(rule: &dyn LocalRule, cfg: &AsyncConfig, rng: &mut ChaCha8Rn
     let Execution::Explicit { updates: rounds } = rule.execution() else {
         panic!("explicit rules only")
     };
-    let bound = cfg.staleness_bound as u64;
+    let bound = match cfg.staleness_unit {
+        StalenessUnit::Ticks => cfg.staleness_bound as u64,
+        StalenessUnit::Rounds => (cfg.staleness_bound * n) as u64,
+    };
+    let (mut reads, mut stale) = (0, 0);
     let mut history: Vec<Vec<(u64, Vec<f64>)>> = (0..n)
         .map(|i| {
             let mut s = vec![0.0; rule.state_len(i)];
@@ -512,6 +531,10 @@ fn reference_sweeps(rule: &dyn LocalRule, cfg: &AsyncConfig, rng: &mut ChaCha8Rn
                         (tick - 1).saturating_sub(d)
                     };
                     let k = history[j].partition_point(|(t, _)| *t <= tau);
+                    if j != i {
+                        reads += 1;
+                        stale += u64::from(k < history[j].len());
+                    }
                     &history[j][k - 1].1[..]
                 })
                 .collect();
@@ -525,7 +548,7 @@ fn reference_sweeps(rule: &dyn LocalRule, cfg: &AsyncConfig, rng: &mut ChaCha8Rn
         .into_iter()
         .map(|h| h.last().unwrap().1.clone())
         .collect();
-    rule.readout(&states)
+    (rule.readout(&states), reads, stale)
 }
 
 #[test]
@@ -541,23 +564,76 @@ fn random_sweeps_read_exactly_the_versions_the_schedule_specifies() {
     ];
     for graph in graphs {
         let rule = Tracer { graph, updates: 12 };
-        for bound in [1, 2, 3, 5, 20, 64] {
+        let bounds = [1, 2, 3, 5, 20, 64].map(|b| (b, StalenessUnit::Ticks));
+        let rounds = [1, 2, 3].map(|b| (b, StalenessUnit::Rounds));
+        for (bound, staleness_unit) in bounds.into_iter().chain(rounds) {
             for delay in [Delay::Uniform, Delay::Max] {
                 let c = AsyncConfig {
                     delay,
+                    staleness_unit,
                     ..cfg(Schedule::RandomSweeps, bound)
                 };
                 let got = simulate(&rule, &c, &mut rng(bound as u64)).unwrap();
-                let want = reference_sweeps(&rule, &c, &mut rng(bound as u64));
+                let (want, reads, stale) = reference_sweeps(&rule, &c, &mut rng(bound as u64));
+                let what = format!(
+                    "n = {}, B = {bound} {staleness_unit:?}, {delay:?}",
+                    rule.graph.n_nodes()
+                );
                 assert!(
                     got.outputs == want,
-                    "n = {}, B = {bound}, {delay:?}: {} differs",
-                    rule.graph.n_nodes(),
+                    "{what}: {} differs",
                     max_diff(&got.outputs, &want)
                 );
+                assert_eq!((got.reads, got.stale_reads), (reads, stale), "{what}");
             }
         }
     }
+}
+
+#[test]
+fn a_bound_in_ticks_makes_long_graphs_nearly_synchronous_a_bound_in_rounds_does_not() {
+    // The share of reads that miss the neighbour's latest version, B = 20 ticks against
+    // B = 1 round, uniform delays, on paths of 20 to 2000 nodes.
+    let share = |n: usize, bound: usize, staleness_unit| {
+        let rule = Tracer {
+            graph: Graph::path(n),
+            updates: 20,
+        };
+        let c = AsyncConfig {
+            staleness_unit,
+            ..cfg(Schedule::RandomSweeps, bound)
+        };
+        let out = simulate(&rule, &c, &mut rng(n as u64)).unwrap();
+        assert_eq!(out.reads, 20 * 2 * (n as u64 - 1));
+        out.stale_reads as f64 / out.reads as f64
+    };
+    let ticks: Vec<f64> = [20, 200, 2000]
+        .iter()
+        .map(|&n| share(n, 20, StalenessUnit::Ticks))
+        .collect();
+    let rounds: Vec<f64> = [20, 200, 2000]
+        .iter()
+        .map(|&n| share(n, 1, StalenessUnit::Rounds))
+        .collect();
+    // 20 ticks are one round on 20 nodes: the same share.
+    assert!((ticks[0] - rounds[0]).abs() < 0.05, "{ticks:?} {rounds:?}");
+    // In ticks, the share falls about tenfold per decade of nodes; in rounds it stays.
+    assert!(
+        ticks[1] < ticks[0] / 5.0 && ticks[2] < ticks[1] / 5.0,
+        "{ticks:?}"
+    );
+    assert!(ticks[2] < 0.01, "{ticks:?}");
+    for r in &rounds {
+        assert!((r - rounds[0]).abs() < 0.05, "{rounds:?}");
+    }
+    assert!(rounds[0] > 0.3, "{rounds:?}");
+    // The synchronous schedule counts its reads, none stale.
+    let rule = Tracer {
+        graph: Graph::path(5),
+        updates: 3,
+    };
+    let out = simulate(&rule, &cfg(Schedule::Synchronous, 1), &mut rng(0)).unwrap();
+    assert_eq!((out.reads, out.stale_reads), (3 * 8, 0));
 }
 
 #[test]
@@ -575,7 +651,7 @@ fn prefetching_on_large_graphs_reads_the_same_versions() {
             ..cfg(Schedule::RandomSweeps, 5)
         };
         let got = simulate(&rule, &c, &mut rng(9)).unwrap();
-        let want = reference_sweeps(&rule, &c, &mut rng(9));
+        let (want, _, _) = reference_sweeps(&rule, &c, &mut rng(9));
         assert!(
             got.outputs == want,
             "{delay:?}: {}",

@@ -222,7 +222,7 @@ mod tests {
         .contains("\"{dataset.len}\" is not a placeholder"));
     }
 
-    /// The asynchrony sweep as it was written out column by column.
+    /// The asynchrony sweep written out column by column.
     const WRITTEN_OUT: &str = r#"columns = [
   { label = "B = 1", async = { staleness_bound = 1 }, dataset = { kind = "chains", length = 20, classes = 2 }, paper = { gcn-sync = [57.5, 0.0], gcn-async = [56.9, 1.7], ignn-async = [100.0, 0.0] } },
   { label = "B = 5", async = { staleness_bound = 5 }, dataset = { kind = "chains", length = 20, classes = 2 }, paper = { gcn-sync = [57.5, 0.0], gcn-async = [56.9, 1.7], ignn-async = [100.0, 0.0] } },
@@ -230,6 +230,8 @@ mod tests {
   { label = "B = 20, max delay", async = { staleness_bound = 20, delay = "max" }, dataset = { kind = "chains", length = 20, classes = 2 }, paper = { gcn-sync = [57.5, 0.0], gcn-async = [56.9, 1.7], ignn-async = [100.0, 0.0] } },
   { label = "B = 100", async = { staleness_bound = 100 }, dataset = { kind = "chains", length = 20, classes = 2 }, paper = { gcn-sync = [57.5, 0.0], gcn-async = [56.9, 1.7], ignn-async = [100.0, 0.0] } },
   { label = "B = 100, max delay", async = { staleness_bound = 100, delay = "max" }, dataset = { kind = "chains", length = 20, classes = 2 }, paper = { gcn-sync = [57.5, 0.0], gcn-async = [56.9, 1.7], ignn-async = [100.0, 0.0] } },
+  { label = "l = 100, B = 20", async = { staleness_bound = 20 }, dataset = { kind = "chains", length = 100, classes = 2 }, paper = { gcn-sync = [51.5, 0.0], gcn-async = [50.9, 0.1], ignn-async = [93.3, 1.1] } },
+  { label = "l = 100, B = 1 round", async = { staleness_bound = 1, staleness_unit = "rounds" }, dataset = { kind = "chains", length = 100, classes = 2 }, paper = { gcn-sync = [51.5, 0.0], gcn-async = [50.9, 0.1], ignn-async = [93.3, 1.1] } },
 ]
 "#;
 
