@@ -296,3 +296,94 @@ variant!(
     Wiring::ATTENTION,
     50.0
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::energy::picnn::Activation;
+    use crate::energy::{ForwardSolver, LinearSolver};
+    use hogwild_graph::{Batch, Sample, Targets};
+    use rand::SeedableRng;
+
+    fn cfg(update_widths: Vec<usize>) -> EnergyConfig {
+        EnergyConfig {
+            hidden: 3,
+            message_widths: vec![4, 3],
+            update_widths,
+            activation: Activation::SoftplusSquared,
+            beta: 0.5,
+            solver: ForwardSolver::Newton,
+            linear_solver: LinearSolver::Cholesky,
+            step: 0.05,
+            tol: 1e-12,
+            max_iter: 200,
+            cg_tol: 1e-12,
+            cg_max_iter: 1000,
+            newton_forcing_max: 0.01,
+            async_step_scale: 0.5,
+            train: TrainConfig {
+                epochs: 1,
+                batch_graphs: None,
+                lr: 0.01,
+                weight_decay: 0.0,
+                grad_clip: 0.0,
+                lr_schedule: Default::default(),
+            },
+        }
+    }
+
+    /// The minimiser on a path of 6 nodes with features `x`.
+    fn minimiser(m: &EnergyGnn, x: &Array2<f64>) -> Array2<f64> {
+        let sample = Sample {
+            graph: Graph::path(6),
+            features: x.clone(),
+            targets: Targets::Classes(vec![0; 6]),
+        };
+        let batch = Batch::single(&sample);
+        let ctx = m.context(&batch).unwrap();
+        let (h, _, ok) = m.minimise(&ctx, Array2::zeros((6, 3)), &mut vec![]);
+        assert!(ok);
+        h
+    }
+
+    #[test]
+    fn node_wise_messages_with_an_affine_update_reach_one_hop_only() {
+        // With a one-layer update network, changing the last node's features moves the
+        // minimiser at that node and its neighbour (whose messages it weighs) only, to the
+        // bit; with a hidden layer, and with edge-wise messages, farther nodes move too.
+        let x = Array2::from_shape_fn((6, 2), |(i, c)| ((i * 3 + c) % 5) as f64 / 5.0);
+        let mut far = x.clone();
+        far[[5, 0]] += 1.0;
+        let dims = Dims {
+            in_dim: 2,
+            edge_dim: 0,
+            out_dim: 2,
+        };
+        let moved = |widths: Vec<usize>, wiring: Wiring| {
+            let m = EnergyGnn::variant(
+                &cfg(widths),
+                "energy",
+                wiring,
+                dims,
+                &mut ChaCha8Rng::seed_from_u64(3),
+            )
+            .unwrap();
+            let (a, b) = (minimiser(&m, &x), minimiser(&m, &far));
+            (0..6)
+                .map(|i| {
+                    (0..3)
+                        .map(|c| (a[[i, c]] - b[[i, c]]).abs())
+                        .fold(0.0, f64::max)
+                })
+                .collect::<Vec<f64>>()
+        };
+        let affine = moved(vec![1], Wiring::NODE);
+        assert!(affine[..4].iter().all(|&d| d == 0.0), "{affine:?}");
+        assert!(affine[4] > 1e-6 && affine[5] > 1e-6, "{affine:?}");
+        for (widths, wiring) in [(vec![4, 1], Wiring::NODE), (vec![1], Wiring::EDGE)] {
+            let d = moved(widths, wiring);
+            // Two and three hops away: moved by far more than the solve's accuracy.
+            assert!(d[2] > 1e-9 && d[3] > 1e-9, "{wiring:?}: {d:?}");
+        }
+    }
+}
