@@ -190,6 +190,43 @@ impl Graph {
         Graph::from_weighted_edges(self.n, &edges, None).expect("normalised edges are valid")
     }
 
+    /// Positive node weights `v`, largest 1, with `|Â| v = v` for `Â` =
+    /// [`Graph::gcn_normalised`] of this graph when its weights are non-negative:
+    /// `v_i = √d̃_i` (row sums of `A + I`), normalised. Iterative solvers on `Â` measure
+    /// distances in the max-norm weighted by `v`, in which `Â` does not expand.
+    ///
+    /// ```
+    /// use hogwild_graph::Graph;
+    /// let g = Graph::path(3);
+    /// let v = g.gcn_perron_vector();
+    /// assert_eq!(v[1], 1.0);
+    /// assert!((g.gcn_normalised().expansion_factor(&v) - 1.0).abs() < 1e-15);
+    /// ```
+    pub fn gcn_perron_vector(&self) -> Vec<f64> {
+        let root_degrees: Vec<f64> = (0..self.n)
+            .map(|i| (1.0 + self.neighbours(i).map(|(_, w)| w.abs()).sum::<f64>()).sqrt())
+            .collect();
+        let largest = root_degrees.iter().copied().fold(1.0, f64::max);
+        root_degrees.iter().map(|d| d / largest).collect()
+    }
+
+    /// `max_i (|A| v)_i / v_i` for positive `v` (Collatz–Wielandt): the factor by which `|A|`
+    /// can expand the max-norm weighted by `v` (`max_i |x_i| / v_i`), an upper bound on the
+    /// spectral radius of `|A|`. Infinite if some `v_i` is not positive.
+    pub fn expansion_factor(&self, v: &[f64]) -> f64 {
+        assert_eq!(v.len(), self.n, "expansion_factor: one weight per node");
+        (0..self.n)
+            .map(|i| {
+                let image: f64 = self.neighbours(i).map(|(j, w)| w.abs() * v[j]).sum();
+                if v[i] > 0.0 {
+                    image / v[i]
+                } else {
+                    f64::INFINITY
+                }
+            })
+            .fold(0.0, f64::max)
+    }
+
     /// The transpose `Aᵀ` (edge features follow their edges).
     pub fn transpose(&self) -> Graph {
         let mut edges = Vec::with_capacity(self.n_edges());

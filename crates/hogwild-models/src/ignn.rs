@@ -4,13 +4,24 @@
 //! Well-posedness: before every solve `W` is projected so each row has ℓ1 norm at most
 //! `κ / ρ(|Â|)` (the reference code's projection), which makes the map a contraction in a
 //! weighted max-norm and the node-local iteration convergent under partial asynchrony.
+//!
+//! Stopping: "converged" bounds the distance to the fixed point, not the last step. With
+//! `v` the Perron vector of `|Â|` ([`Graph::gcn_perron_vector`], largest entry 1) the map
+//! contracts by `q = ‖W‖_∞ · max_i (|Â| v)_i / v_i` (≈ κ) in `‖X‖_v = max |X_ic| / v_i`,
+//! so a Picard iterate is within `q / (1 − q) · ‖ΔH‖_v` of `H*` and any state within
+//! `‖f(H) − H‖_v / (1 − q)` (the asynchronous observer's residual); `‖·‖_∞ ≤ ‖·‖_v`. The
+//! forward solve stops when that bound is below `tol`. The adjoint map contracts by the same
+//! `q` in the dual norm `Σ v_i |G_ic|`; it stops when its error bound there is below `tol`
+//! relative to the adjoint's size. A change of at most `tol` in every entry is what the
+//! harness calls converged; a Picard step moves information one hop, so on a long chain
+//! "the last step was below tol" alone stops before the far end has heard of the signal.
 //! Backward: the adjoint fixed point `G = D ∘ (∂L/∂H + Âᵀ G W)`, `D = 1[Z* > 0]`, then
 //! `∂L/∂W = Gᵀ (Â H*)` (correct for any `Â`; the reference uses `G Â Xᵀ`, right only for
 //! symmetric `Â`) and `∂L/∂Ω = (Âᵀ G)ᵀ X`.
 //! Head (reference chains head, without dropout): optional per-node L2 normalisation, then
 //! a linear readout without bias.
 
-use crate::linalg::{add_row, col_sums, max_abs_diff, mm, mm_nt, mm_tn};
+use crate::linalg::{add_row, col_sums, mm, mm_nt, mm_tn};
 use crate::loss::task_loss;
 use crate::model::{
     states_matrix, Execution, LocalRule, Model, ModelError, ProblemSize, SolverStats,
@@ -31,7 +42,8 @@ pub struct IgnnConfig {
     pub hidden: usize,
     /// Contraction factor κ in `‖W‖_∞ ≤ κ / ρ(|Â|)`; must lie in (0, 1).
     pub kappa: f64,
-    /// Picard iterations stop when `max |H_new − H| <` this.
+    /// The forward solve stops when its bound on `max |H − H*|` is below this (the
+    /// adjoint: its relative error bound); see the module docs.
     pub tol: f64,
     /// Iteration cap of the forward and adjoint solves.
     pub max_iter: usize,
@@ -120,15 +132,70 @@ pub fn project_rows_l1(w: &mut Array2<f64>, radius: f64) {
     }
 }
 
-/// Picard iteration `x ← f(x)` from `x0` until `max |Δx| < tol` or `max_iter` iterations;
-/// `f` also returns a by-product of the step (kept from the last one). Every iteration's
-/// `max |Δx|` is written to `trace` (cleared first). Returns
+/// How far the IGNN map (and its adjoint) can be from contracting: the weights `v` of
+/// the norm it contracts in and the factor `q` (module docs).
+struct Contraction {
+    weights: Vec<f64>,
+    factor: f64,
+}
+
+impl Contraction {
+    /// The certificate for `H ↦ ReLU(Â H Wᵀ + B)`, `Â` the GCN matrix of `graph`.
+    fn new(graph: &Graph, a: &Graph, w: ArrayView2<'_, f64>) -> Contraction {
+        let weights = graph.gcn_perron_vector();
+        let w_norm = w
+            .rows()
+            .into_iter()
+            .map(|r| r.iter().map(|x| x.abs()).sum::<f64>())
+            .fold(0.0, f64::max);
+        let factor = w_norm * a.expansion_factor(&weights);
+        Contraction { weights, factor }
+    }
+
+    /// `max_ic |x_ic| / v_i`.
+    fn norm(&self, x: ArrayView2<'_, f64>) -> f64 {
+        x.rows()
+            .into_iter()
+            .zip(&self.weights)
+            .map(|(r, v)| r.iter().map(|x| x.abs()).fold(0.0, f64::max) / v)
+            .fold(0.0, f64::max)
+    }
+
+    /// `Σ_ic v_i |x_ic|`, the dual norm, in which the adjoint contracts.
+    fn dual_norm(&self, x: ArrayView2<'_, f64>) -> f64 {
+        x.rows()
+            .into_iter()
+            .zip(&self.weights)
+            .map(|(r, v)| v * r.iter().map(|x| x.abs()).sum::<f64>())
+            .sum()
+    }
+
+    /// The bound on the distance to the fixed point of a state whose image lies `residual`
+    /// away (`residual / (1 − q)`), or, with `after_step`, of an iterate that a step of
+    /// that size produced (`q · residual / (1 − q)`). Infinite without a contraction (then
+    /// only an exact fixed point is converged).
+    fn distance(&self, residual: f64, after_step: bool) -> f64 {
+        if residual == 0.0 {
+            return 0.0;
+        }
+        if self.factor >= 1.0 {
+            return f64::INFINITY;
+        }
+        let gain = if after_step { self.factor } else { 1.0 };
+        gain * residual / (1.0 - self.factor)
+    }
+}
+
+/// Picard iteration `x ← f(x)` from `x0` until `error(x_new − x, x_new) < tol` or
+/// `max_iter` iterations; `f` also returns a by-product of the step (kept from the last
+/// one). Every iteration's error bound is written to `trace` (cleared first). Returns
 /// `(x, by-product, iterations, converged)`.
 fn picard<S>(
     x0: Array2<f64>,
     tol: f64,
     max_iter: usize,
     trace: &mut Vec<f64>,
+    error: impl Fn(ArrayView2<'_, f64>, ArrayView2<'_, f64>) -> f64,
     mut f: impl FnMut(&Array2<f64>) -> (Array2<f64>, S),
 ) -> (Array2<f64>, S, usize, bool) {
     let mut x = x0;
@@ -136,12 +203,12 @@ fn picard<S>(
     trace.clear();
     loop {
         let (next, extra) = f(&x);
-        let change = max_abs_diff(next.view(), x.view());
-        trace.push(change);
+        let bound = error((&next - &x).view(), next.view());
+        trace.push(bound);
         x = next;
         iters += 1;
-        if change < tol || iters >= max_iter {
-            return (x, extra, iters, change < tol);
+        if bound < tol || iters >= max_iter {
+            return (x, extra, iters, bound < tol);
         }
     }
 }
@@ -196,20 +263,28 @@ impl Ignn {
         batch.gcn_adjacency().spmm(xo.view())
     }
 
-    /// Solves `H = ReLU(Â H Wᵀ + B)` from zero; returns `(H*, Z*)`.
+    /// Solves `H = ReLU(Â H Wᵀ + B)` from zero to `max |H − H*| < tol` (certified by
+    /// `contraction`); returns `(H*, Z*)`.
     fn solve(
         &mut self,
         a: &Graph,
+        contraction: &Contraction,
         w: ArrayView2<'_, f64>,
         b: &Array2<f64>,
     ) -> (Array2<f64>, Array2<f64>) {
         let (tol, max_iter) = (self.cfg.tol, self.cfg.max_iter);
         let mut trace = std::mem::take(&mut self.trace);
-        let (h, z, iters, ok) =
-            picard(Array2::zeros(b.raw_dim()), tol, max_iter, &mut trace, |h| {
+        let (h, z, iters, ok) = picard(
+            Array2::zeros(b.raw_dim()),
+            tol,
+            max_iter,
+            &mut trace,
+            |step, _| contraction.distance(contraction.norm(step), true),
+            |h| {
                 let z = mm_nt(a.spmm(h.view()).view(), w) + b;
                 (z.mapv(|v| v.max(0.0)), z)
-            });
+            },
+        );
         self.stats.record_forward(iters, ok);
         self.trace = trace;
         (h, z)
@@ -257,7 +332,9 @@ impl Model for Ignn {
     fn predict(&mut self, batch: &Batch) -> Result<Array2<f64>, ModelError> {
         let w = self.projected_w(batch);
         let b = self.injection(batch);
-        let (h, _) = self.solve(batch.gcn_adjacency(), w.view(), &b);
+        let a = batch.gcn_adjacency();
+        let contraction = Contraction::new(&batch.graph, a, w.view());
+        let (h, _) = self.solve(a, &contraction, w.view(), &b);
         Ok(self.head(&h))
     }
 
@@ -269,7 +346,8 @@ impl Model for Ignn {
         let a = batch.gcn_adjacency();
         let at = batch.gcn_adjacency_transpose();
         let b = self.injection(batch);
-        let (h, z) = self.solve(a, w.view(), &b);
+        let contraction = Contraction::new(&batch.graph, a, w.view());
+        let (h, z) = self.solve(a, &contraction, w.view(), &b);
         let (hn, norms) = if self.cfg.normalise {
             normalise_rows(&h)
         } else {
@@ -292,9 +370,21 @@ impl Model for Ignn {
         // Adjoint fixed point G = D ∘ (dH + Âᵀ G W).
         let mask = z.mapv(|v| if v > 0.0 { 1.0 } else { 0.0 });
         let (tol, max_iter) = (self.cfg.tol, self.cfg.max_iter);
-        let (g, (), iters, ok) = picard(&dh * &mask, tol, max_iter, &mut Vec::new(), |g| {
-            ((mm(at.spmm(g.view()).view(), w.view()) + &dh) * &mask, ())
-        });
+        let (g, (), iters, ok) = picard(
+            &dh * &mask,
+            tol,
+            max_iter,
+            &mut Vec::new(),
+            |step, g| {
+                let error = contraction.distance(contraction.dual_norm(step), true);
+                if error == 0.0 {
+                    0.0
+                } else {
+                    error / contraction.dual_norm(g)
+                }
+            },
+            |g| ((mm(at.spmm(g.view()).view(), w.view()) + &dh) * &mask, ()),
+        );
         self.stats.record_backward(iters, ok);
         // Z = (Â H) Wᵀ + B  ⇒  ∂L/∂W = Gᵀ (Â H);  B = Â X Ωᵀ  ⇒  ∂L/∂Ω = (Âᵀ G)ᵀ X.
         grads[self.w] = mm_tn(g.view(), a.spmm(h.view()).view());
@@ -303,10 +393,12 @@ impl Model for Ignn {
     }
 
     fn local_rule<'a>(&'a self, batch: &'a Batch) -> Result<Box<dyn LocalRule + 'a>, ModelError> {
+        let (graph, w) = (batch.gcn_adjacency(), self.projected_w(batch));
         Ok(Box::new(IgnnRule {
             ignn: self,
-            graph: batch.gcn_adjacency(),
-            w: self.projected_w(batch),
+            graph,
+            contraction: Contraction::new(&batch.graph, graph, w.view()),
+            w,
             b: self.injection(batch),
         }))
     }
@@ -315,6 +407,7 @@ impl Model for Ignn {
 struct IgnnRule<'a> {
     ignn: &'a Ignn,
     graph: &'a Graph,
+    contraction: Contraction,
     w: Array2<f64>,
     b: Array2<f64>,
 }
@@ -353,7 +446,9 @@ impl LocalRule for IgnnRule<'_> {
         let h = states_matrix(states, self.ignn.cfg.hidden);
         let next =
             (mm_nt(self.graph.spmm(h.view()).view(), self.w.view()) + &self.b).mapv(|v| v.max(0.0));
-        max_abs_diff(next.view(), h.view())
+        // A bound on max |H − H*| (module docs), not the size of one step.
+        let residual = self.contraction.norm((&next - &h).view());
+        self.contraction.distance(residual, false)
     }
     fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
         self.ignn.head(&states_matrix(states, self.ignn.cfg.hidden))
