@@ -298,6 +298,8 @@ mod tests {
                     converged: true,
                     rounds: 0,
                     residual: 0.0,
+                    reads: 0,
+                    stale_reads: 0,
                     trace: Curve::default(),
                 },
                 Evaluation {
@@ -307,6 +309,8 @@ mod tests {
                     converged: false,
                     rounds: 50_000,
                     residual: 4.9e-5,
+                    reads: 900,
+                    stale_reads: 400,
                     trace: Curve::of([(0, 1.0), (10, 0.5), (50_000, 4.9e-5)]),
                 },
             ],

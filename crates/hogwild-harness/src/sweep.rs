@@ -109,6 +109,12 @@ pub struct Evaluation {
     pub rounds: usize,
     /// Largest final residual over the graphs (0 for sync).
     pub residual: f64,
+    /// Asynchronous: neighbour reads over the graphs' simulations (0 for sync).
+    #[serde(default)]
+    pub reads: u64,
+    /// Asynchronous: reads of a version older than the neighbour's latest (0 for sync).
+    #[serde(default)]
+    pub stale_reads: u64,
     /// Asynchronous evaluations of implicit models: the observer's residual at each check
     /// of the graph that took the most rounds (empty otherwise).
     #[serde(default, skip_serializing_if = "Curve::is_empty")]
@@ -300,6 +306,8 @@ pub fn execute(
         converged: true,
         rounds: 0,
         residual: 0.0,
+        reads: 0,
+        stale_reads: 0,
         trace: Curve::default(),
     }];
     // Asynchronous inference runs on each graph separately (each is its own system).
@@ -311,6 +319,7 @@ pub fn execute(
     for ordering in 0..table.orderings_of(&spec.model) {
         let mut outs = vec![];
         let (mut converged, mut rounds, mut residual) = (true, 0, 0.0f64);
+        let (mut reads, mut stale_reads) = (0, 0);
         let mut slowest: Vec<(usize, f64)> = vec![];
         for (s, rule) in rules.iter().enumerate() {
             let mut rng = stream(&format!("{label}/async/ordering{ordering}/graph{s}"));
@@ -321,6 +330,8 @@ pub fn execute(
             }
             rounds = rounds.max(o.rounds);
             residual = residual.max(o.residual);
+            reads += o.reads;
+            stale_reads += o.stale_reads;
             outs.push(scale.undo(o.outputs));
         }
         let views: Vec<_> = outs.iter().map(|o| o.view()).collect();
@@ -332,6 +343,8 @@ pub fn execute(
             converged,
             rounds,
             residual,
+            reads,
+            stale_reads,
             trace: Curve::of(slowest.into_iter().map(|(r, v)| (r as u64, v))),
         });
     }

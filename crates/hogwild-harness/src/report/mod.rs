@@ -280,6 +280,8 @@ mod aggregation_tests {
             converged: true,
             rounds: 0,
             residual: 0.0,
+            reads: 0,
+            stale_reads: 0,
             trace: Default::default(),
         };
         let mut evaluations = vec![eval(Mode::Sync, None, sync)];
