@@ -111,7 +111,7 @@ pub struct Gsdgnn {
     w_out: ParamId,
     b_out: ParamId,
     stats: SolverStats,
-    /// `‖∇E‖∞` at every iteration of the last forward solve.
+    /// The distance bound at every iteration of the last forward solve.
     trace: Vec<f64>,
 }
 

@@ -261,7 +261,7 @@ pub fn curve_columns<'a>() -> Vec<ColumnSpec<CurveRow<'a>>> {
         col("model", Text, "model name", |r| text(&r.result.spec.model)),
         col("seed", UInt, "parameter seed", |r| uint(r.result.spec.seed)),
         col("fold", UInt, "held-out fold (null without cross-validation)", |r| Cell::UInt(r.result.spec.fold.map(|f| f as u64))),
-        col("curve", Text, "`train-loss` (per epoch), `sync-residual` (the forward solver's stopping quantity per iteration of the synchronous evaluation: the bound on max |h − h*| for IGNN and GSDGNN, ‖∇E‖∞ for the energy GNN) or `async-residual` (the observer's residual per check, of the evaluated graph that took the most rounds)", |r| text(r.curve)),
+        col("curve", Text, "`train-loss` (per epoch), `sync-residual` (the forward solver's stopping quantity per iteration of the synchronous evaluation: a certified bound on the distance to the fixed point: on max |h − h*| for IGNN and GSDGNN, ‖∇E‖₂ / β on ‖h − h*‖₂ for the energy GNN) or `async-residual` (the observer's residual per check, of the evaluated graph that took the most rounds)", |r| text(r.curve)),
         col("ordering", UInt, "the asynchronous ordering (async-residual only)", |r| Cell::UInt(r.ordering.map(|o| o as u64))),
         col("step", UInt, "epoch, solver iteration or round", |r| uint(r.step)),
         col("value", Float, "loss or residual", |r| Cell::Float(Some(r.value))),

@@ -18,7 +18,7 @@ pub mod picnn;
 pub mod rows;
 pub mod variants;
 
-use crate::linalg::{add_row, col_sums, dot_all, lift, max_abs, mm, mm_nt, mm_tn, Scalar};
+use crate::linalg::{add_row, col_sums, dot_all, lift, mm, mm_nt, mm_tn, Scalar};
 use crate::loss::task_loss;
 use crate::model::{Execution, LocalRule, Model, ModelError, ProblemSize, SolverStats, WarmStarts};
 use crate::params::{ParamId, Params, TrainConfig};
@@ -78,7 +78,8 @@ pub struct EnergyConfig {
     pub solver: ForwardSolver,
     /// Step of the `gd` solver.
     pub step: f64,
-    /// The forward solve stops when `‖∇E‖_∞ <` this.
+    /// The forward solve stops when `‖∇E‖₂ / β` is below this: `E` is β-strongly convex, so
+    /// that bounds `‖H − H*‖₂ ≥ max |H − H*|` (the asynchronous observer measures the same).
     pub tol: f64,
     /// Iteration cap of the forward solve (Newton steps for `newton`).
     pub max_iter: usize,
@@ -242,7 +243,7 @@ pub struct EnergyGnn {
     /// The last minimiser of each training graph, by sample id (warm starts across epochs).
     warm_by_id: WarmStarts,
     stats: SolverStats,
-    /// `‖∇E‖_∞` at every iteration of the last forward solve.
+    /// The distance bound `‖∇E‖₂ / β` at every iteration of the last forward solve.
     trace: Vec<f64>,
 }
 
@@ -510,8 +511,8 @@ impl EnergyGnn {
     }
 
     /// Minimises `E` from `h0`; returns the minimiser, the iterations and whether
-    /// `‖∇E‖_∞ < tol` was reached, and writes every iteration's `‖∇E‖_∞` to `trace`
-    /// (cleared first).
+    /// the distance bound `‖∇E‖₂ / β < tol` was reached, and writes every iteration's bound
+    /// to `trace` (cleared first).
     pub fn minimise(
         &self,
         ctx: &EnergyContext<'_>,
@@ -525,9 +526,9 @@ impl EnergyGnn {
                 let mut h = h0;
                 for it in 0..self.cfg.max_iter {
                     let (_, g, _) = self.energy_grads(ctx, h.view(), false);
-                    let gmax = max_abs(g.view());
-                    trace.push(gmax);
-                    if gmax < tol {
+                    let distance = self.distance_bound(g.view());
+                    trace.push(distance);
+                    if distance < tol {
                         return (h, it, true);
                     }
                     h.scaled_add(-self.cfg.step, &g);
@@ -539,12 +540,12 @@ impl EnergyGnn {
                 let mut point = self.evaluate(ctx, h.view(), false);
                 for it in 0..self.cfg.max_iter {
                     let g = &point.grad;
-                    let gmax = max_abs(g.view());
-                    trace.push(gmax);
-                    if gmax < tol {
+                    let gnorm = dot_all(g.view(), g.view()).sqrt();
+                    let distance = gnorm / self.cfg.beta;
+                    trace.push(distance);
+                    if distance < tol {
                         return (h, it, true);
                     }
-                    let gnorm = dot_all(g.view(), g.view()).sqrt();
                     let hess = self.hessian_at(ctx, &point);
                     let d = match &ctx.pattern {
                         Some(pattern) => match pattern.factor(|v| hess.apply(v)) {
@@ -579,6 +580,11 @@ impl EnergyGnn {
                 (h, self.cfg.max_iter, false)
             }
         }
+    }
+
+    /// `‖∇E‖₂ / β` for the gradient `grad` at H: a bound on `‖H − H*‖₂` (`∇²E ⪰ βI`).
+    pub fn distance_bound(&self, grad: ArrayView2<'_, f64>) -> f64 {
+        dot_all(grad, grad).sqrt() / self.cfg.beta
     }
 
     /// Solves `∇²E(H) w = b` with the linear solver (conjugate gradients to `cg_tol`, or the
@@ -1018,7 +1024,7 @@ impl LocalRule for EnergyRule<'_> {
         let k = self.model.cfg.hidden;
         let h = Array2::from_shape_fn((states.len(), k), |(i, c)| states[i][c]);
         let grad = self.model.energy_grads::<f64>(&self.ctx, h.view(), false).1;
-        max_abs(grad.view())
+        self.model.distance_bound(grad.view())
     }
     fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
         let k = self.model.cfg.hidden;
