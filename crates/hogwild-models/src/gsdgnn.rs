@@ -139,7 +139,8 @@ fn degrees(graph: &Graph) -> Vec<f64> {
 struct DistanceBound {
     /// `1 / (1 + c d_i)`.
     scale: Vec<f64>,
-    /// `1 / (1 − γ)`, infinite if `γ ≥ 1` (negative edge weights).
+    /// `1 / (1 − γ)`; infinite if `γ ≥ 1` or some `1 + c d_i ≤ 0` (negative edge weights:
+    /// then nothing short of a zero residual is certified).
     gain: f64,
 }
 
@@ -156,7 +157,7 @@ impl DistanceBound {
                 c * spread * scale[i]
             })
             .fold(0.0, f64::max);
-        let gain = if gamma < 1.0 {
+        let gain = if gamma < 1.0 && scale.iter().all(|&s| s > 0.0) {
             1.0 / (1.0 - gamma)
         } else {
             f64::INFINITY

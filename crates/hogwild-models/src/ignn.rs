@@ -107,7 +107,7 @@ pub struct Ignn {
     w_out: ParamId,
     b_out: Option<ParamId>,
     stats: SolverStats,
-    /// `max |Δx|` of every iteration of the last forward solve.
+    /// The distance bound of every iteration of the last forward solve.
     trace: Vec<f64>,
 }
 
@@ -132,8 +132,8 @@ pub fn project_rows_l1(w: &mut Array2<f64>, radius: f64) {
     }
 }
 
-/// How far the IGNN map (and its adjoint) can be from contracting: the weights `v` of
-/// the norm it contracts in and the factor `q` (module docs).
+/// The contraction certificate of the IGNN map (and of its adjoint): the weights `v` of
+/// the norm it contracts in, and its factor `q` (module docs).
 struct Contraction {
     weights: Vec<f64>,
     factor: f64,
