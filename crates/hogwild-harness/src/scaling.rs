@@ -96,7 +96,7 @@ pub fn measure(
                     .with_context(|| format!("building {label}"))?;
                 let start = Instant::now();
                 let rule = model
-                    .local_rule(&batch)
+                    .local_rule(&batch, config.async_.staleness(n as u64))
                     .with_context(|| format!("local rule of {label} on a {graph} of {n} nodes"))?;
                 let setup_seconds = start.elapsed().as_secs_f64();
                 let states: Vec<Vec<f64>> = (0..n)

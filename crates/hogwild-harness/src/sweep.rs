@@ -314,7 +314,7 @@ pub fn execute(
     let singles: Vec<Batch> = test_set.iter().map(|s| Batch::single(s)).collect();
     let rules = singles
         .iter()
-        .map(|b| model.local_rule(b))
+        .map(|b| model.local_rule(b, async_cfg.staleness(b.n_nodes() as u64)))
         .collect::<Result<Vec<_>, _>>()?;
     for ordering in 0..table.orderings_of(&spec.model) {
         let mut outs = vec![];

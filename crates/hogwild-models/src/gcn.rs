@@ -7,7 +7,7 @@
 
 use crate::linalg::{add_row, col_sums, mm, mm_nt, mm_tn};
 use crate::loss::task_loss;
-use crate::model::{Execution, LocalRule, Model, ModelError, ProblemSize};
+use crate::model::{Execution, LocalRule, Model, ModelError, ProblemSize, Staleness};
 use crate::params::{ParamId, Params, TrainConfig};
 use crate::registry::{Dims, ModelSpec};
 use hogwild_graph::{Batch, Graph};
@@ -185,7 +185,11 @@ impl Model for Gcn {
         Ok((loss, grads))
     }
 
-    fn local_rule<'a>(&'a self, batch: &'a Batch) -> Result<Box<dyn LocalRule + 'a>, ModelError> {
+    fn local_rule<'a>(
+        &'a self,
+        batch: &'a Batch,
+        _staleness: Staleness,
+    ) -> Result<Box<dyn LocalRule + 'a>, ModelError> {
         Ok(Box::new(GcnRule {
             gcn: self,
             batch,

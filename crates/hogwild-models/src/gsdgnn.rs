@@ -27,7 +27,7 @@
 use crate::linalg::{add_row, col_sums, mm, mm_nt, mm_tn};
 use crate::loss::task_loss;
 use crate::model::{
-    states_matrix, Execution, LocalRule, Model, ModelError, ProblemSize, SolverStats,
+    states_matrix, Execution, LocalRule, Model, ModelError, ProblemSize, SolverStats, Staleness,
 };
 use crate::params::{ParamId, Params, TrainConfig};
 use crate::registry::{Dims, ModelSpec};
@@ -354,7 +354,11 @@ impl Model for Gsdgnn {
         Ok((loss, grads))
     }
 
-    fn local_rule<'a>(&'a self, batch: &'a Batch) -> Result<Box<dyn LocalRule + 'a>, ModelError> {
+    fn local_rule<'a>(
+        &'a self,
+        batch: &'a Batch,
+        _staleness: Staleness,
+    ) -> Result<Box<dyn LocalRule + 'a>, ModelError> {
         Self::undirected(batch)?;
         Ok(Box::new(GsdgnnRule {
             model: self,

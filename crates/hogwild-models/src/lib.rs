@@ -19,7 +19,7 @@ pub mod params;
 pub mod registry;
 
 pub use model::{
-    train, Execution, LocalRule, Model, ModelError, ProblemSize, SolverStats, TrainLog,
+    train, Execution, LocalRule, Model, ModelError, ProblemSize, SolverStats, Staleness, TrainLog,
 };
 pub use params::{LrSchedule, Params, TrainConfig};
 pub use registry::{Dims, ModelSpec, ModelsConfig};

@@ -76,6 +76,25 @@ impl WarmStarts {
     }
 }
 
+/// How old an asynchronous execution's reads can be: at most `missed_updates` of a
+/// neighbour's latest updates are invisible to a read (0: every read is of the latest
+/// version, as in the synchronous schedule).
+///
+/// ```
+/// use hogwild_models::Staleness;
+/// assert_eq!(Staleness::SYNCHRONOUS.missed_updates, 0);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Staleness {
+    /// The largest number of a neighbour's updates a read can miss.
+    pub missed_updates: usize,
+}
+
+impl Staleness {
+    /// Every read is of the latest version.
+    pub const SYNCHRONOUS: Staleness = Staleness { missed_updates: 0 };
+}
+
 /// Counters of the iterative solves a model ran (zero for explicit models).
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SolverStats {
@@ -169,8 +188,14 @@ pub trait Model: Send {
     fn project(&mut self) {}
     /// How the model's node-local rules run (the same for every batch).
     fn execution(&self) -> Execution;
-    /// The node-local rule that computes the same function as [`Model::predict`] on `batch`.
-    fn local_rule<'a>(&'a self, batch: &'a Batch) -> Result<Box<dyn LocalRule + 'a>, ModelError>;
+    /// The node-local rule that computes the same function as [`Model::predict`] on `batch`,
+    /// for an execution whose reads are at most `staleness` old (a rule may size its steps
+    /// by it; most ignore it).
+    fn local_rule<'a>(
+        &'a self,
+        batch: &'a Batch,
+        staleness: Staleness,
+    ) -> Result<Box<dyn LocalRule + 'a>, ModelError>;
     /// Solver counters accumulated so far.
     fn stats(&self) -> SolverStats {
         SolverStats::default()

@@ -60,7 +60,8 @@ fn bench(c: &mut Criterion) {
                 // pay for it.
                 let name = format!("{}/{graph}/{n}", variant.label);
                 group.bench_function(name, |b| {
-                    let rule = model.local_rule(&batch).unwrap();
+                    let staleness = cfg.staleness(n as u64);
+                    let rule = model.local_rule(&batch, staleness).unwrap();
                     let rule = Unobserved(rule.as_ref());
                     let probe = simulate(&rule, &cfg, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
                     assert_eq!(

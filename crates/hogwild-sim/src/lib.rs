@@ -22,7 +22,7 @@ pub mod workload;
 
 use hogwild_graph::prefetch::{prefetch, prefetch_one};
 use hogwild_graph::Graph;
-use hogwild_models::{Execution, LocalRule};
+use hogwild_models::{Execution, LocalRule, Staleness};
 use hogwild_settings::{at_least, positive, Bytes, InvalidSetting};
 use ndarray::Array2;
 use rand::seq::SliceRandom;
@@ -161,6 +161,41 @@ impl AsyncConfig {
         match self.staleness_unit {
             StalenessUnit::Ticks => b,
             StalenessUnit::Rounds => b.saturating_mul(nodes.max(1)),
+        }
+    }
+
+    /// How old this execution's reads can be on a graph of `nodes` nodes. A read at tick t
+    /// is of the state as of tick `t − 1 − d`, `d ≤ B − 1`, so it misses the updates of a
+    /// window of at most `w = B − 1` ticks (in ticks); one node updates per tick and each
+    /// node once per round of `n` ticks, so a neighbour updates at most
+    /// `min(w, ⌈(w − 1)/n⌉ + 1)` times in it. The synchronous schedule misses none.
+    ///
+    /// ```
+    /// use hogwild_sim::{AsyncConfig, Delay, Schedule, StalenessUnit};
+    /// let cfg = |staleness_bound, staleness_unit| AsyncConfig {
+    ///     schedule: Schedule::RandomSweeps, staleness_bound, staleness_unit,
+    ///     delay: Delay::Max, tol: 1e-8, max_rounds: 10, residual_every: 1,
+    /// };
+    /// let missed = |c: AsyncConfig, n| c.staleness(n).missed_updates;
+    /// assert_eq!(missed(cfg(1, StalenessUnit::Ticks), 100), 0);
+    /// assert_eq!(missed(cfg(20, StalenessUnit::Ticks), 100), 2);
+    /// assert_eq!(missed(cfg(20, StalenessUnit::Ticks), 10), 3);
+    /// assert_eq!(missed(cfg(3, StalenessUnit::Rounds), 10), 4);
+    /// ```
+    pub fn staleness(&self, nodes: u64) -> Staleness {
+        let missed = match self.schedule {
+            Schedule::Synchronous => 0,
+            Schedule::RandomSweeps => {
+                let window = self.bound_ticks(nodes).saturating_sub(1);
+                if window == 0 {
+                    0
+                } else {
+                    window.min((window - 1).div_ceil(nodes.max(1)) + 1)
+                }
+            }
+        };
+        Staleness {
+            missed_updates: usize::try_from(missed).unwrap_or(usize::MAX),
         }
     }
 

@@ -4,12 +4,12 @@ use hogwild_datasets::synthetic::random_sample;
 use hogwild_graph::{Batch, Graph, Sample, Targets};
 use hogwild_models::energy::picnn::Activation;
 use hogwild_models::energy::variants::{AttentionEnergy, NodeWiseEnergy, Wiring};
-use hogwild_models::energy::{EnergyConfig, EnergyGnn, ForwardSolver, LinearSolver};
+use hogwild_models::energy::{AsyncStep, EnergyConfig, EnergyGnn, ForwardSolver, LinearSolver};
 use hogwild_models::gat::{Gat, GatConfig};
 use hogwild_models::gcn::{Gcn, GcnConfig};
 use hogwild_models::gsdgnn::{Gsdgnn, GsdgnnConfig};
 use hogwild_models::ignn::{Ignn, IgnnConfig};
-use hogwild_models::{Dims, Execution, LocalRule, Model, ModelSpec, TrainConfig};
+use hogwild_models::{Dims, Execution, LocalRule, Model, ModelSpec, Staleness, TrainConfig};
 use hogwild_sim::{
     simulate, AsyncConfig, AsyncOverrides, Delay, Schedule, StalenessUnit, Unobserved,
 };
@@ -48,23 +48,7 @@ fn models(seed: u64) -> Vec<Box<dyn Model>> {
         readout_bias: true,
         train: train(),
     };
-    let energy = EnergyConfig {
-        hidden: 3,
-        message_widths: vec![4, 3],
-        update_widths: vec![4, 1],
-        activation: Activation::SoftplusSquared,
-        beta: 0.3,
-        solver: ForwardSolver::Newton,
-        linear_solver: LinearSolver::Cholesky,
-        step: 0.05,
-        tol: 1e-12,
-        max_iter: 200,
-        cg_tol: 1e-12,
-        cg_max_iter: 1000,
-        newton_forcing_max: 0.01,
-        async_step_scale: 0.5,
-        train: train(),
-    };
+    let energy = energy_config();
     let mut ig = Ignn::new(&ignn, 2, 3, &mut rng(seed)).unwrap();
     // Push W against the contraction bound so the fixed point needs many iterations.
     ig.params_mut().get_mut(0).mapv_inplace(|v| 10.0 * v);
@@ -92,6 +76,28 @@ fn models(seed: u64) -> Vec<Box<dyn Model>> {
         Box::new(energy_variant(&energy, Wiring::ATTENTION, seed)),
         Box::new(Gsdgnn::new(&gsdgnn, 2, 3, &mut rng(seed)).unwrap()),
     ]
+}
+
+/// The energy GNN of these tests (edge-wise unless a variant is asked for).
+fn energy_config() -> EnergyConfig {
+    EnergyConfig {
+        hidden: 3,
+        message_widths: vec![4, 3],
+        update_widths: vec![4, 1],
+        activation: Activation::SoftplusSquared,
+        beta: 0.3,
+        solver: ForwardSolver::Newton,
+        linear_solver: LinearSolver::Cholesky,
+        step: 0.05,
+        tol: 1e-12,
+        max_iter: 200,
+        cg_tol: 1e-12,
+        cg_max_iter: 1000,
+        newton_forcing_max: 0.01,
+        async_step_scale: 0.5,
+        async_step: AsyncStep::Fixed,
+        train: train(),
+    }
 }
 
 fn energy_variant(cfg: &EnergyConfig, wiring: Wiring, seed: u64) -> EnergyGnn {
@@ -132,7 +138,7 @@ fn synchronous_schedule_reproduces_batched_outputs() {
         let batch = Batch::single(&sample);
         for mut m in models(seed) {
             let sync = m.predict(&batch).unwrap();
-            let rule = m.local_rule(&batch).unwrap();
+            let rule = m.local_rule(&batch, Staleness::SYNCHRONOUS).unwrap();
             let out = simulate(rule.as_ref(), &cfg(Schedule::Synchronous, 1), &mut rng(0)).unwrap();
             assert!(out.converged);
             let d = max_diff(&sync, &out.outputs);
@@ -152,7 +158,7 @@ fn asynchronous_fixed_points_match_synchronous_ones() {
         let batch = Batch::single(&sample);
         for mut m in implicit(models(seed)) {
             let sync = m.predict(&batch).unwrap();
-            let rule = m.local_rule(&batch).unwrap();
+            let rule = m.local_rule(&batch, Staleness::SYNCHRONOUS).unwrap();
             for (order, bound, delay) in [
                 (0, 1, Delay::Uniform),
                 (1, 5, Delay::Uniform),
@@ -233,7 +239,7 @@ fn ignn_answers_on_a_chain_far_longer_than_table_ones_are_within_tol_of_the_fixe
             d <= tol * gain,
             "tol {tol:e}: sync is {d:e} from H*'s outputs"
         );
-        let rule = model.local_rule(&batch).unwrap();
+        let rule = model.local_rule(&batch, Staleness::SYNCHRONOUS).unwrap();
         let c = AsyncConfig {
             tol,
             residual_every: 1,
@@ -260,7 +266,7 @@ fn explicit_models_run_exactly_their_layers_and_depend_on_the_ordering() {
     assert_eq!(explicit.len(), 2, "GCN and GAT");
     for mut m in explicit {
         let sync = m.predict(&batch).unwrap();
-        let rule = m.local_rule(&batch).unwrap();
+        let rule = m.local_rule(&batch, Staleness::SYNCHRONOUS).unwrap();
         let a = simulate(rule.as_ref(), &cfg(Schedule::RandomSweeps, 20), &mut rng(1)).unwrap();
         let b = simulate(rule.as_ref(), &cfg(Schedule::RandomSweeps, 20), &mut rng(2)).unwrap();
         let a2 = simulate(rule.as_ref(), &cfg(Schedule::RandomSweeps, 20), &mut rng(1)).unwrap();
@@ -735,7 +741,7 @@ fn every_rule_takes_prefetch_hints_for_every_node() {
     let sample = random_sample(12, 0.3, 2, 3, false, 4);
     let batch = Batch::single(&sample);
     for m in models(3) {
-        let rule = m.local_rule(&batch).unwrap();
+        let rule = m.local_rule(&batch, Staleness::SYNCHRONOUS).unwrap();
         let graph = rule.graph();
         let init = |i: usize| {
             let mut s = vec![0.0; rule.state_len(i)];
@@ -756,7 +762,7 @@ fn unobserved_rules_run_every_round_and_update_as_the_rule_does() {
     let sample = random_sample(10, 0.25, 2, 3, false, 5);
     let batch = Batch::single(&sample);
     for m in implicit(models(1)) {
-        let rule = m.local_rule(&batch).unwrap();
+        let rule = m.local_rule(&batch, Staleness::SYNCHRONOUS).unwrap();
         // Observed: stops at the first check below the tolerance.
         let c = AsyncConfig {
             tol: 1e-3,
@@ -802,7 +808,7 @@ fn gsdgnn_block_minimisation_converges_under_any_delay() {
     };
     let mut m = Gsdgnn::new(&cfg_model, 2, 2, &mut rng(7)).unwrap();
     let sync = m.predict(&batch).unwrap();
-    let rule = m.local_rule(&batch).unwrap();
+    let rule = m.local_rule(&batch, Staleness::SYNCHRONOUS).unwrap();
     for (bound, delay) in [
         (1, Delay::Uniform),
         (500, Delay::Max),
@@ -846,6 +852,7 @@ fn energy_answers_on_an_ill_conditioned_energy_are_within_tol_of_the_minimiser()
             cg_max_iter: 1000,
             newton_forcing_max: 0.01,
             async_step_scale: 1.0,
+            async_step: AsyncStep::Fixed,
             train: train(),
         };
         EnergyGnn::new(&config, 2, 0, 2, &mut rng(3)).unwrap()
@@ -860,7 +867,7 @@ fn energy_answers_on_an_ill_conditioned_energy_are_within_tol_of_the_minimiser()
         .into_iter()
         .map(|c| c.iter().map(|x| x.abs()).sum::<f64>())
         .fold(0.0, f64::max);
-    let rule = model.local_rule(&batch).unwrap();
+    let rule = model.local_rule(&batch, Staleness::SYNCHRONOUS).unwrap();
     let c = AsyncConfig {
         tol,
         max_rounds: 1_000_000,
@@ -875,4 +882,77 @@ fn energy_answers_on_an_ill_conditioned_energy_are_within_tol_of_the_minimiser()
     let sync = model.predict(&batch).unwrap();
     let d = max_diff(&sync, &exact);
     assert!(d <= tol * gain, "sync is {d:e} from H*'s outputs");
+}
+
+#[test]
+fn a_delay_aware_step_does_not_diverge_under_delays_where_the_fixed_step_does() {
+    // Table 1's energy recipe trained on its l = 10 chains (six initialisations), then run
+    // under maximal delays of B = 200 ticks: a read misses up to 21 of a neighbour's
+    // updates. The paper's fixed step 1/λ_max diverges on some of these energies; the
+    // delay-aware step 2 sin(π/86)/λ_max ≈ 0.073/λ_max diverges on none (it is slow: it
+    // need not reach the tolerance in the budget), and where it converges it is at the
+    // synchronous answer.
+    let data = hogwild_datasets::chains::generate(10, 2).unwrap();
+    let samples: Vec<&hogwild_graph::Sample> = data.samples.iter().collect();
+    let batch = Batch::single(samples[0]);
+    let config = EnergyConfig {
+        hidden: 4,
+        message_widths: vec![4, 4],
+        update_widths: vec![1],
+        activation: Activation::SoftplusSquared,
+        beta: 0.01,
+        tol: 1e-8,
+        async_step_scale: 1.0,
+        train: TrainConfig {
+            epochs: 1500,
+            ..train()
+        },
+        ..energy_config()
+    };
+    let c = AsyncConfig {
+        delay: Delay::Max,
+        tol: 1e-8,
+        max_rounds: 100_000,
+        residual_every: 100,
+        ..cfg(Schedule::RandomSweeps, 200)
+    };
+    let staleness = c.staleness(10);
+    assert_eq!(staleness.missed_updates, 21);
+    let (mut fixed_diverged, mut delay_aware_converged) = (0, 0);
+    for seed in 0..6 {
+        let mut trained = EnergyGnn::new(&config, 2, 0, 2, &mut rng(seed)).unwrap();
+        hogwild_models::train(&mut trained, &samples, &config.train, &mut rng(1)).unwrap();
+        let sync = trained.predict(&batch).unwrap();
+        for async_step in [AsyncStep::Fixed, AsyncStep::DelayAware] {
+            let with_step = EnergyConfig {
+                async_step,
+                ..config.clone()
+            };
+            let mut m = EnergyGnn::new(&with_step, 2, 0, 2, &mut rng(seed)).unwrap();
+            *m.params_mut() = trained.params().clone();
+            let rule = m.local_rule(&batch, staleness).unwrap();
+            let out = simulate(rule.as_ref(), &c, &mut rng(5)).unwrap();
+            let start = out.trace[0].1;
+            let diverged = !out.residual.is_finite() || out.residual > start;
+            match async_step {
+                AsyncStep::Fixed => fixed_diverged += usize::from(diverged),
+                AsyncStep::DelayAware => {
+                    assert!(!diverged, "seed {seed}: {:e} from {start:e}", out.residual);
+                    if out.converged {
+                        delay_aware_converged += 1;
+                        let d = max_diff(&sync, &out.outputs);
+                        assert!(d < 1e-7, "seed {seed}: {d:e} from the synchronous outputs");
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        fixed_diverged >= 2,
+        "the fixed step diverged {fixed_diverged} times of 6"
+    );
+    assert!(
+        delay_aware_converged >= 3,
+        "{delay_aware_converged} of 6 converged"
+    );
 }

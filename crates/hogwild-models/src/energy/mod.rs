@@ -20,7 +20,9 @@ pub mod variants;
 
 use crate::linalg::{add_row, col_sums, dot_all, lift, mm, mm_nt, mm_tn, Scalar};
 use crate::loss::task_loss;
-use crate::model::{Execution, LocalRule, Model, ModelError, ProblemSize, SolverStats, WarmStarts};
+use crate::model::{
+    Execution, LocalRule, Model, ModelError, ProblemSize, SolverStats, Staleness, WarmStarts,
+};
 use crate::params::{ParamId, Params, TrainConfig};
 use crate::registry::{Dims, ModelSpec, ScalingVariant};
 use hessian::HessianPattern;
@@ -60,6 +62,45 @@ pub enum LinearSolver {
     Cg,
 }
 
+/// How the asynchronous gradient rule's step accounts for stale reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AsyncStep {
+    /// `async_step_scale / λ_max` whatever the delays: the paper's fixed step.
+    #[default]
+    Fixed,
+    /// `async_step_scale · 2 sin(π / (4D + 2)) / λ_max` when a read misses at most `D` of a
+    /// neighbour's updates ([`Staleness`]): below the stability limit of gradient descent
+    /// whose every read is `D` steps old (Levin & May 1976), the same step as `fixed` at
+    /// `D = 1`, twice it without delays, shrinking like `π / (2D)` for large `D`.
+    DelayAware,
+}
+
+impl AsyncStep {
+    fn is_fixed(&self) -> bool {
+        *self == AsyncStep::Fixed
+    }
+
+    /// The factor on `async_step_scale / λ_max` for reads up to `staleness` old.
+    ///
+    /// ```
+    /// use hogwild_models::energy::AsyncStep;
+    /// use hogwild_models::Staleness;
+    /// let at = |missed_updates| AsyncStep::DelayAware.factor(Staleness { missed_updates });
+    /// assert!((at(0) - 2.0).abs() < 1e-12 && (at(1) - 1.0).abs() < 1e-12);
+    /// assert!(at(100) < 0.016 && AsyncStep::Fixed.factor(Staleness { missed_updates: 100 }) == 1.0);
+    /// ```
+    pub fn factor(&self, staleness: Staleness) -> f64 {
+        match self {
+            AsyncStep::Fixed => 1.0,
+            AsyncStep::DelayAware => {
+                let d = staleness.missed_updates as f64;
+                2.0 * (std::f64::consts::PI / (4.0 * d + 2.0)).sin()
+            }
+        }
+    }
+}
+
 /// Energy GNN settings (`[models.energy]`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -92,8 +133,12 @@ pub struct EnergyConfig {
     /// With `linear_solver = "cg"`, a Newton step's conjugate gradients stop at a relative
     /// residual of min(this, √‖∇E‖₂) (Eisenstat & Walker's forcing term, capped); in (0, 1).
     pub newton_forcing_max: f64,
-    /// Asynchronous step = this / λ_max(∇²E), the larger of λ_max at H = 0 and at H*.
+    /// Asynchronous step = this / λ_max(∇²E), the larger of λ_max at H = 0 and at H*
+    /// (times the delay factor of `async_step`).
     pub async_step_scale: f64,
+    /// Whether the asynchronous step shrinks with the staleness of reads (default: fixed).
+    #[serde(default, skip_serializing_if = "AsyncStep::is_fixed")]
+    pub async_step: AsyncStep,
     /// Optimiser settings.
     pub train: TrainConfig,
 }
@@ -824,7 +869,11 @@ impl Model for EnergyGnn {
         Ok((loss, grads))
     }
 
-    fn local_rule<'a>(&'a self, batch: &'a Batch) -> Result<Box<dyn LocalRule + 'a>, ModelError> {
+    fn local_rule<'a>(
+        &'a self,
+        batch: &'a Batch,
+        staleness: Staleness,
+    ) -> Result<Box<dyn LocalRule + 'a>, ModelError> {
         let g = &batch.graph;
         let mut reverse = vec![0; g.n_edges()];
         for i in 0..g.n_nodes() {
@@ -848,7 +897,7 @@ impl Model for EnergyGnn {
         let lambda = self
             .hessian_norm(&ctx, h.view())
             .max(self.hessian_norm(&ctx, zero.view()));
-        let step = self.cfg.async_step_scale / lambda;
+        let step = self.cfg.async_step_scale * self.cfg.async_step.factor(staleness) / lambda;
         let k = self.cfg.hidden;
         let d_m = *self
             .cfg

@@ -3,7 +3,7 @@
 
 use hogwild_graph::{Batch, Sample};
 use hogwild_models::energy::picnn::Activation;
-use hogwild_models::energy::{EnergyConfig, ForwardSolver, LinearSolver};
+use hogwild_models::energy::{AsyncStep, EnergyConfig, ForwardSolver, LinearSolver};
 use hogwild_models::gcn::GcnConfig;
 use hogwild_models::gsdgnn::GsdgnnConfig;
 use hogwild_models::ignn::IgnnConfig;
@@ -62,6 +62,7 @@ pub fn energy_cfg() -> EnergyConfig {
         cg_max_iter: 1000,
         newton_forcing_max: 0.01,
         async_step_scale: 0.5,
+        async_step: AsyncStep::Fixed,
         train: train_cfg(),
     }
 }
