@@ -364,7 +364,6 @@ impl Model for Gsdgnn {
             model: self,
             graph: &batch.graph,
             bound: DistanceBound::new(&batch.graph, self.cfg.smoothing),
-            degree: degrees(&batch.graph),
             g: self.perceptron(&batch.features).g,
         }))
     }
@@ -374,8 +373,8 @@ impl Model for Gsdgnn {
 struct GsdgnnRule<'a> {
     model: &'a Gsdgnn,
     graph: &'a Graph,
+    /// Also holds each node's `1 / (1 + c d_i)`, the update's scale.
     bound: DistanceBound,
-    degree: Vec<f64>,
     g: Array2<f64>,
 }
 
@@ -405,7 +404,7 @@ impl LocalRule for GsdgnnRule<'_> {
                 }
             }
         }
-        let scale = 1.0 / (1.0 + c * self.degree[i]);
+        let scale = self.bound.scale[i];
         out.iter_mut().for_each(|o| *o *= scale);
     }
     fn residual(&self, states: &[Vec<f64>]) -> f64 {

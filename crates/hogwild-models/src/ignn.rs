@@ -152,21 +152,33 @@ impl Contraction {
         Contraction { weights, factor }
     }
 
-    /// `max_ic |x_ic| / v_i`.
-    fn norm(&self, x: ArrayView2<'_, f64>) -> f64 {
-        x.rows()
+    /// `max_ic |a_ic − b_ic| / v_i`: the norm of `a − b`, without forming it.
+    fn norm(&self, a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> f64 {
+        a.rows()
             .into_iter()
+            .zip(b.rows())
             .zip(&self.weights)
-            .map(|(r, v)| r.iter().map(|x| x.abs()).fold(0.0, f64::max) / v)
+            .map(|((ra, rb), v)| {
+                let row = ra.iter().zip(rb).map(|(x, y)| (x - y).abs());
+                row.fold(0.0, f64::max) / v
+            })
             .fold(0.0, f64::max)
     }
 
-    /// `Σ_ic v_i |x_ic|`, the dual norm, in which the adjoint contracts.
-    fn dual_norm(&self, x: ArrayView2<'_, f64>) -> f64 {
-        x.rows()
+    /// `Σ_ic v_i |a_ic − b_ic|` (or of `a` alone): the dual norm, in which the adjoint
+    /// contracts.
+    fn dual_norm(&self, a: ArrayView2<'_, f64>, b: Option<ArrayView2<'_, f64>>) -> f64 {
+        a.rows()
             .into_iter()
+            .enumerate()
             .zip(&self.weights)
-            .map(|(r, v)| v * r.iter().map(|x| x.abs()).sum::<f64>())
+            .map(|((i, ra), v)| {
+                let row: f64 = match &b {
+                    Some(b) => ra.iter().zip(b.row(i)).map(|(x, y)| (x - y).abs()).sum(),
+                    None => ra.iter().map(|x| x.abs()).sum(),
+                };
+                v * row
+            })
             .sum()
     }
 
@@ -186,7 +198,7 @@ impl Contraction {
     }
 }
 
-/// Picard iteration `x ← f(x)` from `x0` until `error(x_new − x, x_new) < tol` or
+/// Picard iteration `x ← f(x)` from `x0` until `error(x_new, x) < tol` or
 /// `max_iter` iterations; `f` also returns a by-product of the step (kept from the last
 /// one). Every iteration's error bound is written to `trace` (cleared first). Returns
 /// `(x, by-product, iterations, converged)`.
@@ -203,7 +215,7 @@ fn picard<S>(
     trace.clear();
     loop {
         let (next, extra) = f(&x);
-        let bound = error((&next - &x).view(), next.view());
+        let bound = error(next.view(), x.view());
         trace.push(bound);
         x = next;
         iters += 1;
@@ -279,7 +291,7 @@ impl Ignn {
             tol,
             max_iter,
             &mut trace,
-            |step, _| contraction.distance(contraction.norm(step), true),
+            |next, h| contraction.distance(contraction.norm(next, h), true),
             |h| {
                 let z = mm_nt(a.spmm(h.view()).view(), w) + b;
                 (z.mapv(|v| v.max(0.0)), z)
@@ -375,12 +387,12 @@ impl Model for Ignn {
             tol,
             max_iter,
             &mut Vec::new(),
-            |step, g| {
-                let error = contraction.distance(contraction.dual_norm(step), true);
+            |next, g| {
+                let error = contraction.distance(contraction.dual_norm(next, Some(g)), true);
                 if error == 0.0 {
                     0.0
                 } else {
-                    error / contraction.dual_norm(g)
+                    error / contraction.dual_norm(next, None)
                 }
             },
             |g| ((mm(at.spmm(g.view()).view(), w.view()) + &dh) * &mask, ()),
@@ -451,7 +463,7 @@ impl LocalRule for IgnnRule<'_> {
         let next =
             (mm_nt(self.graph.spmm(h.view()).view(), self.w.view()) + &self.b).mapv(|v| v.max(0.0));
         // A bound on max |H − H*| (module docs), not the size of one step.
-        let residual = self.contraction.norm((&next - &h).view());
+        let residual = self.contraction.norm(next.view(), h.view());
         self.contraction.distance(residual, false)
     }
     fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {

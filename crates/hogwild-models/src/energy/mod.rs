@@ -69,10 +69,12 @@ pub enum AsyncStep {
     /// `async_step_scale / λ_max` whatever the delays: the paper's fixed step.
     #[default]
     Fixed,
-    /// `async_step_scale · 2 sin(π / (4D + 2)) / λ_max` when a read misses at most `D` of a
-    /// neighbour's updates ([`Staleness`]): below the stability limit of gradient descent
-    /// whose every read is `D` steps old (Levin & May 1976), the same step as `fixed` at
-    /// `D = 1`, twice it without delays, shrinking like `π / (2D)` for large `D`.
+    /// `async_step_scale · min(1, 2 sin(π / (4D + 2))) / λ_max` when a read misses at most
+    /// `D` of a neighbour's updates ([`Staleness`]): `2 sin(π / (4D + 2)) / λ_max` is the
+    /// stability limit of gradient descent whose every read is `D` steps old (Levin & May
+    /// 1976). Never above the fixed step: the same at `D ≤ 1` (at `D = 0` the limit is
+    /// `2 / λ_max`, where gradient descent no longer converges), shrinking like `π / (2D)`
+    /// of it for large `D`.
     DelayAware,
 }
 
@@ -87,7 +89,7 @@ impl AsyncStep {
     /// use hogwild_models::energy::AsyncStep;
     /// use hogwild_models::Staleness;
     /// let at = |missed_updates| AsyncStep::DelayAware.factor(Staleness { missed_updates });
-    /// assert!((at(0) - 2.0).abs() < 1e-12 && (at(1) - 1.0).abs() < 1e-12);
+    /// assert!(at(0) == 1.0 && (at(1) - 1.0).abs() < 1e-12);
     /// assert!(at(100) < 0.016 && AsyncStep::Fixed.factor(Staleness { missed_updates: 100 }) == 1.0);
     /// ```
     pub fn factor(&self, staleness: Staleness) -> f64 {
@@ -95,7 +97,7 @@ impl AsyncStep {
             AsyncStep::Fixed => 1.0,
             AsyncStep::DelayAware => {
                 let d = staleness.missed_updates as f64;
-                2.0 * (std::f64::consts::PI / (4.0 * d + 2.0)).sin()
+                (2.0 * (std::f64::consts::PI / (4.0 * d + 2.0)).sin()).min(1.0)
             }
         }
     }
