@@ -11,6 +11,7 @@ use hogwild_settings::{Bytes, InvalidSetting, MemoryBudget};
 pub mod chains;
 pub mod counting;
 pub mod localisation;
+pub mod mnist;
 pub mod synthetic;
 pub mod tu;
 
@@ -231,12 +232,30 @@ pub enum DatasetSpec {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sha256: Option<String>,
     },
+    /// MNIST terrain (ICLR version; recipe ours, see [`mnist`]): agents scattered over a
+    /// digit read from `DATA_DIR/MNIST/`, each sensing the ink around itself, every agent
+    /// predicting the digit.
+    MnistTerrain(mnist::Terrain),
+}
+
+/// Checks a pinned SHA-256's spelling.
+pub(crate) fn check_pin(pin: &Option<String>) -> Result<(), InvalidSetting> {
+    match pin {
+        Some(pin) if pin.len() != 64 || !pin.chars().all(|c| c.is_ascii_hexdigit()) => {
+            Err(InvalidSetting::new(
+                "sha256",
+                format!("{pin:?}"),
+                "a SHA-256 is 64 hexadecimal digits (`hogwild data check` prints it)",
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 impl DatasetSpec {
     /// Whether the dataset is read from the data directory (rather than generated).
     pub fn reads_data(&self) -> bool {
-        matches!(self, DatasetSpec::Tu { .. })
+        matches!(self, DatasetSpec::Tu { .. } | DatasetSpec::MnistTerrain(_))
     }
 
     /// Checks the settings (keys relative to the dataset's table: `length`), without
@@ -256,16 +275,8 @@ impl DatasetSpec {
             DatasetSpec::Tu {
                 ref name,
                 ref sha256,
-            } => tu::check_name(name).and_then(|()| match sha256 {
-                Some(pin) if pin.len() != 64 || !pin.chars().all(|c| c.is_ascii_hexdigit()) => {
-                    Err(InvalidSetting::new(
-                        "sha256",
-                        format!("{pin:?}"),
-                        "a SHA-256 is 64 hexadecimal digits (`hogwild data check` prints it)",
-                    ))
-                }
-                _ => Ok(()),
-            }),
+            } => tu::check_name(name).and_then(|()| check_pin(sha256)),
+            DatasetSpec::MnistTerrain(ref terrain) => terrain.check(),
         }
     }
 
@@ -283,6 +294,7 @@ impl DatasetSpec {
                 radius,
                 ..
             } => localisation::size(nodes, graphs, Some(radius)),
+            DatasetSpec::MnistTerrain(ref terrain) => terrain.size(),
             DatasetSpec::Tu { .. } => return None,
         })
     }
@@ -309,6 +321,7 @@ impl DatasetSpec {
             | DatasetSpec::Random { nodes, graphs, .. } => {
                 largest(&[("nodes", nodes), ("graphs", graphs)])
             }
+            DatasetSpec::MnistTerrain(ref terrain) => terrain.size_key(),
             DatasetSpec::Tu { .. } => ("name", 0),
         }
     }
@@ -344,6 +357,7 @@ impl DatasetSpec {
                 ref name,
                 ref sha256,
             } => tu::load_within(data_dir, name, sha256.as_deref(), budget),
+            DatasetSpec::MnistTerrain(ref terrain) => terrain.build(data_dir, budget),
         }
     }
 }

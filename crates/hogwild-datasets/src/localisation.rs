@@ -65,7 +65,7 @@ fn geometric_sample(
     })
 }
 
-fn is_connected(g: &Graph) -> bool {
+pub(crate) fn is_connected(g: &Graph) -> bool {
     let n = g.n_nodes();
     let mut seen = vec![false; n];
     let mut stack = vec![0];

@@ -62,7 +62,7 @@ struct File {
 
 /// The bytes of the regular file at `path`, at most [`MAX_FILE_BYTES`] of them. The checks
 /// are made on the opened file, so a file swapped for a FIFO after a check is still refused.
-fn read_regular(path: &Path) -> Result<Vec<u8>, DatasetError> {
+pub(crate) fn read_regular(path: &Path) -> Result<Vec<u8>, DatasetError> {
     use std::io::Read;
     let unreadable = |why: String| DatasetError::Unreadable {
         path: path.to_path_buf(),

@@ -1,15 +1,16 @@
-//! `hogwild data`: the datasets read from files rather than generated (TU benchmarks),
-//! fetched into the data directory and checked against the hashes the config pins.
+//! `hogwild data`: the datasets read from files rather than generated (TU benchmarks,
+//! MNIST), fetched into the data directory and checked against the hashes the config pins.
 //!
 //! `fetch NAME` downloads `NAME.zip` from the TUDataset collection (or takes a local zip or
 //! directory with `--from`), keeps the `NAME_*.txt` files, reads them as the sweep would,
 //! and moves them into `DATA_DIR/TU/NAME/` in one rename (a failed fetch leaves the old
-//! copy as it was). `check` reads every TU dataset of the config and prints its SHA-256,
+//! copy as it was); `fetch MNIST` does the same with MNIST's four gzipped IDX files in
+//! `DATA_DIR/MNIST/`. `check` reads every TU dataset of the config and prints its SHA-256,
 //! failing on a missing dataset, a malformed file or a hash other than the pinned one.
 
 use crate::config::{Config, TableConfig};
 use anyhow::{anyhow, Context};
-use hogwild_datasets::{tu, DatasetSpec};
+use hogwild_datasets::{mnist, tu, DatasetSpec};
 use hogwild_settings::MemoryBudget;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -89,7 +90,12 @@ fn from_dir(name: &str, dir: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
 
 /// `NAME.zip` from `base` (`https://...` or `http://...`).
 fn download(name: &str, base: &str) -> anyhow::Result<Vec<u8>> {
-    let url = format!("{}/{name}.zip", base.trim_end_matches('/'));
+    download_file(&format!("{name}.zip"), base)
+}
+
+/// File `file` from `base` (`https://...` or `http://...`).
+fn download_file(file: &str, base: &str) -> anyhow::Result<Vec<u8>> {
+    let url = format!("{}/{file}", base.trim_end_matches('/'));
     let mut response = ureq::get(&url).call().map_err(|e| {
         anyhow!("cannot download {url}: {e} (no network? get the zip by hand and pass --from FILE)")
     })?;
@@ -159,6 +165,79 @@ pub fn fetch(
     Ok((dest, digest))
 }
 
+/// Where `fetch MNIST` downloads the four files from, unless `HOGWILD_MNIST_URL` names
+/// another mirror (the files are MNIST's originals; yann.lecun.com often refuses).
+pub const MNIST_URL: &str = "https://ossci-datasets.s3.amazonaws.com/mnist";
+
+/// The name `fetch` and `check` give MNIST.
+pub const MNIST: &str = "MNIST";
+
+/// Fetches MNIST's four gzipped IDX files into `data_dir/MNIST/` from `from` (a directory
+/// holding them, or `MNIST/` or `MNIST/raw/` below it) or from [`MNIST_URL`]; both splits
+/// are read as the sweep reads them before any file is moved into place. Returns the
+/// directory and the train and test splits' SHA-256.
+pub fn fetch_mnist(from: Option<&Path>, data_dir: &Path) -> anyhow::Result<(PathBuf, [String; 2])> {
+    let names: Vec<&str> = [mnist::Split::Train, mnist::Split::Test]
+        .iter()
+        .flat_map(|s| s.files())
+        .collect();
+    let mut files = vec![];
+    match from {
+        Some(dir) => {
+            let dir = [
+                dir.to_path_buf(),
+                dir.join(MNIST),
+                dir.join(MNIST).join("raw"),
+            ]
+            .into_iter()
+            .find(|d| d.join(names[0]).is_file())
+            .ok_or_else(|| {
+                anyhow!(
+                    "{}: no {} there, in {MNIST}/ or in {MNIST}/raw/",
+                    dir.display(),
+                    names[0]
+                )
+            })?;
+            for name in &names {
+                let path = dir.join(name);
+                let bytes = std::fs::read(&path)
+                    .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
+                files.push((name.to_string(), bytes));
+            }
+        }
+        None => {
+            let base = std::env::var("HOGWILD_MNIST_URL").unwrap_or_else(|_| MNIST_URL.into());
+            for name in &names {
+                files.push((name.to_string(), download_file(name, &base)?));
+            }
+        }
+    }
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| anyhow!("cannot create {}: {e}", data_dir.display()))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".MNIST-")
+        .tempdir_in(data_dir)
+        .map_err(|e| anyhow!("cannot create a directory in {}: {e}", data_dir.display()))?;
+    let unpacked = staging.path().join(MNIST);
+    std::fs::create_dir_all(&unpacked)?;
+    for (file, bytes) in &files {
+        crate::outdir::write_atomic(&unpacked.join(file), bytes)?;
+    }
+    let digest = |split| {
+        mnist::load(staging.path(), split, None)
+            .map(|d| d.sha256)
+            .map_err(|e| anyhow!("the fetched files do not read as MNIST: {e}"))
+    };
+    let digests = [digest(mnist::Split::Train)?, digest(mnist::Split::Test)?];
+    let dest = data_dir.join(MNIST);
+    std::fs::create_dir_all(&dest).map_err(|e| anyhow!("cannot create {}: {e}", dest.display()))?;
+    for (file, _) in &files {
+        std::fs::rename(unpacked.join(file), dest.join(file))
+            .map_err(|e| anyhow!("cannot write {}: {e}", dest.join(file).display()))?;
+    }
+    Ok((dest, digests))
+}
+
 /// The SHA-256 in a TU dataset's identity (`tu(name=NAME,sha256=HEX)`).
 fn digest_of(identity: &str) -> String {
     identity
@@ -167,7 +246,7 @@ fn digest_of(identity: &str) -> String {
         .to_string()
 }
 
-/// One TU dataset of the config, as `check` found it.
+/// One dataset of the config read from files, as `check` found it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Checked {
     /// Where it is used: `tables.T.columns[c]`.
@@ -182,7 +261,8 @@ pub struct Checked {
     pub error: Option<String>,
 }
 
-/// Every TU dataset the config's tables (those named, or all) read, read and checked.
+/// Every dataset the config's tables (those named, or all) read from files (TU
+/// benchmarks, MNIST), read and checked.
 pub fn check(config: &Config, tables: &[String]) -> Vec<Checked> {
     let selected: Vec<(&String, &TableConfig)> = config
         .tables
@@ -192,13 +272,15 @@ pub fn check(config: &Config, tables: &[String]) -> Vec<Checked> {
     let mut out = vec![];
     for (table, t) in selected {
         for (c, col) in t.columns.iter().enumerate() {
-            let DatasetSpec::Tu { name, sha256 } = &col.dataset else {
-                continue;
+            let (name, sha256) = match &col.dataset {
+                DatasetSpec::Tu { name, sha256 } => (name.clone(), sha256),
+                DatasetSpec::MnistTerrain(t) => (MNIST.to_string(), &t.sha256),
+                _ => continue,
             };
             let built = col.dataset.build(&config.data_dir, &config.budget);
             out.push(Checked {
                 used_by: format!("tables.{table}.columns[{c}]"),
-                name: name.clone(),
+                name,
                 sha256: built.as_ref().ok().map(|d| digest_of(&d.identity)),
                 pinned: sha256.is_some(),
                 error: built.err().map(|e| e.to_string()),

@@ -175,20 +175,24 @@ enum Command {
 #[derive(Subcommand)]
 enum DataAction {
     /// Get TU dataset NAME into <data_dir>/TU/NAME/: downloaded from the TUDataset
-    /// collection (HOGWILD_TU_URL names a mirror), or taken from a local zip or directory.
+    /// collection (HOGWILD_TU_URL names a mirror), or taken from a local zip or directory;
+    /// NAME = MNIST gets MNIST's four gzipped IDX files into <data_dir>/MNIST/
+    /// (HOGWILD_MNIST_URL names a mirror).
     Fetch {
         /// The dataset, as the collection spells it (MUTAG, PROTEINS, PTC_MR, NCI1,
-        /// IMDB-BINARY, IMDB-MULTI).
+        /// IMDB-BINARY, IMDB-MULTI), or MNIST.
         name: String,
         /// A local NAME.zip, or a directory holding the NAME_*.txt files (also NAME/ or
-        /// PyTorch Geometric's NAME/raw/ below it), instead of downloading.
+        /// PyTorch Geometric's NAME/raw/ below it), instead of downloading; for MNIST, a
+        /// directory holding the four .gz files (also MNIST/ or MNIST/raw/ below it).
         #[arg(long)]
         from: Option<PathBuf>,
         #[command(flatten)]
         sweep: Sweep,
     },
-    /// Read every TU dataset the config's tables use (or those of --table), print its
-    /// SHA-256 and whether it matches the pinned one; fails on any that cannot be used.
+    /// Read every dataset the config's tables read from files (TU benchmarks, MNIST; or
+    /// those of --table), print its SHA-256 and whether it matches the pinned one; fails on
+    /// any that cannot be used.
     Check {
         #[command(flatten)]
         sweep: Sweep,
@@ -371,6 +375,18 @@ fn config_of(
 
 fn data(action: DataAction, verbosity: Verbosity) -> anyhow::Result<ExitCode> {
     match action {
+        DataAction::Fetch { name, from, sweep } if name == hogwild_harness::data::MNIST => {
+            let (_, config) = config_of(sweep, verbosity)?;
+            let (dir, [train, test]) =
+                hogwild_harness::data::fetch_mnist(from.as_deref(), &config.data_dir)?;
+            println!(
+                "{name}: {} (train sha256 {train}, test sha256 {test})",
+                dir.display()
+            );
+            println!(
+                "pin it in harness.toml: dataset = {{ kind = \"mnist-terrain\", ..., sha256 = \"{train}\" }} (split = \"test\": \"{test}\")"
+            );
+        }
         DataAction::Fetch { name, from, sweep } => {
             let (_, config) = config_of(sweep, verbosity)?;
             let (dir, sha256) =

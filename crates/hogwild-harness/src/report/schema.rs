@@ -176,13 +176,13 @@ pub fn run_columns<'a>() -> Vec<ColumnSpec<RunRow<'a>>> {
         col("column_label", Text, "the column's label", |r| text(&r.table.columns[r.result.spec.column].label)),
         col("column_index", UInt, "0-based position of the column in its table", |r| uint(r.result.spec.column)),
         col("dataset", Text, "dataset identity: kind, settings and seed, or a hash of the files read", |r| text(&r.planned.key.dataset)),
-        col("dataset_kind", Text, "`chains`, `count`, `sum`, `lattice`, `random` or `tu`", |r| Cell::Text(r.dataset_setting("kind").and_then(|v| v.as_str().map(str::to_string)))),
+        col("dataset_kind", Text, "`chains`, `count`, `sum`, `lattice`, `random`, `tu` or `mnist-terrain`", |r| Cell::Text(r.dataset_setting("kind").and_then(|v| v.as_str().map(str::to_string)))),
         col("length", UInt, "chains: nodes per chain", |r| r.dataset_uint("length")),
         col("classes", UInt, "chains: classes (one chain each)", |r| r.dataset_uint("classes")),
         col("max_nodes", UInt, "count: the largest chain", |r| r.dataset_uint("max_nodes")),
-        col("graphs", UInt, "count, sum, lattice, random: graphs in the dataset", |r| r.dataset_uint("graphs")),
-        col("nodes", UInt, "sum, lattice, random: nodes per graph", |r| r.dataset_uint("nodes")),
-        col("radius", Float, "random: connection radius", |r| Cell::Float(r.dataset_setting("radius").and_then(|v| v.as_float()))),
+        col("graphs", UInt, "count, sum, lattice, random, mnist-terrain: graphs in the dataset (mnist-terrain: images)", |r| r.dataset_uint("graphs")),
+        col("nodes", UInt, "sum, lattice, random, mnist-terrain: nodes per graph (mnist-terrain: agents)", |r| r.dataset_uint("nodes")),
+        col("radius", Float, "random: connection radius (unit square); mnist-terrain: in pixels", |r| Cell::Float(r.dataset_setting("radius").and_then(|v| v.as_float()))),
         col("dataset_seed", UInt, "seed of a random dataset", |r| r.dataset_uint("seed")),
         col("dataset_name", Text, "tu: the dataset's name", |r| Cell::Text(r.dataset_setting("name").and_then(|v| v.as_str().map(str::to_string)))),
         col("schedule", Text, "asynchrony: `random-sweeps` or `synchronous` (the column's `[async]`, overrides applied)", |r| text(toml::Value::try_from(r.planned.key.async_.schedule).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())),
@@ -373,6 +373,7 @@ mod tests {
             r#"{ kind = "lattice", nodes = 4, graphs = 2, seed = 1 }"#,
             r#"{ kind = "random", nodes = 4, graphs = 2, radius = 0.5, seed = 1 }"#,
             r#"{ kind = "tu", name = "MUTAG" }"#,
+            r#"{ kind = "mnist-terrain", graphs = 2, nodes = 3, radius = 5.0, seed = 1 }"#,
         ];
         for text in specs {
             let spec: hogwild_datasets::DatasetSpec = toml::from_str(&format!("d = {text}"))
