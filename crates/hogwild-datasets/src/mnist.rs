@@ -11,12 +11,12 @@
 //!   `y` the row), an edge both ways between agents closer than `radius` pixels; a draw
 //!   whose graph is disconnected is discarded and drawn again (a part cut off from the rest
 //!   could not know the digit).
-//! - **Node features** (9 + 2 + 16): the intensities (0..=1) of the 3 × 3 pixels
-//!   around the agent's pixel (row by row, 0 outside the image); its position `x / 28`,
-//!   `y / 28`; and its *region reading*: the image is cut into [`REGIONS`] × [`REGIONS`]
-//!   equal squares (4 × 4, of 7 × 7 pixels), and the agent's patch mean sits in the slot of the square it stands in (0 in
-//!   the others), so that the graph's mean of these slots is a coarse picture of the digit,
-//!   which a model must gather from every agent.
+//! - **Node features** ([`FEATURES`] = 9 + 2 + 16): the intensities (0..=1) of the 3 × 3
+//!   pixels around the agent's pixel (row by row, 0 outside the image); its position
+//!   `x / 28`, `y / 28`; and its *region reading*: the image is cut into [`REGIONS`] ×
+//!   [`REGIONS`] equal squares (7 × 7 pixels each), and the agent's patch mean sits in the
+//!   slot of the square it stands in (0 in the others), so that the graph's mean of these
+//!   slots is a coarse picture of the digit, which a model must gather from every agent.
 //! - **Edge features** (2): the sender's offset from the receiver, `(x_j − x_i, y_j − y_i) /
 //!   radius`, what a robot measures of a neighbour (bearing and range).
 //!

@@ -51,8 +51,10 @@ fn plain(value: &toml::Value) -> String {
     }
 }
 
-/// Sets dotted `key` (names only) of `table` to `value`, creating tables on the way.
+/// Sets dotted `key` (names only) of `table` to `value`, creating tables on the way. The
+/// error says why, without the key (callers name it).
 pub fn set(table: &mut toml::Table, key: &Key, value: toml::Value) -> Result<(), String> {
+    let whole = "an array's elements cannot be set one by one: set the whole array";
     let parts = key.parts();
     let Some((last, path)) = parts.split_last() else {
         return Err("an empty key".into());
@@ -60,21 +62,32 @@ pub fn set(table: &mut toml::Table, key: &Key, value: toml::Value) -> Result<(),
     let mut at = table;
     for part in path {
         let Part::Name(name) = part else {
-            return Err(format!("{key}: array elements cannot be set here"));
+            return Err(whole.into());
         };
         let entry = at
             .entry(name.clone())
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        at = entry
-            .as_table_mut()
-            .ok_or_else(|| format!("{key}: {name} is not a table"))?;
+        at = match entry {
+            toml::Value::Table(t) => t,
+            toml::Value::Array(_) => {
+                return Err(format!(
+                    "`{name}` is an array, whose elements cannot be set one by one: set the whole array"
+                ))
+            }
+            other => {
+                return Err(format!(
+                    "`{name}` holds a value ({}), not a table of settings",
+                    other.type_str()
+                ))
+            }
+        };
     }
     match last {
         Part::Name(name) => {
             at.insert(name.clone(), value);
             Ok(())
         }
-        Part::Index(_) => Err(format!("{key}: array elements cannot be set here")),
+        Part::Index(_) => Err(whole.into()),
     }
 }
 
@@ -260,5 +273,21 @@ mod tests {
                 g.label
             );
         }
+    }
+
+    #[test]
+    fn setting_inside_an_array_or_a_value_says_what_it_is() {
+        let mut doc: toml::Table = toml::from_str("a = { b = [1, 2], c = 3 }").unwrap();
+        let key = Key::from;
+        assert_eq!(
+            set(&mut doc, &key("a.b[0].x"), toml::Value::Integer(1)).unwrap_err(),
+            "`b` is an array, whose elements cannot be set one by one: set the whole array"
+        );
+        assert_eq!(
+            set(&mut doc, &key("a.c.x"), toml::Value::Integer(1)).unwrap_err(),
+            "`c` holds a value (integer), not a table of settings"
+        );
+        set(&mut doc, &key("a.d.e"), toml::Value::Integer(4)).unwrap();
+        assert_eq!(doc["a"]["d"]["e"].as_integer(), Some(4));
     }
 }
