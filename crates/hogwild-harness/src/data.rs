@@ -4,7 +4,8 @@
 //! `fetch NAME` downloads `NAME.zip` from the TUDataset collection (or takes a local zip or
 //! directory with `--from`), keeps the `NAME_*.txt` files, reads them as the sweep would,
 //! and moves them into `DATA_DIR/TU/NAME/` in one rename (a failed fetch leaves the old
-//! copy as it was); `fetch MNIST` does the same with MNIST's four gzipped IDX files in
+//! copy as it was), holding the data directory's lock so that two fetches never interleave;
+//! `fetch MNIST` does the same with MNIST's four gzipped IDX files in
 //! `DATA_DIR/MNIST/`. `check` reads every TU dataset of the config and prints its SHA-256,
 //! failing on a missing dataset, a malformed file or a hash other than the pinned one.
 
@@ -116,6 +117,7 @@ pub fn fetch(
     data_dir: &Path,
 ) -> anyhow::Result<(PathBuf, String)> {
     tu::check_name(name).map_err(|e| anyhow!("{name}: {e}"))?;
+    let _lock = crate::outdir::lock(data_dir, "data_dir")?;
     let files = match from {
         Some(path) if path.is_dir() => from_dir(name, path)?,
         Some(path) => {
@@ -181,6 +183,7 @@ pub fn fetch_mnist(from: Option<&Path>, data_dir: &Path) -> anyhow::Result<(Path
         .iter()
         .flat_map(|s| s.files())
         .collect();
+    let _lock = crate::outdir::lock(data_dir, "data_dir")?;
     let mut files = vec![];
     match from {
         Some(dir) => {
@@ -212,8 +215,6 @@ pub fn fetch_mnist(from: Option<&Path>, data_dir: &Path) -> anyhow::Result<(Path
             }
         }
     }
-    std::fs::create_dir_all(data_dir)
-        .map_err(|e| anyhow!("cannot create {}: {e}", data_dir.display()))?;
     let staging = tempfile::Builder::new()
         .prefix(".MNIST-")
         .tempdir_in(data_dir)

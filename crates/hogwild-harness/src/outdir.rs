@@ -62,39 +62,47 @@ fn holder(dir: &Path) -> String {
         .unwrap_or_else(|| "another process".into())
 }
 
+/// Creates `root` if needed and takes its lock for as long as the returned file is open,
+/// refusing when another process holds it; `role` names the directory in errors (`--out`,
+/// `data_dir`).
+pub fn lock(root: &Path, role: &str) -> anyhow::Result<std::fs::File> {
+    if root.exists() && !root.is_dir() {
+        anyhow::bail!("{role} {}: not a directory", root.display());
+    }
+    std::fs::create_dir_all(root)
+        .map_err(|e| anyhow!("cannot create {role} {}: {}", root.display(), bare(&e)))?;
+    let lock_path = root.join(LOCK_FILE);
+    let mut lock = open_lock_file(&lock_path)
+        .map_err(|e| anyhow!("cannot open {}: {}", lock_path.display(), bare(&e)))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "{} is in use by {} (it holds {}); wait for it to finish, or choose another {role}",
+            root.display(),
+            holder(root),
+            lock_path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            anyhow::bail!("cannot lock {}: {}", lock_path.display(), bare(&e))
+        }
+    }
+    let who = format!(
+        "hogwild process {} (`{}`)\n",
+        std::process::id(),
+        std::env::args().collect::<Vec<_>>().join(" ")
+    );
+    lock.set_len(0)
+        .and_then(|()| lock.write_all(who.as_bytes()))
+        .map_err(|e| anyhow!("cannot write {}: {}", lock_path.display(), bare(&e)))?;
+    Ok(lock)
+}
+
 impl OutputDir {
     /// Creates `root` if needed, takes its lock (refusing when another process holds it),
     /// removes temporaries that a killed process left, and checks that files can be
     /// written there and in `subdirs` (created too).
     pub fn open(root: &Path, subdirs: &[&str]) -> anyhow::Result<OutputDir> {
-        if root.exists() && !root.is_dir() {
-            anyhow::bail!("--out {}: not a directory", root.display());
-        }
-        std::fs::create_dir_all(root)
-            .map_err(|e| anyhow!("cannot create --out {}: {}", root.display(), bare(&e)))?;
-        let lock_path = root.join(LOCK_FILE);
-        let mut lock = open_lock_file(&lock_path)
-            .map_err(|e| anyhow!("cannot open {}: {}", lock_path.display(), bare(&e)))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
-                "{} is in use by {} (it holds {}); wait for it to finish, or choose another --out",
-                root.display(),
-                holder(root),
-                lock_path.display()
-            ),
-            Err(std::fs::TryLockError::Error(e)) => {
-                anyhow::bail!("cannot lock {}: {}", lock_path.display(), bare(&e))
-            }
-        }
-        let who = format!(
-            "hogwild process {} (`{}`)\n",
-            std::process::id(),
-            std::env::args().collect::<Vec<_>>().join(" ")
-        );
-        lock.set_len(0)
-            .and_then(|()| lock.write_all(who.as_bytes()))
-            .map_err(|e| anyhow!("cannot write {}: {}", lock_path.display(), bare(&e)))?;
+        let lock = lock(root, "--out")?;
         let out = OutputDir {
             root: root.to_path_buf(),
             _lock: lock,

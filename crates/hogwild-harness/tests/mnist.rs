@@ -271,3 +271,19 @@ fn fetch_downloads_the_four_files_from_the_mirror() {
         .join("data/MNIST/t10k-labels-idx1-ubyte.gz")
         .is_file());
 }
+
+#[test]
+fn a_fetch_is_refused_while_another_process_holds_the_data_directory() {
+    let dir = workspace(None, 12);
+    let held = hogwild_harness::outdir::lock(&dir.path().join("data"), "data_dir").unwrap();
+    let fetched = hogwild(dir.path(), &["data", "fetch", "MNIST", "--from", "from"]);
+    let err = String::from_utf8_lossy(&fetched.stderr);
+    assert!(!fetched.status.success());
+    assert!(
+        err.contains("is in use by hogwild process") && err.contains("choose another data_dir"),
+        "{err}"
+    );
+    assert!(!dir.path().join("data/MNIST").exists());
+    drop(held);
+    fetch(dir.path());
+}

@@ -5,11 +5,20 @@
 use hogwild_settings::Key;
 use serde::de::DeserializeOwned;
 
-/// Merges `overlay` into `base`: tables merge key by key, anything else replaces.
+/// Tables that an overlay replaces whole rather than merges: maps over a table's models,
+/// so that a profile that narrows `models` can narrow them too.
+const REPLACED_WHOLE: &[&str] = &["model_orderings"];
+
+/// Merges `overlay` into `base`: tables merge key by key (but those named in
+/// [`REPLACED_WHOLE`]), anything else replaces.
 pub fn merge(base: &mut toml::Table, overlay: &toml::Table) {
     for (k, v) in overlay {
         match (base.get_mut(k), v) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (Some(toml::Value::Table(b)), toml::Value::Table(o))
+                if !REPLACED_WHOLE.contains(&k.as_str()) =>
+            {
+                merge(b, o)
+            }
             _ => {
                 base.insert(k.clone(), v.clone());
             }
@@ -92,6 +101,18 @@ mod tests {
         assert_eq!(
             base,
             toml::from_str::<toml::Table>("a = 1\n[t]\nx = 1\ny = [3]\nz = 4\n").unwrap()
+        );
+        // A table's orderings per model are replaced whole, so they can lose models.
+        let mut base: toml::Table =
+            toml::from_str("[t]\nmodels = [\"a\", \"b\"]\nmodel_orderings = { a = 1, b = 2 }\n")
+                .unwrap();
+        let overlay: toml::Table =
+            toml::from_str("[t]\nmodels = [\"a\"]\nmodel_orderings = { a = 3 }\n").unwrap();
+        merge(&mut base, &overlay);
+        assert_eq!(
+            base,
+            toml::from_str::<toml::Table>("[t]\nmodels = [\"a\"]\nmodel_orderings = { a = 3 }\n")
+                .unwrap()
         );
     }
 }
