@@ -137,6 +137,33 @@ impl HessianPattern {
         self.offset.last().copied().unwrap_or(0)
     }
 
+    /// `Σ_col |∇²E[row, col]|` for every row (node, dimension), as an `n × k` array, from
+    /// [`HessianPattern::products`] calls of `hvp` (which must return `∇²E · V`): a product
+    /// with the indicator of one colour in one dimension holds, at each row, the one
+    /// column of that colour the row can reach, so the rows' absolute values add up to the
+    /// absolute row sums.
+    pub fn abs_row_sums<F>(&self, mut hvp: F) -> Array2<f64>
+    where
+        F: FnMut(ArrayView2<'_, f64>) -> Array2<f64>,
+    {
+        let (n, k) = (self.ball.len(), self.k);
+        let mut sums = Array2::zeros((n, k));
+        let mut v = Array2::zeros((n, k));
+        for nodes in &self.by_colour {
+            for d in 0..k {
+                for &j in nodes {
+                    v[[j, d]] = 1.0;
+                }
+                let hv = hvp(v.view());
+                for &j in nodes {
+                    v[[j, d]] = 0.0;
+                }
+                sums.zip_mut_with(&hv, |s: &mut f64, &x| *s += x.abs());
+            }
+        }
+        sums
+    }
+
     /// Assembles the Hessian from [`HessianPattern::products`] calls of `hvp` (which must
     /// return `∇²E · V` for an `n × k` direction `V`) and factors it. `Err(row)` if the
     /// matrix is not numerically positive definite at that row of the elimination order.
@@ -365,6 +392,25 @@ mod tests {
                     .iter()
                     .fold(0.0f64, |m, v| m.max(v.abs()));
                 assert!(err < 1e-12, "graph {s}, k = {k}: residual {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn absolute_row_sums_match_the_dense_matrix() {
+        for (t, g) in graphs().iter().enumerate() {
+            let k = 2;
+            let a = spd_with_pattern(g, k, t as u64);
+            let pattern = HessianPattern::new(g, k);
+            let sums = pattern.abs_row_sums(|v| dense_hvp(&a, v));
+            for i in 0..g.n_nodes() {
+                for c in 0..k {
+                    let want: f64 = a.row(i * k + c).iter().map(|x| x.abs()).sum();
+                    assert!(
+                        (sums[[i, c]] - want).abs() < 1e-12 * want.max(1.0),
+                        "{t}: {i},{c}"
+                    );
+                }
             }
         }
     }

@@ -103,6 +103,29 @@ impl AsyncStep {
     }
 }
 
+/// Which curvature the asynchronous step divides by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AsyncCurvature {
+    /// One step for every node: `λ_max(∇²E)`, the paper's.
+    #[default]
+    Global,
+    /// A step per node and dimension `r`: `R_r = Σ_c |∇²E_rc|`, the absolute sum of `r`'s
+    /// row of the Hessian. With `D = diag(R)`, the scaled Hessian `D^{-1/2} ∇²E D^{-1/2}`
+    /// has its eigenvalues in (0, 1] (Gershgorin), so in the variables `D^{1/2} H` the rule
+    /// is the global one with `λ_max = 1`, and `async_step`'s delay factor applies as it
+    /// is. A row's sum involves only the terms of the node and its neighbours (within two
+    /// hops), so a node could measure it from what it receives; a direction only `β` holds
+    /// (which the global step crosses at `β / λ_max` per update) gets a step near `1 / β`.
+    Local,
+}
+
+impl AsyncCurvature {
+    fn is_global(&self) -> bool {
+        *self == AsyncCurvature::Global
+    }
+}
+
 /// Energy GNN settings (`[models.energy]`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -141,6 +164,10 @@ pub struct EnergyConfig {
     /// Whether the asynchronous step shrinks with the staleness of reads (default: fixed).
     #[serde(default, skip_serializing_if = "AsyncStep::is_fixed")]
     pub async_step: AsyncStep,
+    /// The curvature the asynchronous step divides by, for all nodes or per node
+    /// (default: global).
+    #[serde(default, skip_serializing_if = "AsyncCurvature::is_global")]
+    pub async_curvature: AsyncCurvature,
     /// Optimiser settings.
     pub train: TrainConfig,
 }
@@ -896,10 +923,27 @@ impl Model for EnergyGnn {
         );
         // Curvature along the way from H = 0 can exceed curvature at H*: take the larger.
         let zero = Array2::zeros(h.raw_dim());
-        let lambda = self
-            .hessian_norm(&ctx, h.view())
-            .max(self.hessian_norm(&ctx, zero.view()));
-        let step = self.cfg.async_step_scale * self.cfg.async_step.factor(staleness) / lambda;
+        let scale = self.cfg.async_step_scale * self.cfg.async_step.factor(staleness);
+        let step: Vec<f64> = match self.cfg.async_curvature {
+            AsyncCurvature::Global => {
+                let lambda = self
+                    .hessian_norm(&ctx, h.view())
+                    .max(self.hessian_norm(&ctx, zero.view()));
+                vec![scale / lambda; h.len()]
+            }
+            AsyncCurvature::Local => {
+                let pattern = HessianPattern::new(g, self.cfg.hidden);
+                let row_sums = |at: &Array2<f64>| {
+                    let hess = self.hessian(&ctx, at.view());
+                    pattern.abs_row_sums(|v| hess.apply(v))
+                };
+                let (star, origin) = (row_sums(&h), row_sums(&zero));
+                star.iter()
+                    .zip(&origin)
+                    .map(|(&a, &b)| scale / a.max(b))
+                    .collect()
+            }
+        };
         let k = self.cfg.hidden;
         let d_m = *self
             .cfg
@@ -933,7 +977,8 @@ impl Model for EnergyGnn {
 
 /// The paper's §5.3 rule: node `i` holds `h_i` and, for each in-neighbour `j`, the message
 /// `g_ij = ∂e_i/∂h_j` computed from its own (possibly stale) view; it steps
-/// `h_i ← h_i − α (∂e_i/∂h_i + Σ_j g_ji)`, reading each `g_ji` from its view of `j`.
+/// `h_i ← h_i − α (∂e_i/∂h_i + Σ_j g_ji)`, reading each `g_ji` from its view of `j`
+/// (`α` per node and dimension: [`AsyncCurvature`]).
 struct EnergyRule<'a> {
     model: &'a EnergyGnn,
     /// The model's two networks, laid out for single-row passes.
@@ -941,7 +986,8 @@ struct EnergyRule<'a> {
     update: RowNet,
     ctx: EnergyContext<'a>,
     reverse: Vec<usize>,
-    step: f64,
+    /// The step of each node and dimension, row-major (`i · k + c`).
+    step: Vec<f64>,
     /// Reused buffers: the rule runs on one thread, the lock is never contended.
     scratch: Mutex<Scratch>,
 }
@@ -1061,8 +1107,8 @@ impl LocalRule for EnergyRule<'_> {
                 *o += g;
             }
         }
-        for (o, &x) in h.iter_mut().zip(own) {
-            *o = x - self.step * *o;
+        for ((o, &x), &a) in h.iter_mut().zip(own).zip(&self.step[i * k..]) {
+            *o = x - a * *o;
         }
     }
     fn prefetch(&self, i: usize) {

@@ -3,7 +3,9 @@
 
 use hogwild_graph::{Batch, Sample};
 use hogwild_models::energy::picnn::Activation;
-use hogwild_models::energy::{AsyncStep, EnergyConfig, ForwardSolver, LinearSolver};
+use hogwild_models::energy::{
+    AsyncCurvature, AsyncStep, EnergyConfig, ForwardSolver, LinearSolver,
+};
 use hogwild_models::gcn::GcnConfig;
 use hogwild_models::gsdgnn::GsdgnnConfig;
 use hogwild_models::ignn::IgnnConfig;
@@ -63,6 +65,7 @@ pub fn energy_cfg() -> EnergyConfig {
         newton_forcing_max: 0.01,
         async_step_scale: 0.5,
         async_step: AsyncStep::Fixed,
+        async_curvature: AsyncCurvature::Global,
         train: train_cfg(),
     }
 }
