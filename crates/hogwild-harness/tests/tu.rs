@@ -68,7 +68,7 @@ fn workspace(data_dir: &str, edit: impl Fn(&str, String) -> String) -> tempfile:
 seeds = [0]
 folds = 2
 orderings = 2
-model_settings = { gcn = { train = { epochs = 20 } }, ignn = { train = { epochs = 10 } }, energy = { train = { epochs = 3 } } }
+model_settings = { gcn = { train = { epochs = 20 } }, gat = { train = { epochs = 20 } }, ignn = { train = { epochs = 10 } }, gsdgnn = { train = { epochs = 10 } }, energy = { train = { epochs = 3 } } }
 columns = [
   { label = "TOY", dataset = { kind = "tu", name = "TOY" } },
 ]
