@@ -238,6 +238,40 @@ pub enum DatasetSpec {
     MnistTerrain(mnist::Terrain),
 }
 
+/// Reads the regular file at `path` (see [`tu`]'s limits) and adds it to a dataset's hash:
+/// its name, its length as 8 little-endian bytes, its bytes.
+pub(crate) fn read_hashed(path: &Path, hash: &mut Sha256) -> Result<Vec<u8>, DatasetError> {
+    let bytes = tu::read_regular(path)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    hash.update(name.unwrap_or_default().as_bytes());
+    hash.update((bytes.len() as u64).to_le_bytes());
+    hash.update(&bytes);
+    Ok(bytes)
+}
+
+/// The hexadecimal digest of the files read from `root`, or the error naming both when the
+/// config pins another (`refetch`: the command that gets the original files).
+pub(crate) fn pinned_digest(
+    hash: Sha256,
+    pin: Option<&str>,
+    root: &Path,
+    refetch: &str,
+) -> Result<String, DatasetError> {
+    let digest: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    match pin.filter(|p| *p != digest) {
+        Some(pin) => Err(InvalidSetting::new(
+            "sha256",
+            format!("{pin:?}"),
+            format!(
+                "the files in {} hash to {digest:?}: other data than the config pins (fetch them again with `{refetch}`, or pin these)",
+                root.display()
+            ),
+        )
+        .into()),
+        None => Ok(digest),
+    }
+}
+
 /// Checks a pinned SHA-256's spelling.
 pub(crate) fn check_pin(pin: &Option<String>) -> Result<(), InvalidSetting> {
     match pin {

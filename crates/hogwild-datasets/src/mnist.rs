@@ -29,7 +29,6 @@
 //! settings place the same agents on any copy of the files.
 
 use crate::localisation::is_connected;
-use crate::tu::read_regular;
 use crate::{stream, Dataset, DatasetError, DatasetSize, Task};
 use hogwild_graph::{Graph, Sample, Targets};
 use hogwild_settings::{at_least, InvalidSetting, MemoryBudget};
@@ -213,14 +212,7 @@ struct Idx {
 /// Reads the gzipped IDX file `path` of unsigned bytes with `rank` dimensions (1: labels,
 /// 3: images), adding it to `hash`.
 fn read_idx(path: PathBuf, rank: usize, hash: &mut Sha256) -> Result<Idx, DatasetError> {
-    let compressed = read_regular(&path)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    hash.update(name.as_bytes());
-    hash.update((compressed.len() as u64).to_le_bytes());
-    hash.update(&compressed);
+    let compressed = crate::read_hashed(&path, hash)?;
     let malformed = |why: String| DatasetError::Malformed {
         path: path.clone(),
         line: 0,
@@ -287,18 +279,7 @@ pub fn load(data_dir: &Path, split: Split, pin: Option<&str>) -> Result<Digits, 
     let mut hash = Sha256::new();
     let pixels = read_idx(root.join(images_file), 3, &mut hash)?;
     let labels = read_idx(root.join(labels_file), 1, &mut hash)?;
-    let digest: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    if let Some(pin) = pin.filter(|p| *p != digest) {
-        return Err(InvalidSetting::new(
-            "sha256",
-            format!("{pin:?}"),
-            format!(
-                "the files in {} hash to {digest:?}: other data than the config pins (get MNIST's original files again with `hogwild data fetch MNIST`, or pin these)",
-                root.display()
-            ),
-        )
-        .into());
-    }
+    let digest = crate::pinned_digest(hash, pin, &root, "hogwild data fetch MNIST")?;
     if pixels.dims[1..] != [SIDE, SIDE] {
         return Err(DatasetError::Malformed {
             path: pixels.path,

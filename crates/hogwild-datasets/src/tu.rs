@@ -139,15 +139,7 @@ fn kind_of(t: &std::fs::FileType) -> &'static str {
 
 impl File {
     fn read(path: PathBuf, hash: &mut Sha256) -> Result<File, DatasetError> {
-        let bytes = read_regular(&path)?;
-        hash.update(
-            path.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-                .as_bytes(),
-        );
-        hash.update((bytes.len() as u64).to_le_bytes());
-        hash.update(&bytes);
+        let bytes = crate::read_hashed(&path, hash)?;
         let text = String::from_utf8(bytes).map_err(|_| DatasetError::Malformed {
             path: path.clone(),
             line: 0,
@@ -284,18 +276,7 @@ pub fn load_within(
     };
     let node_labels_file = optional("node_labels", &mut hash)?;
     let edge_labels_file = optional("edge_labels", &mut hash)?;
-    let digest: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    if let Some(pin) = pin.filter(|p| *p != digest) {
-        return Err(InvalidSetting::new(
-            "sha256",
-            format!("{pin:?}"),
-            format!(
-                "the files in {} hash to {digest:?}: other data than the config pins (fetch them again with `hogwild data fetch {name}`, or pin these)",
-                root.display()
-            ),
-        )
-        .into());
-    }
+    let digest = crate::pinned_digest(hash, pin, &root, &format!("hogwild data fetch {name}"))?;
 
     // Nodes by graph: graph ids must run 1..=G in order, each graph's nodes contiguous.
     let indicator = indicator_file.integers()?;

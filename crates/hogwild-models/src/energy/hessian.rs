@@ -137,20 +137,16 @@ impl HessianPattern {
         self.offset.last().copied().unwrap_or(0)
     }
 
-    /// `Σ_col |∇²E[row, col]|` for every row (node, dimension), as an `n × k` array, from
-    /// [`HessianPattern::products`] calls of `hvp` (which must return `∇²E · V`): a product
-    /// with the indicator of one colour in one dimension holds, at each row, the one
-    /// column of that colour the row can reach, so the rows' absolute values add up to the
-    /// absolute row sums.
-    pub fn abs_row_sums<F>(&self, mut hvp: F) -> Array2<f64>
+    /// Calls `hvp` once per colour and dimension `d` with the indicator of that colour's
+    /// nodes in dimension `d`, and `visit(colour, d, product)` with each product.
+    fn compressed_products<F, G>(&self, mut hvp: F, mut visit: G)
     where
         F: FnMut(ArrayView2<'_, f64>) -> Array2<f64>,
+        G: FnMut(usize, usize, &Array2<f64>),
     {
-        let (n, k) = (self.ball.len(), self.k);
-        let mut sums = Array2::zeros((n, k));
-        let mut v = Array2::zeros((n, k));
-        for nodes in &self.by_colour {
-            for d in 0..k {
+        let mut v = Array2::zeros((self.ball.len(), self.k));
+        for (c, nodes) in self.by_colour.iter().enumerate() {
+            for d in 0..self.k {
                 for &j in nodes {
                     v[[j, d]] = 1.0;
                 }
@@ -158,44 +154,49 @@ impl HessianPattern {
                 for &j in nodes {
                     v[[j, d]] = 0.0;
                 }
-                sums.zip_mut_with(&hv, |s: &mut f64, &x| *s += x.abs());
+                visit(c, d, &hv);
             }
         }
+    }
+
+    /// `Σ_col |∇²E[row, col]|` for every row (node, dimension), as an `n × k` array, from
+    /// [`HessianPattern::products`] calls of `hvp` (which must return `∇²E · V`): a product
+    /// with the indicator of one colour in one dimension holds, at each row, the one
+    /// column of that colour the row can reach, so the rows' absolute values add up to the
+    /// absolute row sums.
+    pub fn abs_row_sums<F>(&self, hvp: F) -> Array2<f64>
+    where
+        F: FnMut(ArrayView2<'_, f64>) -> Array2<f64>,
+    {
+        let mut sums = Array2::zeros((self.ball.len(), self.k));
+        self.compressed_products(hvp, |_, _, hv| {
+            sums.zip_mut_with(hv, |s: &mut f64, &x| *s += x.abs());
+        });
         sums
     }
 
     /// Assembles the Hessian from [`HessianPattern::products`] calls of `hvp` (which must
     /// return `∇²E · V` for an `n × k` direction `V`) and factors it. `Err(row)` if the
     /// matrix is not numerically positive definite at that row of the elimination order.
-    pub fn factor<F>(&self, mut hvp: F) -> Result<Cholesky<'_>, usize>
+    pub fn factor<F>(&self, hvp: F) -> Result<Cholesky<'_>, usize>
     where
         F: FnMut(ArrayView2<'_, f64>) -> Array2<f64>,
     {
         let (n, k) = (self.ball.len(), self.k);
         let mut l = vec![0.0; self.envelope_len()];
-        let mut v = Array2::zeros((n, k));
-        for (c, nodes) in self.by_colour.iter().enumerate() {
-            for d in 0..k {
-                for &j in nodes {
-                    v[[j, d]] = 1.0;
-                }
-                let hv = hvp(v.view());
-                for &j in nodes {
-                    v[[j, d]] = 0.0;
-                }
-                for r in 0..n {
-                    for &j in self.ball[r].iter().filter(|&&j| self.colour[j] == c) {
-                        let col = self.pos[j] * k + d;
-                        for c2 in 0..k {
-                            let row = self.pos[r] * k + c2;
-                            if col <= row {
-                                l[self.offset[row] + col - self.first[row]] = hv[[r, c2]];
-                            }
+        self.compressed_products(hvp, |c, d, hv| {
+            for r in 0..n {
+                for &j in self.ball[r].iter().filter(|&&j| self.colour[j] == c) {
+                    let col = self.pos[j] * k + d;
+                    for c2 in 0..k {
+                        let row = self.pos[r] * k + c2;
+                        if col <= row {
+                            l[self.offset[row] + col - self.first[row]] = hv[[r, c2]];
                         }
                     }
                 }
             }
-        }
+        });
         // Left-looking Cholesky, row by row, inside the envelope.
         for i in 0..self.first.len() {
             let fi = self.first[i];
