@@ -104,7 +104,7 @@ impl RunKey {
             label: spec.label(),
             dataset: dataset.to_string(),
             featureless: column.featureless.contains(&spec.model),
-            metric: table.metric,
+            metric: table.metric_of(spec.column),
             folds: table.folds,
             orderings: table.orderings_of(&spec.model),
             async_: column.async_.apply(&config.async_),

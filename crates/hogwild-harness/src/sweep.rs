@@ -175,6 +175,7 @@ pub fn plan(name: &str, table: &TableConfig) -> Vec<RunSpec> {
 fn metric(metric: Metric, out: &Array2<f64>, batch: &Batch) -> f64 {
     match (metric, &batch.targets) {
         (Metric::Accuracy, Targets::Classes(c)) => loss::accuracy_percent(out, c),
+        (Metric::Error, Targets::Classes(c)) => 100.0 - loss::accuracy_percent(out, c),
         (Metric::GraphAccuracy, Targets::Classes(c)) => {
             loss::graph_accuracy_percent(out, c, &batch.sample_ranges())
         }
@@ -302,7 +303,7 @@ pub fn execute(
     let mut evaluations = vec![Evaluation {
         mode: Mode::Sync,
         ordering: None,
-        value: metric(table.metric, &sync_out, &test_batch),
+        value: metric(table.metric_of(spec.column), &sync_out, &test_batch),
         converged: true,
         rounds: 0,
         residual: 0.0,
@@ -339,7 +340,7 @@ pub fn execute(
         evaluations.push(Evaluation {
             mode: Mode::Async,
             ordering: Some(ordering),
-            value: metric(table.metric, &out, &test_batch),
+            value: metric(table.metric_of(spec.column), &out, &test_batch),
             converged,
             rounds,
             residual,
@@ -545,4 +546,25 @@ pub fn execute_all(
             .collect(),
         from_record,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hogwild_graph::Graph;
+    use ndarray::array;
+
+    #[test]
+    fn classification_error_is_the_complement_of_accuracy() {
+        let sample = Sample {
+            graph: Graph::path(4),
+            features: Array2::zeros((4, 1)),
+            targets: Targets::Classes(vec![0, 1, 1, 0]),
+        };
+        let batch = Batch::new(&[&sample]);
+        // Right on nodes 0, 1 and 3: 75 % accuracy, 25 % error.
+        let out = array![[2.0, 1.0], [0.0, 1.0], [3.0, 1.0], [1.0, 0.5]];
+        assert_eq!(metric(Metric::Accuracy, &out, &batch), 75.0);
+        assert_eq!(metric(Metric::Error, &out, &batch), 25.0);
+    }
 }

@@ -241,6 +241,42 @@ fn cross_validation_regression_and_table_settings_are_checked() {
 }
 
 #[test]
+fn column_metrics_and_degradation_rows_are_checked() {
+    // A column's own metric must fit its dataset, and the error names the column's key.
+    expect_error(
+        &edited(
+            r#"{ label = "SUM (10)", async = { max_rounds = 50000, tol = 1e-6 }, dataset = { kind = "sum", graphs = 100, nodes = 10 }, paper"#,
+            r#"{ label = "SUM (10)", metric = "error", async = { max_rounds = 50000, tol = 1e-6 }, dataset = { kind = "sum", graphs = 100, nodes = 10 }, paper"#,
+        ),
+        &["tables.counting.columns[2].metric", "Error", "sum("],
+    );
+    load(&edited(
+        r#"{ label = "SUM (10)", async = { max_rounds = 50000, tol = 1e-6 }, dataset = { kind = "sum", graphs = 100, nodes = 10 }, paper"#,
+        r#"{ label = "SUM (10)", metric = "relative-rmse", async = { max_rounds = 50000, tol = 1e-6 }, dataset = { kind = "sum", graphs = 100, nodes = 10 }, paper"#,
+    ))
+    .expect("a column may name its table's metric");
+    // Degradation rows exist only in tables that ask for them.
+    expect_error(
+        &HARNESS.replacen("gcn-sync = [65.0", "gcn-degradation = [5.0", 1),
+        &[
+            "tables.chains.columns[0].paper",
+            "gcn-degradation",
+            "MODEL-async",
+        ],
+    );
+    let iclr = "degradation = true ";
+    assert!(HARNESS.contains(iclr), "the ICLR tables report degradation");
+    expect_error(
+        &HARNESS.replacen(iclr, "degradation = false ", 1),
+        &[
+            "tables.iclr-chains.columns[0].paper",
+            "-degradation",
+            "MODEL-sync or MODEL-async with",
+        ],
+    );
+}
+
+#[test]
 fn per_model_orderings_name_table_models() {
     let from = "model_orderings = { ignn = 2, energy = 1 }";
     expect_error(

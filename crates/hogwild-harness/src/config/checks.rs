@@ -10,7 +10,7 @@
 //! (from its settings, before it is generated), a run (dataset, model and simulator, from
 //! the built dataset), and the plan itself (every run's key and results).
 
-use super::{Config, ConfigError, TableConfig};
+use super::{Config, ConfigError, TableConfig, DEGRADATION_ROW};
 use hogwild_datasets::{Dataset, DatasetError, DatasetSize};
 use hogwild_models::{registry, ModelsConfig, ProblemSize};
 use hogwild_settings::{at_least, Bytes, InvalidSetting, Key};
@@ -318,12 +318,20 @@ impl Config {
                 self.invalid(e.under(Key::from("async")).under(&at).under(&here), &[base])
             })?;
             for (row, &[mean, std]) in &col.paper {
+                let suffixes: &[&str] = if t.degradation {
+                    &["sync", "async", DEGRADATION_ROW]
+                } else {
+                    &["sync", "async"]
+                };
                 let known = registry::KINDS.iter().any(|k| {
-                    row == &format!("{}-sync", k.name) || row == &format!("{}-async", k.name)
+                    suffixes
+                        .iter()
+                        .any(|suffix| row == &format!("{}-{suffix}", k.name))
                 });
                 let why = if !known {
                     format!(
-                        "a paper row is MODEL-sync or MODEL-async with MODEL one of {}",
+                        "a paper row is MODEL-{} with MODEL one of {}",
+                        suffixes.join(" or MODEL-"),
                         registry::names()
                     )
                 } else if !(mean.is_finite() && std.is_finite() && std >= 0.0) {
@@ -382,12 +390,17 @@ impl Config {
         let t = &self.tables[name];
         let here = table_key(name);
         let fail = |e: InvalidSetting| self.invalid(e.under(&here), &[]);
-        if !t.metric.fits(dataset.task) {
+        let metric = t.metric_of(c);
+        if !metric.fits(dataset.task) {
+            let key = match t.columns[c].metric {
+                Some(_) => Key::from("columns").index(c).name("metric"),
+                None => Key::from("metric"),
+            };
             return Err(fail(InvalidSetting::new(
-                "metric",
-                format!("{:?}", t.metric),
+                key,
+                format!("{metric:?}"),
                 format!(
-                    "does not fit column {c}'s dataset {} ({:?}): accuracy and graph-accuracy are for classification, relative-rmse for regression, distance-relative-rmse for localisation",
+                    "does not fit column {c}'s dataset {} ({:?}): accuracy, error and graph-accuracy are for classification, relative-rmse for regression, distance-relative-rmse for localisation",
                     dataset.identity, dataset.task
                 ),
             )));

@@ -14,7 +14,7 @@ pub mod schema;
 
 pub use checks::Datasets;
 pub use grid::Grid;
-pub use schema::{ColumnConfig, Metric, TableConfig};
+pub use schema::{ColumnConfig, Metric, TableConfig, DEGRADATION_ROW};
 
 use hogwild_models::ModelsConfig;
 use hogwild_settings::{InvalidSetting, Key, MemoryBudget};

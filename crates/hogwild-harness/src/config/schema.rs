@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 pub enum Metric {
     /// Node classification accuracy in percent over all evaluated nodes.
     Accuracy,
+    /// Node classification error in percent over all evaluated nodes: `100 − accuracy`, as
+    /// the ICLR version of the paper prints its classification cells.
+    Error,
     /// Graph classification accuracy in percent over the evaluated graphs, each graph's
     /// class being the arg-max of its nodes' mean output (every node predicts its graph's
     /// class; the mean is what a consensus over the nodes would agree on).
@@ -26,7 +29,7 @@ impl Metric {
     pub fn higher_is_better(self) -> bool {
         match self {
             Metric::Accuracy | Metric::GraphAccuracy => true,
-            Metric::RelativeRmse | Metric::DistanceRelativeRmse => false,
+            Metric::Error | Metric::RelativeRmse | Metric::DistanceRelativeRmse => false,
         }
     }
 
@@ -35,13 +38,16 @@ impl Metric {
         matches!(
             (self, task),
             (
-                Metric::Accuracy | Metric::GraphAccuracy,
+                Metric::Accuracy | Metric::Error | Metric::GraphAccuracy,
                 Task::Classification { .. }
             ) | (Metric::RelativeRmse, Task::Regression { .. })
                 | (Metric::DistanceRelativeRmse, Task::Localisation { .. })
         )
     }
 }
+
+/// The suffix of a table's degradation rows (`gcn-degradation`; [`TableConfig::degradation`]).
+pub const DEGRADATION_ROW: &str = "degradation";
 
 /// One column of a table: a dataset, and the paper's values for it.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -51,9 +57,14 @@ pub struct ColumnConfig {
     pub label: String,
     /// The dataset.
     pub dataset: DatasetSpec,
-    /// The paper's `[mean, std]` per row key (`gcn-sync`, `energy-async`, …).
+    /// The paper's `[mean, std]` per row key (`gcn-sync`, `energy-async`, and in a table
+    /// with `degradation`, `gcn-degradation`, …).
     #[serde(default)]
     pub paper: BTreeMap<String, [f64; 2]>,
+    /// This column's metric, when it is not the table's (a table of tasks of different
+    /// kinds: classification error beside relative RMSE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<Metric>,
     /// Changes to `[async]` for this column (`async = { staleness_bound = 5 }`), so a
     /// table can sweep the asynchrony model. Not serialised when empty.
     #[serde(
@@ -89,6 +100,12 @@ pub struct TableConfig {
     pub models: Vec<String>,
     /// Delta degrees of freedom of the reported standard deviation (0 = population, as numpy).
     pub std_ddof: u8,
+    /// Adds a row per model with the asynchronous degradation in percent (the ICLR
+    /// version's statistic): for every asynchronous evaluation, how much worse than the same
+    /// trained model's synchronous value, relative to it (`100 (async − sync) / sync`, the
+    /// sign flipped for metrics where higher is better), mean ± std over all of them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub degradation: bool,
     /// Run only when named (`--table NAME`), not by a plain `hogwild reproduce`: for tables
     /// that read downloaded data, which a fresh machine does not have.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -112,6 +129,11 @@ pub struct TableConfig {
 }
 
 impl TableConfig {
+    /// The metric of column `c`: its own, else the table's.
+    pub fn metric_of(&self, c: usize) -> Metric {
+        self.columns[c].metric.unwrap_or(self.metric)
+    }
+
     /// Asynchronous orderings per trained `model`.
     pub fn orderings_of(&self, model: &str) -> usize {
         self.model_orderings

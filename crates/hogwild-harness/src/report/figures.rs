@@ -12,6 +12,7 @@
 //! the lines stay readable; `curves.parquet` holds every run's.
 
 use super::TableReport;
+use crate::config::DEGRADATION_ROW;
 use crate::curve::Curve;
 use crate::sweep::{Mode, RunResult};
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
@@ -228,12 +229,24 @@ fn model_index(report: &TableReport, model: &str) -> usize {
 pub fn cells(report: &TableReport) -> anyhow::Result<String> {
     let c = &report.config;
     let n = c.columns.len();
-    let rows = report.rows.len().max(1);
+    // Degradation rows are a change in percent, not the metric: they stay in table.md.
+    let plotted = |key: &str| !key.ends_with(&format!("-{DEGRADATION_ROW}"));
+    let rows = report
+        .rows
+        .iter()
+        .filter(|(key, _)| plotted(key))
+        .count()
+        .max(1);
     // Rows side by side within a column: sync and async of one model next to each other.
     let offset = |r: usize| (r as f64 - (rows as f64 - 1.0) / 2.0) * (0.5 / rows as f64);
     let mut series = vec![];
     let mut bars = vec![];
-    for (r, ((key, display), cells)) in report.rows.iter().zip(&report.cells).enumerate() {
+    let rows_plotted = report
+        .rows
+        .iter()
+        .zip(&report.cells)
+        .filter(|((key, _), _)| plotted(key));
+    for (r, ((key, display), cells)) in rows_plotted.enumerate() {
         let model = key.rsplit_once('-').map_or(key.as_str(), |(m, _)| m);
         let points: Vec<(f64, f64)> = cells
             .iter()
@@ -270,7 +283,10 @@ pub fn cells(report: &TableReport) -> anyhow::Result<String> {
             String::new()
         }
     };
-    let unit = if c.metric.higher_is_better() {
+    let metrics: Vec<_> = (0..n).map(|j| c.metric_of(j)).collect();
+    let unit = if metrics.iter().any(|&m| m != c.metric) {
+        "metric (%)"
+    } else if c.metric.higher_is_better() {
         "accuracy (%)"
     } else {
         "error (%)"

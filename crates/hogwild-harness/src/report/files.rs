@@ -29,10 +29,7 @@ impl TableReport {
                 n.push(cell.n as u32);
                 pm.push(cell.paper.map(|p| p[0]));
                 ps.push(cell.paper.map(|p| p[1]));
-                verdict.push(
-                    cell.verdict(self.config.metric)
-                        .map(|v| v.as_str().to_string()),
-                );
+                verdict.push(cell.verdict().map(|v| v.as_str().to_string()));
             }
         }
         df!("row" => row, "column_label" => column, "mean" => mean, "std" => std, "n" => n, "paper_mean" => pm, "paper_std" => ps, "verdict" => verdict)

@@ -1,6 +1,6 @@
 //! The table as a LaTeX `tabular` and one macro per cell.
 
-use super::TableReport;
+use super::{one_decimal, TableReport};
 use crate::text;
 use std::fmt::Write as _;
 
@@ -112,7 +112,8 @@ impl TableReport {
         for ((_, display), row) in self.rows.iter().zip(&self.cells) {
             s.push_str(&text::latex(display));
             for cell in row {
-                write!(s, " & ${:.1} \\pm {:.1}$", cell.mean, cell.std).unwrap();
+                let (mean, std) = (one_decimal(cell.mean), one_decimal(cell.std));
+                write!(s, " & ${mean:.1} \\pm {std:.1}$").unwrap();
             }
             s.push_str(" \\\\\n");
         }
@@ -146,10 +147,10 @@ impl TableReport {
                      \\providecommand{{\\{name}Mean}}{{{:.1}}}\n\\providecommand{{\\{name}Std}}{{{:.1}}}",
                     text::latex(display),
                     text::latex(&col.label),
-                    cell.mean,
-                    cell.std,
-                    cell.mean,
-                    cell.std
+                    one_decimal(cell.mean),
+                    one_decimal(cell.std),
+                    one_decimal(cell.mean),
+                    one_decimal(cell.std)
                 )
                 .unwrap();
             }

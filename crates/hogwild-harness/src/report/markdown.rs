@@ -31,17 +31,20 @@ impl TableReport {
                 .collect();
             write!(orderings, " ({})", by_model.join(", ")).unwrap();
         }
+        let seeds = match c.seeds.len() {
+            1 => "1 seed".to_string(),
+            n => format!("{n} seeds"),
+        };
         let over = match c.folds {
             Some(k) => format!(
-                "{} seeds × {k} folds (train on {}, evaluate on the held-out fold)",
-                c.seeds.len(),
+                "{seeds} × {k} folds (train on {}, evaluate on the held-out fold)",
                 if k == 2 {
                     "the other".to_string()
                 } else {
                     format!("the other {}", k - 1)
                 }
             ),
-            None => format!("{} seeds", c.seeds.len()),
+            None => seeds,
         };
         write!(
             s,
@@ -49,6 +52,9 @@ impl TableReport {
             c.std_ddof,
         )
         .unwrap();
+        if c.degradation {
+            s.push_str("A degradation row is the ICLR version's statistic: for every asynchronous evaluation (run and ordering), how much worse it is than the same trained model's synchronous value, in percent of that value (`100 (async − sync) / sync`, sign flipped where higher is better), mean ± std over all of them.\n");
+        }
         s
     }
 
@@ -60,7 +66,7 @@ impl TableReport {
         );
         for ((_, display), row) in self.rows.iter().zip(&self.cells) {
             for (col, cell) in c.columns.iter().zip(row) {
-                let (paper, delta, verdict) = match (cell.paper, cell.verdict(c.metric)) {
+                let (paper, delta, verdict) = match (cell.paper, cell.verdict()) {
                     (Some([pm, ps]), Some(v)) => (
                         fmt_cell(pm, ps),
                         format!("{:+.1}", cell.mean - pm),

@@ -17,7 +17,7 @@ pub mod schema;
 pub use compare::compare;
 pub use files::{folds_frame, write_table, Record, DETERMINISTIC_FILES};
 
-use crate::config::{Metric, TableConfig};
+use crate::config::{Metric, TableConfig, DEGRADATION_ROW};
 use crate::sweep::{Mode, RunResult};
 
 /// Mean and standard deviation with `ddof` delta degrees of freedom, summed in slice order.
@@ -47,6 +47,8 @@ pub struct Cell {
     pub n: usize,
     /// The paper's `[mean, std]`, if it reports this cell.
     pub paper: Option<[f64; 2]>,
+    /// Whether a larger value is better (the column's metric; never for degradation).
+    pub higher_is_better: bool,
 }
 
 /// How a cell compares with the paper.
@@ -72,14 +74,14 @@ impl Verdict {
 
 impl Cell {
     /// The verdict against the paper, if the paper has this cell.
-    pub fn verdict(&self, metric: Metric) -> Option<Verdict> {
+    pub fn verdict(&self) -> Option<Verdict> {
         let [pm, ps] = self.paper?;
         let d = self.mean - pm;
         // Compare at the paper's printed precision (one decimal).
         let d_printed = (self.mean * 10.0).round() / 10.0 - pm;
         Some(if d_printed.abs() <= ps.max(0.05) + 1e-9 {
             Verdict::Within
-        } else if (d > 0.0) == metric.higher_is_better() {
+        } else if (d > 0.0) == self.higher_is_better {
             Verdict::Better
         } else {
             Verdict::Worse
@@ -158,6 +160,28 @@ pub fn aggregate(name: &str, config: &TableConfig, results: &[&RunResult]) -> Ta
                         std,
                         n: values.len(),
                         paper: config.columns[c].paper.get(&key).copied(),
+                        higher_is_better: config.metric_of(c).higher_is_better(),
+                    }
+                })
+                .collect();
+            cells.push(row);
+        }
+        if config.degradation {
+            let key = format!("{model}-{DEGRADATION_ROW}");
+            rows.push((
+                key.clone(),
+                format!("{} (degradation, %)", display_name(model)),
+            ));
+            let row = (0..config.columns.len())
+                .map(|c| {
+                    let values = degradations(config.metric_of(c), model, c, results);
+                    let (mean, std) = mean_std(&values, config.std_ddof);
+                    Cell {
+                        mean,
+                        std,
+                        n: values.len(),
+                        paper: config.columns[c].paper.get(&key).copied(),
+                        higher_is_better: false,
                     }
                 })
                 .collect();
@@ -204,8 +228,48 @@ pub fn aggregate(name: &str, config: &TableConfig, results: &[&RunResult]) -> Ta
     }
 }
 
+/// Every asynchronous evaluation's degradation in percent from its run's synchronous value,
+/// for `model` on column `c` ([`TableConfig::degradation`]), in run and ordering order. A run
+/// whose synchronous value is 0 has no relative change and gives none.
+fn degradations(metric: Metric, model: &str, c: usize, results: &[&RunResult]) -> Vec<f64> {
+    let worse = if metric.higher_is_better() { -1.0 } else { 1.0 };
+    let mut values = vec![];
+    for r in results
+        .iter()
+        .filter(|r| r.spec.model == model && r.spec.column == c)
+    {
+        let sync = r
+            .evaluations
+            .iter()
+            .find(|e| e.mode == Mode::Sync)
+            .expect("sync first")
+            .value;
+        if sync == 0.0 {
+            continue;
+        }
+        values.extend(
+            r.evaluations
+                .iter()
+                .filter(|e| e.mode == Mode::Async)
+                // `+ 0.0`: no change is 0, not −0 (as table.csv would write it).
+                .map(|e| worse * 100.0 * (e.value - sync) / sync.abs() + 0.0),
+        );
+    }
+    values
+}
+
+/// `v` as printed to one decimal: a value that rounds to zero is printed `0.0`, never
+/// `-0.0` (a degradation of −0.001 % is none).
+fn one_decimal(v: f64) -> f64 {
+    if (v * 10.0).round() == 0.0 {
+        0.0
+    } else {
+        v
+    }
+}
+
 fn fmt_cell(mean: f64, std: f64) -> String {
-    format!("{mean:.1} ± {std:.1}")
+    format!("{:.1} ± {:.1}", one_decimal(mean), one_decimal(std))
 }
 
 impl TableReport {
@@ -214,7 +278,7 @@ impl TableReport {
         self.cells
             .iter()
             .flatten()
-            .filter(|c| c.verdict(self.config.metric) == Some(Verdict::Worse))
+            .filter(|c| c.verdict() == Some(Verdict::Worse))
             .count()
     }
 }
@@ -250,20 +314,26 @@ mod tests {
                 std: 0.0,
                 n: 1,
                 paper: Some(paper),
+                higher_is_better: true,
             };
-            assert_eq!(
-                cell.verdict(Metric::Accuracy),
-                Some(want),
-                "{mean} vs {paper:?}"
-            );
+            assert_eq!(cell.verdict(), Some(want), "{mean} vs {paper:?}");
         }
         let unreported = Cell {
             mean: 1.0,
             std: 0.0,
             n: 1,
             paper: None,
+            higher_is_better: true,
         };
-        assert_eq!(unreported.verdict(Metric::Accuracy), None);
+        assert_eq!(unreported.verdict(), None);
+    }
+
+    #[test]
+    fn cells_that_round_to_zero_print_without_a_sign() {
+        assert_eq!(fmt_cell(-0.0, 0.0), "0.0 ± 0.0");
+        assert_eq!(fmt_cell(-0.04, 0.01), "0.0 ± 0.0");
+        assert_eq!(fmt_cell(-0.05, 0.0), "-0.1 ± 0.0");
+        assert_eq!(fmt_cell(12.34, 0.06), "12.3 ± 0.1");
     }
 }
 
@@ -341,6 +411,46 @@ mod aggregation_tests {
         assert!(macros.contains("% GCN (sync) / $\\ell$ = 10"), "{macros}");
         let md = report.table_markdown();
         assert!(md.contains("| model | ℓ = 10 \\| β = 1% |"), "{md}");
+    }
+
+    #[test]
+    fn degradation_rows_are_relative_changes_in_the_worse_direction() {
+        let mut config = table("t", "accuracy", 2);
+        config.degradation = true;
+        let mut rmse = config.columns[0].clone();
+        rmse.label = "rmse".into();
+        rmse.metric = Some(Metric::RelativeRmse);
+        config.columns.push(rmse);
+        let in_column = |column, seed, sync, orderings: &[f64]| {
+            let mut r = run(seed, sync, orderings);
+            r.spec.column = column;
+            r
+        };
+        let runs = [
+            // Accuracy 50 → 40 is 20 % worse, 50 → 60 is 20 % better.
+            in_column(0, 0, 50.0, &[40.0, 60.0]),
+            in_column(0, 1, 80.0, &[80.0, 80.0]),
+            // Relative RMSE 10 → 15 is 50 % worse; a zero sync value gives no change.
+            in_column(1, 0, 10.0, &[15.0, 10.0]),
+            in_column(1, 1, 0.0, &[3.0, 0.0]),
+        ];
+        let report = aggregate("t", &config, &runs.iter().collect::<Vec<_>>());
+        let keys: Vec<&str> = report.rows.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["gcn-sync", "gcn-async", "gcn-degradation"]);
+        let (accuracy, rmse) = (&report.cells[2][0], &report.cells[2][1]);
+        // Pooled over runs and orderings: [20, −20, 0, 0] and [50, 0].
+        assert_eq!((accuracy.mean, accuracy.n), (0.0, 4));
+        assert!((accuracy.std - 200f64.sqrt()).abs() < 1e-12);
+        assert_eq!((rmse.mean, rmse.std, rmse.n), (25.0, 25.0, 2));
+        assert!(!accuracy.higher_is_better && !rmse.higher_is_better);
+        assert!(report.cells[0][0].higher_is_better && !report.cells[0][1].higher_is_better);
+        // Less degradation than the paper's is better.
+        let mut cell = rmse.clone();
+        cell.paper = Some([584.6, 0.0]);
+        assert_eq!(cell.verdict(), Some(Verdict::Better));
+        assert!(report
+            .table_markdown()
+            .contains("| GCN (degradation, %) | 0.0 ± 14.1 | 25.0 ± 25.0 |"));
     }
 
     #[test]

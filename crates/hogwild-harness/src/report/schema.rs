@@ -200,7 +200,7 @@ pub fn run_columns<'a>() -> Vec<ColumnSpec<RunRow<'a>>> {
         col("orderings", UInt, "asynchronous orderings evaluated for this run", |r| uint(r.planned.key.orderings)),
         col("mode", Text, "`sync` (batched synchronous inference) or `async` (simulated asynchronous inference)", |r| text(r.eval.mode.as_str())),
         col("ordering", UInt, "which asynchronous ordering (null for sync rows)", |r| Cell::UInt(r.eval.ordering.map(|o| o as u64))),
-        col("metric", Text, "`accuracy`, `graph-accuracy`, `relative-rmse` or `distance-relative-rmse`", |r| text(toml::Value::try_from(r.planned.key.metric).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())),
+        col("metric", Text, "`accuracy`, `error` (100 − accuracy), `graph-accuracy`, `relative-rmse` or `distance-relative-rmse`", |r| text(toml::Value::try_from(r.planned.key.metric).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())),
         col("unit", Text, "unit of `value` (`%`)", |_| text("%")),
         col("higher_is_better", Bool, "whether a larger `value` is better", |r| Cell::Bool(Some(r.planned.key.metric.higher_is_better()))),
         col("value", Float, "the metric on the evaluated graphs", |r| Cell::Float(Some(r.eval.value))),
