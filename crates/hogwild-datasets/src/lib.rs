@@ -4,12 +4,17 @@
 //! deterministic functions of their parameters (and of a named seed where they are random),
 //! so a dataset is identified by its name and parameters ([`Dataset::identity`]).
 //! Adding a dataset means adding a module with a generator and a [`DatasetSpec`] variant.
+//!
+//! The AMP generators ([`expressiveness`]: Table 2's benchmarks beyond 1-WL, each with its
+//! [`expressiveness::Recipe`]) are built per seed and split by their own functions and
+//! have no [`DatasetSpec`] variant yet.
 
 use hogwild_graph::Sample;
 use hogwild_settings::{Bytes, InvalidSetting, MemoryBudget};
 
 pub mod chains;
 pub mod counting;
+pub mod expressiveness;
 pub mod localisation;
 pub mod mnist;
 pub mod synthetic;
