@@ -6,8 +6,8 @@
 //! Adding a dataset means adding a module with a generator and a [`DatasetSpec`] variant.
 //!
 //! The AMP generators ([`expressiveness`]: Table 2's benchmarks beyond 1-WL, each with its
-//! [`expressiveness::Recipe`]) are built per seed and split by their own functions and
-//! have no [`DatasetSpec`] variant yet.
+//! [`expressiveness::Recipe`]; [`parity`]: Table 3's shortest-path parity graphs) are built
+//! per seed and split by their own functions and have no [`DatasetSpec`] variant yet.
 
 use hogwild_graph::Sample;
 use hogwild_settings::{Bytes, InvalidSetting, MemoryBudget};
@@ -17,6 +17,7 @@ pub mod counting;
 pub mod expressiveness;
 pub mod localisation;
 pub mod mnist;
+pub mod parity;
 pub mod synthetic;
 pub mod tu;
 
