@@ -250,6 +250,19 @@ impl Benchmark {
         Benchmark::SkipCycles,
     ];
 
+    /// Every benchmark: Table 2's, then the code's Rook-vs-Shrikhande.
+    pub const ALL: [Benchmark; 9] = [
+        Benchmark::Limits1,
+        Benchmark::Limits2,
+        Benchmark::Triangles,
+        Benchmark::Lcc,
+        Benchmark::Max,
+        Benchmark::Mean,
+        Benchmark::FourCycles,
+        Benchmark::SkipCycles,
+        Benchmark::RookShrikhande,
+    ];
+
     /// The benchmark's recipe.
     pub fn recipe(self) -> &'static Recipe {
         match self {
@@ -299,8 +312,9 @@ impl Benchmark {
     }
 }
 
-/// The class of a graph-level sample: the class all its nodes carry (`None` when the graph
-/// is empty or its nodes disagree, i.e. a node-level sample).
+/// The class of a graph-level sample: the class all its nodes carry; `None` when the graph
+/// is empty or its nodes disagree. Meaningful only where [`Recipe::level`] is
+/// [`Level::Graph`] (a node-level sample whose nodes happen to agree also gives `Some`).
 pub fn graph_class(sample: &Sample) -> Option<usize> {
     match &sample.targets {
         Targets::Classes(c) => c

@@ -97,10 +97,7 @@ fn recipes_hold_the_papers_settings() {
         Level::Graph { pool: Pool::Mean }
     );
     assert_eq!(Benchmark::SkipCycles.recipe().baseline_layers, &[4, 9]);
-    for b in Benchmark::TABLE2
-        .into_iter()
-        .chain([Benchmark::RookShrikhande])
-    {
+    for b in Benchmark::ALL {
         let r = b.recipe();
         assert_eq!(r.message_size, 3);
         let d = b.generate(0, Split::Train);
@@ -324,10 +321,7 @@ fn rook_and_shrikhande_are_both_srg_16_6_2_2() {
 
 #[test]
 fn random_benchmarks_are_seeded_per_split() {
-    for b in Benchmark::TABLE2
-        .into_iter()
-        .chain([Benchmark::RookShrikhande])
-    {
+    for b in Benchmark::ALL {
         let train = b.generate(3, Split::Train);
         assert_eq!(train.samples, b.generate(3, Split::Train).samples);
         let others = [b.generate(4, Split::Train), b.generate(3, Split::Test)];
@@ -353,10 +347,7 @@ fn random_benchmarks_are_seeded_per_split() {
 
 #[test]
 fn one_wl_bounded_models_are_at_the_closed_form_accuracy() {
-    for b in Benchmark::TABLE2
-        .into_iter()
-        .chain([Benchmark::RookShrikhande])
-    {
+    for b in Benchmark::ALL {
         let r = b.recipe();
         let Some(closed_form) = r.one_wl_accuracy else {
             continue;
