@@ -432,3 +432,27 @@ fn limits1_snapshot() {
     );
     insta::assert_snapshot!(text);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config {
+        cases: 64,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(28),
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    })]
+
+    #[test]
+    fn random_regular_graphs_are_simple_and_regular(
+        half_n in 2usize..30,
+        degree in 1usize..5,
+        seed in proptest::prelude::any::<u64>(),
+    ) {
+        // An even n admits every degree below it.
+        let n = 2 * half_n;
+        proptest::prop_assume!(degree < n);
+        let pairs = random::random_regular(n, degree, &mut stream(&format!("test/{seed}")));
+        let s = sample(n, &pairs, Array2::ones((n, 1)), vec![0; n]);
+        proptest::prop_assert_eq!(simple_edges(&s).len(), n * degree / 2);
+        proptest::prop_assert!(degrees(&s).iter().all(|&d| d == degree));
+    }
+}
