@@ -1,0 +1,434 @@
+//! The event engine: one message at a time, until the queue empties or the budget is spent.
+//!
+//! A run starts with one message delivered to one start node (paper §3). Each delivered
+//! message is handed to the node program ([`Process`]), which updates the receiver's state and
+//! either sends one new message to *all* the receiver's neighbours (the sender included), stays
+//! silent, or drops the message ([`Reaction`]). Neighbours are the graph's in-neighbours, which
+//! for the undirected graphs AMP uses are all neighbours, visited in ascending id (ours; the
+//! code iterates a hash set of ints, which in practice is ascending id).
+//!
+//! Queue order ([`Delays`]):
+//! - constant delays: FIFO in the order of sending; the initial message first, then one entry
+//!   per neighbour of each processed message, in ascending neighbour id (paper and code);
+//! - random delays: a min-heap on arrival time, ties broken by the order of sending (ours); the
+//!   initial message arrives at time 0, and every copy draws its own delay from the run's RNG,
+//!   in ascending neighbour id.
+//!
+//! Budget ([`Budget`]): processed messages always count; dropped messages count when the
+//! program says so (AMP-ACT: yes; AMP-Iter: no; both code). Nothing else draws from the RNG,
+//! so a run is a function of the program, the graph, the start, and the RNG's state.
+
+use crate::delays::{Budget, Delays};
+use hogwild_graph::Graph;
+use rand_chacha::ChaCha8Rng;
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
+
+/// Where and when a message is delivered.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Delivery {
+    /// The node that processes the message.
+    pub receiver: usize,
+    /// The node that sent it; `None` for the run's initial message.
+    pub sender: Option<usize>,
+    /// Arrival time (constant delays: the number of hops from the start node).
+    pub time: f64,
+}
+
+/// What a node program does with one delivered message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reaction<M> {
+    /// The receiver processed the message (it counts against the budget) and sends the given
+    /// message to all its neighbours, or nothing.
+    Processed(Option<M>),
+    /// The receiver ignored the message: no update, nothing sent.
+    Dropped {
+        /// Whether the drop uses up one message of the budget.
+        counts_against_budget: bool,
+    },
+}
+
+/// A node program: what a node does when a message arrives. The program owns every node's
+/// state; the engine owns only the queue.
+pub trait Process {
+    /// The message payload. Cloned once per neighbour, so make it cheap (an index into an
+    /// arena, for example).
+    type Message: Clone;
+
+    /// Handles `message` delivered as `delivery`.
+    fn on_message(
+        &mut self,
+        delivery: Delivery,
+        message: &Self::Message,
+    ) -> Reaction<Self::Message>;
+}
+
+/// One entry of the event log.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Event {
+    /// Where and when the message was delivered.
+    pub delivery: Delivery,
+    /// What the program did with it.
+    pub outcome: Outcome,
+}
+
+/// The outcome of one delivery, as logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Processed, and a message was sent to every neighbour.
+    Sent,
+    /// Processed, nothing sent.
+    Silent,
+    /// Dropped (whether or not it counted against the budget).
+    Dropped,
+}
+
+/// Counts from one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunStats {
+    /// Deliveries that counted against the budget.
+    pub counted: usize,
+    /// Deliveries the program processed.
+    pub processed: usize,
+    /// Deliveries the program dropped.
+    pub dropped: usize,
+    /// Messages still queued when the run stopped.
+    pub left_in_queue: usize,
+}
+
+/// Runs node programs under a delay model and a budget.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    delays: Delays,
+    budget: Budget,
+    log: Option<Vec<Event>>,
+}
+
+impl Engine {
+    /// An engine without an event log.
+    pub fn new(delays: Delays, budget: Budget) -> Engine {
+        Engine {
+            delays,
+            budget,
+            log: None,
+        }
+    }
+
+    /// The same engine, recording every delivery of the following runs (cleared at the start of
+    /// each run).
+    pub fn with_log(mut self) -> Engine {
+        self.log = Some(Vec::new());
+        self
+    }
+
+    /// The last run's deliveries in processing order, if logging is on.
+    pub fn log(&self) -> Option<&[Event]> {
+        self.log.as_deref()
+    }
+
+    /// The delay model.
+    pub fn delays(&self) -> Delays {
+        self.delays
+    }
+
+    /// The per-run budget.
+    pub fn budget(&self) -> Budget {
+        self.budget
+    }
+
+    /// One run: delivers `initial` to `start` and processes messages until the queue is empty
+    /// or the budget is spent. Random delays draw from `rng`; constant delays do not touch it.
+    pub fn run<P: Process>(
+        &mut self,
+        graph: &Graph,
+        process: &mut P,
+        start: usize,
+        initial: P::Message,
+        rng: &mut ChaCha8Rng,
+    ) -> RunStats {
+        assert!(
+            start < graph.n_nodes(),
+            "start node {start} is not in the graph"
+        );
+        let budget = self.budget.messages(graph.n_nodes());
+        if let Some(log) = &mut self.log {
+            log.clear();
+        }
+        let mut queue = Queue::new(self.delays);
+        queue.push(Pending {
+            receiver: start,
+            sender: None,
+            time: 0.0,
+            seq: 0,
+            message: initial,
+        });
+        let mut seq = 1u64;
+        let mut stats = RunStats::default();
+        while stats.counted < budget {
+            let Some(next) = queue.pop() else { break };
+            let delivery = Delivery {
+                receiver: next.receiver,
+                sender: next.sender,
+                time: next.time,
+            };
+            let reaction = process.on_message(delivery, &next.message);
+            let outcome = match reaction {
+                Reaction::Processed(sent) => {
+                    stats.counted += 1;
+                    stats.processed += 1;
+                    match sent {
+                        Some(message) => {
+                            for (neighbour, _) in graph.neighbours(next.receiver) {
+                                let time = match self.delays {
+                                    Delays::Constant => next.time + 1.0,
+                                    Delays::Random(dist) => next.time + dist.sample(rng),
+                                };
+                                queue.push(Pending {
+                                    receiver: neighbour,
+                                    sender: Some(next.receiver),
+                                    time,
+                                    seq,
+                                    message: message.clone(),
+                                });
+                                seq += 1;
+                            }
+                            Outcome::Sent
+                        }
+                        None => Outcome::Silent,
+                    }
+                }
+                Reaction::Dropped {
+                    counts_against_budget,
+                } => {
+                    stats.counted += usize::from(counts_against_budget);
+                    stats.dropped += 1;
+                    Outcome::Dropped
+                }
+            };
+            if let Some(log) = &mut self.log {
+                log.push(Event { delivery, outcome });
+            }
+        }
+        stats.left_in_queue = queue.len();
+        stats
+    }
+}
+
+/// A message on its way.
+struct Pending<M> {
+    receiver: usize,
+    sender: Option<usize>,
+    time: f64,
+    seq: u64,
+    message: M,
+}
+
+impl<M> Pending<M> {
+    fn key(&self) -> (f64, u64) {
+        (self.time, self.seq)
+    }
+}
+
+impl<M> PartialEq for Pending<M> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl<M> Eq for Pending<M> {}
+
+impl<M> PartialOrd for Pending<M> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<M> Ord for Pending<M> {
+    /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest `(time, seq)` first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        let (t, s) = self.key();
+        let (u, r) = other.key();
+        u.total_cmp(&t).then(r.cmp(&s))
+    }
+}
+
+enum Queue<M> {
+    Fifo(VecDeque<Pending<M>>),
+    Heap(BinaryHeap<Pending<M>>),
+}
+
+impl<M> Queue<M> {
+    fn new(delays: Delays) -> Queue<M> {
+        match delays {
+            Delays::Constant => Queue::Fifo(VecDeque::new()),
+            Delays::Random(_) => Queue::Heap(BinaryHeap::new()),
+        }
+    }
+
+    fn push(&mut self, pending: Pending<M>) {
+        match self {
+            Queue::Fifo(q) => q.push_back(pending),
+            Queue::Heap(h) => h.push(pending),
+        }
+    }
+
+    fn pop(&mut self) -> Option<Pending<M>> {
+        match self {
+            Queue::Fifo(q) => q.pop_front(),
+            Queue::Heap(h) => h.pop(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Queue::Fifo(q) => q.len(),
+            Queue::Heap(h) => h.len(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delays::DelayDistribution;
+    use rand::SeedableRng;
+
+    /// Forwards every message (the message is the hop count) and never drops.
+    struct Flood;
+
+    impl Process for Flood {
+        type Message = u32;
+        fn on_message(&mut self, _: Delivery, hops: &u32) -> Reaction<u32> {
+            Reaction::Processed(Some(hops + 1))
+        }
+    }
+
+    /// Drops every message at odd nodes (counting or not), forwards at even ones.
+    struct DropOdd {
+        counts: bool,
+    }
+
+    impl Process for DropOdd {
+        type Message = ();
+        fn on_message(&mut self, d: Delivery, _: &()) -> Reaction<()> {
+            if d.receiver % 2 == 1 {
+                Reaction::Dropped {
+                    counts_against_budget: self.counts,
+                }
+            } else {
+                Reaction::Processed(Some(()))
+            }
+        }
+    }
+
+    fn receivers(engine: &Engine) -> Vec<(usize, Option<usize>)> {
+        engine
+            .log()
+            .expect("log on")
+            .iter()
+            .map(|e| (e.delivery.receiver, e.delivery.sender))
+            .collect()
+    }
+
+    #[test]
+    fn constant_delays_flood_a_path_in_fifo_order() {
+        // Path 0-1-2-3, start at 1: the initial message, then 1's copies to 0 and 2 (ascending),
+        // then 0's copy back to 1, then 2's copies to 1 and 3, then 1's copies (from 0's)...
+        let graph = Graph::path(4);
+        let mut engine = Engine::new(Delays::Constant, Budget::Absolute(8)).with_log();
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let stats = engine.run(&graph, &mut Flood, 1, 0, &mut rng);
+        assert_eq!(stats.processed, 8);
+        assert_eq!(
+            receivers(&engine),
+            vec![
+                (1, None),
+                (0, Some(1)),
+                (2, Some(1)),
+                (1, Some(0)),
+                (1, Some(2)),
+                (3, Some(2)),
+                (0, Some(1)),
+                (2, Some(1)),
+            ]
+        );
+        let times: Vec<f64> = engine
+            .log()
+            .unwrap()
+            .iter()
+            .map(|e| e.delivery.time)
+            .collect();
+        assert_eq!(times, vec![0.0, 1.0, 1.0, 2.0, 2.0, 2.0, 3.0, 3.0]);
+        // Constant delays never touch the RNG.
+        assert_eq!(rng, ChaCha8Rng::seed_from_u64(0));
+    }
+
+    #[test]
+    fn random_delays_pop_in_time_order_and_are_seeded() {
+        let graph =
+            Graph::undirected(5, &[(0, 1), (1, 2), (2, 3), (3, 4), (4, 0), (0, 2)]).unwrap();
+        let run = |seed| {
+            let mut engine =
+                Engine::new(Delays::Random(DelayDistribution::CODE), Budget::PerNode(6)).with_log();
+            engine.run(
+                &graph,
+                &mut Flood,
+                0,
+                0,
+                &mut ChaCha8Rng::seed_from_u64(seed),
+            );
+            engine.log().unwrap().to_vec()
+        };
+        let log = run(3);
+        assert_eq!(log.len(), 30);
+        assert!(log
+            .windows(2)
+            .all(|w| w[0].delivery.time <= w[1].delivery.time));
+        assert_eq!(log, run(3));
+        assert_ne!(log, run(4));
+    }
+
+    #[test]
+    fn ties_in_time_pop_in_sending_order() {
+        // Uniform on [1, 1): every delay is exactly 1, so the heap must reproduce FIFO order.
+        let graph =
+            Graph::undirected(6, &[(0, 1), (0, 2), (1, 3), (2, 3), (3, 4), (4, 5)]).unwrap();
+        let constant = {
+            let mut e = Engine::new(Delays::Constant, Budget::Absolute(40)).with_log();
+            e.run(&graph, &mut Flood, 2, 0, &mut ChaCha8Rng::seed_from_u64(0));
+            receivers(&e)
+        };
+        let unit = DelayDistribution::Uniform {
+            low: 1.0,
+            high: 1.0,
+        };
+        let mut e = Engine::new(Delays::Random(unit), Budget::Absolute(40)).with_log();
+        e.run(&graph, &mut Flood, 2, 0, &mut ChaCha8Rng::seed_from_u64(0));
+        assert_eq!(receivers(&e), constant);
+    }
+
+    #[test]
+    fn drops_count_against_the_budget_only_when_the_program_says_so() {
+        let complete =
+            Graph::undirected(4, &[(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let mut engine = Engine::new(Delays::Constant, Budget::Absolute(10));
+        let counting = engine.run(&complete, &mut DropOdd { counts: true }, 0, (), &mut rng);
+        assert_eq!(counting.counted, 10);
+        assert_eq!(counting.processed + counting.dropped, 10);
+        assert!(counting.dropped > 0);
+        let free = engine.run(&complete, &mut DropOdd { counts: false }, 0, (), &mut rng);
+        assert_eq!((free.counted, free.processed), (10, 10));
+        assert!(free.dropped > 0);
+        // On a path, node 0 forwards to 1, which drops: the queue empties after 2 deliveries.
+        let path = engine.run(
+            &Graph::path(6),
+            &mut DropOdd { counts: false },
+            0,
+            (),
+            &mut rng,
+        );
+        assert_eq!((path.processed, path.dropped, path.counted), (1, 1, 1));
+        assert_eq!(path.left_in_queue, 0);
+    }
+}
