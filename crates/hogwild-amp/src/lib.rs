@@ -11,6 +11,7 @@
 
 pub mod delays;
 pub mod engine;
+pub mod sgin;
 
 pub use delays::{Budget, DelayDistribution, Delays};
 pub use engine::{Delivery, Engine, Event, Outcome, Process, Reaction, RunStats};
