@@ -1,0 +1,227 @@
+//! AMP model settings, parameters and their initialisation.
+//!
+//! Parameters (PyTorch layout, `out × in`, biases `1 × out`), in this order:
+//! encoder `F → H` (linear, no activation; code); the update cell ([`Update`]); the message
+//! map `W_m: [h_new ‖ m] → m'` (code); the halting unit `[h_old ‖ m] → 1` of AMP-ACT and
+//! AMP-Iter ([`Halting`]); the decoder `H → C`. Initialisation follows PyTorch's defaults
+//! (note §1.5): linear layers `U(−1/√fan_in, 1/√fan_in)` for weights and biases, GRU and LSTM
+//! cells `U(−1/√H, 1/√H)`, drawn in parameter order from the stream the caller passes.
+
+use hogwild_models::Params;
+use ndarray::Array2;
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// How a node updates its state from `(h, m)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Update {
+    /// AMP-RNN: `h ← ReLU(W_s [h ‖ m] + b_s)` (code).
+    Rnn,
+    /// AMP-GRU: `h ← GRUCell(input m, hidden h)` (PyTorch's gate order r, z, n).
+    Gru,
+    /// AMP-LSTM: `(h, c) ← LSTMCell(m, (h, c))`, `c = 0` at the start of a run (PyTorch's gate
+    /// order i, f, g, o).
+    Lstm,
+}
+
+/// Whether and how a node stops updating (note §1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Halting {
+    /// Never stops (AMP-RNN, -GRU, -LSTM).
+    None,
+    /// AMP-ACT: halting mass `A` (additive, clamped at 1), accumulator `o += p·h_new`; once
+    /// `A > 1 − 1e-7` messages are dropped and *count* against the budget (code).
+    Act,
+    /// AMP-Iter: remaining confidence `r` (multiplicative), accumulator `o += r·c·h_new`,
+    /// `r ← r(1 − c)`; once `r < 1e-7` messages are dropped and do *not* count (code).
+    Iter,
+}
+
+/// ACT drops a message once the halting mass exceeds `1 − HALT_EPSILON`; Iter once the
+/// remaining confidence is below it (code: 1e-7).
+pub const HALT_EPSILON: f64 = 1e-7;
+
+/// The shape of an AMP model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AmpConfig {
+    /// Node-feature width `F`.
+    pub features: usize,
+    /// State width `H`.
+    pub hidden: usize,
+    /// Message width `M` (code: 3 for Table 2 and long-range).
+    pub message: usize,
+    /// Number of classes `C`.
+    pub classes: usize,
+    /// The update cell.
+    pub update: Update,
+    /// The halting rule (the paper's ACT and Iter use [`Update::Rnn`]).
+    pub halting: Halting,
+    /// The message delivered to the start node of every run (length `M`; code: `ones(M)`,
+    /// long-range `[1, 0, 0]`).
+    pub initial_message: Vec<f64>,
+}
+
+/// Where each parameter sits in the [`Params`] list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ParamIds {
+    pub enc_w: usize,
+    pub enc_b: usize,
+    /// RNN: `W_s`, `b_s`; GRU/LSTM: `W_ih`, `b_ih`.
+    pub cell_w: usize,
+    pub cell_b: usize,
+    /// GRU/LSTM: `W_hh`, `b_hh`.
+    pub cell_wh: Option<(usize, usize)>,
+    pub msg_w: usize,
+    pub msg_b: usize,
+    pub halt: Option<(usize, usize)>,
+    pub dec_w: usize,
+    pub dec_b: usize,
+}
+
+/// An AMP model: its shape and parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AmpModel {
+    /// The shape.
+    pub config: AmpConfig,
+    /// The parameters, in the order of the module docs.
+    pub params: Params,
+    pub(crate) ids: ParamIds,
+}
+
+/// A PyTorch-initialised linear layer `fan_in → out`: `(weight id, bias id)`.
+fn linear(
+    p: &mut Params,
+    name: &str,
+    out: usize,
+    fan_in: usize,
+    rng: &mut ChaCha8Rng,
+) -> (usize, usize) {
+    let bound = 1.0 / (fan_in as f64).sqrt();
+    let w = p.push(format!("{name}.weight"), uniform(out, fan_in, bound, rng));
+    let b = p.push(format!("{name}.bias"), uniform(1, out, bound, rng));
+    (w, b)
+}
+
+fn uniform(rows: usize, cols: usize, bound: f64, rng: &mut ChaCha8Rng) -> Array2<f64> {
+    Array2::from_shape_simple_fn((rows, cols), || rng.random_range(-bound..bound))
+}
+
+impl AmpModel {
+    /// A freshly initialised model (PyTorch's default initialisation, drawn from `rng`).
+    pub fn new(config: AmpConfig, rng: &mut ChaCha8Rng) -> AmpModel {
+        let (f, h, m, c) = (
+            config.features,
+            config.hidden,
+            config.message,
+            config.classes,
+        );
+        assert!(
+            f > 0 && h > 0 && m > 0 && c > 0,
+            "every width must be positive"
+        );
+        assert_eq!(
+            config.initial_message.len(),
+            m,
+            "initial message of width M"
+        );
+        let mut p = Params::default();
+        let (enc_w, enc_b) = linear(&mut p, "encoder", h, f, rng);
+        let gates = match config.update {
+            Update::Rnn => 0,
+            Update::Gru => 3,
+            Update::Lstm => 4,
+        };
+        let (cell_w, cell_b, cell_wh) = if gates == 0 {
+            let (w, b) = linear(&mut p, "state", h, h + m, rng);
+            (w, b, None)
+        } else {
+            let bound = 1.0 / (h as f64).sqrt();
+            let w_ih = p.push("cell.weight_ih", uniform(gates * h, m, bound, rng));
+            let w_hh = p.push("cell.weight_hh", uniform(gates * h, h, bound, rng));
+            let b_ih = p.push("cell.bias_ih", uniform(1, gates * h, bound, rng));
+            let b_hh = p.push("cell.bias_hh", uniform(1, gates * h, bound, rng));
+            (w_ih, b_ih, Some((w_hh, b_hh)))
+        };
+        let (msg_w, msg_b) = linear(&mut p, "message", m, h + m, rng);
+        let halt = match config.halting {
+            Halting::None => None,
+            Halting::Act | Halting::Iter => Some(linear(&mut p, "halting", 1, h + m, rng)),
+        };
+        let (dec_w, dec_b) = linear(&mut p, "decoder", c, h, rng);
+        let ids = ParamIds {
+            enc_w,
+            enc_b,
+            cell_w,
+            cell_b,
+            cell_wh,
+            msg_w,
+            msg_b,
+            halt,
+            dec_w,
+            dec_b,
+        };
+        AmpModel {
+            config,
+            params: p,
+            ids,
+        }
+    }
+
+    pub(crate) fn slice(&self, id: usize) -> &[f64] {
+        self.params
+            .get(id)
+            .as_slice()
+            .expect("parameters are contiguous")
+    }
+}
+
+/// `out[i] += Σ_j w[i·cols + j] · x[j]` for `i < out.len()`, `cols = x.len()`.
+#[inline]
+pub(crate) fn matvec_add(out: &mut [f64], w: &[f64], x: &[f64]) {
+    let cols = x.len();
+    for (o, row) in out.iter_mut().zip(w.chunks_exact(cols)) {
+        *o += row.iter().zip(x).map(|(a, b)| a * b).sum::<f64>();
+    }
+}
+
+/// `out[j] += Σ_i w[i·cols + j] · g[i]` (transpose product), `cols = out.len()`.
+#[inline]
+pub(crate) fn matvec_t_add(out: &mut [f64], w: &[f64], g: &[f64]) {
+    let cols = out.len();
+    for (&gi, row) in g.iter().zip(w.chunks_exact(cols)) {
+        if gi != 0.0 {
+            for (o, a) in out.iter_mut().zip(row) {
+                *o += gi * a;
+            }
+        }
+    }
+}
+
+/// `w[i·cols + j] += g[i] · x[j]` (outer product), `cols = x.len()`.
+#[inline]
+pub(crate) fn outer_add(w: &mut [f64], g: &[f64], x: &[f64]) {
+    let cols = x.len();
+    for (&gi, row) in g.iter().zip(w.chunks_exact_mut(cols)) {
+        if gi != 0.0 {
+            for (a, b) in row.iter_mut().zip(x) {
+                *a += gi * b;
+            }
+        }
+    }
+}
+
+/// `σ(x)`, the same bits on every machine (exponential from `hogwild_models::elementary`).
+#[inline]
+pub(crate) fn sigmoid(x: f64) -> f64 {
+    hogwild_models::elementary::softplus_sigmoid(x).1
+}
+
+/// `tanh(x) = sign(x)·(1 − e)/(1 + e)`, `e = exp(−2|x|)`, without cancellation.
+#[inline]
+pub(crate) fn tanh(x: f64) -> f64 {
+    let e = hogwild_models::elementary::exp_nonpositive(-2.0 * x.abs());
+    ((1.0 - e) / (1.0 + e)).copysign(x)
+}
