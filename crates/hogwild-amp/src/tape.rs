@@ -310,3 +310,60 @@ impl AmpRun<'_> {
         self.model.slice(id)[0]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delays::{Budget, Delays};
+    use crate::engine::{Engine, RunStats};
+    use crate::model::{AmpConfig, Update};
+    use hogwild_graph::Graph;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    /// A run of a halting model whose halting score is pushed to σ(5) ≈ 0.993.
+    fn halting_run(halting: Halting) -> (RunStats, usize) {
+        let config = AmpConfig {
+            features: 1,
+            hidden: 3,
+            message: 2,
+            classes: 2,
+            update: Update::Rnn,
+            halting,
+            initial_message: vec![1.0, 1.0],
+        };
+        let mut model = AmpModel::new(config, &mut ChaCha8Rng::seed_from_u64(1));
+        let (_, bias) = model.ids.halt.unwrap();
+        model.params.get_mut(bias)[(0, 0)] = 5.0;
+        let pairs: Vec<_> = (0..6).map(|i| (i, (i + 1) % 6)).collect();
+        let graph = Graph::undirected(6, &pairs).unwrap();
+        let encoded = encode(&model, &Array2::ones((6, 1)));
+        let mut run = AmpRun::new(&model, &encoded, true);
+        let mut engine = Engine::new(Delays::Constant, Budget::PerNode(10));
+        let stats = engine.run(&graph, &mut run, 0, 0, &mut ChaCha8Rng::seed_from_u64(0));
+        (stats, run.steps.len())
+    }
+
+    #[test]
+    fn act_drops_count_against_the_budget() {
+        let (stats, steps) = halting_run(Halting::Act);
+        // p ≈ 0.993, then clamped to 1 − A: every node halts after two updates.
+        assert_eq!(stats.processed, steps);
+        assert!(steps <= 12, "{stats:?}");
+        assert!(stats.dropped > 0);
+        // Halted nodes send nothing, so the queue empties before the budget of 60.
+        assert_eq!(stats.counted, stats.processed + stats.dropped);
+        assert!(stats.counted < 60 && stats.left_in_queue == 0, "{stats:?}");
+    }
+
+    #[test]
+    fn iter_drops_do_not_count_against_the_budget() {
+        let (stats, steps) = halting_run(Halting::Iter);
+        // r shrinks by ≈ 0.0067 per update: below 1e-7 after four updates per node, so the
+        // queue empties before the budget is spent.
+        assert_eq!(stats.processed, steps);
+        assert!(stats.dropped > 0);
+        assert_eq!(stats.counted, stats.processed);
+        assert!(stats.counted < 60 && stats.left_in_queue == 0, "{stats:?}");
+    }
+}
