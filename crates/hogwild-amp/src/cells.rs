@@ -2,7 +2,7 @@
 //!
 //! Forward writes the new state (and LSTM cell state) and a per-step cache of what backward
 //! needs; backward takes the gradient with respect to the new state (and cell state) and adds
-//! the gradients of the parameters, the old state and the incoming message. The outgoing
+//! the gradients of the parameters and of `[h_old ‖ m]` (the old state and the incoming message). The outgoing
 //! message `W_m [h_new ‖ m] + b_m` and the halting unit are handled in [`crate::tape`].
 
 use crate::model::{matvec_add, matvec_t_add, outer_add, sigmoid, tanh, AmpModel, Update};
@@ -89,12 +89,14 @@ pub(crate) fn forward(
 pub(crate) struct StepGrads<'a> {
     /// Parameter gradients, indexed like the model's parameters.
     pub params: &'a mut [Array2<f64>],
-    /// In: d/d h_new. Out: d/d h_old.
-    pub h: &'a mut [f64],
+    /// In: d/d h_new (overwritten: used as scratch).
+    pub h_new: &'a mut [f64],
     /// LSTM only. In: d/d c_new. Out: d/d c_old.
     pub c: &'a mut [f64],
-    /// Accumulates d/d m.
-    pub m: &'a mut [f64],
+    /// Accumulates d/d [h_old ‖ m].
+    pub hm: &'a mut [f64],
+    /// Scratch for the gates' gradients (resized as needed).
+    pub gates: &'a mut Vec<f64>,
 }
 
 fn grad_slice(params: &mut [Array2<f64>], id: usize) -> &mut [f64] {
@@ -114,27 +116,27 @@ pub(crate) fn backward(
     let (h_old, m) = hm.split_at(h);
     match model.config.update {
         Update::Rnn => {
-            let g_pre: Vec<f64> =
-                g.h.iter()
-                    .zip(h_new)
-                    .map(|(&gh, &hn)| if hn > 0.0 { gh } else { 0.0 })
-                    .collect();
-            outer_add(grad_slice(g.params, ids.cell_w), &g_pre, hm);
-            add(grad_slice(g.params, ids.cell_b), &g_pre);
-            let mut g_hm = vec![0.0; hm.len()];
-            matvec_t_add(&mut g_hm, model.slice(ids.cell_w), &g_pre);
-            g.h.copy_from_slice(&g_hm[..h]);
-            add(g.m, &g_hm[h..]);
+            // d/d pre-activation, in place.
+            let g_pre = g.h_new;
+            g_pre
+                .iter_mut()
+                .zip(h_new)
+                .for_each(|(gp, &hn)| *gp = if hn > 0.0 { *gp } else { 0.0 });
+            outer_add(grad_slice(g.params, ids.cell_w), g_pre, hm);
+            add(grad_slice(g.params, ids.cell_b), g_pre);
+            matvec_t_add(g.hm, model.slice(ids.cell_w), g_pre);
         }
         Update::Gru => {
             let (w_hh, b_hh) = ids.cell_wh.expect("GRU has hidden weights");
             let (r, rest) = cache.split_at(h);
             let (z, rest) = rest.split_at(h);
             let (n, ghn) = rest.split_at(h);
-            let mut g_gi = vec![0.0; 3 * h];
-            let mut g_gh = vec![0.0; 3 * h];
+            g.gates.clear();
+            g.gates.resize(6 * h, 0.0);
+            let (g_gi, g_gh) = g.gates.split_at_mut(3 * h);
+            let (g_h_old, g_m) = g.hm.split_at_mut(h);
             for j in 0..h {
-                let gh_new = g.h[j];
+                let gh_new = g.h_new[j];
                 let a_n = gh_new * (1.0 - z[j]) * (1.0 - n[j] * n[j]);
                 let a_z = gh_new * (h_old[j] - n[j]) * z[j] * (1.0 - z[j]);
                 let a_r = a_n * ghn[j] * r[j] * (1.0 - r[j]);
@@ -144,38 +146,40 @@ pub(crate) fn backward(
                 g_gh[j] = a_r;
                 g_gh[h + j] = a_z;
                 g_gh[2 * h + j] = a_n * r[j];
-                g.h[j] = gh_new * z[j];
+                g_h_old[j] += gh_new * z[j];
             }
-            outer_add(grad_slice(g.params, ids.cell_w), &g_gi, m);
-            add(grad_slice(g.params, ids.cell_b), &g_gi);
-            outer_add(grad_slice(g.params, w_hh), &g_gh, h_old);
-            add(grad_slice(g.params, b_hh), &g_gh);
-            matvec_t_add(g.m, model.slice(ids.cell_w), &g_gi);
-            matvec_t_add(g.h, model.slice(w_hh), &g_gh);
+            outer_add(grad_slice(g.params, ids.cell_w), g_gi, m);
+            add(grad_slice(g.params, ids.cell_b), g_gi);
+            outer_add(grad_slice(g.params, w_hh), g_gh, h_old);
+            add(grad_slice(g.params, b_hh), g_gh);
+            matvec_t_add(g_m, model.slice(ids.cell_w), g_gi);
+            matvec_t_add(g_h_old, model.slice(w_hh), g_gh);
         }
         Update::Lstm => {
             let (w_hh, b_hh) = ids.cell_wh.expect("LSTM has hidden weights");
             let (c_old, rest) = cache.split_at(h);
             let (ifgo, rest) = rest.split_at(4 * h);
             let tc = &rest[h..2 * h];
-            let mut a = vec![0.0; 4 * h];
+            g.gates.clear();
+            g.gates.resize(4 * h, 0.0);
+            let a = &mut g.gates[..];
             for j in 0..h {
                 let (i, f, gg, o) = (ifgo[j], ifgo[h + j], ifgo[2 * h + j], ifgo[3 * h + j]);
-                let g_o = g.h[j] * tc[j];
-                let g_c = g.c[j] + g.h[j] * o * (1.0 - tc[j] * tc[j]);
+                let g_o = g.h_new[j] * tc[j];
+                let g_c = g.c[j] + g.h_new[j] * o * (1.0 - tc[j] * tc[j]);
                 a[j] = g_c * gg * i * (1.0 - i);
                 a[h + j] = g_c * c_old[j] * f * (1.0 - f);
                 a[2 * h + j] = g_c * i * (1.0 - gg * gg);
                 a[3 * h + j] = g_o * o * (1.0 - o);
                 g.c[j] = g_c * f;
-                g.h[j] = 0.0;
             }
-            outer_add(grad_slice(g.params, ids.cell_w), &a, m);
-            add(grad_slice(g.params, ids.cell_b), &a);
-            outer_add(grad_slice(g.params, w_hh), &a, h_old);
-            add(grad_slice(g.params, b_hh), &a);
-            matvec_t_add(g.m, model.slice(ids.cell_w), &a);
-            matvec_t_add(g.h, model.slice(w_hh), &a);
+            let (g_h_old, g_m) = g.hm.split_at_mut(h);
+            outer_add(grad_slice(g.params, ids.cell_w), a, m);
+            add(grad_slice(g.params, ids.cell_b), a);
+            outer_add(grad_slice(g.params, w_hh), a, h_old);
+            add(grad_slice(g.params, b_hh), a);
+            matvec_t_add(g_m, model.slice(ids.cell_w), a);
+            matvec_t_add(g_h_old, model.slice(w_hh), a);
         }
     }
 }

@@ -178,12 +178,33 @@ impl AmpModel {
     }
 }
 
+/// `Σ_j a[j] · b[j]` in a fixed order: four running sums over `j mod 4` (independent, so the
+/// compiler can overlap them), combined as `(s0 + s1) + (s2 + s3)`, then the tail.
+#[inline]
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut s = [0.0; 4];
+    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ta, tb) = (a4.remainder(), b4.remainder());
+    for (x, y) in a4.zip(b4) {
+        for k in 0..4 {
+            s[k] += x[k] * y[k];
+        }
+    }
+    let mut total = (s[0] + s[1]) + (s[2] + s[3]);
+    for (x, y) in ta.iter().zip(tb) {
+        total += x * y;
+    }
+    total
+}
+
 /// `out[i] += Σ_j w[i·cols + j] · x[j]` for `i < out.len()`, `cols = x.len()`.
 #[inline]
 pub(crate) fn matvec_add(out: &mut [f64], w: &[f64], x: &[f64]) {
     let cols = x.len();
     for (o, row) in out.iter_mut().zip(w.chunks_exact(cols)) {
-        *o += row.iter().zip(x).map(|(a, b)| a * b).sum::<f64>();
+        *o += dot(row, x);
     }
 }
 

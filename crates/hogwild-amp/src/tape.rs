@@ -12,7 +12,9 @@
 
 use crate::cells::{self, add, StepGrads};
 use crate::engine::{Delivery, Process, Reaction};
-use crate::model::{matvec_add, matvec_t_add, outer_add, sigmoid, AmpModel, Halting, HALT_EPSILON};
+use crate::model::{
+    dot, matvec_add, matvec_t_add, outer_add, sigmoid, AmpModel, Halting, HALT_EPSILON,
+};
 use ndarray::Array2;
 
 /// Index of a message in the run's arena (0 is the initial message).
@@ -48,6 +50,9 @@ pub(crate) struct AmpRun<'m> {
     steps: Vec<Step>,
     /// Per step: `[h_old ‖ m]` (H + M), `h_new` (H), the cell cache.
     floats: Vec<f64>,
+    /// Scratch: `[h_old ‖ m]` and the cell cache of the current step.
+    hm: Vec<f64>,
+    cache: Vec<f64>,
 }
 
 impl<'m> AmpRun<'m> {
@@ -72,6 +77,8 @@ impl<'m> AmpRun<'m> {
             record,
             steps: Vec::new(),
             floats: Vec::new(),
+            hm: Vec::with_capacity(cfg.hidden + cfg.message),
+            cache: vec![0.0; cells::cache_len(cfg.update, cfg.hidden)],
         }
     }
 
@@ -109,25 +116,39 @@ impl<'m> AmpRun<'m> {
         let mut g_mass = vec![0.0; self.mass.len()];
         let mut g_msg = vec![0.0; self.messages.len()];
         let stride = self.stride();
+        // Scratch, reused by every step: d/d h_new, d/d [h_old ‖ m], [h_new ‖ m], gates.
+        let mut gh_new = vec![0.0; hd];
         let mut g_hm = vec![0.0; hd + md];
+        let mut hn_m = vec![0.0; hd + md];
+        let mut gates = Vec::new();
         for (k, step) in self.steps.iter().enumerate().rev() {
             let v = step.node as usize;
             let rec = &self.floats[k * stride..(k + 1) * stride];
             let (hm, rest) = rec.split_at(hd + md);
             let (h_new, cache) = rest.split_at(hd);
-            let mut gh_new = g_h[v * hd..(v + 1) * hd].to_vec();
-            // Outgoing message m' = W_m [h_new ‖ m] + b_m.
+            gh_new.copy_from_slice(&g_h[v * hd..(v + 1) * hd]);
+            g_hm.iter_mut().for_each(|x| *x = 0.0);
+            // Outgoing message m' = W_m [h_new ‖ m] + b_m: its gradient is complete (every
+            // consumer was processed later).
             let out = step.message_out as usize * md;
             let g_out = &g_msg[out..out + md];
-            let mut hn_m = h_new.to_vec();
-            hn_m.extend_from_slice(&hm[hd..]);
+            hn_m[..hd].copy_from_slice(h_new);
+            hn_m[hd..].copy_from_slice(&hm[hd..]);
             outer_add(grads[ids.msg_w].as_slice_mut().unwrap(), g_out, &hn_m);
             add(grads[ids.msg_b].as_slice_mut().unwrap(), g_out);
-            let mut g_hn_m = vec![0.0; hd + md];
-            matvec_t_add(&mut g_hn_m, model.slice(ids.msg_w), g_out);
-            add(&mut gh_new, &g_hn_m[..hd]);
-            g_hm.iter_mut().for_each(|x| *x = 0.0);
-            add(&mut g_hm[hd..], &g_hn_m[hd..]);
+            for (i, &g) in g_out.iter().enumerate() {
+                if g != 0.0 {
+                    let row = &model.slice(ids.msg_w)[i * (hd + md)..(i + 1) * (hd + md)];
+                    gh_new
+                        .iter_mut()
+                        .zip(&row[..hd])
+                        .for_each(|(a, w)| *a += g * w);
+                    g_hm[hd..]
+                        .iter_mut()
+                        .zip(&row[hd..])
+                        .for_each(|(a, w)| *a += g * w);
+                }
+            }
             // Halting: gradient w.r.t. the pre-sigmoid halting score.
             let g_score = match halting {
                 Halting::None => 0.0,
@@ -164,32 +185,28 @@ impl<'m> AmpRun<'m> {
                     matvec_t_add(&mut g_hm, model.slice(w), &[g_score]);
                 }
             }
-            // The cell: gradient w.r.t. h_old (into gh_new's place) and m.
+            // The cell.
             let c_range = if g_c.is_empty() {
                 0..0
             } else {
                 v * hd..(v + 1) * hd
             };
-            let (g_m, g_h_old_extra) = {
-                let (g_h_part, g_m) = g_hm.split_at_mut(hd);
-                cells::backward(
-                    model,
-                    hm,
-                    h_new,
-                    cache,
-                    StepGrads {
-                        params: grads,
-                        h: &mut gh_new,
-                        c: &mut g_c[c_range],
-                        m: g_m,
-                    },
-                );
-                (g_m.to_vec(), g_h_part.to_vec())
-            };
-            add(&mut gh_new, &g_h_old_extra);
-            g_h[v * hd..(v + 1) * hd].copy_from_slice(&gh_new);
+            cells::backward(
+                model,
+                hm,
+                h_new,
+                cache,
+                StepGrads {
+                    params: grads,
+                    h_new: &mut gh_new,
+                    c: &mut g_c[c_range],
+                    hm: &mut g_hm,
+                    gates: &mut gates,
+                },
+            );
+            g_h[v * hd..(v + 1) * hd].copy_from_slice(&g_hm[..hd]);
             let input = step.message_in as usize * md;
-            add(&mut g_msg[input..input + md], &g_m);
+            add(&mut g_msg[input..input + md], &g_hm[hd..]);
         }
         // Encoder: h_v = W_enc x_v + b_enc.
         for (v, x) in features.rows().into_iter().enumerate() {
@@ -201,10 +218,6 @@ impl<'m> AmpRun<'m> {
             }
         }
     }
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// Encodes every node: row `v` of the result (flattened, `n × H`) is `W_enc x_v + b_enc`.
@@ -244,29 +257,32 @@ impl Process for AmpRun<'_> {
             _ => {}
         }
         let input = message as usize * md;
-        let mut hm = self.h[v * hd..(v + 1) * hd].to_vec();
+        let mut hm = std::mem::take(&mut self.hm);
+        hm.clear();
+        hm.extend_from_slice(&self.h[v * hd..(v + 1) * hd]);
         hm.extend_from_slice(&self.messages[input..input + md]);
         let halt_score = ids.halt.map(|(w, b)| {
-            let mut s = [self.slice_value(b)];
+            let mut s = [model.slice(b)[0]];
             matvec_add(&mut s, model.slice(w), &hm);
             sigmoid(s[0])
         });
-        let mut h_new = vec![0.0; hd];
-        let mut cache = vec![0.0; cells::cache_len(model.config.update, hd)];
         let c_state = if self.c.is_empty() {
             &mut self.c[0..0]
         } else {
             &mut self.c[v * hd..(v + 1) * hd]
         };
-        cells::forward(model, &hm, c_state, &mut h_new, &mut cache);
-        self.h[v * hd..(v + 1) * hd].copy_from_slice(&h_new);
+        let h_new = &mut self.h[v * hd..(v + 1) * hd];
+        cells::forward(model, &hm, c_state, h_new, &mut self.cache);
         // Outgoing message W_m [h_new ‖ m] + b_m.
         let out_id = (self.messages.len() / md) as MessageId;
-        let mut hn_m = h_new.clone();
-        hn_m.extend_from_slice(&hm[hd..]);
-        let mut out = model.slice(ids.msg_b).to_vec();
-        matvec_add(&mut out, model.slice(ids.msg_w), &hn_m);
-        self.messages.extend_from_slice(&out);
+        let start = self.messages.len();
+        self.messages.extend_from_slice(model.slice(ids.msg_b));
+        for (o, row) in self.messages[start..]
+            .iter_mut()
+            .zip(model.slice(ids.msg_w).chunks_exact(hd + md))
+        {
+            *o += dot(&row[..hd], h_new) + dot(&row[hd..], &hm[hd..]);
+        }
         let mass_before = self.mass.get(v).copied().unwrap_or(0.0);
         let (mut halt, mut clamped) = (0.0, false);
         if let Some(s) = halt_score {
@@ -277,13 +293,15 @@ impl Process for AmpRun<'_> {
                     halt = 1.0 - mass_before;
                     clamped = true;
                 }
-                acc.iter_mut().zip(&h_new).for_each(|(o, x)| *o += halt * x);
+                acc.iter_mut()
+                    .zip(&*h_new)
+                    .for_each(|(o, x)| *o += halt * x);
                 self.mass[v] = mass_before + halt;
             } else {
                 halt = s;
                 let weight = mass_before * s;
                 acc.iter_mut()
-                    .zip(&h_new)
+                    .zip(&*h_new)
                     .for_each(|(o, x)| *o += weight * x);
                 self.mass[v] = mass_before * (1.0 - s);
             }
@@ -298,16 +316,11 @@ impl Process for AmpRun<'_> {
                 clamped,
             });
             self.floats.extend_from_slice(&hm);
-            self.floats.extend_from_slice(&h_new);
-            self.floats.extend_from_slice(&cache);
+            self.floats.extend_from_slice(h_new);
+            self.floats.extend_from_slice(&self.cache);
         }
+        self.hm = hm;
         Reaction::Processed(Some(out_id))
-    }
-}
-
-impl AmpRun<'_> {
-    fn slice_value(&self, id: usize) -> f64 {
-        self.model.slice(id)[0]
     }
 }
 
