@@ -10,8 +10,39 @@
 //!   GNN) as a node program.
 //!
 //! Training uses `hogwild_models`' [`Adam`] (β = 0.9/0.999, ε = 1e-8; see [`adam`]).
+//! Parameters are drawn from the `ChaCha8Rng` the caller passes (a named stream such as
+//! `hogwild_harness::sweep::stream(label)`); random delays draw one seed per run, in order,
+//! from the stream passed to [`AmpModel::loss_and_grad`] or [`AmpModel::log_probs`].
 //! Semantics follow `notes/amp-experiments.md` §1; each module says which choices are the
 //! paper's, the reference code's, or ours.
+//!
+//! One Adam step of AMP-RNN on a node task (the note's Limits1 settings):
+//!
+//! ```
+//! use hogwild_amp::*;
+//! use hogwild_graph::Graph;
+//! use ndarray::Array2;
+//! use rand::SeedableRng;
+//! use rand_chacha::ChaCha8Rng;
+//!
+//! let graph = Graph::path(4);
+//! let features = Array2::ones((4, 1));
+//! let labels = [0, 1, 1, 0];
+//! let example = Example { graph: &graph, features: &features, task: Task::Node, labels: &labels };
+//! let settings = RunSettings { delays: Delays::Constant, budget: Budget::PerNode(5) };
+//! let config = AmpConfig {
+//!     features: 1, hidden: 16, message: 3, classes: 2,
+//!     update: Update::Rnn, halting: Halting::None, initial_message: vec![1.0; 3],
+//! };
+//! let mut model = AmpModel::new(config, &mut ChaCha8Rng::seed_from_u64(0));
+//! let mut optimiser = adam(&model.params, 0.01, 1);
+//! let mut runs = ChaCha8Rng::seed_from_u64(1);
+//! let (loss, grads) = model.loss_and_grad(&[example], &settings, &mut runs);
+//! optimiser.step(&mut model.params, grads);
+//! assert!(loss > 0.0);
+//! let log_probs = model.log_probs(&example, &settings, &mut runs);
+//! assert_eq!(log_probs.dim(), (4, 2));
+//! ```
 
 mod cells;
 pub mod delays;
