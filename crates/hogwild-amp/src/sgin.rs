@@ -9,15 +9,21 @@
 //! bits: *origin* (the initial message), *pulse* (carries the sender's layer state) and
 //! *safe* (the sender has all its pulses of this layer and has computed its next state).
 //!
-//! Where we depart from the table as printed (ours; the paper's appendix with the exact
-//! construction is not public):
-//! - The table accumulates the incoming states in `s` itself (`s' = m`, `s' = s + m`); we keep
-//!   a separate accumulator, so a node still holds its own layer state when it starts its next
-//!   pulse.
-//! - In the printed table no row sends a pulse when the last *safe* message arrives (the safe
-//!   row sends nothing), so only a received pulse (row `u = 0`) can start a pulse and nothing
-//!   starts the second layer. Here a node starts its next pulse as soon as it is safe itself
-//!   and has heard *safe* from every neighbour (the α-synchronizer's rule).
+//! Read literally, the printed table does not compute sGIN (the test
+//! `table1_as_printed_does_not_compute_sgin` runs it: on a path no run finishes, on a cycle
+//! runs finish with other states): the origin keeps its own state in its sum (row
+//! `origin = 1`: `s' = s`) while every other node drops it (row `u = 0`: `s' = m`); a node of
+//! degree 1 that is not the origin gets `w = D − 2 = −1` and never reaches row `w = 0`; and
+//! `u` starts at `D` but is decremented `D + 1` times (once by the node itself in row `w = 0`,
+//! once per neighbour's *safe*), so the last of those messages is taken by row `u = 0` and
+//! handled as a pulse. The paper's appendix with the exact construction is not public. What
+//! we keep and what we change (ours):
+//! - Kept: the state `(s, w, u, l)`, the three signals, "the first pulse heard starts this
+//!   node's pulse" (row `u = 0`) and the safe-node rule of the α-synchronizer.
+//! - The incoming states are summed in a separate accumulator, not in `s`, so a node still
+//!   holds its own layer state when it starts its next pulse, and no node counts itself.
+//! - A node starts its next pulse as soon as it is safe itself and has heard *safe* from every
+//!   neighbour (the α-synchronizer's rule), whichever message completes that.
 //! - A neighbour may start the next pulse before this node has heard every *safe*; such early
 //!   pulses are summed into the next layer's accumulator (they cannot belong to the current
 //!   layer: the neighbour waited for this node's *safe*).

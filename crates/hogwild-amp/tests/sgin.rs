@@ -105,3 +105,94 @@ fn table1_rule_reproduces_sgin_on_a_random_graph() {
 fn table1_rule_on_a_single_edge() {
     check(&Graph::path(2), "edge");
 }
+
+/// The paper's Table 1 read literally: state `(s, w, u, l)`, the first matching row applies,
+/// every message carries the sender's state before the update and exactly one bit.
+struct LiteralTable1<'a> {
+    graph: &'a Graph,
+    layers: &'a [SginLayer],
+    s: Vec<Array1<f64>>,
+    w: Vec<i64>,
+    u: Vec<i64>,
+    l: Vec<usize>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Bit {
+    Origin,
+    Pulse,
+    Safe,
+}
+
+impl hogwild_amp::Process for LiteralTable1<'_> {
+    type Message = (Array1<f64>, Bit);
+
+    fn on_message(
+        &mut self,
+        d: hogwild_amp::Delivery,
+        (m, bit): &(Array1<f64>, Bit),
+    ) -> hogwild_amp::Reaction<(Array1<f64>, Bit)> {
+        use hogwild_amp::Reaction::Processed;
+        let v = d.receiver;
+        let degree = self.graph.degree(v) as i64;
+        let old = self.s[v].clone();
+        if self.l[v] == 0 {
+            Processed(None)
+        } else if *bit == Bit::Origin {
+            self.w[v] = degree - 1;
+            self.u[v] = degree;
+            Processed(Some((old, Bit::Pulse)))
+        } else if self.u[v] == 0 {
+            self.s[v] = m.clone();
+            self.w[v] = degree - 2;
+            self.u[v] = degree;
+            Processed(Some((old, Bit::Pulse)))
+        } else if *bit == Bit::Safe {
+            self.u[v] -= 1;
+            Processed(None)
+        } else if self.w[v] == 0 {
+            let k = self.layers.len() - self.l[v];
+            let layer = &self.layers[k];
+            self.s[v] = (layer.weight.dot(&(&old + m)) + &layer.bias).mapv(|z| z.max(0.0));
+            self.u[v] -= 1;
+            self.l[v] -= 1;
+            Processed(Some((old, Bit::Safe)))
+        } else {
+            self.s[v] = &old + m;
+            self.w[v] -= 1;
+            Processed(None)
+        }
+    }
+}
+
+#[test]
+fn table1_as_printed_does_not_compute_sgin() {
+    // A negative control for the repairs documented in `sgin`: on these graphs the literal
+    // table either leaves layers uncomputed or computes other states, from every start node.
+    let mut rng = ChaCha8Rng::seed_from_u64(41);
+    let graphs = [Graph::path(6), cycle(7)];
+    for graph in &graphs {
+        let n = graph.n_nodes();
+        let features = uniform(n, 3, &mut rng);
+        let layers = layers(3, 4, &mut rng);
+        let expected = synchronous_sgin(graph, &features, &layers);
+        for start in 0..n {
+            let mut literal = LiteralTable1 {
+                graph,
+                layers: &layers,
+                s: features.rows().into_iter().map(|r| r.to_owned()).collect(),
+                w: vec![0; n],
+                u: vec![0; n],
+                l: vec![layers.len(); n],
+            };
+            let mut engine = Engine::new(Delays::Constant, Budget::Absolute(100_000));
+            let initial = (Array1::zeros(3), Bit::Origin);
+            engine.run(graph, &mut literal, start, initial, &mut rng);
+            let finished = literal.l.iter().all(|&l| l == 0);
+            let err = (0..n)
+                .flat_map(|v| (&literal.s[v] - &expected.row(v)).to_vec())
+                .fold(0.0f64, |m, e| m.max(e.abs()));
+            assert!(!finished || err > 1e-6, "start {start}: error {err}");
+        }
+    }
+}
