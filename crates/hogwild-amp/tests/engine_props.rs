@@ -1,6 +1,6 @@
 //! Property tests of the event engine: budgets and FIFO order.
 
-use hogwild_amp::{Budget, Delays, Delivery, Engine, Process, Reaction};
+use hogwild_amp::{Budget, DelayDistribution, Delays, Delivery, Engine, Process, Reaction};
 use hogwild_graph::Graph;
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -44,17 +44,24 @@ fn graph(n: usize, extra: &[(usize, usize)]) -> Graph {
 
 proptest! {
     #[test]
-    fn flooding_spends_exactly_the_budget(
+    fn flooding_spends_exactly_the_budget_in_time_order(
         n in 2usize..12,
         extra in prop::collection::vec((0usize..12, 0usize..12), 0..10),
         start in 0usize..12,
         budget in 0usize..300,
+        seed in 0u64..1000,
     ) {
         let g = graph(n, &extra);
-        let mut engine = Engine::new(Delays::Constant, Budget::Absolute(budget));
-        let stats = engine.run(&g, &mut Flood, start % n, (), &mut ChaCha8Rng::seed_from_u64(0));
-        prop_assert_eq!(stats.processed, budget);
-        prop_assert_eq!(stats.counted, budget);
+        for delays in [Delays::Constant, Delays::Random(DelayDistribution::CODE)] {
+            let mut engine = Engine::new(delays, Budget::Absolute(budget)).with_log();
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let stats = engine.run(&g, &mut Flood, start % n, (), &mut rng);
+            prop_assert_eq!(stats.processed, budget);
+            prop_assert_eq!(stats.counted, budget);
+            let log = engine.log().unwrap();
+            prop_assert_eq!(log.len(), budget);
+            prop_assert!(log.windows(2).all(|w| w[0].delivery.time <= w[1].delivery.time));
+        }
     }
 
     #[test]

@@ -167,3 +167,63 @@ fn act_and_iter_read_their_accumulators() {
         assert!(err < 1e-12, "{halting:?}: {err}");
     }
 }
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// One step of each gated cell, written out from PyTorch's `GRUCell` / `LSTMCell` docs
+/// (gate orders r, z, n and i, f, g, o), against the origin's state after one message.
+#[test]
+fn gated_cells_follow_pytorch_gate_order() {
+    let (graph, x) = setup();
+    for update in [Update::Gru, Update::Lstm] {
+        let config = AmpConfig {
+            update,
+            ..model(Halting::None).config
+        };
+        let m = AmpModel::new(config, &mut ChaCha8Rng::seed_from_u64(8));
+        let enc = encoded(&m, &x);
+        let (w_ih, w_hh) = (param(&m, "cell.weight_ih"), param(&m, "cell.weight_hh"));
+        let (b_ih, b_hh) = (param(&m, "cell.bias_ih"), param(&m, "cell.bias_hh"));
+        let h = enc.row(2).to_owned();
+        let msg = Array1::from(vec![1.0, 0.0]);
+        let gi = w_ih.dot(&msg) + b_ih.row(0);
+        let gh = w_hh.dot(&h) + b_hh.row(0);
+        let hd = 3;
+        let part =
+            |a: &Array1<f64>, k: usize| a.slice(ndarray::s![k * hd..(k + 1) * hd]).to_owned();
+        let h_new = match update {
+            Update::Gru => {
+                let r = (part(&gi, 0) + part(&gh, 0)).mapv(sigmoid);
+                let z = (part(&gi, 1) + part(&gh, 1)).mapv(sigmoid);
+                let n = (part(&gi, 2) + &r * &part(&gh, 2)).mapv(f64::tanh);
+                (1.0 - &z) * &n + &z * &h
+            }
+            _ => {
+                let gates = &gi + &gh;
+                let i = part(&gates, 0).mapv(sigmoid);
+                let g = part(&gates, 2).mapv(f64::tanh);
+                let o = part(&gates, 3).mapv(sigmoid);
+                // c starts at 0, so the forget gate does not enter.
+                let c = &i * &g;
+                &o * &c.mapv(f64::tanh)
+            }
+        };
+        let mut want = enc.clone();
+        want.row_mut(2).assign(&h_new);
+        let labels = [0, 1, 2, 3];
+        let example = Example {
+            graph: &graph,
+            features: &x,
+            task: Task::LongRange { origin: 2 },
+            labels: &labels,
+        };
+        let got = m.log_probs(&example, &settings(1), &mut ChaCha8Rng::seed_from_u64(0));
+        let want = decode(&m, &want);
+        let err = (&got - &want).iter().fold(0.0f64, |a, e| a.max(e.abs()));
+        assert!(err < 1e-12, "{update:?}: {err}");
+        // The state did move (the check is not vacuous).
+        assert!((&h_new - &h).iter().any(|d| d.abs() > 1e-3), "{update:?}");
+    }
+}
