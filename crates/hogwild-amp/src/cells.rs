@@ -20,13 +20,14 @@ pub(crate) fn cache_len(update: Update, hidden: usize) -> usize {
 }
 
 /// Forward of one step. `hm` is `[h_old ‖ m]`; `c` is the node's LSTM cell state (updated in
-/// place; empty for other cells).
+/// place; empty for other cells); `gates` is scratch for the gated cells' pre-activations.
 pub(crate) fn forward(
     model: &AmpModel,
     hm: &[f64],
     c: &mut [f64],
     h_new: &mut [f64],
     cache: &mut [f64],
+    gates: &mut Vec<f64>,
 ) {
     let ids = &model.ids;
     let h = model.config.hidden;
@@ -39,10 +40,12 @@ pub(crate) fn forward(
         }
         Update::Gru => {
             let (w_hh, b_hh) = ids.cell_wh.expect("GRU has hidden weights");
-            let mut gi = model.slice(ids.cell_b).to_vec();
-            matvec_add(&mut gi, model.slice(ids.cell_w), m);
-            let mut gh = model.slice(b_hh).to_vec();
-            matvec_add(&mut gh, model.slice(w_hh), h_old);
+            gates.clear();
+            gates.extend_from_slice(model.slice(ids.cell_b));
+            gates.extend_from_slice(model.slice(b_hh));
+            let (gi, gh) = gates.split_at_mut(3 * h);
+            matvec_add(gi, model.slice(ids.cell_w), m);
+            matvec_add(gh, model.slice(w_hh), h_old);
             let (r, rest) = cache.split_at_mut(h);
             let (z, rest) = rest.split_at_mut(h);
             let (n, ghn) = rest.split_at_mut(h);
@@ -56,13 +59,11 @@ pub(crate) fn forward(
         }
         Update::Lstm => {
             let (w_hh, b_hh) = ids.cell_wh.expect("LSTM has hidden weights");
-            let mut gates = model.slice(ids.cell_b).to_vec();
-            matvec_add(&mut gates, model.slice(ids.cell_w), m);
-            matvec_add(&mut gates, model.slice(w_hh), h_old);
-            gates
-                .iter_mut()
-                .zip(model.slice(b_hh))
-                .for_each(|(a, b)| *a += b);
+            gates.clear();
+            gates.extend_from_slice(model.slice(ids.cell_b));
+            add(gates, model.slice(b_hh));
+            matvec_add(gates, model.slice(ids.cell_w), m);
+            matvec_add(gates, model.slice(w_hh), h_old);
             let (c_old, rest) = cache.split_at_mut(h);
             let (ifgo, rest) = rest.split_at_mut(4 * h);
             let (c_new, tc) = rest.split_at_mut(h);

@@ -50,9 +50,10 @@ pub(crate) struct AmpRun<'m> {
     steps: Vec<Step>,
     /// Per step: `[h_old ‖ m]` (H + M), `h_new` (H), the cell cache.
     floats: Vec<f64>,
-    /// Scratch: `[h_old ‖ m]` and the cell cache of the current step.
+    /// Scratch: `[h_old ‖ m]`, the cell cache and the gates of the current step.
     hm: Vec<f64>,
     cache: Vec<f64>,
+    gates: Vec<f64>,
 }
 
 impl<'m> AmpRun<'m> {
@@ -79,6 +80,7 @@ impl<'m> AmpRun<'m> {
             floats: Vec::new(),
             hm: Vec::with_capacity(cfg.hidden + cfg.message),
             cache: vec![0.0; cells::cache_len(cfg.update, cfg.hidden)],
+            gates: Vec::new(),
         }
     }
 
@@ -272,7 +274,7 @@ impl Process for AmpRun<'_> {
             &mut self.c[v * hd..(v + 1) * hd]
         };
         let h_new = &mut self.h[v * hd..(v + 1) * hd];
-        cells::forward(model, &hm, c_state, h_new, &mut self.cache);
+        cells::forward(model, &hm, c_state, h_new, &mut self.cache, &mut self.gates);
         // Outgoing message W_m [h_new ‖ m] + b_m.
         let out_id = (self.messages.len() / md) as MessageId;
         let start = self.messages.len();
