@@ -84,8 +84,7 @@ pub(crate) struct ParamIds {
 /// An AMP model: its shape and parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AmpModel {
-    /// The shape.
-    pub config: AmpConfig,
+    pub(crate) config: AmpConfig,
     /// The parameters, in the order of the module docs.
     pub params: Params,
     pub(crate) ids: ParamIds,
@@ -168,6 +167,11 @@ impl AmpModel {
             params: p,
             ids,
         }
+    }
+
+    /// The model's shape.
+    pub fn config(&self) -> &AmpConfig {
+        &self.config
     }
 
     pub(crate) fn slice(&self, id: usize) -> &[f64] {

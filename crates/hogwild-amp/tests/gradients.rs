@@ -82,8 +82,8 @@ fn check(model: &AmpModel, task: Task, delays: Delays, budget: Budget) {
             assert!(
                 (numeric - analytic).abs() <= tol,
                 "{:?}/{:?} {task:?}: {}[{idx}] analytic {analytic} numeric {numeric}",
-                model.config.update,
-                model.config.halting,
+                model.config().update,
+                model.config().halting,
                 model.params.name(id),
             );
             checked += usize::from(analytic != 0.0);
@@ -91,7 +91,7 @@ fn check(model: &AmpModel, task: Task, delays: Delays, budget: Budget) {
     }
     // Gradients reach past the decoder (a backward pass that returns zeros would pass the
     // check); max pooling over dead ReLUs can leave few of them non-zero.
-    let decoder = model.config.classes * (model.config.hidden + 1);
+    let decoder = model.config().classes * (model.config().hidden + 1);
     assert!(checked > decoder, "{task:?}: {checked} non-zero");
 }
 

@@ -180,7 +180,7 @@ fn gated_cells_follow_pytorch_gate_order() {
     for update in [Update::Gru, Update::Lstm] {
         let config = AmpConfig {
             update,
-            ..model(Halting::None).config
+            ..model(Halting::None).config().clone()
         };
         let m = AmpModel::new(config, &mut ChaCha8Rng::seed_from_u64(8));
         let enc = encoded(&m, &x);
