@@ -387,7 +387,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// Test support: gzipped IDX files of `images` (28 × 28 each) and their `labels`, as
-/// [`terrain`] reads them.
+/// [`load`] reads them.
 pub fn idx_files(images: &[Vec<u8>], labels: &[u8]) -> [Vec<u8>; 2] {
     let gz = |header: Vec<u32>, body: &[u8]| {
         let mut raw: Vec<u8> = header.iter().flat_map(|w| w.to_be_bytes()).collect();
