@@ -209,6 +209,12 @@ impl Plan {
             )?;
             reports.push(report);
         }
+        if !self.config.claims.is_empty() {
+            crate::outdir::write_atomic(
+                &opts.out.join("claims.md"),
+                report::claims::claims_markdown(&self.config, &opts.out)?.as_bytes(),
+            )?;
+        }
         Ok(reports)
     }
 }

@@ -128,6 +128,16 @@ enum Command {
         #[arg(long)]
         fail_on_miss: bool,
     },
+    /// Print the papers' claims ([[claims]] of the config) checked on the tables written under
+    /// --out, from their table.csv: what `hogwild reproduce` writes to <out>/claims.md.
+    Claims {
+        /// The sweep definition (its [[claims]] and tables are used).
+        #[arg(long, default_value = "harness.toml")]
+        config: PathBuf,
+        /// Where the tables are.
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+    },
     /// Measure how the time of one solver iteration and of one asynchronous sweep grows
     /// with the number of nodes (chains and random geometric graphs, 10^2 nodes up to
     /// --max-nodes, every model) and collect each table's reproduction time from
@@ -317,6 +327,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("hogwild: {misses} cell(s) miss the paper (--fail-on-miss)");
                 return Ok(ExitCode::FAILURE);
             }
+        }
+        Command::Claims { config, out } => {
+            let config = hogwild_harness::config::Config::load(&config, DEFAULT_PROFILE)?;
+            print!(
+                "{}",
+                hogwild_harness::report::claims::claims_markdown(&config, &out)?
+            );
         }
         Command::Scaling {
             figure_only: true,

@@ -125,6 +125,16 @@ fn documents_derived_from_committed_files_are_up_to_date() {
         hogwild_harness::scaling::figure(&points).unwrap(),
         "results/scaling/scaling.svg is stale: `hogwild scaling --figure-only` redraws it"
     );
+    let config = hogwild_harness::config::Config::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../harness.toml"),
+        hogwild_harness::config::DEFAULT_PROFILE,
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(results().join("claims.md")).unwrap(),
+        hogwild_harness::report::claims::claims_markdown(&config, &results()).unwrap(),
+        "results/claims.md is stale: `hogwild reproduce` rewrites it (`hogwild claims` prints it)"
+    );
 }
 
 #[test]

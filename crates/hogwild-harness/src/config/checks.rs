@@ -161,7 +161,7 @@ impl Config {
                 )
                 .map_err(|e| fail(e.under(table_key(name))))?;
         }
-        Ok(())
+        self.check_claims()
     }
 
     fn check_table(&self, name: &str, t: &TableConfig) -> Result<(), ConfigError> {

@@ -7,6 +7,7 @@
 //! names the file, the key and, where the key is written there, its line ([`locate`]).
 
 mod checks;
+pub mod claims;
 pub mod grid;
 mod locate;
 mod profiles;
@@ -82,6 +83,9 @@ pub struct Config {
     /// Tables by name, in name order (none is an error of its own, not of the schema).
     #[serde(default)]
     pub tables: BTreeMap<String, TableConfig>,
+    /// The papers' qualitative claims, checked on the written tables (`results/claims.md`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<claims::Claim>,
     /// Profiles: overlays deep-merged over the file.
     #[serde(default, skip_serializing)]
     pub profiles: BTreeMap<String, toml::Table>,

@@ -31,48 +31,21 @@ pub fn compare(out: &Path, tables: &[String]) -> anyhow::Result<(String, usize)>
     let mut misses = 0;
     let mut s = String::new();
     for name in names {
-        let path = out.join(&name).join("table.csv");
-        let df = CsvReadOptions::default()
-            .with_has_header(true)
-            .try_into_reader_with_file_path(Some(path.clone()))?
-            .finish()
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let text = |c: &str| -> anyhow::Result<Vec<Option<String>>> {
-            let col = df.column(c)?.cast(&DataType::String)?;
-            let v = col.str()?;
-            Ok((0..v.len()).map(|i| v.get(i).map(str::to_string)).collect())
-        };
-        let num = |c: &str| -> anyhow::Result<Vec<Option<f64>>> {
-            let col = df.column(c)?.cast(&DataType::Float64)?;
-            let v = col.f64()?;
-            Ok((0..v.len()).map(|i| v.get(i)).collect())
-        };
-        let (row, column, verdict) = (text("row")?, text("column_label")?, text("verdict")?);
-        let (mean, std, pm, ps) = (
-            num("mean")?,
-            num("std")?,
-            num("paper_mean")?,
-            num("paper_std")?,
-        );
+        let cells = read_cells(&out.join(&name).join("table.csv"))?;
         writeln!(s, "### {name}\n\n| row | column | ours | paper | Δ | verdict |\n|---|---|---|---|---|---|").unwrap();
         let mut counts = std::collections::BTreeMap::new();
-        for i in 0..df.height() {
-            let ours = fmt_cell(mean[i].unwrap_or(f64::NAN), std[i].unwrap_or(f64::NAN));
-            let (paper, delta) = match (pm[i], ps[i]) {
-                (Some(m), Some(sd)) => (
-                    fmt_cell(m, sd),
-                    format!("{:+.1}", mean[i].unwrap_or(f64::NAN) - m),
-                ),
-                _ => ("—".into(), "—".into()),
+        for cell in cells {
+            let ours = fmt_cell(cell.mean, cell.std);
+            let (paper, delta) = match cell.paper {
+                Some([m, sd]) => (fmt_cell(m, sd), format!("{:+.1}", cell.mean - m)),
+                None => ("—".into(), "—".into()),
             };
-            let v = verdict[i]
-                .clone()
-                .unwrap_or_else(|| "not in the paper".into());
+            let v = cell.verdict.unwrap_or_else(|| "not in the paper".into());
             writeln!(
                 s,
                 "| {} | {} | {ours} | {paper} | {delta} | {v} |",
-                row[i].as_deref().unwrap_or(""),
-                markdown_cell(column[i].as_deref().unwrap_or(""))
+                cell.row,
+                markdown_cell(&cell.column)
             )
             .unwrap();
             misses += usize::from(v.starts_with("MISS"));
@@ -82,4 +55,57 @@ pub fn compare(out: &Path, tables: &[String]) -> anyhow::Result<(String, usize)>
         writeln!(s, "\n{name}: {}\n", summary.join(", ")).unwrap();
     }
     Ok((s, misses))
+}
+
+/// One cell of a written `table.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WrittenCell {
+    /// Row key (`gcn-sync`).
+    pub row: String,
+    /// Column label.
+    pub column: String,
+    /// Mean.
+    pub mean: f64,
+    /// Standard deviation.
+    pub std: f64,
+    /// The paper's `[mean, std]`, when it has the cell.
+    pub paper: Option<[f64; 2]>,
+    /// The verdict, when the paper has the cell.
+    pub verdict: Option<String>,
+}
+
+/// The cells of the `table.csv` at `path`, in its order.
+pub fn read_cells(path: &Path) -> anyhow::Result<Vec<WrittenCell>> {
+    let df = CsvReadOptions::default()
+        .with_has_header(true)
+        .try_into_reader_with_file_path(Some(path.to_path_buf()))?
+        .finish()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let text = |c: &str| -> anyhow::Result<Vec<Option<String>>> {
+        let col = df.column(c)?.cast(&DataType::String)?;
+        let v = col.str()?;
+        Ok((0..v.len()).map(|i| v.get(i).map(str::to_string)).collect())
+    };
+    let num = |c: &str| -> anyhow::Result<Vec<Option<f64>>> {
+        let col = df.column(c)?.cast(&DataType::Float64)?;
+        let v = col.f64()?;
+        Ok((0..v.len()).map(|i| v.get(i)).collect())
+    };
+    let (row, column, verdict) = (text("row")?, text("column_label")?, text("verdict")?);
+    let (mean, std, pm, ps) = (
+        num("mean")?,
+        num("std")?,
+        num("paper_mean")?,
+        num("paper_std")?,
+    );
+    Ok((0..df.height())
+        .map(|i| WrittenCell {
+            row: row[i].clone().unwrap_or_default(),
+            column: column[i].clone().unwrap_or_default(),
+            mean: mean[i].unwrap_or(f64::NAN),
+            std: std[i].unwrap_or(f64::NAN),
+            paper: pm[i].zip(ps[i]).map(|(m, s)| [m, s]),
+            verdict: verdict[i].clone(),
+        })
+        .collect())
 }

@@ -6,6 +6,7 @@
 //! model, seed, ordering), never by polars' group-by (whose order and float reductions are
 //! not deterministic); polars builds and writes the tidy frames.
 
+pub mod claims;
 mod compare;
 pub mod figures;
 mod files;
@@ -14,7 +15,7 @@ mod latex;
 mod markdown;
 pub mod schema;
 
-pub use compare::compare;
+pub use compare::{compare, read_cells, WrittenCell};
 pub use files::{folds_frame, write_table, Record, DETERMINISTIC_FILES};
 
 use crate::config::{Metric, TableConfig, DEGRADATION_ROW};
