@@ -152,9 +152,9 @@ fn impossible_values_are_named() {
     expect_error(
         &edited(
             "models = [\"gcn\", \"ignn\", \"energy\"]",
-            "models = [\"gcn\", \"gin\"]",
+            "models = [\"gcn\", \"sage\"]",
         ),
-        &["tables.chains.models", "gin"],
+        &["tables.chains.models", "sage"],
     );
     expect_error(
         &HARNESS.replacen("length = 10,", "length = 0,", 1),
@@ -611,6 +611,6 @@ fn model_sections_are_needed_only_for_the_models_tables_use() {
         &["models.gcn.kappa", "unknown field `kappa`", "line"],
     );
     // A section for a model nobody registered.
-    let text = format!("{HARNESS}\n[models.gin]\nhidden = 2\n");
-    expect_error(&text, &["models.gin", "unknown model `gin`", "line"]);
+    let text = format!("{HARNESS}\n[models.sage]\nhidden = 2\n");
+    expect_error(&text, &["models.sage", "unknown model `sage`", "line"]);
 }

@@ -10,6 +10,7 @@ pub mod elementary;
 pub mod energy;
 pub mod gat;
 pub mod gcn;
+pub mod gin;
 pub mod gsdgnn;
 pub mod ignn;
 pub mod linalg;

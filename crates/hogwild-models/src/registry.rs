@@ -207,6 +207,7 @@ pub static KINDS: &[Kind] = &[
     Kind::of::<crate::energy::variants::NodeWiseEnergy>(),
     Kind::of::<crate::energy::variants::AttentionEnergy>(),
     Kind::of::<crate::gsdgnn::GsdgnnConfig>(),
+    Kind::of::<crate::gin::GinConfig>(),
 ];
 
 /// The registered model called `name`.

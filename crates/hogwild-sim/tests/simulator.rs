@@ -9,6 +9,7 @@ use hogwild_models::energy::{
 };
 use hogwild_models::gat::{Gat, GatConfig};
 use hogwild_models::gcn::{Gcn, GcnConfig};
+use hogwild_models::gin::{Aggregation, Gin, GinConfig};
 use hogwild_models::gsdgnn::{Gsdgnn, GsdgnnConfig};
 use hogwild_models::ignn::{Ignn, IgnnConfig};
 use hogwild_models::{Dims, Execution, LocalRule, Model, ModelSpec, Staleness, TrainConfig};
@@ -77,7 +78,20 @@ fn models(seed: u64) -> Vec<Box<dyn Model>> {
         Box::new(energy_variant(&energy, Wiring::NODE, seed)),
         Box::new(energy_variant(&energy, Wiring::ATTENTION, seed)),
         Box::new(Gsdgnn::new(&gsdgnn, 2, 3, &mut rng(seed)).unwrap()),
+        Box::new(Gin::new(&gin(Aggregation::Sum), 2, 3, &mut rng(seed)).unwrap()),
+        Box::new(Gin::new(&gin(Aggregation::Mean), 2, 3, &mut rng(seed)).unwrap()),
+        Box::new(Gin::new(&gin(Aggregation::Max), 2, 3, &mut rng(seed)).unwrap()),
     ]
+}
+
+fn gin(aggregation: Aggregation) -> GinConfig {
+    GinConfig {
+        hidden: 5,
+        layers: 2,
+        aggregation,
+        eps: 0.25,
+        train: train(),
+    }
 }
 
 /// The energy GNN of these tests (edge-wise unless a variant is asked for).
@@ -266,7 +280,11 @@ fn explicit_models_run_exactly_their_layers_and_depend_on_the_ordering() {
         .into_iter()
         .filter(|m| m.execution() != Execution::Implicit)
         .collect();
-    assert_eq!(explicit.len(), 2, "GCN and GAT");
+    assert_eq!(
+        explicit.len(),
+        5,
+        "GCN, GAT and GIN with three aggregations"
+    );
     for mut m in explicit {
         let sync = m.predict(&batch).unwrap();
         let rule = m.local_rule(&batch, Staleness::SYNCHRONOUS).unwrap();
