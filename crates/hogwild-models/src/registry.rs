@@ -430,11 +430,11 @@ mod tests {
         let e = ModelsConfig::from_table(&wrong).unwrap_err();
         assert_eq!(e.key.to_string(), "gcn.kappa");
         assert!(e.why.contains("unknown field `kappa`"), "{e}");
-        let unknown: toml::Table = toml::from_str("[gin]\nhidden = 2\n").unwrap();
+        let unknown: toml::Table = toml::from_str("[sage]\nhidden = 2\n").unwrap();
         let e = ModelsConfig::from_table(&unknown).unwrap_err();
         assert!(
             e.to_string()
-                .starts_with("gin: unknown model `gin`, expected one of `gcn`"),
+                .starts_with("sage: unknown model `sage`, expected one of `gcn`"),
             "{e}"
         );
         assert!(models
