@@ -408,8 +408,18 @@ impl LocalRule for GsdgnnRule<'_> {
         out.iter_mut().for_each(|o| *o *= scale);
     }
     fn residual(&self, states: &[Vec<f64>]) -> f64 {
+        self.residual_with_frozen(states, &[])
+    }
+    /// The system restricted to the live nodes, the frozen ones' terms moved to its right
+    /// side, has the live rows of the residual, and its Jacobi map contracts by at most
+    /// the same γ (fewer neighbours in each row's spread): the bound holds with the frozen
+    /// rows left out.
+    fn residual_with_frozen(&self, states: &[Vec<f64>], frozen: &[bool]) -> f64 {
         let h = states_matrix(states, self.model.cfg.hidden);
-        let gradient = apply(self.graph, self.model.cfg.smoothing, &h) - &self.g;
+        let mut gradient = apply(self.graph, self.model.cfg.smoothing, &h) - &self.g;
+        for (i, _) in frozen.iter().enumerate().filter(|(_, &f)| f) {
+            gradient.row_mut(i).fill(0.0);
+        }
         self.bound.of(gradient.view())
     }
     fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {

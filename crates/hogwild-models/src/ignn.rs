@@ -459,9 +459,19 @@ impl LocalRule for IgnnRule<'_> {
         }
     }
     fn residual(&self, states: &[Vec<f64>]) -> f64 {
+        self.residual_with_frozen(states, &[])
+    }
+    /// The map restricted to the live nodes contracts by at most the same `q` in the same
+    /// weighted norm (its matrix is a principal submatrix of `|Â|`, so `|Â_FF| v_F ≤
+    /// (|Â| v)_F`), so the frozen rows are left out of the step and the bound still holds,
+    /// for the fixed point with the frozen states held.
+    fn residual_with_frozen(&self, states: &[Vec<f64>], frozen: &[bool]) -> f64 {
         let h = states_matrix(states, self.ignn.cfg.hidden);
-        let next =
+        let mut next =
             (mm_nt(self.graph.spmm(h.view()).view(), self.w.view()) + &self.b).mapv(|v| v.max(0.0));
+        for (i, _) in frozen.iter().enumerate().filter(|(_, &f)| f) {
+            next.row_mut(i).assign(&h.row(i));
+        }
         // A bound on max |H − H*| (module docs), not the size of one step.
         let residual = self.contraction.norm(next.view(), h.view());
         self.contraction.distance(residual, false)

@@ -167,6 +167,15 @@ pub trait LocalRule: Sync {
     /// Distance of the (fresh, global) state from the model's fixed point; an observer's
     /// measurement used only to stop implicit execution (and zero for explicit rules).
     fn residual(&self, states: &[Vec<f64>]) -> f64;
+    /// [`LocalRule::residual`] for the map restricted to the nodes `frozen` does not mark,
+    /// the marked ones held at their states (crashed nodes: the observer counts them as
+    /// done). Default: the residual over every node, which counts the frozen nodes' own
+    /// distance too, so a run with frozen nodes converges only if they happen to sit at
+    /// their part of the fixed point.
+    fn residual_with_frozen(&self, states: &[Vec<f64>], frozen: &[bool]) -> f64 {
+        let _ = frozen;
+        self.residual(states)
+    }
     /// Model outputs (rows = nodes) from the final states.
     fn readout(&self, states: &[Vec<f64>]) -> Array2<f64>;
 }

@@ -1118,9 +1118,18 @@ impl LocalRule for EnergyRule<'_> {
         hogwild_graph::prefetch::prefetch(&self.reverse[edges]);
     }
     fn residual(&self, states: &[Vec<f64>]) -> f64 {
+        self.residual_with_frozen(states, &[])
+    }
+    /// The energy as a function of the live nodes' states, the frozen ones held, is still
+    /// β-strongly convex, and its gradient is the live rows of `∇E`: the bound holds with
+    /// the frozen rows left out.
+    fn residual_with_frozen(&self, states: &[Vec<f64>], frozen: &[bool]) -> f64 {
         let k = self.model.cfg.hidden;
         let h = Array2::from_shape_fn((states.len(), k), |(i, c)| states[i][c]);
-        let grad = self.model.energy_grads::<f64>(&self.ctx, h.view(), false).1;
+        let mut grad = self.model.energy_grads::<f64>(&self.ctx, h.view(), false).1;
+        for (i, _) in frozen.iter().enumerate().filter(|(_, &f)| f) {
+            grad.row_mut(i).fill(0.0);
+        }
         self.model.distance_bound(grad.view())
     }
     fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
