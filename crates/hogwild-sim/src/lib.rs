@@ -17,8 +17,15 @@
 //! [`AsyncConfig::residual_every`] rounds) is below [`AsyncConfig::tol`],
 //! [`AsyncConfig::max_rounds`] is reached, or the residual stops being finite (divergence,
 //! reported as not converged).
+//!
+//! Faults (node crashes, link failures, message loss, transient state corruption) are
+//! settings of the asynchrony model ([`AsyncConfig::faults`], module [`faults`]); without
+//! them the simulator runs exactly as described above.
 
+pub mod faults;
 pub mod workload;
+
+pub use faults::{Corruption, Crash, FaultCounts, FaultPlan, Faults, LinkFailure, Reset};
 
 use hogwild_graph::prefetch::{prefetch, prefetch_one};
 use hogwild_graph::Graph;
@@ -99,6 +106,10 @@ pub struct AsyncConfig {
     /// Implicit rules evaluate the residual every this many rounds (and after the last);
     /// the check is a global observer's, as costly as a round, and not part of the rule.
     pub residual_every: usize,
+    /// Faults (default none; not serialised when none, so configs that predate them keep
+    /// their hash). They need [`Schedule::RandomSweeps`].
+    #[serde(default, skip_serializing_if = "Faults::is_empty")]
+    pub faults: Faults,
 }
 
 /// Changes to [`AsyncConfig`] for one table column: how a table sweeps the asynchrony model.
@@ -123,6 +134,9 @@ pub struct AsyncOverrides {
     /// Replaces [`AsyncConfig::tol`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tol: Option<f64>,
+    /// Replaces [`AsyncConfig::faults`], the whole fault table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<Faults>,
 }
 
 impl AsyncOverrides {
@@ -140,6 +154,7 @@ impl AsyncOverrides {
             delay: self.delay.unwrap_or(base.delay),
             max_rounds: self.max_rounds.unwrap_or(base.max_rounds),
             tol: self.tol.unwrap_or(base.tol),
+            faults: self.faults.clone().unwrap_or_else(|| base.faults.clone()),
             ..base.clone()
         }
     }
@@ -152,6 +167,14 @@ impl AsyncConfig {
         positive("tol", self.tol)?;
         at_least("max_rounds", self.max_rounds as u64, 1)?;
         at_least("residual_every", self.residual_every as u64, 1)?;
+        self.faults.check().map_err(|e| e.under("faults"))?;
+        if self.schedule == Schedule::Synchronous && !self.faults.is_empty() {
+            return Err(InvalidSetting::new(
+                "faults",
+                "",
+                "faults need schedule = \"random-sweeps\"",
+            ));
+        }
         Ok(())
     }
 
@@ -175,6 +198,7 @@ impl AsyncConfig {
     /// let cfg = |staleness_bound, staleness_unit| AsyncConfig {
     ///     schedule: Schedule::RandomSweeps, staleness_bound, staleness_unit,
     ///     delay: Delay::Max, tol: 1e-8, max_rounds: 10, residual_every: 1,
+    ///     faults: Default::default(),
     /// };
     /// let missed = |c: AsyncConfig, n| c.staleness(n).missed_updates;
     /// assert_eq!(missed(cfg(1, StalenessUnit::Ticks), 100), 0);
@@ -236,6 +260,9 @@ pub struct Outcome {
     pub trace: Vec<(usize, f64)>,
     /// Whether an implicit rule reached the tolerance (always true for explicit rules).
     pub converged: bool,
+    /// What the faults did (all zero without faults). With faults, `reads` and
+    /// `stale_reads` count the reads the schedule asked for, lost ones included.
+    pub faults: FaultCounts,
 }
 
 /// Every node's state under [`Schedule::RandomSweeps`], in flat buffers: the latest version
@@ -346,6 +373,13 @@ impl Versions {
             .expect("a read within the staleness bound finds its version")
     }
 
+    /// Tick `tick` writes nothing (a crashed node's turn): its ring slot is cleared, so that
+    /// no read takes the version it retired `B` ticks ago for a recent one.
+    fn skip(&mut self, tick: u64) {
+        let slots = self.retired.len() as u64;
+        self.retired[(tick % slots) as usize] = None;
+    }
+
     /// Node `i`'s new latest state `state`, its next update, written at `tick`; its previous
     /// one is retired.
     fn write(&mut self, i: usize, tick: u64, state: &[f64]) {
@@ -396,6 +430,9 @@ impl LocalRule for Unobserved<'_> {
         self.0.prefetch(i)
     }
     fn residual(&self, _states: &[Vec<f64>]) -> f64 {
+        1.0
+    }
+    fn residual_with_frozen(&self, _states: &[Vec<f64>], _frozen: &[bool]) -> f64 {
         1.0
     }
     fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
@@ -450,22 +487,31 @@ fn recycle<'b>(mut v: Vec<&[f64]>) -> Vec<&'b [f64]> {
         .collect()
 }
 
-/// Runs `rule` under `cfg`, drawing the schedule and delays from `rng`.
+/// Every node's initial state.
+fn initial_states(rule: &dyn LocalRule) -> Vec<Vec<f64>> {
+    (0..rule.graph().n_nodes())
+        .map(|i| {
+            let mut s = vec![0.0; rule.state_len(i)];
+            rule.init(i, &mut s);
+            s
+        })
+        .collect()
+}
+
+/// Runs `rule` under `cfg`, drawing the schedule and delays from `rng` (and, with faults,
+/// the faults from streams beside it: [`faults`]).
 pub fn simulate(
     rule: &dyn LocalRule,
     cfg: &AsyncConfig,
     rng: &mut ChaCha8Rng,
 ) -> Result<Outcome, InvalidSetting> {
     cfg.check().map_err(|e| e.under("async"))?;
+    if !cfg.faults.is_empty() {
+        return Ok(faults::simulate_with_faults(rule, cfg, rng));
+    }
     let graph = rule.graph();
     let n = graph.n_nodes();
-    let mut states: Vec<Vec<f64>> = (0..n)
-        .map(|i| {
-            let mut s = vec![0.0; rule.state_len(i)];
-            rule.init(i, &mut s);
-            s
-        })
-        .collect();
+    let mut states = initial_states(rule);
     let explicit = match rule.execution() {
         Execution::Explicit { updates } => Some(updates),
         Execution::Implicit => None,
@@ -576,5 +622,6 @@ pub fn simulate(
         residual,
         converged: explicit.is_some() || residual < cfg.tol,
         trace,
+        faults: FaultCounts::default(),
     })
 }

@@ -139,6 +139,7 @@ fn cfg(schedule: Schedule, bound: usize) -> AsyncConfig {
         tol: 1e-11,
         max_rounds: 100_000,
         residual_every: 1,
+        faults: Default::default(),
     }
 }
 
