@@ -7,7 +7,7 @@
 //! source = "ICLR version, Table 1"
 //! tables = ["iclr-counting"]
 //! rows = ["energy-sync", "energy-attention-sync"]
-//! than = ["energy-node-sync"]        # or: at_most = 0.1, or: at_least = 10.0
+//! than = ["energy-node-sync"]        # or: at_most = 0.1, at_least = 10.0, within = 0.1
 //! ```
 
 use super::{Config, ConfigError, DEGRADATION_ROW};
@@ -36,6 +36,10 @@ pub struct Claim {
     /// A bound every mean of `rows` reaches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_least: Option<f64>,
+    /// A bound on both sides: every cell of `rows`, mean ± std, lies within ± this
+    /// (`|mean| + std ≤ within`): "no change", whichever way its runs moved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<f64>,
 }
 
 /// What a claim checks.
@@ -47,16 +51,24 @@ pub enum ClaimCheck<'a> {
     AtMost(f64),
     /// Each row's mean is at least this.
     AtLeast(f64),
+    /// Each row's `|mean| + std` is at most this.
+    Within(f64),
 }
 
 impl Claim {
     /// The comparison (checked at load: exactly one is given).
     pub fn check(&self) -> ClaimCheck<'_> {
-        match (self.than.is_empty(), self.at_most, self.at_least) {
-            (false, _, _) => ClaimCheck::Beats(&self.than),
-            (true, Some(v), _) => ClaimCheck::AtMost(v),
-            (true, None, Some(v)) => ClaimCheck::AtLeast(v),
-            (true, None, None) => unreachable!("checked at load"),
+        match (
+            self.than.is_empty(),
+            self.at_most,
+            self.at_least,
+            self.within,
+        ) {
+            (false, ..) => ClaimCheck::Beats(&self.than),
+            (true, Some(v), ..) => ClaimCheck::AtMost(v),
+            (true, None, Some(v), _) => ClaimCheck::AtLeast(v),
+            (true, None, None, Some(v)) => ClaimCheck::Within(v),
+            (true, None, None, None) => unreachable!("checked at load"),
         }
     }
 }
@@ -69,15 +81,20 @@ impl Config {
             let fail = |e: InvalidSetting| self.invalid(e.under(&at), &[]);
             let given = usize::from(!claim.than.is_empty())
                 + usize::from(claim.at_most.is_some())
-                + usize::from(claim.at_least.is_some());
+                + usize::from(claim.at_least.is_some())
+                + usize::from(claim.within.is_some());
             if given != 1 {
                 return Err(fail(InvalidSetting::new(
                     "rows",
                     format!("{:?}", claim.rows),
-                    "a claim compares its rows in exactly one way: `than = [ROWS]`, `at_most = X` or `at_least = X`",
+                    "a claim compares its rows in exactly one way: `than = [ROWS]`, `at_most = X`, `at_least = X` or `within = X`",
                 )));
             }
-            for bound in [("at_most", claim.at_most), ("at_least", claim.at_least)] {
+            for bound in [
+                ("at_most", claim.at_most),
+                ("at_least", claim.at_least),
+                ("within", claim.within),
+            ] {
                 if let (key, Some(v)) = bound {
                     if !v.is_finite() {
                         return Err(fail(InvalidSetting::new(key, v, "must be a finite number")));

@@ -25,6 +25,8 @@ pub struct Comparison {
     pub row: String,
     /// Its mean.
     pub mean: f64,
+    /// Its standard deviation.
+    pub std: f64,
     /// What it is compared with: another row (`ignn-sync`), or `at most` / `at least` a
     /// bound.
     pub against: String,
@@ -39,7 +41,7 @@ pub struct Comparison {
 /// `claims.md` for the tables under `out`.
 pub fn claims_markdown(config: &Config, out: &Path) -> anyhow::Result<String> {
     let mut s = String::from(
-        "# The papers' claims, checked on the written tables\n\nEach claim is checked in every column of the tables it names, on the cells of their `table.csv` (means as written, not rounded); \"better\" follows the column's metric, and a degradation row is better when lower. Made by `hogwild reproduce` (or `hogwild claims`) from `harness.toml`'s `[[claims]]`.\n",
+        "# The papers' claims, checked on the written tables\n\nEach claim is checked in every column of the tables it names, on the cells of their `table.csv` (means and standard deviations as written, not rounded); \"better\" compares means and follows the column's metric (a degradation row is better when lower); \"within ± x\" asks |mean| + std ≤ x. Made by `hogwild reproduce` (or `hogwild claims`) from `harness.toml`'s `[[claims]]`.\n",
     );
     for claim in &config.claims {
         let mut comparisons = vec![];
@@ -72,11 +74,12 @@ pub fn claims_markdown(config: &Config, out: &Path) -> anyhow::Result<String> {
         for c in &comparisons {
             writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} ± {} | {} | {} | {} |",
                 c.table,
                 markdown_cell(&c.column),
                 c.row,
                 two_decimals(c.mean),
+                two_decimals(c.std),
                 c.against,
                 two_decimals(c.other),
                 match (c.holds, c.tied) {
@@ -109,11 +112,11 @@ pub fn compare(
     cells: &[WrittenCell],
 ) -> Vec<Comparison> {
     let table = &config.tables[name];
-    let mean = |row: &str, column: &str| {
+    let cell = |row: &str, column: &str| {
         cells
             .iter()
             .find(|c| c.row == row && c.column == column)
-            .map(|c| c.mean)
+            .map(|c| (c.mean, c.std))
     };
     let mut out = vec![];
     for (j, col) in table.columns.iter().enumerate() {
@@ -121,7 +124,7 @@ pub fn compare(
             !row.ends_with(&format!("-{DEGRADATION_ROW}")) && table.metric_of(j).higher_is_better()
         };
         for row in &claim.rows {
-            let Some(ours) = mean(row, &col.label) else {
+            let Some((ours, std)) = cell(row, &col.label) else {
                 continue;
             };
             let mut push = |against: String, other: f64, holds: bool, tied: bool| {
@@ -130,6 +133,7 @@ pub fn compare(
                     column: col.label.clone(),
                     row: row.clone(),
                     mean: ours,
+                    std,
                     against,
                     other,
                     holds,
@@ -139,7 +143,7 @@ pub fn compare(
             match claim.check() {
                 ClaimCheck::Beats(than) => {
                     for other_row in than {
-                        let Some(theirs) = mean(other_row, &col.label) else {
+                        let Some((theirs, _)) = cell(other_row, &col.label) else {
                             continue;
                         };
                         let better = if higher_is_better(row) {
@@ -152,6 +156,9 @@ pub fn compare(
                 }
                 ClaimCheck::AtMost(bound) => push("at most".into(), bound, ours <= bound, false),
                 ClaimCheck::AtLeast(bound) => push("at least".into(), bound, ours >= bound, false),
+                ClaimCheck::Within(bound) => {
+                    push("within ±".into(), bound, ours.abs() + std <= bound, false)
+                }
             }
         }
     }
@@ -265,6 +272,19 @@ columns = [
         assert!(
             md.contains("Holds in 0 of 0 comparisons; not written here: t."),
             "{md}"
+        );
+    }
+
+    #[test]
+    fn within_asks_the_whole_spread_to_stay_inside_the_bound() {
+        let config = claim("rows = [\"gcn-degradation\"]\nwithin = 0.1");
+        let mut spread = cell("gcn-degradation", "acc", -0.05);
+        spread.std = 5.0;
+        let cells = [spread, cell("gcn-degradation", "err", -0.05)];
+        // A mean of −0.05 passes `at_most`, but runs that moved ± 5 % are not "no change".
+        assert_eq!(
+            holds(&config, &cells),
+            [("acc".into(), false, false), ("err".into(), true, false)]
         );
     }
 
