@@ -13,7 +13,7 @@
 //! every machine).
 
 use crate::elementary::exp_nonpositive;
-use crate::linalg::{add_row, col_sums, mm, mm_nt, mm_tn};
+use crate::linalg::{add_row, affine, col_sums, mm, mm_nt, mm_tn, pad_columns};
 use crate::loss::task_loss;
 use crate::model::{
     states_matrix, Execution, LocalRule, Model, ModelError, ProblemSize, Staleness,
@@ -22,7 +22,7 @@ use crate::params::{ParamId, Params, TrainConfig};
 use crate::registry::{Dims, ModelSpec};
 use hogwild_graph::{Batch, Graph};
 use hogwild_settings::{at_least, non_negative, Bytes, InvalidSetting};
-use ndarray::{s, Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -122,7 +122,6 @@ pub struct Gat {
     params: Params,
     width: usize,
     heads: usize,
-    in_dim: usize,
     slope: f64,
     layers: Vec<Layer>,
     readout: (ParamId, ParamId),
@@ -179,7 +178,6 @@ impl Gat {
             params,
             width,
             heads: cfg.heads,
-            in_dim,
             slope: cfg.negative_slope,
             layers,
             readout,
@@ -188,12 +186,6 @@ impl Gat {
 
     fn per_head(&self) -> usize {
         self.width / self.heads
-    }
-
-    fn padded(&self, x: ArrayView2<'_, f64>) -> Array2<f64> {
-        let mut h = Array2::zeros((x.nrows(), self.width));
-        h.slice_mut(s![.., ..self.in_dim]).assign(&x);
-        h
     }
 
     /// Head `k`'s score of a row of Z against attention vector `a` (its row `k`).
@@ -263,7 +255,7 @@ impl Gat {
 
     fn forward(&self, batch: &Batch) -> (Array2<f64>, Vec<LayerTape>, Array2<f64>) {
         let nbrs = neighbourhoods(&batch.graph);
-        let mut h = self.padded(batch.features.view());
+        let mut h = pad_columns(batch.features.view(), self.width);
         let mut tapes = vec![];
         for &layer in &self.layers {
             let z = mm(h.view(), self.params.get(layer.w).view());
@@ -446,8 +438,8 @@ impl LocalRule for GatRule<'_> {
     }
     fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
         let h = states_matrix(states, self.gat.width);
-        let mut out = mm(h.view(), self.gat.params.get(self.gat.readout.0).view());
-        add_row(&mut out, self.gat.params.get(self.gat.readout.1).view());
-        out
+        let (w, b) = self.gat.readout;
+        let params = &self.gat.params;
+        affine(h.view(), params.get(w).view(), params.get(b).view())
     }
 }

@@ -5,14 +5,16 @@
 //! features zero-padded to `k`, so a node running asynchronously can combine neighbour
 //! embeddings from any layer (the paper's §4 assumption of a fixed embedding width).
 
-use crate::linalg::{add_row, col_sums, mm, mm_nt, mm_tn};
+use crate::linalg::{add_row, affine, col_sums, mm, mm_nt, mm_tn, pad_columns};
 use crate::loss::task_loss;
-use crate::model::{Execution, LocalRule, Model, ModelError, ProblemSize, Staleness};
+use crate::model::{
+    states_matrix, Execution, LocalRule, Model, ModelError, ProblemSize, Staleness,
+};
 use crate::params::{ParamId, Params, TrainConfig};
 use crate::registry::{Dims, ModelSpec};
 use hogwild_graph::{Batch, Graph};
 use hogwild_settings::{at_least, Bytes, InvalidSetting};
-use ndarray::{s, Array2};
+use ndarray::Array2;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -73,7 +75,6 @@ impl ModelSpec for GcnConfig {
 pub struct Gcn {
     params: Params,
     width: usize,
-    in_dim: usize,
     layers: Vec<(ParamId, ParamId)>,
     readout: (ParamId, ParamId),
 }
@@ -112,21 +113,14 @@ impl Gcn {
         Ok(Gcn {
             params,
             width,
-            in_dim,
             layers,
             readout,
         })
     }
 
-    fn padded(&self, x: &Array2<f64>) -> Array2<f64> {
-        let mut h = Array2::zeros((x.nrows(), self.width));
-        h.slice_mut(s![.., ..self.in_dim]).assign(x);
-        h
-    }
-
     fn forward(&self, batch: &Batch) -> (Array2<f64>, Tape) {
         let a = batch.gcn_adjacency();
-        let mut h = self.padded(&batch.features);
+        let mut h = pad_columns(batch.features.view(), self.width);
         let (mut agg, mut pre) = (vec![], vec![]);
         for &(w, b) in &self.layers {
             let ah = a.spmm(h.view());
@@ -136,8 +130,12 @@ impl Gcn {
             agg.push(ah);
             pre.push(z);
         }
-        let mut out = mm(h.view(), self.params.get(self.readout.0).view());
-        add_row(&mut out, self.params.get(self.readout.1).view());
+        let (w, b) = self.readout;
+        let out = affine(
+            h.view(),
+            self.params.get(w).view(),
+            self.params.get(b).view(),
+        );
         (out, Tape { agg, pre, last: h })
     }
 }
@@ -242,9 +240,9 @@ impl LocalRule for GcnRule<'_> {
         0.0
     }
     fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
-        let h = Array2::from_shape_fn((states.len(), self.gcn.width), |(i, c)| states[i][c]);
-        let mut out = mm(h.view(), self.gcn.params.get(self.gcn.readout.0).view());
-        add_row(&mut out, self.gcn.params.get(self.gcn.readout.1).view());
-        out
+        let h = states_matrix(states, self.gcn.width);
+        let (w, b) = self.gcn.readout;
+        let params = &self.gcn.params;
+        affine(h.view(), params.get(w).view(), params.get(b).view())
     }
 }

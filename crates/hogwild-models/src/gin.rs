@@ -14,14 +14,16 @@
 //! zero-padded to `k`, so asynchronously a node can combine neighbour embeddings of any
 //! layer; a node performs exactly `layers` updates (an explicit model).
 
-use crate::linalg::{add_row, col_sums, mm, mm_nt, mm_tn};
+use crate::linalg::{affine, col_sums, mm_nt, mm_tn, pad_columns};
 use crate::loss::task_loss;
-use crate::model::{Execution, LocalRule, Model, ModelError, ProblemSize, Staleness};
+use crate::model::{
+    states_matrix, Execution, LocalRule, Model, ModelError, ProblemSize, Staleness,
+};
 use crate::params::{ParamId, Params, TrainConfig};
 use crate::registry::{Dims, ModelSpec};
 use hogwild_graph::{Batch, Graph};
 use hogwild_settings::{at_least, Bytes, InvalidSetting};
-use ndarray::{s, Array2};
+use ndarray::Array2;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -119,7 +121,6 @@ struct Layer {
 pub struct Gin {
     params: Params,
     width: usize,
-    in_dim: usize,
     aggregation: Aggregation,
     eps: f64,
     layers: Vec<Layer>,
@@ -165,18 +166,11 @@ impl Gin {
         Ok(Gin {
             params,
             width,
-            in_dim,
             aggregation: cfg.aggregation,
             eps: cfg.eps,
             layers,
             readout,
         })
-    }
-
-    fn padded(&self, x: &Array2<f64>) -> Array2<f64> {
-        let mut h = Array2::zeros((x.nrows(), self.width));
-        h.slice_mut(s![.., ..self.in_dim]).assign(x);
-        h
     }
 
     /// Node `i`'s aggregate of its own embedding `own` and its in-neighbours' `views` (in
@@ -237,7 +231,7 @@ impl Gin {
     fn forward(&self, batch: &Batch) -> (Array2<f64>, Vec<LayerTape>, Array2<f64>) {
         let graph = &batch.graph;
         let n = graph.n_nodes();
-        let mut h = self.padded(&batch.features);
+        let mut h = pad_columns(batch.features.view(), self.width);
         let mut tapes = Vec::with_capacity(self.layers.len());
         for layer in &self.layers {
             let mut agg = Array2::zeros((n, self.width));
@@ -259,11 +253,10 @@ impl Gin {
                     }
                 }
             }
-            let mut pre1 = mm(agg.view(), self.params.get(layer.w1).view());
-            add_row(&mut pre1, self.params.get(layer.b1).view());
+            let p = |id: ParamId| self.params.get(id).view();
+            let pre1 = affine(agg.view(), p(layer.w1), p(layer.b1));
             let hidden = pre1.mapv(|v| v.max(0.0));
-            let mut pre2 = mm(hidden.view(), self.params.get(layer.w2).view());
-            add_row(&mut pre2, self.params.get(layer.b2).view());
+            let pre2 = affine(hidden.view(), p(layer.w2), p(layer.b2));
             h = pre2.mapv(|v| v.max(0.0));
             tapes.push(LayerTape {
                 agg,
@@ -273,8 +266,12 @@ impl Gin {
                 pre2,
             });
         }
-        let mut out = mm(h.view(), self.params.get(self.readout.0).view());
-        add_row(&mut out, self.params.get(self.readout.1).view());
+        let (w, b) = self.readout;
+        let out = affine(
+            h.view(),
+            self.params.get(w).view(),
+            self.params.get(b).view(),
+        );
         (out, tapes, h)
     }
 
@@ -410,9 +407,9 @@ impl LocalRule for GinRule<'_> {
         0.0
     }
     fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
-        let h = Array2::from_shape_fn((states.len(), self.gin.width), |(i, c)| states[i][c]);
-        let mut out = mm(h.view(), self.gin.params.get(self.gin.readout.0).view());
-        add_row(&mut out, self.gin.params.get(self.gin.readout.1).view());
-        out
+        let h = states_matrix(states, self.gin.width);
+        let (w, b) = self.gin.readout;
+        let params = &self.gin.params;
+        affine(h.view(), params.get(w).view(), params.get(b).view())
     }
 }

@@ -237,6 +237,25 @@ pub fn add_row<T: Scalar>(a: &mut Array2<T>, b: ArrayView2<'_, f64>) {
     }
 }
 
+/// `x W + b`: [`mm`], then [`add_row`] of the `1 × c` bias (the same bits as the two calls).
+pub fn affine(
+    x: ArrayView2<'_, f64>,
+    w: ArrayView2<'_, f64>,
+    b: ArrayView2<'_, f64>,
+) -> Array2<f64> {
+    let mut out = mm(x, w);
+    add_row(&mut out, b);
+    out
+}
+
+/// `x` with zero columns appended up to `width` (explicit models' layer-0 embeddings: the
+/// features padded to the one width every layer has).
+pub fn pad_columns(x: ArrayView2<'_, f64>, width: usize) -> Array2<f64> {
+    let mut h = Array2::zeros((x.nrows(), width));
+    h.slice_mut(ndarray::s![.., ..x.ncols()]).assign(&x);
+    h
+}
+
 /// `Σ a ∘ b` over all entries, in row-major order.
 pub fn dot_all(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> f64 {
     assert_eq!(a.dim(), b.dim());
