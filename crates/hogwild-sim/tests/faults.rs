@@ -1,6 +1,9 @@
 //! The fault layer (`[async.faults]`): what each fault does to a run, self-stabilisation of
 //! implicit models after a transient corruption, and runs without faults unchanged.
 
+mod common;
+
+use common::*;
 use hogwild_datasets::synthetic::random_sample;
 use hogwild_graph::{Batch, Graph};
 use hogwild_models::energy::picnn::Activation;
@@ -10,30 +13,13 @@ use hogwild_models::energy::{
 use hogwild_models::gcn::{Gcn, GcnConfig};
 use hogwild_models::gsdgnn::{Gsdgnn, GsdgnnConfig};
 use hogwild_models::ignn::{Ignn, IgnnConfig};
-use hogwild_models::{Execution, LocalRule, Model, Staleness, TrainConfig};
+use hogwild_models::{Execution, LocalRule, Model, Staleness};
 use hogwild_sim::{
     simulate, AsyncConfig, AsyncOverrides, Corruption, Crash, Delay, Faults, LinkFailure, Outcome,
     Reset, Schedule, StalenessUnit,
 };
 use ndarray::Array2;
-use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-
-fn rng(seed: u64) -> ChaCha8Rng {
-    ChaCha8Rng::seed_from_u64(seed)
-}
-
-/// Valid training settings; the models here are never trained.
-fn train() -> TrainConfig {
-    TrainConfig {
-        batch_graphs: None,
-        epochs: 1,
-        lr: 0.01,
-        weight_decay: 0.0,
-        grad_clip: 0.0,
-        lr_schedule: Default::default(),
-    }
-}
 
 fn gcn(seed: u64) -> Gcn {
     let c = GcnConfig {
@@ -159,12 +145,6 @@ fn links(fraction: f64, rounds: [usize; 2]) -> Faults {
     }
 }
 
-fn max_diff(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
-    a.iter()
-        .zip(b.iter())
-        .fold(0.0, |m, (x, y)| m.max((x - y).abs()))
-}
-
 /// The residual the observer measured at round `round`.
 fn residual_at(out: &Outcome, round: usize) -> f64 {
     out.trace
@@ -172,43 +152,6 @@ fn residual_at(out: &Outcome, round: usize) -> f64 {
         .find(|(r, _)| *r == round)
         .unwrap_or_else(|| panic!("no measurement at round {round}: {:?}", out.trace))
         .1
-}
-
-/// The paper's Figure 1: three updates of h ← h + Σ_j h_j on a path, h⁰ = x.
-struct SumGnn {
-    graph: Graph,
-    x: Vec<f64>,
-}
-
-impl LocalRule for SumGnn {
-    fn graph(&self) -> &Graph {
-        &self.graph
-    }
-    fn execution(&self) -> Execution {
-        Execution::Explicit { updates: 3 }
-    }
-    fn state_len(&self, _i: usize) -> usize {
-        1
-    }
-    fn init(&self, i: usize, out: &mut [f64]) {
-        out[0] = self.x[i];
-    }
-    fn update(&self, _i: usize, _count: usize, own: &[f64], views: &[&[f64]], out: &mut [f64]) {
-        out[0] = own[0] + views.iter().map(|v| v[0]).sum::<f64>();
-    }
-    fn residual(&self, _states: &[Vec<f64>]) -> f64 {
-        0.0
-    }
-    fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
-        Array2::from_shape_fn((states.len(), 1), |(i, _)| states[i][0])
-    }
-}
-
-fn figure_one() -> SumGnn {
-    SumGnn {
-        graph: Graph::path(5),
-        x: vec![1.0, 0.0, 1.0, 1.0, 0.0],
-    }
 }
 
 /// A linear implicit rule whose outputs are its states: h_i ← a · mean_j h_j + b_i
@@ -692,48 +635,6 @@ fn failed_links_are_read_as_last_received() {
     assert!(out.faults.failed_links > 0);
     assert!(!out.converged);
     assert!(max_diff(&sync, &out.outputs) > 1e-6);
-}
-
-/// An explicit rule whose state is long (1 + degree values) and whose output depends on
-/// exactly which version of every neighbour each update read (as in the simulator's tests).
-struct Tracer {
-    graph: Graph,
-    updates: usize,
-}
-
-impl LocalRule for Tracer {
-    fn graph(&self) -> &Graph {
-        &self.graph
-    }
-    fn execution(&self) -> Execution {
-        Execution::Explicit {
-            updates: self.updates,
-        }
-    }
-    fn state_len(&self, i: usize) -> usize {
-        1 + self.graph.degree(i)
-    }
-    fn init(&self, i: usize, out: &mut [f64]) {
-        out.fill(0.0);
-        out[0] = (i + 1) as f64;
-    }
-    fn update(&self, i: usize, count: usize, own: &[f64], views: &[&[f64]], out: &mut [f64]) {
-        let mut h = 0.7 * own[0] + (count + i) as f64 * 1e-3;
-        for (r, v) in views.iter().enumerate() {
-            h += (r as f64 + std::f64::consts::SQRT_2) * v[0] * 0.1 + v[v.len() - 1] * 1e-2;
-            out[1 + r] = v[0];
-        }
-        out[0] = h.sin();
-    }
-    fn residual(&self, _states: &[Vec<f64>]) -> f64 {
-        0.0
-    }
-    fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
-        let w = states.iter().map(Vec::len).max().unwrap();
-        Array2::from_shape_fn((states.len(), w), |(i, c)| {
-            states[i].get(c).copied().unwrap_or(0.0)
-        })
-    }
 }
 
 /// The faults as specified, on a schedule that keeps every version of every node: the

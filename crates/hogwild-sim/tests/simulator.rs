@@ -1,5 +1,8 @@
 //! The simulator against the models' synchronous execution, and the paper's Figure 1.
 
+mod common;
+
+use common::*;
 use hogwild_datasets::synthetic::random_sample;
 use hogwild_graph::{Batch, Graph, Sample, Targets};
 use hogwild_models::energy::picnn::Activation;
@@ -17,24 +20,7 @@ use hogwild_sim::{
     simulate, AsyncConfig, AsyncOverrides, Delay, Schedule, StalenessUnit, Unobserved,
 };
 use ndarray::Array2;
-use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-
-fn rng(seed: u64) -> ChaCha8Rng {
-    ChaCha8Rng::seed_from_u64(seed)
-}
-
-/// Valid training settings; the models here are never trained.
-fn train() -> TrainConfig {
-    TrainConfig {
-        batch_graphs: None,
-        epochs: 1,
-        lr: 0.01,
-        weight_decay: 0.0,
-        grad_clip: 0.0,
-        lr_schedule: Default::default(),
-    }
-}
 
 fn models(seed: u64) -> Vec<Box<dyn Model>> {
     let gcn = GcnConfig {
@@ -141,12 +127,6 @@ fn cfg(schedule: Schedule, bound: usize) -> AsyncConfig {
         residual_every: 1,
         faults: Default::default(),
     }
-}
-
-fn max_diff(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
-    a.iter()
-        .zip(b.iter())
-        .fold(0.0, |m, (x, y)| m.max((x - y).abs()))
 }
 
 #[test]
@@ -317,43 +297,9 @@ fn implicit(models: Vec<Box<dyn Model>>) -> Vec<Box<dyn Model>> {
         .collect()
 }
 
-/// The paper's Figure 1: a 3-layer GNN whose update is the sum of the node's and its
-/// neighbours' values (weights 1), on a path with binary features.
-struct SumGnn {
-    graph: Graph,
-    x: Vec<f64>,
-}
-
-impl LocalRule for SumGnn {
-    fn graph(&self) -> &Graph {
-        &self.graph
-    }
-    fn execution(&self) -> Execution {
-        Execution::Explicit { updates: 3 }
-    }
-    fn state_len(&self, _i: usize) -> usize {
-        1
-    }
-    fn init(&self, i: usize, out: &mut [f64]) {
-        out[0] = self.x[i];
-    }
-    fn update(&self, _i: usize, _count: usize, own: &[f64], views: &[&[f64]], out: &mut [f64]) {
-        out[0] = own[0] + views.iter().map(|v| v[0]).sum::<f64>();
-    }
-    fn residual(&self, _states: &[Vec<f64>]) -> f64 {
-        0.0
-    }
-    fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
-        Array2::from_shape_fn((states.len(), 1), |(i, _)| states[i][0])
-    }
-}
-
 #[test]
 fn figure_one_sum_gnn_outputs_depend_on_the_update_order() {
-    let rule = SumGnn {
-        graph: Graph::path(5),
-        x: vec![1.0, 0.0, 1.0, 1.0, 0.0],
-    };
+    let rule = figure_one();
     let sync = simulate(&rule, &cfg(Schedule::Synchronous, 1), &mut rng(0)).unwrap();
     // Layer by layer: h¹ = (1,2,2,2,1), h² = (3,5,6,5,3), h³ = (8,14,16,14,8).
     assert_eq!(
@@ -492,10 +438,7 @@ fn maximal_delays_read_only_initial_states_within_the_bound() {
     // Five nodes, three layers: 15 ticks, all within B = 20, so with every read as stale
     // as allowed each node only ever sees its neighbours' features: h = x_i + 3 Σ_j x_j,
     // whatever the ordering.
-    let rule = SumGnn {
-        graph: Graph::path(5),
-        x: vec![1.0, 0.0, 1.0, 1.0, 0.0],
-    };
+    let rule = figure_one();
     let c = AsyncConfig {
         delay: Delay::Max,
         ..cfg(Schedule::RandomSweeps, 20)
@@ -536,48 +479,6 @@ fn column_overrides_change_only_what_they_name() {
         toml::from_str::<AsyncOverrides>("residual_every = 1").is_err(),
         "not the observer's cadence"
     );
-}
-
-/// An explicit rule whose state is long (1 + degree values, as the energy GNN's) and whose
-/// output depends on exactly which version of every neighbour each update read.
-struct Tracer {
-    graph: Graph,
-    updates: usize,
-}
-
-impl LocalRule for Tracer {
-    fn graph(&self) -> &Graph {
-        &self.graph
-    }
-    fn execution(&self) -> Execution {
-        Execution::Explicit {
-            updates: self.updates,
-        }
-    }
-    fn state_len(&self, i: usize) -> usize {
-        1 + self.graph.degree(i)
-    }
-    fn init(&self, i: usize, out: &mut [f64]) {
-        out.fill(0.0);
-        out[0] = (i + 1) as f64;
-    }
-    fn update(&self, i: usize, count: usize, own: &[f64], views: &[&[f64]], out: &mut [f64]) {
-        let mut h = 0.7 * own[0] + (count + i) as f64 * 1e-3;
-        for (r, v) in views.iter().enumerate() {
-            h += (r as f64 + std::f64::consts::SQRT_2) * v[0] * 0.1 + v[v.len() - 1] * 1e-2;
-            out[1 + r] = v[0];
-        }
-        out[0] = h.sin();
-    }
-    fn residual(&self, _states: &[Vec<f64>]) -> f64 {
-        0.0
-    }
-    fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
-        let w = states.iter().map(Vec::len).max().unwrap();
-        Array2::from_shape_fn((states.len(), w), |(i, c)| {
-            states[i].get(c).copied().unwrap_or(0.0)
-        })
-    }
 }
 
 /// The random-sweeps schedule as specified, keeping every version of every node: reads at

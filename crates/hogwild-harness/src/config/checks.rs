@@ -10,7 +10,7 @@
 //! (from its settings, before it is generated), a run (dataset, model and simulator, from
 //! the built dataset), and the plan itself (every run's key and results).
 
-use super::{Config, ConfigError, TableConfig, DEGRADATION_ROW};
+use super::{Config, ConfigError, TableConfig};
 use hogwild_datasets::{Dataset, DatasetError, DatasetSize};
 use hogwild_models::{registry, ModelsConfig, ProblemSize};
 use hogwild_settings::{at_least, Bytes, InvalidSetting, Key};
@@ -318,11 +318,7 @@ impl Config {
                 self.invalid(e.under(Key::from("async")).under(&at).under(&here), &[base])
             })?;
             for (row, &[mean, std]) in &col.paper {
-                let suffixes: &[&str] = if t.degradation {
-                    &["sync", "async", DEGRADATION_ROW]
-                } else {
-                    &["sync", "async"]
-                };
+                let suffixes = t.row_suffixes();
                 let known = registry::KINDS.iter().any(|k| {
                     suffixes
                         .iter()

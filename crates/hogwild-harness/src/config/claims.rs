@@ -10,7 +10,7 @@
 //! than = ["energy-node-sync"]        # or: at_most = 0.1, at_least = 10.0, within = 0.1
 //! ```
 
-use super::{Config, ConfigError, DEGRADATION_ROW};
+use super::{Config, ConfigError};
 use hogwild_settings::{InvalidSetting, Key};
 use serde::{Deserialize, Serialize};
 
@@ -124,11 +124,7 @@ impl Config {
                         ),
                     )));
                 };
-                let suffixes: &[&str] = if table.degradation {
-                    &["sync", "async", DEGRADATION_ROW]
-                } else {
-                    &["sync", "async"]
-                };
+                let suffixes = table.row_suffixes();
                 for (key, rows) in [("rows", &claim.rows), ("than", &claim.than)] {
                     for (r, row) in rows.iter().enumerate() {
                         let known = table

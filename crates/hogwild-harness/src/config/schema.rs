@@ -129,6 +129,16 @@ pub struct TableConfig {
 }
 
 impl TableConfig {
+    /// The suffixes of this table's row keys (`MODEL-sync`, …): `sync`, `async`, and
+    /// [`DEGRADATION_ROW`] when the table reports degradation.
+    pub fn row_suffixes(&self) -> &'static [&'static str] {
+        if self.degradation {
+            &["sync", "async", DEGRADATION_ROW]
+        } else {
+            &["sync", "async"]
+        }
+    }
+
     /// The metric of column `c`: its own, else the table's.
     pub fn metric_of(&self, c: usize) -> Metric {
         self.columns[c].metric.unwrap_or(self.metric)

@@ -305,6 +305,16 @@ columns = [
         );
         let e = error("rows = [\"gcn-sync\"]\nthan = [\"gcn-async\"]\nat_most = 1.0");
         assert!(e.contains("exactly one way"), "{e}");
+        let e = error("rows = []\nat_most = 1.0");
+        assert!(
+            e.contains("claims[0].rows") && e.contains("names nothing"),
+            "{e}"
+        );
+        let e = error("rows = [\"gcn-sync\"]\nwithin = nan");
+        assert!(
+            e.contains("claims[0].within") && e.contains("finite"),
+            "{e}"
+        );
         let e = error("rows = [\"gat-sync\"]\nat_most = 1.0");
         assert!(
             e.contains("claims[0].rows[0]") && e.contains("gat-sync"),

@@ -1,0 +1,113 @@
+//! What the simulator's test files share: seeds, settings, a distance, and small rules.
+
+#![allow(dead_code)] // each test file uses a part
+
+use hogwild_graph::Graph;
+use hogwild_models::{Execution, LocalRule, TrainConfig};
+use ndarray::Array2;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+pub fn rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+/// Valid training settings; the models here are never trained.
+pub fn train() -> TrainConfig {
+    TrainConfig {
+        batch_graphs: None,
+        epochs: 1,
+        lr: 0.01,
+        weight_decay: 0.0,
+        grad_clip: 0.0,
+        lr_schedule: Default::default(),
+    }
+}
+
+/// The largest entry-wise difference.
+pub fn max_diff(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    a.iter()
+        .zip(b.iter())
+        .fold(0.0, |m, (x, y)| m.max((x - y).abs()))
+}
+
+/// The paper's Figure 1: a 3-layer GNN whose update is the sum of the node's and its
+/// neighbours' values (weights 1), on a path with binary features.
+pub struct SumGnn {
+    pub graph: Graph,
+    pub x: Vec<f64>,
+}
+
+impl LocalRule for SumGnn {
+    fn graph(&self) -> &Graph {
+        &self.graph
+    }
+    fn execution(&self) -> Execution {
+        Execution::Explicit { updates: 3 }
+    }
+    fn state_len(&self, _i: usize) -> usize {
+        1
+    }
+    fn init(&self, i: usize, out: &mut [f64]) {
+        out[0] = self.x[i];
+    }
+    fn update(&self, _i: usize, _count: usize, own: &[f64], views: &[&[f64]], out: &mut [f64]) {
+        out[0] = own[0] + views.iter().map(|v| v[0]).sum::<f64>();
+    }
+    fn residual(&self, _states: &[Vec<f64>]) -> f64 {
+        0.0
+    }
+    fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
+        Array2::from_shape_fn((states.len(), 1), |(i, _)| states[i][0])
+    }
+}
+
+/// Figure 1's path and features.
+pub fn figure_one() -> SumGnn {
+    SumGnn {
+        graph: Graph::path(5),
+        x: vec![1.0, 0.0, 1.0, 1.0, 0.0],
+    }
+}
+
+/// An explicit rule whose state is long (1 + degree values, as the energy GNN's) and whose
+/// output depends on exactly which version of every neighbour each update read.
+pub struct Tracer {
+    pub graph: Graph,
+    pub updates: usize,
+}
+
+impl LocalRule for Tracer {
+    fn graph(&self) -> &Graph {
+        &self.graph
+    }
+    fn execution(&self) -> Execution {
+        Execution::Explicit {
+            updates: self.updates,
+        }
+    }
+    fn state_len(&self, i: usize) -> usize {
+        1 + self.graph.degree(i)
+    }
+    fn init(&self, i: usize, out: &mut [f64]) {
+        out.fill(0.0);
+        out[0] = (i + 1) as f64;
+    }
+    fn update(&self, i: usize, count: usize, own: &[f64], views: &[&[f64]], out: &mut [f64]) {
+        let mut h = 0.7 * own[0] + (count + i) as f64 * 1e-3;
+        for (r, v) in views.iter().enumerate() {
+            h += (r as f64 + std::f64::consts::SQRT_2) * v[0] * 0.1 + v[v.len() - 1] * 1e-2;
+            out[1 + r] = v[0];
+        }
+        out[0] = h.sin();
+    }
+    fn residual(&self, _states: &[Vec<f64>]) -> f64 {
+        0.0
+    }
+    fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
+        let w = states.iter().map(Vec::len).max().unwrap();
+        Array2::from_shape_fn((states.len(), w), |(i, c)| {
+            states[i].get(c).copied().unwrap_or(0.0)
+        })
+    }
+}
