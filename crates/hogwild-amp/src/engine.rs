@@ -17,6 +17,14 @@
 //! Budget ([`Budget`]): processed messages always count; dropped messages count when the
 //! program says so (AMP-ACT: yes; AMP-Iter: no; both code). Nothing else draws from the RNG,
 //! so a run is a function of the program, the graph, the start, and the RNG's state.
+//!
+//! Point-to-point runs ([`Engine::run_posted`]): a run may instead start from many messages,
+//! each sent at time 0 from one node to another, and a program may answer a delivery with
+//! messages to chosen receivers, from any node ([`Reaction::Direct`]): what an implicit
+//! model's links need (each link carries its sender's state to one reader; `hogwild-sim`'s
+//! `events` module). Such messages draw their delays like any other, in the order given, and
+//! every delivery answered that way counts against the budget. A program may also end a run
+//! early ([`Process::finished`], an observer's decision; AMP's programs never do).
 
 use crate::delays::{Budget, Delays};
 use hogwild_graph::Graph;
@@ -46,6 +54,27 @@ pub enum Reaction<M> {
         /// Whether the drop uses up one message of the budget.
         counts_against_budget: bool,
     },
+    /// Point to point: the receiver processed the message (`processed`), or the message did
+    /// not reach it (lost, or at a stopped node: logged as [`Outcome::Dropped`]); either way
+    /// it counts against the budget, and the engine sends each of `sends` to its own
+    /// receiver, delays drawn in this order.
+    Direct {
+        /// Whether the receiver processed the message.
+        processed: bool,
+        /// The messages sent in answer, from any node to any node.
+        sends: Vec<Outgoing<M>>,
+    },
+}
+
+/// A message to one receiver ([`Reaction::Direct`], [`Engine::run_posted`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing<M> {
+    /// The sending node.
+    pub from: usize,
+    /// The receiving node.
+    pub to: usize,
+    /// The payload.
+    pub message: M,
 }
 
 /// A node program: what a node does when a message arrives. The program owns every node's
@@ -61,6 +90,13 @@ pub trait Process {
         delivery: Delivery,
         message: &Self::Message,
     ) -> Reaction<Self::Message>;
+
+    /// Whether the run should stop now, checked after every delivery (an observer's
+    /// decision, such as a certified residual below its tolerance). Default: never, so the
+    /// run ends when the queue empties or the budget is spent.
+    fn finished(&self) -> bool {
+        false
+    }
 }
 
 /// One entry of the event log.
@@ -75,7 +111,8 @@ pub struct Event {
 /// The outcome of one delivery, as logged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Processed, and a message was sent to every neighbour.
+    /// Processed, and a message was sent to every neighbour (or, for
+    /// [`Reaction::Direct`], at least one message was sent).
     Sent,
     /// Processed, nothing sent.
     Silent,
@@ -150,10 +187,6 @@ impl Engine {
             start < graph.n_nodes(),
             "start node {start} is not in the graph"
         );
-        let budget = self.budget.messages(graph.n_nodes());
-        if let Some(log) = &mut self.log {
-            log.clear();
-        }
         let mut queue = Queue::new(self.delays);
         queue.push(Pending {
             receiver: start,
@@ -162,7 +195,70 @@ impl Engine {
             seq: 0,
             message: initial,
         });
-        let mut seq = 1u64;
+        self.drive(graph, process, queue, 1, rng)
+    }
+
+    /// One run that starts from many messages, each sent at time 0 from `from` to `to` and
+    /// delayed like any other (constant delays: arriving at time 1, in the order given;
+    /// random delays: drawn from `rng` in the order given), then processes messages until
+    /// the queue is empty, the budget is spent or the program is [`Process::finished`].
+    pub fn run_posted<P: Process>(
+        &mut self,
+        graph: &Graph,
+        process: &mut P,
+        initial: Vec<Outgoing<P::Message>>,
+        rng: &mut ChaCha8Rng,
+    ) -> RunStats {
+        let n = graph.n_nodes();
+        assert!(
+            initial.iter().all(|m| m.from < n && m.to < n),
+            "an initial message names a node outside the graph"
+        );
+        let mut queue = Queue::new(self.delays);
+        let mut seq = 0u64;
+        self.post(&mut queue, &mut seq, 0.0, initial, rng);
+        self.drive(graph, process, queue, seq, rng)
+    }
+
+    /// Queues `sends`, sent at `now`, each with its own delay.
+    fn post<M>(
+        &self,
+        queue: &mut Queue<M>,
+        seq: &mut u64,
+        now: f64,
+        sends: Vec<Outgoing<M>>,
+        rng: &mut ChaCha8Rng,
+    ) {
+        for Outgoing { from, to, message } in sends {
+            let time = match self.delays {
+                Delays::Constant => now + 1.0,
+                Delays::Random(dist) => now + dist.sample(rng),
+            };
+            queue.push(Pending {
+                receiver: to,
+                sender: Some(from),
+                time,
+                seq: *seq,
+                message,
+            });
+            *seq += 1;
+        }
+    }
+
+    /// Processes `queue` (whose next sequence number is `seq`) until it is empty, the budget
+    /// is spent or the program is finished.
+    fn drive<P: Process>(
+        &mut self,
+        graph: &Graph,
+        process: &mut P,
+        mut queue: Queue<P::Message>,
+        mut seq: u64,
+        rng: &mut ChaCha8Rng,
+    ) -> RunStats {
+        let budget = self.budget.messages(graph.n_nodes());
+        if let Some(log) = &mut self.log {
+            log.clear();
+        }
         let mut stats = RunStats::default();
         while stats.counted < budget {
             let Some(next) = queue.pop() else { break };
@@ -204,9 +300,27 @@ impl Engine {
                     stats.dropped += 1;
                     Outcome::Dropped
                 }
+                Reaction::Direct { processed, sends } => {
+                    stats.counted += 1;
+                    let outcome = if !processed {
+                        stats.dropped += 1;
+                        Outcome::Dropped
+                    } else if sends.is_empty() {
+                        stats.processed += 1;
+                        Outcome::Silent
+                    } else {
+                        stats.processed += 1;
+                        Outcome::Sent
+                    };
+                    self.post(&mut queue, &mut seq, next.time, sends, rng);
+                    outcome
+                }
             };
             if let Some(log) = &mut self.log {
                 log.push(Event { delivery, outcome });
+            }
+            if process.finished() {
+                break;
             }
         }
         stats.left_in_queue = queue.len();
@@ -405,6 +519,86 @@ mod tests {
         let mut e = Engine::new(Delays::Random(unit), Budget::Absolute(40)).with_log();
         e.run(&graph, &mut Flood, 2, 0, &mut ChaCha8Rng::seed_from_u64(0));
         assert_eq!(receivers(&e), constant);
+    }
+
+    /// Answers every delivery by one message back to its sender, and stops after `stop_after`
+    /// deliveries; loses every message to node 0 (which still answers).
+    struct PingPong {
+        seen: usize,
+        stop_after: usize,
+    }
+
+    impl Process for PingPong {
+        type Message = u32;
+        fn on_message(&mut self, d: Delivery, hops: &u32) -> Reaction<u32> {
+            self.seen += 1;
+            let back = Outgoing {
+                from: d.receiver,
+                to: d.sender.expect("every message has a sender"),
+                message: hops + 1,
+            };
+            Reaction::Direct {
+                processed: d.receiver != 0,
+                sends: vec![back],
+            }
+        }
+        fn finished(&self) -> bool {
+            self.seen >= self.stop_after
+        }
+    }
+
+    #[test]
+    fn posted_runs_start_from_every_message_and_answer_point_to_point() {
+        let graph = Graph::path(3);
+        let initial = vec![
+            Outgoing {
+                from: 0,
+                to: 1,
+                message: 0,
+            },
+            Outgoing {
+                from: 2,
+                to: 1,
+                message: 0,
+            },
+        ];
+        let mut engine = Engine::new(Delays::Constant, Budget::Absolute(6)).with_log();
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let mut ping = PingPong {
+            seen: 0,
+            stop_after: usize::MAX,
+        };
+        let stats = engine.run_posted(&graph, &mut ping, initial.clone(), &mut rng);
+        assert_eq!(
+            receivers(&engine),
+            vec![
+                (1, Some(0)),
+                (1, Some(2)),
+                (0, Some(1)),
+                (2, Some(1)),
+                (1, Some(0)),
+                (1, Some(2)),
+            ]
+        );
+        let times: Vec<f64> = engine
+            .log()
+            .unwrap()
+            .iter()
+            .map(|e| e.delivery.time)
+            .collect();
+        assert_eq!(times, vec![1.0, 1.0, 2.0, 2.0, 3.0, 3.0]);
+        // Messages to node 0 are not processed but count, and its answer is still sent.
+        assert_eq!((stats.counted, stats.processed, stats.dropped), (6, 5, 1));
+        assert_eq!(engine.log().unwrap()[2].outcome, Outcome::Dropped);
+        assert_eq!(stats.left_in_queue, 2);
+        assert_eq!(rng, ChaCha8Rng::seed_from_u64(0));
+        // The program ends the run after its third delivery.
+        let mut ping = PingPong {
+            seen: 0,
+            stop_after: 3,
+        };
+        let stats = engine.run_posted(&graph, &mut ping, initial, &mut rng);
+        assert_eq!((stats.counted, engine.log().unwrap().len()), (3, 3));
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub mod sgin;
 mod tape;
 
 pub use delays::{Budget, DelayDistribution, Delays};
-pub use engine::{Delivery, Engine, Event, Outcome, Process, Reaction, RunStats};
+pub use engine::{Delivery, Engine, Event, Outcome, Outgoing, Process, Reaction, RunStats};
 pub use hogwild_models::params::Adam;
 pub use model::{AmpConfig, AmpModel, Halting, Update};
 pub use readout::{accuracy, log_softmax, Example, Pooling, RunSettings, Task};
