@@ -6,13 +6,6 @@ mod common;
 use common::*;
 use hogwild_datasets::synthetic::random_sample;
 use hogwild_graph::{Batch, Graph};
-use hogwild_models::energy::picnn::Activation;
-use hogwild_models::energy::{
-    AsyncCurvature, AsyncStep, EnergyConfig, EnergyGnn, ForwardSolver, LinearSolver,
-};
-use hogwild_models::gcn::{Gcn, GcnConfig};
-use hogwild_models::gsdgnn::{Gsdgnn, GsdgnnConfig};
-use hogwild_models::ignn::{Ignn, IgnnConfig};
 use hogwild_models::{Execution, LocalRule, Model, Staleness};
 use hogwild_sim::{
     simulate, AsyncConfig, AsyncOverrides, Corruption, Crash, Delay, Faults, LinkFailure, Outcome,
@@ -20,76 +13,6 @@ use hogwild_sim::{
 };
 use ndarray::Array2;
 use rand_chacha::ChaCha8Rng;
-
-fn gcn(seed: u64) -> Gcn {
-    let c = GcnConfig {
-        hidden: 5,
-        layers: 2,
-        train: train(),
-    };
-    Gcn::new(&c, 2, 3, &mut rng(seed)).unwrap()
-}
-
-/// An IGNN whose W is pushed against the contraction bound (slow to converge), as in the
-/// simulator's tests.
-fn ignn(seed: u64) -> Ignn {
-    let c = IgnnConfig {
-        hidden: 5,
-        kappa: 0.95,
-        tol: 1e-13,
-        max_iter: 10_000,
-        normalise: true,
-        readout_bias: true,
-        train: train(),
-    };
-    let mut m = Ignn::new(&c, 2, 3, &mut rng(seed)).unwrap();
-    m.params_mut().get_mut(0).mapv_inplace(|v| 10.0 * v);
-    m
-}
-
-fn energy(seed: u64) -> EnergyGnn {
-    let c = EnergyConfig {
-        hidden: 3,
-        message_widths: vec![4, 3],
-        update_widths: vec![4, 1],
-        activation: Activation::SoftplusSquared,
-        beta: 0.3,
-        solver: ForwardSolver::Newton,
-        linear_solver: LinearSolver::Cholesky,
-        step: 0.05,
-        tol: 1e-12,
-        max_iter: 200,
-        cg_tol: 1e-12,
-        cg_max_iter: 1000,
-        newton_forcing_max: 0.01,
-        async_step_scale: 0.5,
-        async_step: AsyncStep::Fixed,
-        async_curvature: AsyncCurvature::Global,
-        train: train(),
-    };
-    EnergyGnn::new(&c, 2, 0, 3, &mut rng(seed)).unwrap()
-}
-
-fn gsdgnn(seed: u64) -> Gsdgnn {
-    let c = GsdgnnConfig {
-        hidden: 4,
-        mlp_hidden: 5,
-        smoothing: 0.5,
-        tol: 1e-13,
-        max_iter: 1000,
-        train: train(),
-    };
-    Gsdgnn::new(&c, 2, 3, &mut rng(seed)).unwrap()
-}
-
-/// The implicit models: IGNN, the energy GNN and GSDGNN.
-fn implicit(seed: u64) -> Vec<Box<dyn Model>> {
-    vec![
-        Box::new(ignn(seed)),
-        Box::new(energy(seed)),
-        Box::new(gsdgnn(seed)),
-    ]
-}
 
 /// Random sweeps, B ticks, uniform delays, the observer every round, no faults.
 fn cfg(bound: usize) -> AsyncConfig {

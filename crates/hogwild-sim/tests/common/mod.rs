@@ -3,7 +3,14 @@
 #![allow(dead_code)] // each test file uses a part
 
 use hogwild_graph::Graph;
-use hogwild_models::{Execution, LocalRule, TrainConfig};
+use hogwild_models::energy::picnn::Activation;
+use hogwild_models::energy::{
+    AsyncCurvature, AsyncStep, EnergyConfig, EnergyGnn, ForwardSolver, LinearSolver,
+};
+use hogwild_models::gcn::{Gcn, GcnConfig};
+use hogwild_models::gsdgnn::{Gsdgnn, GsdgnnConfig};
+use hogwild_models::ignn::{Ignn, IgnnConfig};
+use hogwild_models::{Execution, LocalRule, Model, TrainConfig};
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -22,6 +29,77 @@ pub fn train() -> TrainConfig {
         grad_clip: 0.0,
         lr_schedule: Default::default(),
     }
+}
+
+/// Untrained models on 2 features and 3 classes, as the fault and event tests use them.
+pub fn gcn(seed: u64) -> Gcn {
+    let c = GcnConfig {
+        hidden: 5,
+        layers: 2,
+        train: train(),
+    };
+    Gcn::new(&c, 2, 3, &mut rng(seed)).unwrap()
+}
+
+/// An IGNN whose W is pushed against the contraction bound (slow to converge), as in the
+/// simulator's tests.
+pub fn ignn(seed: u64) -> Ignn {
+    let c = IgnnConfig {
+        hidden: 5,
+        kappa: 0.95,
+        tol: 1e-13,
+        max_iter: 10_000,
+        normalise: true,
+        readout_bias: true,
+        train: train(),
+    };
+    let mut m = Ignn::new(&c, 2, 3, &mut rng(seed)).unwrap();
+    m.params_mut().get_mut(0).mapv_inplace(|v| 10.0 * v);
+    m
+}
+
+pub fn energy(seed: u64) -> EnergyGnn {
+    let c = EnergyConfig {
+        hidden: 3,
+        message_widths: vec![4, 3],
+        update_widths: vec![4, 1],
+        activation: Activation::SoftplusSquared,
+        beta: 0.3,
+        solver: ForwardSolver::Newton,
+        linear_solver: LinearSolver::Cholesky,
+        step: 0.05,
+        tol: 1e-12,
+        max_iter: 200,
+        cg_tol: 1e-12,
+        cg_max_iter: 1000,
+        newton_forcing_max: 0.01,
+        async_step_scale: 0.5,
+        async_step: AsyncStep::Fixed,
+        async_curvature: AsyncCurvature::Global,
+        train: train(),
+    };
+    EnergyGnn::new(&c, 2, 0, 3, &mut rng(seed)).unwrap()
+}
+
+pub fn gsdgnn(seed: u64) -> Gsdgnn {
+    let c = GsdgnnConfig {
+        hidden: 4,
+        mlp_hidden: 5,
+        smoothing: 0.5,
+        tol: 1e-13,
+        max_iter: 1000,
+        train: train(),
+    };
+    Gsdgnn::new(&c, 2, 3, &mut rng(seed)).unwrap()
+}
+
+/// The implicit models: IGNN, the energy GNN and GSDGNN.
+pub fn implicit(seed: u64) -> Vec<Box<dyn Model>> {
+    vec![
+        Box::new(ignn(seed)),
+        Box::new(energy(seed)),
+        Box::new(gsdgnn(seed)),
+    ]
 }
 
 /// The largest entry-wise difference.
