@@ -58,7 +58,7 @@
 //! residual at the end of the corruption round, which shows how far the corruption threw
 //! the states. Faults need the random-sweeps schedule.
 
-use crate::{initial_states, recycle, AsyncConfig, Delay, Outcome, Versions};
+use crate::{initial_states, observe, recycle, AsyncConfig, Delay, Outcome, Versions};
 use hogwild_graph::Graph;
 use hogwild_models::{Execution, LocalRule};
 use hogwild_settings::{positive, InvalidSetting};
@@ -483,11 +483,7 @@ pub(crate) fn simulate_with_faults(
         if check(rounds) {
             states = versions.states();
             let frozen: Vec<bool> = (0..n).map(|i| !plan.updates(i, rounds)).collect();
-            residual = if frozen.contains(&true) {
-                rule.residual_with_frozen(&states, &frozen)
-            } else {
-                rule.residual(&states)
-            };
+            residual = observe(rule, &states, &frozen);
             trace.push((rounds, residual));
         }
     }

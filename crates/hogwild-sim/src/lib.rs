@@ -22,9 +22,11 @@
 //! settings of the asynchrony model ([`AsyncConfig::faults`], module [`faults`]); without
 //! them the simulator runs exactly as described above.
 
+pub mod events;
 pub mod faults;
 pub mod workload;
 
+pub use events::{simulate_events, EventConfig, EventOutcome};
 pub use faults::{Corruption, Crash, FaultCounts, FaultPlan, Faults, LinkFailure, Reset};
 
 use hogwild_graph::prefetch::{prefetch, prefetch_one};
@@ -496,6 +498,18 @@ fn initial_states(rule: &dyn LocalRule) -> Vec<Vec<f64>> {
             s
         })
         .collect()
+}
+
+/// The observer's residual of `states`: the rule's certified distance to its fixed point, or,
+/// when `frozen` marks any node (crashed: held at its state, counted as done), the distance
+/// for the map restricted to the others ([`LocalRule::residual_with_frozen`]). Shared by
+/// every schedule: random sweeps with faults, and the event engine ([`events`]).
+fn observe(rule: &dyn LocalRule, states: &[Vec<f64>], frozen: &[bool]) -> f64 {
+    if frozen.contains(&true) {
+        rule.residual_with_frozen(states, frozen)
+    } else {
+        rule.residual(states)
+    }
 }
 
 /// Runs `rule` under `cfg`, drawing the schedule and delays from `rng` (and, with faults,
