@@ -8,7 +8,9 @@ use common::*;
 use hogwild_amp::{Budget, DelayDistribution, Delays, Outcome as Logged};
 use hogwild_datasets::synthetic::{chain_sample, geometric_sample, random_sample};
 use hogwild_graph::{Batch, Graph, Sample};
-use hogwild_models::{LocalRule, Model, Staleness};
+use hogwild_models::energy::{EnergyConfig, EnergyGnn};
+use hogwild_models::ignn::{Ignn, IgnnConfig};
+use hogwild_models::{LocalRule, Model, Staleness, TrainConfig};
 use hogwild_sim::{
     simulate, simulate_events, AsyncConfig, Corruption, Crash, Delay, EventConfig, EventOutcome,
     Faults, Reset, Schedule, StalenessUnit,
@@ -285,6 +287,18 @@ fn measure_deliveries_to_tolerance() {
                 );
             }
             println!();
+            for p in [0.3, 0.8] {
+                let loss = Faults {
+                    message_loss: Some(p),
+                    ..Faults::default()
+                };
+                let out = run(m.as_ref(), &batch, &with(loss, DELAYS[0], n), 5);
+                let d = max_diff(&sync, &out.outputs);
+                println!(
+                    "    loss {p}: {} deliveries, {} lost ({d:.2e} off, converged {})",
+                    out.deliveries, out.faults.lost_reads, out.converged
+                );
+            }
         }
     }
 }
@@ -323,4 +337,58 @@ fn impossible_settings_are_rejected_and_explicit_rules_refused() {
         explicit.is_err(),
         "an explicit rule ran on the event engine"
     );
+}
+
+#[test]
+fn models_trained_on_table_one_chains_reach_their_synchronous_answer_on_events() {
+    // Table 1's recipes (IGNN: hidden 16, κ = 0.9, 300 of its 2000 epochs; the energy GNN:
+    // hidden 4, β = 0.01, the fixed step 1/λ_max, 1500 epochs) trained on its l = 10
+    // chains, then run on the first chain's graph under the code's and the paper's delays.
+    let data = hogwild_datasets::chains::generate(10, 2).unwrap();
+    let samples: Vec<&Sample> = data.samples.iter().collect();
+    let batch = Batch::single(samples[0]);
+    let epochs = |epochs| TrainConfig { epochs, ..train() };
+    let ignn_config = IgnnConfig {
+        hidden: 16,
+        kappa: 0.9,
+        tol: 1e-12,
+        max_iter: 1000,
+        normalise: false,
+        readout_bias: false,
+        train: epochs(300),
+    };
+    let energy_config = EnergyConfig {
+        hidden: 4,
+        message_widths: vec![4, 4],
+        update_widths: vec![1],
+        beta: 0.01,
+        async_step_scale: 1.0,
+        train: epochs(1500),
+        ..energy_config()
+    };
+    let models: Vec<(Box<dyn Model>, TrainConfig)> = vec![
+        (
+            Box::new(Ignn::new(&ignn_config, 2, 2, &mut rng(1)).unwrap()),
+            ignn_config.train.clone(),
+        ),
+        (
+            Box::new(EnergyGnn::new(&energy_config, 2, 0, 2, &mut rng(1)).unwrap()),
+            energy_config.train.clone(),
+        ),
+    ];
+    for (mut m, recipe) in models {
+        hogwild_models::train(m.as_mut(), &samples, &recipe, &mut rng(1)).unwrap();
+        let sync = m.predict(&batch).unwrap();
+        for delays in &DELAYS[..2] {
+            let c = EventConfig {
+                tol: 1e-10,
+                ..cfg(*delays, 10)
+            };
+            let out = run(m.as_ref(), &batch, &c, 3);
+            let what = format!("trained {} {delays:?}", m.name());
+            assert!(out.converged, "{what}: residual {:e}", out.residual);
+            let d = max_diff(&sync, &out.outputs);
+            assert!(d < 1e-7, "{what}: {d:e} from the synchronous outputs");
+        }
+    }
 }

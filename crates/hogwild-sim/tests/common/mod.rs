@@ -58,8 +58,9 @@ pub fn ignn(seed: u64) -> Ignn {
     m
 }
 
-pub fn energy(seed: u64) -> EnergyGnn {
-    let c = EnergyConfig {
+/// The energy GNN of [`energy`]: small, well conditioned (β = 0.3), Newton solves.
+pub fn energy_config() -> EnergyConfig {
+    EnergyConfig {
         hidden: 3,
         message_widths: vec![4, 3],
         update_widths: vec![4, 1],
@@ -77,8 +78,11 @@ pub fn energy(seed: u64) -> EnergyGnn {
         async_step: AsyncStep::Fixed,
         async_curvature: AsyncCurvature::Global,
         train: train(),
-    };
-    EnergyGnn::new(&c, 2, 0, 3, &mut rng(seed)).unwrap()
+    }
+}
+
+pub fn energy(seed: u64) -> EnergyGnn {
+    EnergyGnn::new(&energy_config(), 2, 0, 3, &mut rng(seed)).unwrap()
 }
 
 pub fn gsdgnn(seed: u64) -> Gsdgnn {
