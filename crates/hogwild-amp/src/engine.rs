@@ -27,10 +27,9 @@
 //! early ([`Process::finished`], an observer's decision; AMP's programs never do).
 
 use crate::delays::{Budget, Delays};
+use crate::queue::{Pending, Queue};
 use hogwild_graph::Graph;
 use rand_chacha::ChaCha8Rng;
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
 
 /// Where and when a message is delivered.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -325,79 +324,6 @@ impl Engine {
         }
         stats.left_in_queue = queue.len();
         stats
-    }
-}
-
-/// A message on its way.
-struct Pending<M> {
-    receiver: usize,
-    sender: Option<usize>,
-    time: f64,
-    seq: u64,
-    message: M,
-}
-
-impl<M> Pending<M> {
-    fn key(&self) -> (f64, u64) {
-        (self.time, self.seq)
-    }
-}
-
-impl<M> PartialEq for Pending<M> {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl<M> Eq for Pending<M> {}
-
-impl<M> PartialOrd for Pending<M> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl<M> Ord for Pending<M> {
-    /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest `(time, seq)` first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        let (t, s) = self.key();
-        let (u, r) = other.key();
-        u.total_cmp(&t).then(r.cmp(&s))
-    }
-}
-
-enum Queue<M> {
-    Fifo(VecDeque<Pending<M>>),
-    Heap(BinaryHeap<Pending<M>>),
-}
-
-impl<M> Queue<M> {
-    fn new(delays: Delays) -> Queue<M> {
-        match delays {
-            Delays::Constant => Queue::Fifo(VecDeque::new()),
-            Delays::Random(_) => Queue::Heap(BinaryHeap::new()),
-        }
-    }
-
-    fn push(&mut self, pending: Pending<M>) {
-        match self {
-            Queue::Fifo(q) => q.push_back(pending),
-            Queue::Heap(h) => h.push(pending),
-        }
-    }
-
-    fn pop(&mut self) -> Option<Pending<M>> {
-        match self {
-            Queue::Fifo(q) => q.pop_front(),
-            Queue::Heap(h) => h.pop(),
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            Queue::Fifo(q) => q.len(),
-            Queue::Heap(h) => h.len(),
-        }
     }
 }
 

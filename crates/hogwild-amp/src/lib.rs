@@ -2,7 +2,9 @@
 //! Learning in Graphs", arXiv 2205.12245), built on one event engine.
 //!
 //! - [`engine`]: the event queue and the [`Process`] trait every node program implements;
-//!   [`delays`]: constant or random delays and per-run budgets.
+//!   [`delays`]: constant or random delays and per-run budgets. The same engine runs the
+//!   Hogwild paper's implicit models (`hogwild_sim::events`: every node starts, links carry
+//!   one message at a time, through [`Engine::run_posted`] and [`Reaction::Direct`]).
 //! - [`model`]: AMP-RNN, -GRU, -LSTM, -ACT and -Iter ([`AmpConfig`], [`AmpModel`]);
 //!   `cells` and `tape`: one message step forward and backward, and reverse mode over a run's
 //!   recorded messages; [`readout`]: runs per task, pooling, the NLL loss and its gradient.
@@ -48,6 +50,7 @@ mod cells;
 pub mod delays;
 pub mod engine;
 pub mod model;
+mod queue;
 pub mod readout;
 pub mod sgin;
 mod tape;
