@@ -3,20 +3,21 @@
 //!
 //! Two schedules of one execution: what the random-sweeps simulator and this one share is the
 //! rule ([`LocalRule`]: graph, node state, views of in-neighbours), the initial states, the
-//! observer (the rule's certified residual, with crashed nodes held: [`crate::observe`]) and
-//! the faults ([`FaultPlan`], drawn from the same streams beside the run's); what differs is
-//! who updates when. Here the queue is `hogwild_amp`'s [`Engine`], under constant (FIFO) or
-//! random delays ([`Delays`]), and:
+//! observer (the rule's certified residual with crashed nodes held, one function for both)
+//! and the faults ([`FaultPlan`], drawn from the same streams beside the run's); what
+//! differs is who updates when. Here the queue is `hogwild_amp`'s [`Engine`], under
+//! constant (FIFO) or random delays ([`Delays`]), and:
 //!
 //! - **links**: every in-edge `j → i` of the rule's graph with `j ≠ i` is a link that carries
 //!   `j`'s state to `i` (a self-loop's view is the node's own latest state, as in the
 //!   simulator). A link carries one message at a time: when `j` updates, it sends its new
 //!   state over each of its idle links and marks the busy ones; when a message is delivered
 //!   (or lost), `j` at once sends its current state again if it has updated since that
-//!   message left (or the message was lost). Without this, every delivery would send a copy
-//!   to every out-neighbour, and the messages in flight would multiply by the mean degree
-//!   with every delivery: a run would need exponentially many deliveries in the number of
-//!   sweeps a contraction needs.
+//!   message left (or the message was lost). So at most one message per link is in flight.
+//!   Were every update sent to every out-neighbour at once, each delivery would add degree
+//!   − 1 messages: the messages in flight, and the deliveries per unit of time, would grow
+//!   exponentially in time, while a contraction needs a fixed number of delays' worth of
+//!   time to reach its tolerance.
 //! - **start**: every node's view of each in-neighbour starts at that neighbour's initial
 //!   state (which every node knows locally, as in the simulator's faults), and at time 0
 //!   every node sends its initial state over each of its links, in ascending node id and
@@ -32,13 +33,14 @@
 //!   fault has happened), when it is not finite (diverged), when the budget of deliveries
 //!   ([`EventConfig::budget`]) is spent, or when the queue empties.
 //! - **faults** ([`Faults`], drawn by [`FaultPlan::draw`] before the run from streams beside
-//!   `rng`'s, so the delays are the fault-free run's until the schedules part): a node's
+//!   `rng`'s: the run's own stream draws only delays, as without faults): a node's
 //!   round is its update count plus one, the simulator's per-node rounds. *Message loss*: a
 //!   message reaching a live node over a live link is lost with probability p (one draw per
 //!   such delivery, in delivery order); the receiver keeps its view and does not update,
 //!   and the sender sends its current state again over that link. *Crash-stop*: a node
 //!   crashes when a message arrives for its crash round: it never updates or sends again
-//!   (messages already sent still arrive); messages to it are dropped. *Link failure*: a
+//!   (messages already sent still arrive); messages to it are dropped (its in-neighbours,
+//!   who cannot tell, keep sending as they update). *Link failure*: a
 //!   link fails when its reader reaches the failure round; from then on it carries nothing
 //!   and its reader keeps the last state received. *Corruption*: the state a hit node's
 //!   update of the corruption round writes is replaced, and sent as usual. Every delivery,

@@ -21,6 +21,12 @@
 //! Faults (node crashes, link failures, message loss, transient state corruption) are
 //! settings of the asynchrony model ([`AsyncConfig::faults`], module [`faults`]); without
 //! them the simulator runs exactly as described above.
+//!
+//! A third schedule, event-driven ([`events`], [`simulate_events`]), runs implicit rules on
+//! `hogwild_amp`'s event engine: a node updates on each message it receives, under constant
+//! or random message delays. It shares with the schedules above the rule, the initial
+//! states, the observer (the rule's certified residual, crashed nodes held) and the faults
+//! ([`FaultPlan`]); only who updates when differs.
 
 pub mod events;
 pub mod faults;
