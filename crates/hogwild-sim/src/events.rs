@@ -46,6 +46,7 @@
 //!   update of the corruption round writes is replaced, and sent as usual. Every delivery,
 //!   lost or dropped ones included, counts against the budget.
 
+use crate::views::{failed_links, EdgeStates};
 use crate::{initial_states, observe, FaultCounts, FaultPlan, Faults};
 use hogwild_amp::{Budget, Delays, Delivery, Engine, Event, Outgoing, Process, Reaction, RunStats};
 use hogwild_graph::Graph;
@@ -173,11 +174,10 @@ struct Links<'r> {
     /// Updates per node.
     counts: Vec<usize>,
     crashed: Vec<bool>,
-    /// Per edge `e`, `at[e]..at[e + 1]` of `views` is the reader's view of the source, and of
-    /// `in_flight` the state the link's message carries.
-    at: Vec<usize>,
-    views: Vec<f64>,
-    in_flight: Vec<f64>,
+    /// Per edge, the reader's view of the source.
+    views: EdgeStates,
+    /// Per edge, the state the link's message carries (when one is in flight).
+    in_flight: EdgeStates,
     links: Vec<Link>,
     /// Each edge's reader.
     reader: Vec<usize>,
@@ -202,22 +202,18 @@ impl<'r> Links<'r> {
         let graph = rule.graph();
         let n = graph.n_nodes();
         let states = initial_states(rule);
-        let mut at = Vec::with_capacity(graph.n_edges() + 1);
-        let mut views = vec![];
+        let views = EdgeStates::new(graph, &states);
         let mut reader = Vec::with_capacity(graph.n_edges());
         let mut by_source: Vec<(usize, usize)> = vec![];
         for i in 0..n {
             for e in graph.in_edges(i) {
                 let j = graph.edge(e).0;
-                at.push(views.len());
-                views.extend_from_slice(&states[j]);
                 reader.push(i);
                 if j != i {
                     by_source.push((j, e));
                 }
             }
         }
-        at.push(views.len());
         by_source.sort_unstable();
         let mut out_at = vec![0; n + 1];
         for &(j, _) in &by_source {
@@ -238,7 +234,6 @@ impl<'r> Links<'r> {
             crashed: vec![false; n],
             in_flight: views.clone(),
             links: vec![Link::default(); graph.n_edges()],
-            at,
             views,
             reader,
             out_at,
@@ -276,7 +271,7 @@ impl<'r> Links<'r> {
     /// Sends the source's current state over link `e`.
     fn send(&mut self, e: usize, sends: &mut Vec<Outgoing<usize>>) {
         let from = self.graph.edge(e).0;
-        self.in_flight[self.at[e]..self.at[e + 1]].copy_from_slice(&self.states[from]);
+        self.in_flight.set(e, &self.states[from]);
         self.links[e].busy = true;
         self.links[e].dirty = false;
         sends.push(Outgoing {
@@ -309,7 +304,7 @@ impl<'r> Links<'r> {
                 if graph.edge(e).0 == i {
                     &own[..]
                 } else {
-                    &self.views[self.at[e]..self.at[e + 1]]
+                    self.views.get(e)
                 }
             })
             .collect();
@@ -374,15 +369,7 @@ impl<'r> Links<'r> {
         if self.trace.last().map(|&(d, _)| d) != Some(self.deliveries) {
             self.measure();
         }
-        let graph = self.graph;
-        // Each failed link once: by its edge into the larger id, or its only edge.
-        self.counts_faults.failed_links = (0..graph.n_nodes())
-            .flat_map(|i| graph.in_edges(i).map(move |e| (i, e)))
-            .filter(|&(i, e)| {
-                let j = graph.edge(e).0;
-                self.links[e].dead && (i > j || graph.find_edge(j, i).is_none())
-            })
-            .count();
+        self.counts_faults.failed_links = failed_links(self.graph, |e| self.links[e].dead);
         Ok(EventOutcome {
             outputs: self.rule.readout(&self.states),
             states: self.states,
@@ -423,8 +410,7 @@ impl Process for Links<'_> {
             self.links[e].dirty = true;
             false
         } else {
-            self.views[self.at[e]..self.at[e + 1]]
-                .copy_from_slice(&self.in_flight[self.at[e]..self.at[e + 1]]);
+            self.views.set(e, self.in_flight.get(e));
             self.update(i);
             self.broadcast(i, &mut sends);
             true

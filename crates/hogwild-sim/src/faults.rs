@@ -58,6 +58,7 @@
 //! residual at the end of the corruption round, which shows how far the corruption threw
 //! the states. Faults need the random-sweeps schedule.
 
+use crate::views::{failed_links, EdgeStates};
 use crate::{initial_states, observe, recycle, AsyncConfig, Delay, Outcome, Versions};
 use hogwild_graph::Graph;
 use hogwild_models::{Execution, LocalRule};
@@ -387,16 +388,7 @@ pub(crate) fn simulate_with_faults(
         .filter(|(_, hit)| hit.contains(&true))
         .map(|(r, _)| *r);
     // The version last received over each edge, from the source's initial state.
-    let mut received_at = Vec::with_capacity(graph.n_edges() + 1);
-    let mut received: Vec<f64> = vec![];
-    for i in 0..n {
-        for e in graph.in_edges(i) {
-            debug_assert_eq!(e, received_at.len());
-            received_at.push(received.len());
-            received.extend_from_slice(&states[graph.edge(e).0]);
-        }
-    }
-    received_at.push(received.len());
+    let mut received = EdgeStates::new(graph, &states);
     let mut counts = FaultCounts::default();
     let (mut updates, mut reads, mut stale_reads) = (0u64, 0u64, 0u64);
     let mut rounds = 0;
@@ -453,8 +445,7 @@ pub(crate) fn simulate_with_faults(
                 } else if plan.lose() {
                     counts.lost_reads += 1;
                 } else {
-                    received[received_at[e]..received_at[e + 1]]
-                        .copy_from_slice(versions.at(j, tau, tick));
+                    received.set(e, versions.at(j, tau, tick));
                 }
             }
             if !live {
@@ -466,7 +457,7 @@ pub(crate) fn simulate_with_faults(
                 if graph.edge(e).0 == i {
                     versions.latest(i)
                 } else {
-                    &received[received_at[e]..received_at[e + 1]]
+                    received.get(e)
                 }
             }));
             out.resize(rule.state_len(i), 0.0);
@@ -489,16 +480,7 @@ pub(crate) fn simulate_with_faults(
     }
     states = versions.states();
     counts.crashed_nodes = plan.crash_round.iter().filter(|&&r| r <= rounds).count();
-    counts.failed_links = (0..n)
-        .flat_map(|i| graph.in_edges(i).map(move |e| (i, e)))
-        .filter(|&(i, e)| {
-            let j = graph.edge(e).0;
-            // Each link once: by its edge into the larger id, or its only edge.
-            plan.link_failure_round[e] <= rounds
-                && j != i
-                && (i > j || graph.find_edge(j, i).is_none())
-        })
-        .count();
+    counts.failed_links = failed_links(graph, |e| plan.link_failure_round[e] <= rounds);
     let converged = explicit.is_some() || residual < cfg.tol;
     if counts.corrupted_nodes > 0 {
         counts.corruption_round = corruption_round;

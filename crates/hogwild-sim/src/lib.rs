@@ -30,6 +30,7 @@
 
 pub mod events;
 pub mod faults;
+mod views;
 pub mod workload;
 
 pub use events::{simulate_events, EventConfig, EventOutcome};

@@ -198,6 +198,45 @@ fn crashed_nodes_freeze_and_both_schedules_reach_the_same_restricted_fixed_point
     }
 }
 
+#[test]
+fn failed_links_carry_nothing_and_both_schedules_settle_at_the_same_states() {
+    // Links failing at round 1 are never read on either schedule: their readers keep the
+    // initial state, and the live map (a different one: the model's observer does not
+    // certify it) has one fixed point, which both schedules reach within their budgets.
+    let sample = random_sample(12, 0.3, 2, 3, false, 8);
+    let batch = Batch::single(&sample);
+    let failure = Faults {
+        link_failure: Some(hogwild_sim::LinkFailure {
+            fraction: 0.3,
+            rounds: [1, 1],
+        }),
+        ..Faults::default()
+    };
+    let m = ignn(5);
+    let rule = m.local_rule(&batch, Staleness::SYNCHRONOUS).unwrap();
+    let swept = AsyncConfig {
+        max_rounds: 3000,
+        ..sweeps(failure.clone())
+    };
+    let swept = simulate(rule.as_ref(), &swept, &mut rng(6)).unwrap();
+    let c = EventConfig {
+        budget: Budget::PerNode(20_000),
+        ..with(failure, DELAYS[0], 12)
+    };
+    let out = simulate_events(rule.as_ref(), &c, &mut rng(6)).unwrap();
+    assert!(!out.converged && !swept.converged);
+    assert_eq!(out.faults.failed_links, swept.faults.failed_links);
+    assert!(out.faults.failed_links > 0);
+    // Over each failed edge (both directions of a link) only the initial message travels,
+    // and it is not read.
+    assert_eq!(
+        out.faults.failed_link_reads as usize,
+        2 * out.faults.failed_links
+    );
+    let d = max_diff(&swept.outputs, &out.outputs);
+    assert!(d < 1e-8, "{d:e} from the simulator's");
+}
+
 /// How many nodes end at their initial state.
 fn frozen_at_init(rule: &dyn LocalRule, out: &EventOutcome) -> usize {
     (0..out.states.len())
