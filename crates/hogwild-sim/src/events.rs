@@ -134,7 +134,7 @@ pub fn simulate_events(
     );
     let graph = rule.graph();
     let plan = FaultPlan::draw(&cfg.faults, graph, rng);
-    let mut nodes = Links::new(rule, plan, cfg);
+    let mut nodes = Network::new(rule, plan, cfg);
     let initial = nodes.initial_messages();
     let mut engine = Engine::new(cfg.delays, cfg.budget);
     if cfg.log {
@@ -149,7 +149,7 @@ pub fn simulate_events(
     } else {
         engine.run_posted(graph, &mut nodes, initial, rng)
     };
-    nodes.finish(stats, engine.log().map(<[Event]>::to_vec))
+    Ok(nodes.finish(stats, engine.log().map(<[Event]>::to_vec)))
 }
 
 /// A link's state (one per in-edge that is not a self-loop).
@@ -164,7 +164,7 @@ struct Link {
 }
 
 /// The node program: every node's state, its views, and the links' flow control.
-struct Links<'r> {
+struct Network<'r> {
     rule: &'r dyn LocalRule,
     graph: &'r Graph,
     plan: FaultPlan,
@@ -172,7 +172,7 @@ struct Links<'r> {
     residual_every: usize,
     states: Vec<Vec<f64>>,
     /// Updates per node.
-    counts: Vec<usize>,
+    node_updates: Vec<usize>,
     crashed: Vec<bool>,
     /// Per edge, the reader's view of the source.
     views: EdgeStates,
@@ -187,7 +187,7 @@ struct Links<'r> {
     /// The round of the last scheduled crash, link failure or corruption (0: none): the run
     /// does not stop for convergence before every live node has reached it.
     last_fault: usize,
-    counts_faults: FaultCounts,
+    fault_counts: FaultCounts,
     deliveries: usize,
     updates: u64,
     time: f64,
@@ -197,8 +197,8 @@ struct Links<'r> {
     scratch: Vec<f64>,
 }
 
-impl<'r> Links<'r> {
-    fn new(rule: &'r dyn LocalRule, plan: FaultPlan, cfg: &EventConfig) -> Links<'r> {
+impl<'r> Network<'r> {
+    fn new(rule: &'r dyn LocalRule, plan: FaultPlan, cfg: &EventConfig) -> Network<'r> {
         let graph = rule.graph();
         let n = graph.n_nodes();
         let states = initial_states(rule);
@@ -224,13 +224,13 @@ impl<'r> Links<'r> {
         }
         let last_fault = plan.last_round(usize::MAX - 1);
         let residual = observe(rule, &states, &[]);
-        Links {
+        Network {
             rule,
             graph,
             plan,
             tol: cfg.tol,
             residual_every: cfg.residual_every,
-            counts: vec![0; n],
+            node_updates: vec![0; n],
             crashed: vec![false; n],
             in_flight: views.clone(),
             links: vec![Link::default(); graph.n_edges()],
@@ -239,7 +239,7 @@ impl<'r> Links<'r> {
             out_at,
             out: by_source.into_iter().map(|(_, e)| e).collect(),
             last_fault,
-            counts_faults: FaultCounts::default(),
+            fault_counts: FaultCounts::default(),
             deliveries: 0,
             updates: 0,
             time: 0.0,
@@ -296,7 +296,7 @@ impl<'r> Links<'r> {
     /// Node `i`'s update from its own state and its views.
     fn update(&mut self, i: usize) {
         let graph = self.graph;
-        let round = self.counts[i] + 1;
+        let round = self.node_updates[i] + 1;
         let own = &self.states[i];
         let views: Vec<&[f64]> = graph
             .in_edges(i)
@@ -310,14 +310,14 @@ impl<'r> Links<'r> {
             .collect();
         self.scratch.resize(own.len(), 0.0);
         self.rule
-            .update(i, self.counts[i], own, &views, &mut self.scratch);
+            .update(i, self.node_updates[i], own, &views, &mut self.scratch);
         if self.plan.corrupts(i, round) {
             self.plan.corrupt(&mut self.scratch);
-            self.counts_faults.corrupted_nodes += 1;
-            self.counts_faults.corruption_round = Some(round);
+            self.fault_counts.corrupted_nodes += 1;
+            self.fault_counts.corruption_round = Some(round);
         }
         self.states[i].copy_from_slice(&self.scratch);
-        self.counts[i] += 1;
+        self.node_updates[i] += 1;
         self.updates += 1;
     }
 
@@ -326,7 +326,7 @@ impl<'r> Links<'r> {
     fn reach_round(&mut self, i: usize, round: usize) {
         if !self.crashed[i] && !self.plan.updates(i, round) {
             self.crashed[i] = true;
-            self.counts_faults.crashed_nodes += 1;
+            self.fault_counts.crashed_nodes += 1;
         }
         for e in self.graph.in_edges(i) {
             if self.graph.edge(e).0 != i && !self.links[e].dead && !self.plan.link_up(e, round) {
@@ -347,7 +347,8 @@ impl<'r> Links<'r> {
     /// Whether every live node has reached the last scheduled fault's round.
     fn faults_done(&self) -> bool {
         self.last_fault == 0
-            || (self.counts.iter().zip(&self.crashed)).all(|(&c, &x)| x || c >= self.last_fault)
+            || (self.node_updates.iter().zip(&self.crashed))
+                .all(|(&c, &x)| x || c >= self.last_fault)
     }
 
     fn measure(&mut self) {
@@ -361,16 +362,12 @@ impl<'r> Links<'r> {
     }
 
     /// The outcome once the engine has stopped.
-    fn finish(
-        mut self,
-        stats: RunStats,
-        log: Option<Vec<Event>>,
-    ) -> Result<EventOutcome, InvalidSetting> {
+    fn finish(mut self, stats: RunStats, log: Option<Vec<Event>>) -> EventOutcome {
         if self.trace.last().map(|&(d, _)| d) != Some(self.deliveries) {
             self.measure();
         }
-        self.counts_faults.failed_links = failed_links(self.graph, |e| self.links[e].dead);
-        Ok(EventOutcome {
+        self.fault_counts.failed_links = failed_links(self.graph, |e| self.links[e].dead);
+        EventOutcome {
             outputs: self.rule.readout(&self.states),
             states: self.states,
             deliveries: self.deliveries,
@@ -380,13 +377,13 @@ impl<'r> Links<'r> {
             converged: self.residual < self.tol,
             residual: self.residual,
             trace: self.trace,
-            faults: self.counts_faults,
+            faults: self.fault_counts,
             log,
-        })
+        }
     }
 }
 
-impl Process for Links<'_> {
+impl Process for Network<'_> {
     type Message = usize;
 
     fn on_message(&mut self, delivery: Delivery, &e: &usize) -> Reaction<usize> {
@@ -395,17 +392,17 @@ impl Process for Links<'_> {
         self.time = delivery.time;
         self.links[e].busy = false;
         let mut sends = vec![];
-        let round = self.counts[i] + 1;
+        let round = self.node_updates[i] + 1;
         if !self.crashed[i] {
             self.reach_round(i, round);
         }
         let processed = if self.crashed[i] {
             false
         } else if self.links[e].dead {
-            self.counts_faults.failed_link_reads += 1;
+            self.fault_counts.failed_link_reads += 1;
             false
         } else if self.plan.lose() {
-            self.counts_faults.lost_reads += 1;
+            self.fault_counts.lost_reads += 1;
             // The receiver does not have the sender's state: it is sent again.
             self.links[e].dirty = true;
             false

@@ -431,3 +431,27 @@ fn models_trained_on_table_one_chains_reach_their_synchronous_answer_on_events()
         }
     }
 }
+
+#[test]
+fn settings_read_from_toml() {
+    let text = r#"
+        delays = { random = { uniform = { low = 0.0, high = 1.0 } } }
+        budget = { per-node = 1000 }
+        tol = 1e-8
+        residual_every = 30
+        faults = { message_loss = 0.1 }
+    "#;
+    let c: EventConfig = toml::from_str(text).unwrap();
+    assert_eq!(c.delays, Delays::Random(DelayDistribution::PAPER));
+    assert_eq!(c.budget, Budget::PerNode(1000));
+    assert_eq!((c.faults.message_loss, c.log), (Some(0.1), false));
+    let back: EventConfig = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
+    assert_eq!(back, c);
+    let constant: EventConfig = toml::from_str(&text.replace(
+        "{ random = { uniform = { low = 0.0, high = 1.0 } } }",
+        "\"constant\"",
+    ))
+    .unwrap();
+    assert_eq!(constant.delays, Delays::Constant);
+    assert!(toml::from_str::<EventConfig>(&text.replace("tol", "tolerance")).is_err());
+}
