@@ -25,8 +25,9 @@
 //! - **on receipt**: the receiver stores the message as its view of the sender (the last
 //!   message received over that link, whatever its age: links need not be FIFO under random
 //!   delays), performs one update of the rule from its own state and its views, and sends
-//!   as above. A node updates only on receipt, so a node without in-neighbours other than
-//!   itself never updates.
+//!   as above. A node without in-neighbours other than itself (isolated, or a source of a
+//!   directed graph) would never receive anything: it has a timer instead, a message to
+//!   itself with the same delays, sent at time 0 and again after each of its updates.
 //! - **stopping**: the observer measures the rule's residual on the nodes' states at the
 //!   start, every [`EventConfig::residual_every`] deliveries and after the last; the run
 //!   stops when it is below [`EventConfig::tol`] (converged; not before every scheduled
@@ -265,7 +266,28 @@ impl<'r> Network<'r> {
                 self.send(e, &mut sends);
             }
         }
+        for i in 0..self.graph.n_nodes() {
+            if self.has_timer(i) {
+                sends.push(self.timer(i));
+            }
+        }
         sends
+    }
+
+    /// Whether node `i` has no links in (no in-neighbour other than itself), and so wakes
+    /// itself.
+    fn has_timer(&self, i: usize) -> bool {
+        let graph = self.graph;
+        graph.in_edges(i).all(|e| graph.edge(e).0 == i)
+    }
+
+    /// Node `i`'s timer message, from itself to itself (ids after the edges').
+    fn timer(&self, i: usize) -> Outgoing<usize> {
+        Outgoing {
+            from: i,
+            to: i,
+            message: self.graph.n_edges() + i,
+        }
     }
 
     /// Sends the source's current state over link `e`.
@@ -387,9 +409,12 @@ impl Process for Network<'_> {
     type Message = usize;
 
     fn on_message(&mut self, delivery: Delivery, &e: &usize) -> Reaction<usize> {
-        let (i, j) = (self.reader[e], self.graph.edge(e).0);
         self.deliveries += 1;
         self.time = delivery.time;
+        if e >= self.graph.n_edges() {
+            return self.on_timer(e - self.graph.n_edges());
+        }
+        let (i, j) = (self.reader[e], self.graph.edge(e).0);
         self.links[e].busy = false;
         let mut sends = vec![];
         let round = self.node_updates[i] + 1;
@@ -422,5 +447,24 @@ impl Process for Network<'_> {
 
     fn finished(&self) -> bool {
         self.done
+    }
+}
+
+impl Network<'_> {
+    /// Node `i`'s timer went off: unless it has crashed, it updates, sends, and sets the
+    /// timer again. A timer is no message over a link: it is never lost.
+    fn on_timer(&mut self, i: usize) -> Reaction<usize> {
+        if !self.crashed[i] {
+            self.reach_round(i, self.node_updates[i] + 1);
+        }
+        let mut sends = vec![];
+        let processed = !self.crashed[i];
+        if processed {
+            self.update(i);
+            self.broadcast(i, &mut sends);
+            sends.push(self.timer(i));
+        }
+        self.observe_if_due();
+        Reaction::Direct { processed, sends }
     }
 }

@@ -455,3 +455,36 @@ fn settings_read_from_toml() {
     assert_eq!(constant.delays, Delays::Constant);
     assert!(toml::from_str::<EventConfig>(&text.replace("tol", "tolerance")).is_err());
 }
+
+#[test]
+fn isolated_nodes_wake_themselves_and_reach_their_fixed_point() {
+    // A 6-node path and two isolated nodes: without a timer they would never update.
+    let pairs: Vec<(usize, usize)> = (1..6).map(|i| (i - 1, i)).collect();
+    let mut sample = random_sample(8, 0.0, 2, 3, false, 2);
+    sample.graph = Graph::undirected(8, &pairs).unwrap();
+    let batch = Batch::single(&sample);
+    for mut m in implicit(6) {
+        let sync = m.predict(&batch).unwrap();
+        for delays in DELAYS {
+            let out = run(m.as_ref(), &batch, &with(Faults::default(), delays, 8), 4);
+            let what = format!("{} {delays:?}", m.name());
+            assert!(out.converged, "{what}: residual {:e}", out.residual);
+            let d = max_diff(&sync, &out.outputs);
+            assert!(d < 1e-8, "{what}: {d:e} from the synchronous outputs");
+            let log = run(
+                m.as_ref(),
+                &batch,
+                &EventConfig {
+                    log: true,
+                    ..cfg(delays, 8)
+                },
+                4,
+            );
+            let woken = |i| {
+                let events = log.log.as_ref().unwrap().iter();
+                events.filter(|e| e.delivery.receiver == i).count()
+            };
+            assert!(woken(6) > 1 && woken(7) > 1, "{what}");
+        }
+    }
+}
