@@ -46,16 +46,20 @@ fn with(faults: Faults, delays: Delays, n: usize) -> EventConfig {
 /// neighbours, without its edge features (the models take none).
 fn graphs() -> Vec<(&'static str, Sample)> {
     let mut geometric = geometric_sample(30, 8.0, 2, 3);
-    let g = &geometric.graph;
-    let edges: Vec<(usize, usize, f64)> = (0..g.n_nodes())
-        .flat_map(|i| g.neighbours(i).map(move |(j, w)| (j, i, w)))
-        .collect();
-    geometric.graph = Graph::from_weighted_edges(30, &edges, None).unwrap();
+    geometric.graph = without_edge_features(&geometric.graph);
     assert!(
         (0..30).all(|i| geometric.graph.degree(i) > 0),
         "every node has a neighbour"
     );
     vec![("chain", chain_sample(20)), ("geometric", geometric)]
+}
+
+/// `g` without its edge features.
+fn without_edge_features(g: &Graph) -> Graph {
+    let edges: Vec<(usize, usize, f64)> = (0..g.n_nodes())
+        .flat_map(|i| g.neighbours(i).map(move |(j, w)| (j, i, w)))
+        .collect();
+    Graph::from_weighted_edges(g.n_nodes(), &edges, None).unwrap()
 }
 
 /// Runs `model`'s rule on `batch` under `c`, seed `seed`.
@@ -249,6 +253,42 @@ fn frozen_at_init(rule: &dyn LocalRule, out: &EventOutcome) -> usize {
 }
 
 #[test]
+fn faults_that_touch_nothing_give_the_fault_free_run_bit_for_bit() {
+    let sample = random_sample(10, 0.3, 2, 3, false, 5);
+    let batch = Batch::single(&sample);
+    let idle = Faults {
+        message_loss: Some(0.0),
+        crash: Some(Crash {
+            fraction: 0.0,
+            rounds: [1, 5],
+        }),
+        corruption: Some(Corruption {
+            fraction: 0.0,
+            rounds: [3, 3],
+            reset: Reset::Zero,
+            amplitude: 1.0,
+        }),
+        ..Faults::default()
+    };
+    for m in implicit(7) {
+        for delays in DELAYS {
+            let free = EventConfig {
+                log: true,
+                ..cfg(delays, 10)
+            };
+            let faulty = EventConfig {
+                faults: idle.clone(),
+                ..free.clone()
+            };
+            assert_eq!(
+                run(m.as_ref(), &batch, &free, 9),
+                run(m.as_ref(), &batch, &faulty, 9)
+            );
+        }
+    }
+}
+
+#[test]
 fn implicit_models_return_to_the_synchronous_answer_after_a_corruption() {
     let sample = random_sample(12, 0.3, 2, 3, false, 9);
     let batch = Batch::single(&sample);
@@ -304,7 +344,11 @@ fn the_observer_certifies_every_residual_every_deliveries() {
 #[test]
 #[ignore = "a measurement: prints, asserts nothing"]
 fn measure_deliveries_to_tolerance() {
-    for (name, sample) in graphs() {
+    let mut all = graphs();
+    let mut large = geometric_sample(300, 8.0, 2, 3);
+    large.graph = without_edge_features(&large.graph);
+    all.push(("geometric", large));
+    for (name, sample) in all {
         let batch = Batch::single(&sample);
         let n = batch.n_nodes();
         for mut m in implicit(1) {
