@@ -1120,13 +1120,31 @@ impl LocalRule for EnergyRule<'_> {
     fn residual(&self, states: &[Vec<f64>]) -> f64 {
         self.residual_with_frozen(states, &[])
     }
-    /// The energy as a function of the live nodes' states, the frozen ones held, is still
-    /// β-strongly convex, and its gradient is the live rows of `∇E`: the bound holds with
-    /// the frozen rows left out.
+    /// What the live nodes descend when some are frozen (crashed): a frozen node sends no
+    /// new gradient messages, so a live neighbour keeps adding the last one it sent, a
+    /// constant. The live nodes therefore minimise their own energy terms (the frozen
+    /// states held) plus those constant linear terms in place of the frozen nodes' terms:
+    /// still β-strongly convex, with the gradient below, so the bound holds for that
+    /// function. With no node frozen it is `∇E` itself.
     fn residual_with_frozen(&self, states: &[Vec<f64>], frozen: &[bool]) -> f64 {
         let k = self.model.cfg.hidden;
+        let g = self.ctx.graph;
         let h = Array2::from_shape_fn((states.len(), k), |(i, c)| states[i][c]);
         let mut grad = self.model.energy_grads::<f64>(&self.ctx, h.view(), false).1;
+        for j in (0..states.len()).filter(|&j| frozen.get(j) == Some(&true)) {
+            // The frozen node's messages at the current states, replaced by the ones it sent.
+            let views: Vec<&[f64]> = g.in_edges(j).map(|e| &states[g.edge(e).0][..]).collect();
+            let mut d_self = vec![0.0; k];
+            let mut fresh = vec![0.0; k * views.len()];
+            self.local_grads(j, &states[j][..k], &views, &mut d_self, &mut fresh);
+            for (p, e) in g.in_edges(j).enumerate() {
+                let i = g.edge(e).0;
+                let sent = &states[j][k * (1 + p)..][..k];
+                for ((d, &s), &f) in grad.row_mut(i).iter_mut().zip(sent).zip(&fresh[k * p..]) {
+                    *d += s - f;
+                }
+            }
+        }
         for (i, _) in frozen.iter().enumerate().filter(|(_, &f)| f) {
             grad.row_mut(i).fill(0.0);
         }
