@@ -27,7 +27,11 @@
 //! or random message delays. It shares with the schedules above the rule, the initial
 //! states, the observer (the rule's certified residual, crashed nodes held) and the faults
 //! ([`FaultPlan`]); only who updates when differs.
+//!
+//! Beside the simulator, [`concurrent`] runs the same rules on OS threads with true,
+//! measured asynchrony (not reproducible bit for bit).
 
+pub mod concurrent;
 pub mod events;
 pub mod faults;
 mod views;
