@@ -246,6 +246,14 @@ fn one_thread_in_order_is_an_exact_sequential_sweep_and_repeats() {
     };
     assert_eq!(shuffled(3), shuffled(3));
     assert_ne!(shuffled(3), shuffled(4));
+    // States above a mebibyte are prefetched ahead of each update: the same result.
+    let long = Tracer {
+        graph: Graph::path(60_000),
+        updates: 2,
+    };
+    let out = run(&long, &c).unwrap();
+    assert!(out.states.iter().map(Vec::len).sum::<usize>() * 8 > 1 << 20);
+    assert!(out.states == sequential_sweeps(&long, 2));
 }
 
 #[test]
@@ -401,4 +409,53 @@ fn more_threads_than_nodes_run_one_thread_per_node() {
     let out = run(&rule, &cfg(16)).unwrap();
     assert_eq!(out.threads, 5);
     assert_eq!(out.updates, 15);
+}
+
+/// The affine rule whose node 7 panics at its fifth update.
+struct Panicking(Affine);
+
+impl LocalRule for Panicking {
+    fn graph(&self) -> &Graph {
+        self.0.graph()
+    }
+    fn execution(&self) -> Execution {
+        Execution::Implicit
+    }
+    fn state_len(&self, i: usize) -> usize {
+        self.0.state_len(i)
+    }
+    fn init(&self, i: usize, out: &mut [f64]) {
+        self.0.init(i, out)
+    }
+    fn update(&self, i: usize, count: usize, own: &[f64], views: &[&[f64]], out: &mut [f64]) {
+        assert!(i != 7 || count < 5, "node 7 fails");
+        self.0.update(i, count, own, views, out)
+    }
+    fn residual(&self, _states: &[Vec<f64>]) -> f64 {
+        1.0
+    }
+    fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
+        self.0.readout(states)
+    }
+}
+
+#[test]
+fn a_panicking_rule_stops_every_thread_and_reaches_the_caller() {
+    // Node 7 belongs to the second thread (nodes 5..10); without the stop, the first
+    // thread would sweep on until the time cap.
+    let rule = Panicking(Affine {
+        graph: Graph::path(10),
+        a: 0.5,
+    });
+    let c = ConcurrentConfig {
+        max_sweeps: usize::MAX,
+        ..cfg(2)
+    };
+    let start = std::time::Instant::now();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&rule, &c)));
+    assert!(caught.is_err());
+    assert!(
+        start.elapsed().as_secs_f64() < 60.0,
+        "stopped well before the time cap"
+    );
 }

@@ -337,7 +337,11 @@ fn finish(
         sweeps,
         updates,
         wall,
-        updates_per_second: updates as f64 / wall.as_secs_f64().max(f64::MIN_POSITIVE),
+        updates_per_second: if updates == 0 {
+            0.0
+        } else {
+            updates as f64 / wall.as_secs_f64().max(f64::MIN_POSITIVE)
+        },
         time_to_tolerance,
         converged: explicit.is_some() || residual < cfg.tol,
         residual,

@@ -23,6 +23,7 @@
 //! `s₂`, which therefore reads `s₁ + 1` or later: the copy is discarded. On x86 every one of
 //! these operations is a plain load or store; the fences only restrain the compiler.
 
+use hogwild_graph::prefetch::prefetch;
 use std::ops::Range;
 use std::sync::atomic::{fence, AtomicU64, Ordering};
 
@@ -63,6 +64,11 @@ impl SharedStates {
         SharedStates { words, record }
     }
 
+    /// Every record, one after another (for its size).
+    pub fn words(&self) -> &[AtomicU64] {
+        &self.words
+    }
+
     /// Number of nodes.
     pub fn n_nodes(&self) -> usize {
         self.record.len() - 1
@@ -79,6 +85,18 @@ impl SharedStates {
 
     fn values(&self, i: usize) -> &[AtomicU64] {
         &self.words[self.record[i] + 1..self.record[i + 1]]
+    }
+
+    /// Prefetches node `i`'s record (where it lies, then the record: the first is a cache
+    /// miss of its own on large graphs, so this runs best a step after
+    /// [`SharedStates::prefetch_offset`]). Changes nothing.
+    pub fn prefetch(&self, i: usize) {
+        prefetch(&self.words[self.record[i]..self.record[i + 1]]);
+    }
+
+    /// Prefetches where node `i`'s record lies.
+    pub fn prefetch_offset(&self, i: usize) {
+        prefetch(&self.record[i..i + 2]);
     }
 
     /// Updates node `i` has published so far (a write in progress not counted). A

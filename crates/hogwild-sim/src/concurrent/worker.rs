@@ -76,6 +76,7 @@ pub(super) fn work(shared: &Shared<'_>, own: Owned<'_>, thread: usize) -> Report
         explicit,
         ..
     } = *shared;
+    let _stop_on_panic = StopOnPanic(&shared.stop);
     let graph = rule.graph();
     let implicit = explicit.is_none();
     let mut report = Report {
@@ -95,6 +96,7 @@ pub(super) fn work(shared: &Shared<'_>, own: Owned<'_>, thread: usize) -> Report
     let mut out: Vec<f64> = vec![];
     let mut spare_views: Vec<&[f64]> = vec![];
     let stopped = || implicit && shared.stop.load(Ordering::Relaxed);
+    let prefetching = std::mem::size_of_val(states.words()) > crate::PREFETCH_ABOVE_BYTES;
     'sweeps: loop {
         match explicit {
             Some(layers) if report.sweeps == layers => break,
@@ -104,9 +106,12 @@ pub(super) fn work(shared: &Shared<'_>, own: Owned<'_>, thread: usize) -> Report
         if cfg.order == SweepOrder::Shuffled {
             order.shuffle(&mut rng);
         }
-        for &i in &order {
+        for (p, &i) in order.iter().enumerate() {
             if stopped() {
                 break 'sweeps;
+            }
+            if prefetching {
+                prefetch_ahead(rule, states, &order, p);
             }
             let len = states.state_len(i);
             own_state.resize(len, 0.0);
@@ -184,6 +189,45 @@ pub(super) fn work(shared: &Shared<'_>, own: Owned<'_>, thread: usize) -> Report
         }
     }
     report
+}
+
+/// Prefetches what the updates after position `p` of `order` will read, in stages one
+/// update apart (as the simulator does, for the same reason: a shuffled order defeats the
+/// hardware prefetcher): three updates ahead, where the node's edges are and where its
+/// record is; two ahead, its edges, what the rule reads, and where its neighbours' records
+/// are; one ahead, the records themselves. Changes no result.
+fn prefetch_ahead(rule: &dyn LocalRule, states: &SharedStates, order: &[usize], p: usize) {
+    let graph = rule.graph();
+    if let Some(&i) = order.get(p + 3) {
+        graph.prefetch_edge_range(i);
+        states.prefetch_offset(i);
+    }
+    if let Some(&i) = order.get(p + 2) {
+        graph.prefetch_in_edges(i);
+        rule.prefetch(i);
+        for (j, _) in graph.neighbours(i) {
+            states.prefetch_offset(j);
+        }
+    }
+    if let Some(&i) = order.get(p + 1) {
+        states.prefetch(i);
+        for (j, _) in graph.neighbours(i) {
+            states.prefetch(j);
+        }
+    }
+}
+
+/// Sets the stop flag if its thread unwinds (a rule that panics): the other threads stop
+/// too, and the panic reaches the caller when they are joined, instead of the run going on
+/// to its caps without that thread's nodes.
+struct StopOnPanic<'a>(&'a AtomicBool);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Whether the run has passed its time cap; if so, tells every thread to stop.
