@@ -459,3 +459,66 @@ fn a_panicking_rule_stops_every_thread_and_reaches_the_caller() {
         "stopped well before the time cap"
     );
 }
+
+/// Min, median and max of `values`.
+fn spread(mut values: Vec<f64>) -> String {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    format!(
+        "{:.3e} / {:.3e} / {:.3e}",
+        values[0],
+        values[n / 2],
+        values[n - 1]
+    )
+}
+
+/// The distributions PROTOCOL quotes ("The concurrent executor"): IGNN on the geometric
+/// graph and the energy GNN on the chain, 1 and 2 threads, `RUNS` runs each. Not a check
+/// (timings depend on the machine and its load):
+/// `cargo test --release -p hogwild-sim --test concurrent measure_ -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, minutes; prints distributions"]
+fn measure_repeated_runs() {
+    const RUNS: usize = 5;
+    let [chain, geometric] = <[(&str, Sample); 2]>::try_from(graphs()).unwrap();
+    let cases: Vec<(&str, Box<dyn Model>, &Sample)> = vec![
+        ("ignn/geometric", Box::new(ignn(1)), &geometric.1),
+        ("energy/chain", Box::new(energy(&chain.1, 1)), &chain.1),
+    ];
+    for (name, mut model, sample) in cases {
+        let batch = Batch::single(sample);
+        let sync = model.predict(&batch).unwrap();
+        let rule = model.local_rule(&batch, Staleness::SYNCHRONOUS).unwrap();
+        for threads in [1, 2] {
+            let outs: Vec<ConcurrentOutcome> = (0..RUNS as u64)
+                .map(|seed| {
+                    let c = ConcurrentConfig {
+                        seed,
+                        ..cfg(threads)
+                    };
+                    run(rule.as_ref(), &c).unwrap()
+                })
+                .collect();
+            assert!(outs.iter().all(|o| o.converged));
+            let of = |f: &dyn Fn(&ConcurrentOutcome) -> f64| outs.iter().map(f).collect();
+            println!("{name}, {threads} thread(s), {RUNS} runs (min / median / max):");
+            println!(
+                "  time to tolerance (s) {}",
+                spread(of(&|o| o.time_to_tolerance.unwrap().as_secs_f64()))
+            );
+            println!("  updates {}", spread(of(&|o| o.updates as f64)));
+            println!("  updates/s {}", spread(of(&|o| o.updates_per_second)));
+            println!(
+                "  stale share of cross-thread reads {}",
+                spread(of(
+                    &|o| o.staleness.stale_reads as f64 / o.staleness.cross_reads.max(1) as f64
+                ))
+            );
+            println!("  max missed {}", spread(of(&|o| o.staleness.max as f64)));
+            println!(
+                "  |concurrent − sync| {}",
+                spread(of(&|o| max_diff(&o.outputs, &sync)))
+            );
+        }
+    }
+}
