@@ -77,7 +77,6 @@ pub(super) fn work(shared: &Shared<'_>, own: Owned<'_>, thread: usize) -> Report
         ..
     } = *shared;
     let _stop_on_panic = StopOnPanic(&shared.stop);
-    let graph = rule.graph();
     let implicit = explicit.is_none();
     let mut report = Report {
         observations: (implicit && thread == 0).then(Observations::default),
@@ -86,15 +85,7 @@ pub(super) fn work(shared: &Shared<'_>, own: Owned<'_>, thread: usize) -> Report
     let mut order: Vec<usize> = own.nodes().collect();
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     rng.set_stream(thread as u64);
-    // Buffers reused by every update: the node's own state, its neighbours' copies one
-    // after another (and where each lies, `None` for a self-loop), the neighbours another
-    // thread writes with the version copied, the new state.
-    let mut own_state: Vec<f64> = vec![];
-    let mut copies: Vec<f64> = vec![];
-    let mut spans: Vec<Option<(usize, usize)>> = vec![];
-    let mut foreign: Vec<(usize, u64)> = vec![];
-    let mut out: Vec<f64> = vec![];
-    let mut spare_views: Vec<&[f64]> = vec![];
+    let mut buffers = Buffers::default();
     let stopped = || implicit && shared.stop.load(Ordering::Relaxed);
     let prefetching = std::mem::size_of_val(states.words()) > crate::PREFETCH_ABOVE_BYTES;
     'sweeps: loop {
@@ -113,51 +104,7 @@ pub(super) fn work(shared: &Shared<'_>, own: Owned<'_>, thread: usize) -> Report
             if prefetching {
                 prefetch_ahead(rule, states, &order, p);
             }
-            let len = states.state_len(i);
-            own_state.resize(len, 0.0);
-            own.read(i, &mut own_state);
-            copies.clear();
-            spans.clear();
-            foreign.clear();
-            let mut fresh = 0;
-            for e in graph.in_edges(i) {
-                let j = graph.edge(e).0;
-                if j == i {
-                    spans.push(None);
-                    continue;
-                }
-                let at = copies.len();
-                let len_j = states.state_len(j);
-                copies.resize(at + len_j, 0.0);
-                if own.owns(j) {
-                    own.read(j, &mut copies[at..]);
-                    fresh += 1;
-                } else {
-                    let read = states.read(j, &mut copies[at..]);
-                    foreign.push((j, read.version));
-                    report.staleness.retries += read.retries;
-                }
-                spans.push(Some((at, len_j)));
-            }
-            let mut views = crate::recycle(std::mem::take(&mut spare_views));
-            views.extend(spans.iter().map(|span| match *span {
-                None => &own_state[..],
-                Some((at, len_j)) => &copies[at..at + len_j],
-            }));
-            out.resize(len, 0.0);
-            let count = usize::try_from(own.version(i)).expect("update counts fit in usize");
-            rule.update(i, count, &own_state, &views, &mut out);
-            spare_views = crate::recycle(views);
-            // Staleness as of the moment the new state is published: the neighbours'
-            // updates since the versions copied, which it misses.
-            for &(j, version) in &foreign {
-                report
-                    .staleness
-                    .record(states.version(j).saturating_sub(version));
-            }
-            report.staleness.cross_reads += foreign.len() as u64;
-            report.staleness.record_fresh(fresh);
-            own.write(i, &out);
+            buffers.update(rule, states, &own, i, &mut report.staleness);
             report.updates += 1;
             if implicit && report.updates.is_multiple_of(CLOCK_EVERY) && out_of_time(shared) {
                 report.timed_out = true;
@@ -189,6 +136,79 @@ pub(super) fn work(shared: &Shared<'_>, own: Owned<'_>, thread: usize) -> Report
         }
     }
     report
+}
+
+/// What one update needs besides the shared states, kept from update to update so that
+/// none allocates: the node's own state, its neighbours' copies one after another (and where
+/// each lies, `None` for a self-loop), the neighbours another thread writes with the version
+/// copied, the new state, and the views' allocation.
+#[derive(Default)]
+struct Buffers {
+    own_state: Vec<f64>,
+    copies: Vec<f64>,
+    spans: Vec<Option<(usize, usize)>>,
+    foreign: Vec<(usize, u64)>,
+    out: Vec<f64>,
+    spare_views: Vec<&'static [f64]>,
+}
+
+impl Buffers {
+    /// Updates own node `i`: copies its state and its in-neighbours' latest published
+    /// states, applies the rule, records how stale each copy of another thread's node was
+    /// when the result is published, and publishes it.
+    fn update(
+        &mut self,
+        rule: &dyn LocalRule,
+        states: &SharedStates,
+        own: &Owned<'_>,
+        i: usize,
+        staleness: &mut MeasuredStaleness,
+    ) {
+        let graph = rule.graph();
+        let len = states.state_len(i);
+        self.own_state.resize(len, 0.0);
+        own.read(i, &mut self.own_state);
+        self.copies.clear();
+        self.spans.clear();
+        self.foreign.clear();
+        let mut fresh = 0;
+        for e in graph.in_edges(i) {
+            let j = graph.edge(e).0;
+            if j == i {
+                self.spans.push(None);
+                continue;
+            }
+            let at = self.copies.len();
+            let len_j = states.state_len(j);
+            self.copies.resize(at + len_j, 0.0);
+            if own.owns(j) {
+                own.read(j, &mut self.copies[at..]);
+                fresh += 1;
+            } else {
+                let read = states.read(j, &mut self.copies[at..]);
+                self.foreign.push((j, read.version));
+                staleness.retries += read.retries;
+            }
+            self.spans.push(Some((at, len_j)));
+        }
+        let mut views = crate::recycle(std::mem::take(&mut self.spare_views));
+        views.extend(self.spans.iter().map(|span| match *span {
+            None => &self.own_state[..],
+            Some((at, len_j)) => &self.copies[at..at + len_j],
+        }));
+        self.out.resize(len, 0.0);
+        let count = usize::try_from(own.version(i)).expect("update counts fit in usize");
+        rule.update(i, count, &self.own_state, &views, &mut self.out);
+        self.spare_views = crate::recycle(views);
+        // Staleness as of the moment the new state is published: the neighbours' updates
+        // since the versions copied, which it misses.
+        for &(j, version) in &self.foreign {
+            staleness.record(states.version(j).saturating_sub(version));
+        }
+        staleness.cross_reads += self.foreign.len() as u64;
+        staleness.record_fresh(fresh);
+        own.write(i, &self.out);
+    }
 }
 
 /// Prefetches what the updates after position `p` of `order` will read, in stages one
