@@ -85,7 +85,7 @@ mod worker;
 pub use staleness::{MeasuredStaleness, STALENESS_BUCKETS};
 
 use hogwild_models::{Execution, LocalRule};
-use hogwild_settings::{at_least, positive, InvalidSetting};
+use hogwild_settings::{at_least, positive, Bytes, InvalidSetting};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 use states::SharedStates;
@@ -157,6 +157,27 @@ impl ConcurrentConfig {
         positive("max_seconds", self.max_seconds)?;
         at_least("residual_every", self.residual_every as u64, 1)?;
         Ok(())
+    }
+
+    /// The executor's largest allocations on a graph of `nodes` nodes whose states are
+    /// `width` numbers each (the rule's own, such as its residual's, not included): the
+    /// shared records (a sequence number and the state per node, and where each lies) and
+    /// two copies of every state, one vector per node (the initial states, then the
+    /// observer's copy, the certified one kept, or the final states and their residual's
+    /// input).
+    ///
+    /// ```
+    /// use hogwild_sim::concurrent::ConcurrentConfig;
+    /// let cfg: ConcurrentConfig = toml::from_str(
+    ///     "threads = 2\ntol = 1e-8\nmax_sweeps = 10\nmax_seconds = 1.0\nresidual_every = 1",
+    /// ).unwrap();
+    /// assert!(cfg.memory(1_000_000, 16).get() > 3 * 8 * 16_000_000);
+    /// ```
+    pub fn memory(&self, nodes: u64, width: u64) -> Bytes {
+        let copy = Bytes::f64s(nodes.saturating_mul(width)).plus(Bytes::items(nodes, 24));
+        let records = Bytes::f64s(nodes.saturating_mul(width.saturating_add(1)))
+            .plus(Bytes::items(nodes.saturating_add(1), 8));
+        records.plus(copy).plus(copy)
     }
 }
 
