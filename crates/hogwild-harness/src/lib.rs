@@ -4,6 +4,7 @@
 pub mod config;
 pub mod curve;
 pub mod data;
+pub mod faults;
 pub mod outdir;
 pub mod progress;
 pub mod records;

@@ -301,6 +301,7 @@ mod tests {
                     reads: 0,
                     stale_reads: 0,
                     trace: Curve::default(),
+                    faults: None,
                 },
                 Evaluation {
                     mode: Mode::Async,
@@ -312,6 +313,14 @@ mod tests {
                     reads: 900,
                     stale_reads: 400,
                     trace: Curve::of([(0, 1.0), (10, 0.5), (50_000, 4.9e-5)]),
+                    faults: Some(crate::faults::FaultTotals {
+                        lost_reads: 12,
+                        corrupted_graphs: 2,
+                        reconverged_graphs: 1,
+                        rounds_to_reconverge: 30,
+                        most_rounds_to_reconverge: Some(30),
+                        ..Default::default()
+                    }),
                 },
             ],
             seconds: 1.25,

@@ -9,6 +9,7 @@
 
 use crate::config::{Config, Datasets, Metric, TableConfig};
 use crate::curve::Curve;
+use crate::faults::FaultTotals;
 use crate::progress::{Progress, Verbosity};
 use crate::records::{Lookup, RunKey, RunStore};
 use hogwild_datasets::Dataset;
@@ -119,6 +120,9 @@ pub struct Evaluation {
     /// of the graph that took the most rounds (empty otherwise).
     #[serde(default, skip_serializing_if = "Curve::is_empty")]
     pub trace: Curve,
+    /// Asynchronous evaluations under `async.faults`: what the faults did (none otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<FaultTotals>,
 }
 
 /// Everything one run produced.
@@ -310,6 +314,7 @@ pub fn execute(
         reads: 0,
         stale_reads: 0,
         trace: Curve::default(),
+        faults: None,
     }];
     // Asynchronous inference runs on each graph separately (each is its own system).
     let singles: Vec<Batch> = test_set.iter().map(|s| Batch::single(s)).collect();
@@ -322,6 +327,7 @@ pub fn execute(
         let (mut converged, mut rounds, mut residual) = (true, 0, 0.0f64);
         let (mut reads, mut stale_reads) = (0, 0);
         let mut slowest: Vec<(usize, f64)> = vec![];
+        let mut faults = (!async_cfg.faults.is_empty()).then(FaultTotals::default);
         for (s, rule) in rules.iter().enumerate() {
             let mut rng = stream(&format!("{label}/async/ordering{ordering}/graph{s}"));
             let o = hogwild_sim::simulate(rule.as_ref(), &async_cfg, &mut rng)?;
@@ -333,6 +339,9 @@ pub fn execute(
             residual = residual.max(o.residual);
             reads += o.reads;
             stale_reads += o.stale_reads;
+            if let Some(totals) = faults.as_mut() {
+                totals.add(&o.faults);
+            }
             outs.push(scale.undo(o.outputs));
         }
         let views: Vec<_> = outs.iter().map(|o| o.view()).collect();
@@ -347,6 +356,7 @@ pub fn execute(
             reads,
             stale_reads,
             trace: Curve::of(slowest.into_iter().map(|(r, v)| (r as u64, v))),
+            faults,
         });
     }
     let implicit = rules

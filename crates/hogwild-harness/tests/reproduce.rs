@@ -111,6 +111,7 @@ fn quick_table_snapshot_and_gcn_closed_form() {
         insta::assert_snapshot!(format!("quick_{table}_folds"), folds);
         let runs = std::fs::read_to_string(dir.path().join(table).join("runs.csv")).unwrap();
         assert!(runs.starts_with("run_id,table_name,column_label,column_index,dataset,"));
+        assert!(!dir.path().join(table).join("faults.csv").exists());
     }
     // The raw runs as Parquet too: the same frame as runs.csv.
     let parquet = std::fs::File::open(dir.path().join("chains/runs.parquet")).unwrap();
@@ -174,6 +175,46 @@ fn seven_models_implicit_ones_keep_their_answer_asynchronously_explicit_ones_do_
         "quick_iclr_chains_table",
         std::fs::read_to_string(dir.path().join("iclr-chains/table.md")).unwrap()
     );
+}
+
+#[test]
+fn a_faults_table_reports_what_the_faults_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = quick_tables(dir.path(), 2, &["faults"]);
+    let table = &reports[0];
+    let cell = |key: &str, label: &str| {
+        let r = table.rows.iter().position(|(k, _)| k == key).unwrap();
+        let c = table
+            .config
+            .columns
+            .iter()
+            .position(|c| c.label == label)
+            .unwrap();
+        table.cells[r][c].mean
+    };
+    // After a transient corruption the implicit models return to their synchronous answer;
+    // GCN, which performs its two updates, keeps the damage.
+    let corrupt = "corrupt 50 % (uniform, round 2)";
+    for model in ["ignn", "energy"] {
+        let (sync, async_) = (
+            cell(&format!("{model}-sync"), corrupt),
+            cell(&format!("{model}-async"), corrupt),
+        );
+        assert!((sync - async_).abs() < 0.1, "{model}: {sync} -> {async_}");
+    }
+    assert!(cell("gcn-async", corrupt) > cell("gcn-sync", corrupt) + 10.0);
+    // One row per asynchronous evaluation under faults: 3 columns x 3 models x 2 folds.
+    let csv = std::fs::read_to_string(dir.path().join("faults/faults.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let want: Vec<&str> = hogwild_harness::report::faults::fault_columns()
+        .iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(header, want);
+    assert_eq!(csv.lines().count(), 1 + 18);
+    assert!(!csv.contains(",no faults,"));
+    let md = std::fs::read_to_string(dir.path().join("faults/table.md")).unwrap();
+    insta::assert_snapshot!("quick_faults_table", md);
 }
 
 #[test]

@@ -140,7 +140,8 @@ fn csv_bytes(df: &mut DataFrame) -> anyhow::Result<Vec<u8>> {
 
 /// The files every table writes whose bytes depend only on the config and the code (same
 /// across runs, thread counts and machines); `record.toml` and `timings.csv` (wall times)
-/// and, under cross-validation, `folds.csv` (deterministic too) come besides.
+/// and, under cross-validation, `folds.csv` and, with faults, `faults.csv` (deterministic
+/// too) come besides.
 pub const DETERMINISTIC_FILES: [&str; 11] = [
     "runs.csv",
     "runs.parquet",
@@ -199,8 +200,9 @@ fn timings(runs: &[(&PlannedRun, &RunResult)]) -> super::frame::Frame {
     f
 }
 
-/// Writes [`DETERMINISTIC_FILES`], `record.toml` and `timings.csv` to `dir` and, under
-/// cross-validation, `folds.csv` (the fold of every graph), for the table of `report`,
+/// Writes [`DETERMINISTIC_FILES`], `record.toml` and `timings.csv` to `dir`, under
+/// cross-validation `folds.csv` (the fold of every graph), and with faults `faults.csv`
+/// ([`super::faults`]), for the table of `report`,
 /// whose runs are `runs` (plan order). Each file is made in memory and written atomically
 /// ([`crate::outdir::write_atomic`]).
 pub fn write_table(
@@ -221,8 +223,11 @@ pub fn write_table(
     files.push(("curves.parquet", curves.to_parquet(&metadata)?));
     files.push(("timings.csv", timings(runs).to_csv()?));
     files.push(("table.csv", csv_bytes(&mut report.cells_frame()?)?));
+    let fault_summary = super::faults::summary_markdown(&report.config, runs)
+        .map(|s| format!("#### What the faults did\n\n{s}\nPer column with faults and model, over every asynchronous evaluation (runs × orderings); per evaluation: `faults.csv`.\n\n"))
+        .unwrap_or_default();
     let md = format!(
-        "{}\n#### Against the paper\n\n{}\n#### Synchronous vs asynchronous evaluation\n\n{}\nRaw per-run values: `runs.csv` (columns: `schema.md`); curves: `curves.parquet`; tidy cells: `table.csv`; how this was made: `record.toml`. Every setting, where it comes from, and why cells miss the paper: `docs/PROTOCOL.md` in the hogwild repository.\n",
+        "{}\n#### Against the paper\n\n{}\n#### Synchronous vs asynchronous evaluation\n\n{}\n{fault_summary}Raw per-run values: `runs.csv` (columns: `schema.md`); curves: `curves.parquet`; tidy cells: `table.csv`; how this was made: `record.toml`. Every setting, where it comes from, and why cells miss the paper: `docs/PROTOCOL.md` in the hogwild repository.\n",
         report.table_markdown(),
         report.comparison_markdown(),
         report.gaps_markdown()
@@ -245,6 +250,9 @@ pub fn write_table(
         "training.svg",
         super::figures::training(report, &results)?.into_bytes(),
     ));
+    if let Some(faults) = super::faults::faults(&report.config, runs) {
+        files.push(("faults.csv", faults.to_csv()?));
+    }
     if let Some(mut folds) = folds_frame(&report.name, &report.config, datasets)? {
         files.push(("folds.csv", csv_bytes(&mut folds)?));
     }

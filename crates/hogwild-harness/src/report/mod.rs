@@ -8,6 +8,7 @@
 
 pub mod claims;
 mod compare;
+pub mod faults;
 pub mod figures;
 mod files;
 pub mod frame;
@@ -354,6 +355,7 @@ mod aggregation_tests {
             reads: 0,
             stale_reads: 0,
             trace: Default::default(),
+            faults: None,
         };
         let mut evaluations = vec![eval(Mode::Sync, None, sync)];
         for (o, &v) in orderings.iter().enumerate() {

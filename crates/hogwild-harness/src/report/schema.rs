@@ -61,7 +61,7 @@ pub struct ColumnSpec<R> {
     get: fn(&R) -> Cell,
 }
 
-const fn col<R>(
+pub(super) const fn col<R>(
     name: &'static str,
     kind: Kind,
     doc: &'static str,
@@ -76,7 +76,7 @@ const fn col<R>(
 }
 
 /// The frame of `rows` under `specs`.
-fn frame<R>(specs: &[ColumnSpec<R>], rows: &[R]) -> Frame {
+pub(super) fn frame<R>(specs: &[ColumnSpec<R>], rows: &[R]) -> Frame {
     let mut f = Frame::default();
     for spec in specs {
         let cells = rows.iter().map(|r| (spec.get)(r));
@@ -119,11 +119,11 @@ fn frame<R>(specs: &[ColumnSpec<R>], rows: &[R]) -> Frame {
     f
 }
 
-fn text(s: impl Into<String>) -> Cell {
+pub(super) fn text(s: impl Into<String>) -> Cell {
     Cell::Text(Some(s.into()))
 }
 
-fn uint(n: impl TryInto<u64>) -> Cell {
+pub(super) fn uint(n: impl TryInto<u64>) -> Cell {
     Cell::UInt(n.try_into().ok())
 }
 
@@ -295,7 +295,7 @@ pub fn curves(table: &TableConfig, runs: &[(&PlannedRun, &RunResult)]) -> Frame 
     frame(&curve_columns(), &rows)
 }
 
-fn markdown_table<R>(title: &str, about: &str, specs: &[ColumnSpec<R>]) -> String {
+pub(super) fn markdown_table<R>(title: &str, about: &str, specs: &[ColumnSpec<R>]) -> String {
     let mut s = format!("## {title}\n\n{about}\n\n| column | type | meaning |\n|---|---|---|\n");
     for c in specs {
         s.push_str(&format!(
@@ -308,10 +308,10 @@ fn markdown_table<R>(title: &str, about: &str, specs: &[ColumnSpec<R>]) -> Strin
     s
 }
 
-/// `results/schema.md`: every column of `runs.*` and `curves.*`.
+/// `results/schema.md`: every column of `runs.*`, `curves.*` and `faults.csv`.
 pub fn schema_markdown() -> String {
     format!(
-        "# The columns of `runs.*` and `curves.*`\n\n\
+        "# The columns of `runs.*`, `curves.*` and `faults.csv`\n\n\
          Written by `hogwild reproduce` from the code that writes the files \
          (`crates/hogwild-harness/src/report/schema.rs`). Every table's `runs.parquet` \
          and `runs.csv` have the same columns, so `results/*/runs.parquet` reads as one \
@@ -324,7 +324,7 @@ pub fn schema_markdown() -> String {
          across machines and thread counts.\n\n\
          A cell of `table.md` is not the mean of its rows: first each run's asynchronous \
          value is the mean over its orderings, then the cell is the mean ± std over runs \
-         (seeds × folds), with the table's `std_ddof`.\n\n{}\n{}",
+         (seeds × folds), with the table's `std_ddof`.\n\n{}\n{}\n{}",
         markdown_table(
             "runs",
             "One row per evaluation: a run's synchronous evaluation, then each asynchronous ordering.",
@@ -337,7 +337,8 @@ pub fn schema_markdown() -> String {
                 crate::curve::MAX_POINTS
             ),
             &curve_columns()
-        )
+        ),
+        super::faults::schema_section()
     )
 }
 
@@ -350,6 +351,10 @@ mod tests {
         for names in [
             run_columns().iter().map(|c| c.name).collect::<Vec<_>>(),
             curve_columns().iter().map(|c| c.name).collect(),
+            super::super::faults::fault_columns()
+                .iter()
+                .map(|c| c.name)
+                .collect(),
         ] {
             let mut sorted = names.clone();
             sorted.sort_unstable();
@@ -360,6 +365,9 @@ mod tests {
         for c in run_columns() {
             assert!(md.contains(&format!("| `{}` |", c.name)), "{}", c.name);
             assert!(!c.doc.is_empty());
+        }
+        for c in super::super::faults::fault_columns() {
+            assert!(md.contains(&format!("| `{}` |", c.name)), "{}", c.name);
         }
     }
 
