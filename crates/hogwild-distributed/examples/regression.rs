@@ -1,0 +1,47 @@
+//! Runs the node-regression experiment and prints, per optimiser, the test MSE at a few
+//! epochs, the rounds per mini-batch and the wall time of its training run.
+//!
+//! ```sh
+//! cargo run --release -p hogwild-distributed --example regression -- [EPOCHS]
+//! ```
+
+use hogwild_distributed::regression::{
+    measure_ledger, train_optimiser, RegressionConfig, RegressionData,
+};
+use std::time::Instant;
+
+fn main() {
+    let mut cfg = RegressionConfig::paper();
+    if let Some(e) = std::env::args().nth(1) {
+        cfg.epochs = e.parse().expect("EPOCHS is a whole number");
+    }
+    cfg.check().expect("the paper's setting is valid");
+    let data = RegressionData::generate(&cfg);
+    for row in measure_ledger(&cfg, &data, 1) {
+        println!("ledger {:<22} {:?}", row.scheme.name(), row.per_minibatch);
+    }
+    let batches = cfg.train_samples.div_ceil(cfg.batch_size) as u64;
+    for spec in &cfg.optimisers {
+        let start = Instant::now();
+        let c = train_optimiser(&cfg, &data, spec);
+        let secs = start.elapsed().as_secs_f64();
+        let at = |e: usize| c.test_mse.get(e - 1).copied().unwrap_or(f64::NAN);
+        let min = c.test_mse.iter().cloned().fold(f64::INFINITY, f64::min);
+        println!(
+            "{:<10} {:>7.2} s  rounds/mini-batch {:>4}  test MSE: 1 {:.4}  10 {:.4}  50 {:.4}  100 {:.4}  200 {:.4}  500 {:.4}  last {:.4}  min {:.4}  train last {:.4}  spread {:.2e}",
+            c.name,
+            secs,
+            c.ledger.rounds / (batches * cfg.epochs as u64),
+            at(1),
+            at(10),
+            at(50),
+            at(100),
+            at(200),
+            at(500),
+            c.test_mse.last().unwrap(),
+            min,
+            c.train_mse.last().unwrap(),
+            c.copy_spread.last().unwrap(),
+        );
+    }
+}

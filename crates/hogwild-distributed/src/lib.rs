@@ -1,0 +1,35 @@
+//! Fully distributed online training of graph neural networks (Olshevskyi, Zhao, Chan,
+//! Verma, Swami and Segarra, arXiv 2412.06105): every node of a networked system holds its
+//! own copy of all parameters, runs the forward and backward passes by exchanging messages
+//! with its neighbours, and keeps its copy close to its neighbours' by consensus.
+//!
+//! - [`topology`]: the Barabási–Albert generator, the shift operator and the consensus
+//!   mixing matrices (Metropolis–Hastings, and the reference code's Laplacian step);
+//! - [`network`]: the synchronous message simulator and its [`network::Ledger`];
+//! - [`schedule`]: which exchanges ride in which round under each scheme of the paper's
+//!   Table I (naive, naive with piggybacking, pipelined);
+//! - [`filter`]: the order-1 graph filter, its parameter layout and node-local kernels;
+//! - [`minibatch`]: one mini-batch through the network: forward passes, the distributed
+//!   backward pass, consensus;
+//! - [`optim`]: D-SGD, D-Adam and D-AMSGrad as the reference code has them, the eq. (17)
+//!   form with Metropolis–Hastings mixing, and centralized SGD and Adam;
+//! - [`regression`]: the node-regression experiment (teacher network on a
+//!   Barabási–Albert graph), from a checked config to per-epoch curves.
+
+pub mod filter;
+pub mod minibatch;
+pub mod network;
+pub mod optim;
+pub mod regression;
+pub mod schedule;
+pub mod topology;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use sha2::{Digest, Sha256};
+
+/// The random stream named `label`: ChaCha8 seeded with SHA-256 of the label, so every
+/// draw depends only on what it is for, never on the order runs are made in.
+pub fn stream(label: &str) -> ChaCha8Rng {
+    ChaCha8Rng::from_seed(Sha256::digest(label.as_bytes()).into())
+}
