@@ -26,9 +26,27 @@ fn main() {
         let c = train_optimiser(&cfg, &data, spec);
         let secs = start.elapsed().as_secs_f64();
         let at = |e: usize| c.test_mse.get(e - 1).copied().unwrap_or(f64::NAN);
-        let min = c.test_mse.iter().cloned().fold(f64::INFINITY, f64::min);
+        let (argmin, min) =
+            c.test_mse
+                .iter()
+                .enumerate()
+                .fold((0, f64::INFINITY), |best, (e, &m)| {
+                    if m < best.1 {
+                        (e + 1, m)
+                    } else {
+                        best
+                    }
+                });
+        let reach = |t: f64| {
+            c.test_mse
+                .iter()
+                .position(|&m| m <= t)
+                .map_or("never".to_string(), |e| {
+                    format!("epoch {} ({} rounds)", e + 1, c.rounds[e])
+                })
+        };
         println!(
-            "{:<10} {:>7.2} s  rounds/mini-batch {:>4}  test MSE: 1 {:.4}  10 {:.4}  50 {:.4}  100 {:.4}  200 {:.4}  500 {:.4}  last {:.4}  min {:.4}  train last {:.4}  spread {:.2e}",
+            "{:<10} {:>7.2} s  rounds/mini-batch {:>4}  test MSE: 1 {:.4}  10 {:.4}  50 {:.4}  100 {:.4}  200 {:.4}  500 {:.4}  last {:.4}  min {:.4} (epoch {})  train last {:.4}  spread {:.2e}  <= 0.012: {}  <= 0.011: {}",
             c.name,
             secs,
             c.ledger.rounds / (batches * cfg.epochs as u64),
@@ -40,8 +58,11 @@ fn main() {
             at(500),
             c.test_mse.last().unwrap(),
             min,
+            argmin,
             c.train_mse.last().unwrap(),
             c.copy_spread.last().unwrap(),
+            reach(0.012),
+            reach(0.011),
         );
     }
 }

@@ -10,12 +10,14 @@
 //! parameter vector along the row ([`Layout`] says where each tensor sits). A distributed run
 //! has one row per node; a centralized model is a single row that every node reads.
 //!
-//! The node-local kernels are compiled for the x86-64 baseline and for AVX2, and the second
+//! With a single shared row (a centralized model) the products over all nodes are matrix
+//! products (ndarray's `general_mat_mul`). Otherwise the node-local kernels are compiled for the x86-64 baseline and for AVX2, and the second
 //! runs where the processor has it (`multiversion`, detected once). Both run the same IEEE
 //! operations in the same order (Rust never fuses a multiply and an add), so they give the
 //! same bits.
 
 use multiversion::multiversion;
+use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use serde::{Deserialize, Serialize};
 
@@ -141,6 +143,22 @@ impl<'a> Rows<'a> {
     }
 }
 
+/// With a single shared row, the `d_in × d_out` block at `offset`: every node's product is
+/// then one matrix product over all nodes.
+fn shared_block(
+    copies: ArrayView2<'_, f64>,
+    offset: usize,
+    d_in: usize,
+    d_out: usize,
+) -> Option<ArrayView2<'_, f64>> {
+    (copies.nrows() == 1).then(|| {
+        copies
+            .slice_move(ndarray::s![0, offset..offset + d_in * d_out])
+            .into_shape_with_order((d_in, d_out))
+            .expect("a d_in × d_out block")
+    })
+}
+
 /// `out_i (+)= x_i · W_i`, where `W_i` is node `i`'s `d_in × d_out` block at `offset`.
 pub fn node_matmul(
     copies: ArrayView2<'_, f64>,
@@ -150,6 +168,11 @@ pub fn node_matmul(
     accumulate: bool,
 ) {
     let (d_in, d_out) = (x.ncols(), out.ncols());
+    if let Some(w) = shared_block(copies, offset, d_in, d_out) {
+        let beta = if accumulate { 1.0 } else { 0.0 };
+        general_mat_mul(1.0, &x, &w, beta, &mut out);
+        return;
+    }
     let x = x.to_slice().expect("standard layout");
     let out = out.as_slice_mut().expect("standard layout");
     matmul_kernel(Rows::of(&copies), offset, d_in, d_out, x, out, accumulate);
@@ -175,9 +198,7 @@ fn matmul_kernel(
             o.fill(0.0);
         }
         for (&xk, wk) in xi.iter().zip(w.chunks_exact(d_out)) {
-            for (oj, &wkj) in o.iter_mut().zip(wk) {
-                *oj += xk * wkj;
-            }
+            axpy(o, xk, wk);
         }
     }
 }
@@ -190,6 +211,10 @@ pub fn node_matmul_t(
     mut out: ArrayViewMut2<'_, f64>,
 ) {
     let (d_out, d_in) = (delta.ncols(), out.ncols());
+    if let Some(w) = shared_block(copies, offset, d_in, d_out) {
+        general_mat_mul(1.0, &delta, &w.t(), 0.0, &mut out);
+        return;
+    }
     let delta = delta.to_slice().expect("standard layout");
     let out = out.as_slice_mut().expect("standard layout");
     matmul_t_kernel(Rows::of(&copies), offset, d_in, d_out, delta, out);
@@ -225,6 +250,14 @@ pub fn node_outer_accumulate(
 ) {
     let (d_in, d_out) = (x.ncols(), delta.ncols());
     let (len, shared) = (grads.ncols(), grads.nrows() == 1);
+    if shared {
+        let row = grads.as_slice_mut().expect("standard layout");
+        let mut block =
+            ArrayViewMut2::from_shape((d_in, d_out), &mut row[offset..offset + d_in * d_out])
+                .expect("a d_in × d_out block");
+        general_mat_mul(1.0, &x.t(), &delta, 1.0, &mut block);
+        return;
+    }
     let g = grads.as_slice_mut().expect("standard layout");
     let x = x.to_slice().expect("standard layout");
     let delta = delta.to_slice().expect("standard layout");
@@ -251,8 +284,35 @@ fn outer_kernel(
         let r = if shared { 0 } else { i };
         let block = &mut g[r * len + offset..r * len + offset + d_in * d_out];
         for (&xk, gk) in xi.iter().zip(block.chunks_exact_mut(d_out)) {
-            for (gkj, &dj) in gk.iter_mut().zip(d) {
-                *gkj += xk * dj;
+            axpy(gk, xk, d);
+        }
+    }
+}
+
+/// `y += a · x`. Common widths get a loop of known length, which the compiler unrolls
+/// into whole vector registers; the arithmetic is the same either way.
+#[inline(always)]
+pub(crate) fn axpy(y: &mut [f64], a: f64, x: &[f64]) {
+    #[inline(always)]
+    fn fixed<const D: usize>(y: &mut [f64], a: f64, x: &[f64]) {
+        let y: &mut [f64; D] = y.try_into().expect("width D");
+        let x: &[f64; D] = x.try_into().expect("width D");
+        for j in 0..D {
+            y[j] += a * x[j];
+        }
+    }
+    match y.len() {
+        1 => fixed::<1>(y, a, x),
+        2 => fixed::<2>(y, a, x),
+        4 => fixed::<4>(y, a, x),
+        5 => fixed::<5>(y, a, x),
+        8 => fixed::<8>(y, a, x),
+        10 => fixed::<10>(y, a, x),
+        16 => fixed::<16>(y, a, x),
+        32 => fixed::<32>(y, a, x),
+        _ => {
+            for (yj, &xj) in y.iter_mut().zip(x) {
+                *yj += a * xj;
             }
         }
     }
@@ -299,7 +359,7 @@ pub fn predict(
     let layout = arch.layout();
     let mut h = x.as_standard_layout().into_owned();
     for layer in 1..=arch.layers() {
-        let a = shift.spmm(h.view());
+        let a = crate::network::combine(shift, h.view());
         h = layer_forward(arch, &layout, copies, layer, h.view(), a).h;
     }
     h

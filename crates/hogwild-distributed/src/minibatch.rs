@@ -173,7 +173,7 @@ pub fn run_minibatch(
         for sample in 0..features.len() {
             for layer in (2..=layers).rev() {
                 let e = run.samples[sample].message.take().expect("e^(l) is ready");
-                let a = filter.shift.spmm(e.view());
+                let a = crate::network::combine(&filter.shift, e.view());
                 run.backward(sample, layer, a);
             }
         }

@@ -7,7 +7,9 @@
 //! message is as wide as its parts together. The [`Ledger`] is the simulator's count of
 //! rounds, messages and scalars sent, so communication costs are measured, not assumed.
 
+use crate::filter::axpy;
 use hogwild_graph::Graph;
+use multiversion::multiversion;
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
@@ -109,9 +111,36 @@ impl Network {
                     self.carries(p.weights),
                     "an operator off the network's links"
                 );
-                p.weights.spmm(p.payload)
+                combine(p.weights, p.payload)
             })
             .collect()
+    }
+}
+
+/// `out_i = Σ_j weights[i, j] · payload_j`: what every receiver forms from a part.
+pub fn combine(weights: &Graph, payload: ArrayView2<'_, f64>) -> Array2<f64> {
+    let payload = payload.as_standard_layout();
+    let width = payload.ncols();
+    let mut out = Array2::zeros((weights.n_nodes(), width));
+    if width > 0 {
+        combine_kernel(
+            weights,
+            payload.as_slice().expect("standard layout"),
+            out.as_slice_mut().expect("standard layout"),
+            width,
+        );
+    }
+    out
+}
+
+/// [`combine`]'s loop, compiled for the x86-64 baseline and for AVX2 (same bits, see
+/// [`crate::filter`]).
+#[multiversion(targets("x86_64+avx2+avx"))]
+fn combine_kernel(weights: &Graph, payload: &[f64], out: &mut [f64], width: usize) {
+    for (i, row) in out.chunks_exact_mut(width).enumerate() {
+        for (j, w) in weights.neighbours(i) {
+            axpy(row, w, &payload[j * width..(j + 1) * width]);
+        }
     }
 }
 
