@@ -2,7 +2,7 @@
 //! epochs, the rounds per mini-batch and the wall time of its training run.
 //!
 //! ```sh
-//! cargo run --release -p hogwild-distributed --example regression -- [EPOCHS]
+//! cargo run --release -p hogwild-distributed --example regression -- [EPOCHS] [--mimic-test-bug] [--only NAME]...
 //! ```
 
 use hogwild_distributed::regression::{
@@ -12,8 +12,17 @@ use std::time::Instant;
 
 fn main() {
     let mut cfg = RegressionConfig::paper();
-    if let Some(e) = std::env::args().nth(1) {
-        cfg.epochs = e.parse().expect("EPOCHS is a whole number");
+    let mut only = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--mimic-test-bug" => cfg.mimic_test_one_hot_bug = true,
+            "--only" => only.push(args.next().expect("--only NAME")),
+            e => cfg.epochs = e.parse().expect("EPOCHS is a whole number"),
+        }
+    }
+    if !only.is_empty() {
+        cfg.optimisers.retain(|o| only.contains(&o.name));
     }
     cfg.check().expect("the paper's setting is valid");
     let data = RegressionData::generate(&cfg);

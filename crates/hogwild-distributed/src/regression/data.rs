@@ -65,12 +65,7 @@ impl RegressionData {
             train: Vec::new(),
             test: Vec::new(),
         };
-        data.train = data.samples(
-            cfg,
-            cfg.train_samples,
-            CLASSES,
-            &mut stream(&cfg.label("train")),
-        );
+        data.train = data.training_samples(cfg, &mut stream(&cfg.label("train")));
         let test_classes = if cfg.mimic_test_one_hot_bug {
             2 * CLASSES
         } else {
@@ -83,6 +78,11 @@ impl RegressionData {
             &mut stream(&cfg.label("test")),
         );
         data
+    }
+
+    /// A fresh training set of `cfg.train_samples` samples.
+    pub fn training_samples(&self, cfg: &RegressionConfig, rng: &mut ChaCha8Rng) -> Vec<Sample> {
+        self.samples(cfg, cfg.train_samples, CLASSES, rng)
     }
 
     /// `count` fresh samples whose one-hot class is drawn from `0..classes` (a class of

@@ -26,7 +26,7 @@ use crate::optim::{Optimiser, OptimiserKind, OptimiserSpec};
 use crate::schedule::Scheme;
 use crate::stream;
 use hogwild_settings::{at_least, non_negative, InvalidSetting, Key};
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{ArrayView2, Axis};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
@@ -244,7 +244,7 @@ pub fn train_optimiser(
     };
     for _ in 0..cfg.epochs {
         if cfg.resample_every_epoch {
-            train = data.samples(cfg, cfg.train_samples, 5, &mut online);
+            train = data.training_samples(cfg, &mut online);
         }
         order.shuffle(&mut shuffle);
         let mut train_mse = 0.0;
@@ -348,12 +348,4 @@ pub fn measure_ledger(
             }
         })
         .collect()
-}
-
-/// The mean of every copy's row: a single shared row.
-pub fn mean_copy(copies: ArrayView2<'_, f64>) -> Array2<f64> {
-    copies
-        .mean_axis(Axis(0))
-        .expect("at least one copy")
-        .insert_axis(Axis(0))
 }
