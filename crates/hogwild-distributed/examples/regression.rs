@@ -2,9 +2,10 @@
 //! epochs, the rounds per mini-batch and the wall time of its training run.
 //!
 //! ```sh
-//! cargo run --release -p hogwild-distributed --example regression -- [EPOCHS] [--mimic-test-bug] [--only NAME]...
+//! cargo run --release -p hogwild-distributed --example regression -- [EPOCHS] [--mimic-test-bug] [--mh] [--only NAME]...
 //! ```
 
+use hogwild_distributed::optim::MixingRule;
 use hogwild_distributed::regression::{
     measure_ledger, train_optimiser, RegressionConfig, RegressionData,
 };
@@ -13,12 +14,23 @@ use std::time::Instant;
 fn main() {
     let mut cfg = RegressionConfig::paper();
     let mut only = Vec::new();
+    let mut mh = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--mimic-test-bug" => cfg.mimic_test_one_hot_bug = true,
+            "--mh" => mh = true,
             "--only" => only.push(args.next().expect("--only NAME")),
             e => cfg.epochs = e.parse().expect("EPOCHS is a whole number"),
+        }
+    }
+    if mh {
+        for o in cfg
+            .optimisers
+            .iter_mut()
+            .filter(|o| o.kind.is_distributed())
+        {
+            o.mixing = Some(MixingRule::MetropolisHastings);
         }
     }
     if !only.is_empty() {
@@ -34,6 +46,7 @@ fn main() {
         let start = Instant::now();
         let c = train_optimiser(&cfg, &data, spec);
         let secs = start.elapsed().as_secs_f64();
+        let spread = |e: usize| c.copy_spread.get(e - 1).copied().unwrap_or(f64::NAN);
         let at = |e: usize| c.test_mse.get(e - 1).copied().unwrap_or(f64::NAN);
         let (argmin, min) =
             c.test_mse
@@ -55,7 +68,7 @@ fn main() {
                 })
         };
         println!(
-            "{:<10} {:>7.2} s  rounds/mini-batch {:>4}  test MSE: 1 {:.4}  10 {:.4}  50 {:.4}  100 {:.4}  200 {:.4}  500 {:.4}  last {:.4}  min {:.4} (epoch {})  train last {:.4}  spread {:.2e}  <= 0.012: {}  <= 0.011: {}",
+            "{:<10} {:>7.2} s  rounds/mini-batch {:>4}  test MSE: 1 {:.4}  10 {:.4}  50 {:.4}  100 {:.4}  200 {:.4}  500 {:.4}  last {:.4}  min {:.4} (epoch {})  train last {:.4}  spread {:.2e} (epoch 10 {:.2e}, 100 {:.2e}, 500 {:.2e})  <= 0.012: {}  <= 0.011: {}",
             c.name,
             secs,
             c.ledger.rounds / (batches * cfg.epochs as u64),
@@ -70,6 +83,9 @@ fn main() {
             argmin,
             c.train_mse.last().unwrap(),
             c.copy_spread.last().unwrap(),
+            spread(10),
+            spread(100),
+            spread(500),
             reach(0.012),
             reach(0.011),
         );

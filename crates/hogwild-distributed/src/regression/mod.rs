@@ -104,6 +104,18 @@ impl RegressionConfig {
         }
     }
 
+    /// A small version of [`RegressionConfig::paper`] that still learns, for quick runs and
+    /// tests: N = 30, 200 training samples, B = 20, 60 epochs.
+    pub fn quick() -> RegressionConfig {
+        RegressionConfig {
+            nodes: 30,
+            train_samples: 200,
+            batch_size: 20,
+            epochs: 60,
+            ..RegressionConfig::paper()
+        }
+    }
+
     /// Checks the settings; keys are relative to the experiment's table.
     pub fn check(&self) -> Result<(), InvalidSetting> {
         at_least("attachment", self.attachment as u64, 1)?;
