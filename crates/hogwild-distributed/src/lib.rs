@@ -8,7 +8,8 @@
 //! - [`network`]: the synchronous message simulator and its [`network::Ledger`];
 //! - [`schedule`]: which exchanges ride in which round under each scheme of the paper's
 //!   Table I (naive, naive with piggybacking, pipelined);
-//! - [`filter`]: the order-1 graph filter, its parameter layout and node-local kernels;
+//! - [`filter`]: the order-1 graph filter and its parameter layout;
+//! - [`kernels`]: the node-local products, each node with its own copy;
 //! - [`minibatch`]: one mini-batch through the network: forward passes, the distributed
 //!   backward pass, consensus;
 //! - [`optim`]: D-SGD, D-Adam and D-AMSGrad as the reference code has them, the eq. (17)
@@ -17,6 +18,7 @@
 //!   Barabási–Albert graph), from a checked config to per-epoch curves.
 
 pub mod filter;
+pub mod kernels;
 pub mod minibatch;
 pub mod network;
 pub mod optim;

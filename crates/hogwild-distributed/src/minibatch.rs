@@ -15,9 +15,8 @@
 //! With a single shared row of parameters the same arithmetic yields the centralized gradient
 //! (every node's share summed into the one row).
 
-use crate::filter::{
-    layer_forward, node_matmul_t, node_outer_accumulate, Architecture, LayerTrace, Layout,
-};
+use crate::filter::{layer_forward, Architecture, LayerTrace, Layout};
+use crate::kernels::{node_matmul_t, node_outer_accumulate};
 use crate::network::{Network, Part};
 use crate::schedule::{rounds, Scheme, Task};
 use hogwild_graph::Graph;

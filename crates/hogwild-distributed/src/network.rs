@@ -7,7 +7,7 @@
 //! message is as wide as its parts together. The [`Ledger`] is the simulator's count of
 //! rounds, messages and scalars sent, so communication costs are measured, not assumed.
 
-use crate::filter::axpy;
+use crate::kernels::axpy;
 use hogwild_graph::Graph;
 use multiversion::multiversion;
 use ndarray::{Array2, ArrayView2};
@@ -134,7 +134,7 @@ pub fn combine(weights: &Graph, payload: ArrayView2<'_, f64>) -> Array2<f64> {
 }
 
 /// [`combine`]'s loop, compiled for the x86-64 baseline and for AVX2 (same bits, see
-/// [`crate::filter`]).
+/// [`crate::kernels`]).
 #[multiversion(targets("x86_64+avx2+avx"))]
 fn combine_kernel(weights: &Graph, payload: &[f64], out: &mut [f64], width: usize) {
     for (i, row) in out.chunks_exact_mut(width).enumerate() {
