@@ -16,6 +16,32 @@
 //!   form with Metropolis–Hastings mixing, and centralized SGD and Adam;
 //! - [`regression`]: the node-regression experiment (teacher network on a
 //!   Barabási–Albert graph), from a checked config to per-epoch curves.
+//!
+//! # Entry points for a results table
+//!
+//! - node regression: [`regression::RegressionConfig`] (serde, unknown keys rejected,
+//!   [`regression::RegressionConfig::check`] names the failing key), then
+//!   [`regression::run_regression`] for every optimiser in order, or
+//!   [`regression::RegressionData::generate`] once and [`regression::train_optimiser`] per
+//!   optimiser (independent runs that may go to different threads; the results do not
+//!   depend on it). Each [`regression::OptimiserCurve`] holds per-epoch test and train MSE,
+//!   cumulative counted rounds and the copies' spread;
+//! - the communication ledger (the paper's Table I): [`regression::measure_ledger`], one
+//!   counted mini-batch under every [`schedule::Scheme`].
+//!
+//! ```
+//! use hogwild_distributed::regression::{measure_ledger, RegressionConfig, RegressionData};
+//! let mut cfg = RegressionConfig::paper();
+//! cfg.train_samples = 100;
+//! let rounds: Vec<u64> = measure_ledger(&cfg, &RegressionData::generate(&cfg), 1)
+//!     .iter()
+//!     .map(|row| row.per_minibatch.rounds)
+//!     .collect();
+//! assert_eq!(rounds, [200, 400, 202, 201]);
+//! ```
+//!
+//! Every random draw comes from a named stream ([`stream`]), so the same settings give the
+//! same bits whatever order or thread the runs are made on.
 
 pub mod filter;
 pub mod kernels;
