@@ -1,15 +1,14 @@
 //! The node-local products of the filter's passes, every node with its own row of
 //! parameters: `x_i W_i`, `δ_i W_iᵀ` and the gradient's `x_iᵀ δ_i`.
 //!
-//! With a single shared row (a centralized model) the products over all nodes are matrix
-//! products (ndarray's `general_mat_mul`). Otherwise the loops are compiled for the x86-64
-//! baseline and for AVX2, and the second runs where the processor has it (`multiversion`,
-//! detected once); common widths get loops of known length. Every variant runs the same IEEE
-//! operations in the same order (Rust never fuses a multiply and an add), so they give the
-//! same bits.
+//! A single shared row (a centralized model) is read by every node, and its gradient sums
+//! every node's product, node by node. The loops are compiled for the x86-64 baseline and
+//! for AVX2, and the second runs where the processor has it (`multiversion`, detected once);
+//! common widths get loops of known length. Every variant runs the same IEEE operations in
+//! the same order (Rust never fuses a multiply and an add), so they give the same bits on
+//! every machine.
 
 use multiversion::multiversion;
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 /// Parameter rows as the kernels read them: row `i`, or the single shared row.
@@ -36,22 +35,6 @@ impl<'a> Rows<'a> {
     }
 }
 
-/// With a single shared row, the `d_in × d_out` block at `offset`: every node's product is
-/// then one matrix product over all nodes.
-fn shared_block(
-    copies: ArrayView2<'_, f64>,
-    offset: usize,
-    d_in: usize,
-    d_out: usize,
-) -> Option<ArrayView2<'_, f64>> {
-    (copies.nrows() == 1).then(|| {
-        copies
-            .slice_move(ndarray::s![0, offset..offset + d_in * d_out])
-            .into_shape_with_order((d_in, d_out))
-            .expect("a d_in × d_out block")
-    })
-}
-
 /// `out_i (+)= x_i · W_i`, where `W_i` is node `i`'s `d_in × d_out` block at `offset`.
 pub fn node_matmul(
     copies: ArrayView2<'_, f64>,
@@ -61,11 +44,6 @@ pub fn node_matmul(
     accumulate: bool,
 ) {
     let (d_in, d_out) = (x.ncols(), out.ncols());
-    if let Some(w) = shared_block(copies, offset, d_in, d_out) {
-        let beta = if accumulate { 1.0 } else { 0.0 };
-        general_mat_mul(1.0, &x, &w, beta, &mut out);
-        return;
-    }
     let x = x.to_slice().expect("standard layout");
     let out = out.as_slice_mut().expect("standard layout");
     matmul_kernel(Rows::of(&copies), offset, d_in, d_out, x, out, accumulate);
@@ -170,10 +148,6 @@ pub fn node_matmul_t(
     mut out: ArrayViewMut2<'_, f64>,
 ) {
     let (d_out, d_in) = (delta.ncols(), out.ncols());
-    if let Some(w) = shared_block(copies, offset, d_in, d_out) {
-        general_mat_mul(1.0, &delta, &w.t(), 0.0, &mut out);
-        return;
-    }
     let delta = delta.to_slice().expect("standard layout");
     let out = out.as_slice_mut().expect("standard layout");
     matmul_t_kernel(Rows::of(&copies), offset, d_in, d_out, delta, out);
@@ -247,25 +221,18 @@ pub fn node_outer_accumulate(
     delta: ArrayView2<'_, f64>,
 ) {
     let (d_in, d_out) = (x.ncols(), delta.ncols());
-    let len = grads.ncols();
-    if grads.nrows() == 1 {
-        let row = grads.as_slice_mut().expect("standard layout");
-        let mut block =
-            ArrayViewMut2::from_shape((d_in, d_out), &mut row[offset..offset + d_in * d_out])
-                .expect("a d_in × d_out block");
-        general_mat_mul(1.0, &x.t(), &delta, 1.0, &mut block);
-        return;
-    }
+    // A single shared row sums every node's product into itself, node by node.
+    let stride = if grads.nrows() == 1 { 0 } else { grads.ncols() };
     let g = grads.as_slice_mut().expect("standard layout");
     let x = x.to_slice().expect("standard layout");
     let delta = delta.to_slice().expect("standard layout");
-    outer_kernel(g, len, offset, d_in, d_out, x, delta);
+    outer_kernel(g, stride, offset, d_in, d_out, x, delta);
 }
 
 #[multiversion(targets("x86_64+avx2+avx"))]
 fn outer_kernel(
     g: &mut [f64],
-    len: usize,
+    stride: usize,
     offset: usize,
     d_in: usize,
     d_out: usize,
@@ -276,7 +243,7 @@ fn outer_kernel(
     #[inline(always)]
     fn fixed<const D: usize>(
         g: &mut [f64],
-        len: usize,
+        stride: usize,
         offset: usize,
         d_in: usize,
         _d_out: usize,
@@ -285,7 +252,7 @@ fn outer_kernel(
     ) {
         for (i, (xi, d)) in x.chunks_exact(d_in).zip(delta.chunks_exact(D)).enumerate() {
             let d: &[f64; D] = d.try_into().expect("width D");
-            let block = &mut g[i * len + offset..i * len + offset + d_in * D];
+            let block = &mut g[i * stride + offset..i * stride + offset + d_in * D];
             for (&xk, gk) in xi.iter().zip(block.chunks_exact_mut(D)) {
                 let gk: &mut [f64; D] = gk.try_into().expect("width D");
                 for j in 0..D {
@@ -297,7 +264,7 @@ fn outer_kernel(
     #[inline(always)]
     fn general(
         g: &mut [f64],
-        len: usize,
+        stride: usize,
         offset: usize,
         d_in: usize,
         d_out: usize,
@@ -309,7 +276,7 @@ fn outer_kernel(
             .zip(delta.chunks_exact(d_out))
             .enumerate()
         {
-            let block = &mut g[i * len + offset..i * len + offset + d_in * d_out];
+            let block = &mut g[i * stride + offset..i * stride + offset + d_in * d_out];
             for (&xk, gk) in xi.iter().zip(block.chunks_exact_mut(d_out)) {
                 axpy(gk, xk, d);
             }
@@ -319,7 +286,7 @@ fn outer_kernel(
         d_out,
         fixed,
         general,
-        (g, len, offset, d_in, d_out, x, delta)
+        (g, stride, offset, d_in, d_out, x, delta)
     )
 }
 
@@ -379,6 +346,41 @@ mod tests {
             node_matmul_t(copies.view(), offset, delta.view(), t.view_mut());
             let mut grads = copies.clone();
             node_outer_accumulate(&mut grads, offset, x.view(), delta.view());
+            // one shared row: every node reads it, and its gradient sums node by node
+            let shared = copies.slice(ndarray::s![0..1, ..]).to_owned();
+            let mut out_shared = Array2::zeros((n, d_out));
+            node_matmul(
+                shared.view(),
+                offset,
+                x.view(),
+                out_shared.view_mut(),
+                false,
+            );
+            let mut grad_shared = shared.clone();
+            node_outer_accumulate(&mut grad_shared, offset, x.view(), delta.view());
+            for k in 0..d_in {
+                for j in 0..d_out {
+                    let mut acc = w(0, k, j);
+                    for i in 0..n {
+                        acc += x[[i, k]] * delta[[i, j]];
+                    }
+                    let got = grad_shared[[0, offset + k * d_out + j]];
+                    assert_eq!(
+                        got.to_bits(),
+                        acc.to_bits(),
+                        "shared xᵀ δ at {d_in}x{d_out}"
+                    );
+                }
+            }
+            for i in 0..n {
+                for j in 0..d_out {
+                    let mut acc = 0.0;
+                    for k in 0..d_in {
+                        acc += x[[i, k]] * w(0, k, j);
+                    }
+                    assert_eq!(out_shared[[i, j]].to_bits(), acc.to_bits(), "shared x W");
+                }
+            }
             for i in 0..n {
                 for j in 0..d_out {
                     let mut acc = start[[i, j]];
