@@ -1,7 +1,10 @@
 //! The node-regression experiment: settings, determinism, and D-SGD against SGD.
 
 use hogwild_distributed::optim::{OptimiserKind, OptimiserSpec};
-use hogwild_distributed::regression::{run_regression, RegressionConfig, RegressionData};
+use hogwild_distributed::regression::{
+    run_regression, train_optimiser, RegressionConfig, RegressionData,
+};
+use hogwild_distributed::schedule::Scheme;
 
 #[test]
 fn d_sgd_ends_close_to_centralized_sgd() {
@@ -131,7 +134,7 @@ fn settings_errors_name_the_key_and_value() {
     );
 
     let mut cfg = RegressionConfig::paper();
-    cfg.scheme = hogwild_distributed::schedule::Scheme::CentralizedInference;
+    cfg.scheme = Scheme::CentralizedInference;
     assert_eq!(cfg.check().unwrap_err().key.to_string(), "scheme");
 }
 
@@ -177,4 +180,47 @@ fn paper_size_meets_the_issues_targets() {
     }
     let (sgd, dsgd) = (last("SGD"), last("D-SGD"));
     assert!((dsgd - sgd).abs() <= 0.1 * sgd, "D-SGD {dsgd} vs SGD {sgd}");
+}
+
+#[test]
+fn schemes_change_the_rounds_not_the_curves() {
+    let mut cfg = RegressionConfig::quick();
+    cfg.epochs = 3;
+    cfg.optimisers.retain(|o| o.kind.is_distributed());
+    let pipelined = run_regression(&cfg).unwrap();
+    for scheme in [Scheme::Naive, Scheme::NaivePiggybacked] {
+        cfg.scheme = scheme;
+        let other = run_regression(&cfg).unwrap();
+        for (a, b) in pipelined.runs.iter().zip(&other.runs) {
+            assert_eq!(a.test_mse, b.test_mse, "{} under {scheme:?}", a.name);
+            assert_eq!(a.train_mse, b.train_mse, "{} under {scheme:?}", a.name);
+            assert!(b.rounds[0] > a.rounds[0]);
+        }
+    }
+}
+
+#[test]
+fn runs_on_threads_give_the_same_bits() {
+    let mut cfg = RegressionConfig::quick();
+    cfg.epochs = 3;
+    let data = RegressionData::generate(&cfg);
+    let sequential: Vec<_> = cfg
+        .optimisers
+        .iter()
+        .map(|o| train_optimiser(&cfg, &data, o))
+        .collect();
+    let threaded: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = cfg
+            .optimisers
+            .iter()
+            .rev()
+            .map(|o| s.spawn(|| train_optimiser(&cfg, &data, o)))
+            .collect();
+        handles
+            .into_iter()
+            .rev()
+            .map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert_eq!(sequential, threaded);
 }
