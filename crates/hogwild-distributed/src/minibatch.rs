@@ -80,10 +80,10 @@ struct InFlight {
     local: Option<Array2<f64>>,
 }
 
-/// Runs one mini-batch of `features[b]` / `targets[b]` (one row per node) under `scheme`.
-/// `copies` has one row per node, or a single row shared by all nodes (centralized). Under
-/// [`Scheme::CentralizedInference`] the backward exchanges are done by a server that holds
-/// everything and are not counted.
+/// Runs one mini-batch of `features[b]` / `targets[b]` (one row per node, standard layout)
+/// under `scheme`. `copies` has one row per node, or a single row shared by all nodes
+/// (centralized). Under [`Scheme::CentralizedInference`] the backward exchanges are done by
+/// a server that holds everything and are not counted, and there is no consensus.
 pub fn run_minibatch(
     net: &mut Network,
     filter: &Filter,
@@ -95,6 +95,10 @@ pub fn run_minibatch(
 ) -> MiniBatchOutcome {
     assert_eq!(features.len(), targets.len());
     assert_eq!(copies.ncols(), filter.layout.len);
+    assert!(
+        scheme != Scheme::CentralizedInference || consensus.is_none(),
+        "a centralized model has no copies to mix"
+    );
     let copies = copies.as_standard_layout();
     let copies = copies.view();
     let layers = filter.arch.layers();
