@@ -106,7 +106,7 @@ pub fn summary_markdown(table: &TableConfig, runs: &[(&PlannedRun, &RunResult)])
         return None;
     }
     let mut s = String::from(
-        "| column | model | lost reads | crashed nodes per graph | failed links per graph | corrupted nodes per graph | re-converged after corruption | rounds to re-converge (mean, most) |\n|---|---|---|---|---|---|---|---|\n",
+        "| column | model | largest \\|async − sync\\| (points) | converged | lost reads | crashed nodes per graph | failed links per graph | corrupted nodes per graph | re-converged after corruption | rounds to re-converge (mean, most) |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
     // Groups of consecutive rows: plan order is (column, model, seed, fold).
     let mut start = 0;
@@ -126,6 +126,17 @@ pub fn summary_markdown(table: &TableConfig, runs: &[(&PlannedRun, &RunResult)])
         let corrupted = sum(|r| r.totals.corrupted_graphs);
         let reconverged = sum(|r| r.totals.reconverged_graphs);
         let implicit = group[0].result.implicit;
+        // Against the same run's synchronous evaluation (its first).
+        let gap = group
+            .iter()
+            .map(|r| (r.eval.value - r.result.evaluations[0].value).abs())
+            .fold(0.0, f64::max);
+        let converged = if implicit {
+            let n = group.iter().filter(|r| r.eval.converged).count();
+            format!("{n} of {}", group.len())
+        } else {
+            "—".to_string()
+        };
         let (back, rounds) = if !implicit {
             ("— (explicit)".to_string(), "—".to_string())
         } else if corrupted == 0 {
@@ -147,7 +158,7 @@ pub fn summary_markdown(table: &TableConfig, runs: &[(&PlannedRun, &RunResult)])
             )
         };
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {back} | {rounds} |\n",
+            "| {} | {} | {gap:.4} | {converged} | {} | {} | {} | {} | {back} | {rounds} |\n",
             table.columns[group[0].result.spec.column].label,
             super::display_name(&group[0].result.spec.model),
             if reads == 0 {
