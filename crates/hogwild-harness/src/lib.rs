@@ -4,6 +4,7 @@
 pub mod config;
 pub mod curve;
 pub mod data;
+pub mod distributed;
 pub mod faults;
 pub mod outdir;
 pub mod progress;
@@ -220,12 +221,48 @@ impl Plan {
     }
 }
 
-/// Runs the selected tables and writes their results; returns the reports.
+/// Runs the selected tables (and distributed-training experiments, `[distributed.*]`) and
+/// writes their results; returns the tables' reports.
 pub fn reproduce(opts: &ReproduceOptions) -> anyhow::Result<Vec<TableReport>> {
     let start = Instant::now();
     anyhow::ensure!(opts.threads >= 1, "-j must be at least 1");
     let plan = Plan::load(opts)?;
-    let _out = OutputDir::open(&opts.out, &plan.table_names())?;
+    let distributed = plan.config.select_distributed(&opts.tables);
+    let mut dirs = plan.table_names();
+    dirs.extend(distributed.iter().map(|(n, _)| n.as_str()));
+    let _out = OutputDir::open(&opts.out, &dirs)?;
+    let mut reports = vec![];
+    if !plan.tables.is_empty() {
+        reports = sweep_tables(opts, &plan, start)?;
+    }
+    for (name, table) in &distributed {
+        let began = Instant::now();
+        opts.say(&format!(
+            "{name}: {} seed(s) x {} optimiser(s)",
+            table.seeds.len(),
+            table.settings.optimisers.len()
+        ));
+        distributed::reproduce(
+            name,
+            table,
+            &opts.profile,
+            opts.threads,
+            &opts.out.join(name),
+        )?;
+        opts.say(&format!(
+            "{name} in {}",
+            progress::duration_text(began.elapsed().as_secs_f64())
+        ));
+    }
+    Ok(reports)
+}
+
+/// The sweep of `plan`'s tables into `opts.out`.
+fn sweep_tables(
+    opts: &ReproduceOptions,
+    plan: &Plan,
+    start: Instant,
+) -> anyhow::Result<Vec<TableReport>> {
     opts.say(&format!(
         "{} runs over {} table(s) on {} thread(s)",
         plan.runs.len(),

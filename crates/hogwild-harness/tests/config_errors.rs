@@ -614,3 +614,78 @@ fn model_sections_are_needed_only_for_the_models_tables_use() {
     let text = format!("{HARNESS}\n[models.sage]\nhidden = 2\n");
     expect_error(&text, &["models.sage", "unknown model `sage`", "line"]);
 }
+
+#[test]
+fn distributed_experiments_are_checked() {
+    let experiment = "[distributed.fdt-regression";
+    for (from, to, needles) in [
+        (
+            "batch_size = 100             # reference code (B)",
+            "batch_size = 5000",
+            &[
+                "distributed.fdt-regression.settings.batch_size",
+                "5000",
+                "train_samples",
+            ][..],
+        ),
+        (
+            "epochs = [1, 10, 50,",
+            "epochs = [10, 1, 50,",
+            &["distributed.fdt-regression.epochs[1]", "ascend"],
+        ),
+        (
+            "SGD = [0.0618, 0.0361,",
+            "SGD = [0.0361,",
+            &[
+                "distributed.fdt-regression.paper.SGD",
+                "one value per entry of epochs",
+            ],
+        ),
+        (
+            "Adam = [0.0611",
+            "ADAM = [0.0611",
+            &[
+                "distributed.fdt-regression.paper.ADAM",
+                "no such optimiser",
+                "D-AMSGrad",
+            ],
+        ),
+        (
+            "hidden = 10                  # reference code",
+            "hiden = 10",
+            &["hiden", "hidden"],
+        ),
+        (
+            "{ name = \"D-SGD\", kind = \"d-sgd\", lr = 1e-3 }",
+            "{ name = \"D-SGD\", kind = \"d-sgd\", lr = -1.0 }",
+            &["distributed.fdt-regression.settings.optimisers[2].lr", "-1"],
+        ),
+    ] {
+        let text = edited(from, to);
+        let err = load(&text).expect_err(to);
+        for n in needles {
+            assert!(err.contains(n), "{to}: error lacks {n:?}: {err}");
+        }
+    }
+    // The unknown key's line is named.
+    let text = edited(
+        "hidden = 10                  # reference code",
+        "hiden = 10",
+    );
+    let err = load(&text).unwrap_err();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("hiden = 10"))
+        .unwrap()
+        + 1;
+    assert!(err.contains(&format!("line {line}")), "{err}");
+    // Names are output directories: identifiers, not a table's.
+    for (name, needle) in [
+        ("\"../x\"", "identifiers"),
+        ("chains", "a [tables] entry has this name"),
+    ] {
+        let text = HARNESS.replace(experiment, &format!("[distributed.{name}"));
+        let err = load(&text).expect_err(name);
+        assert!(err.contains(needle), "{name}: {err}");
+    }
+}

@@ -218,6 +218,35 @@ fn a_faults_table_reports_what_the_faults_did() {
 }
 
 #[test]
+fn distributed_training_runs_through_the_harness_with_its_rounds_counted() {
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let reports = quick_tables(one.path(), 1, &["fdt-regression"]);
+    assert!(reports.is_empty(), "no GNN table was asked for");
+    quick_tables(two.path(), 2, &["fdt-regression"]);
+    let read = |dir: &Path, file: &str| {
+        std::fs::read_to_string(dir.join("fdt-regression").join(file)).unwrap()
+    };
+    for file in ["table.md", "table.csv", "curves.csv", "ledger.csv"] {
+        assert_eq!(read(one.path(), file), read(two.path(), file), "{file}");
+    }
+    // The quick profile's mini-batches of B = 20 through L = 2 layers with K = 1 consensus
+    // round, as counted: inference LB, naive B (2L - 1 + K), piggybacked LB + L - 1 + K,
+    // pipelined LB + L - 1.
+    let ledger = read(one.path(), "ledger.csv");
+    for row in [
+        "centralized-inference,40,",
+        "naive,80,",
+        "naive-piggybacked,42,",
+        "pipelined,41,",
+    ] {
+        assert!(ledger.contains(row), "{row}: {ledger}");
+    }
+    // One row per optimiser and epoch.
+    assert_eq!(read(one.path(), "curves.csv").lines().count(), 1 + 5 * 60);
+    insta::assert_snapshot!("quick_fdt_regression_table", read(one.path(), "table.md"));
+}
+
+#[test]
 fn outputs_are_byte_identical_across_runs_and_thread_counts() {
     let (a, b, c) = (
         tempfile::tempdir().unwrap(),

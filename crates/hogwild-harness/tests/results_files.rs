@@ -13,15 +13,48 @@ fn results() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../results")
 }
 
-/// Every table directory under `results/` (those with a `table.md`).
+/// Every table directory under `results/` (those with a `table.md`) but the distributed
+/// experiments'.
 fn tables() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(results())
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.join("table.md").is_file())
+        .filter(|p| p.join("table.md").is_file() && !is_distributed(p))
         .collect();
     v.sort();
     v
+}
+
+/// Whether `dir` holds a distributed experiment's results (its record says so).
+fn is_distributed(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("record.toml"))
+        .is_ok_and(|r| r.contains("experiment = \"distributed-regression\""))
+}
+
+#[test]
+fn every_distributed_experiment_has_its_files_and_config() {
+    let config = hogwild_harness::config::Config::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../harness.toml"),
+        hogwild_harness::config::DEFAULT_PROFILE,
+    )
+    .unwrap();
+    for (name, table) in &config.distributed {
+        let dir = results().join(name);
+        assert!(
+            is_distributed(&dir),
+            "results/{name}: no distributed record"
+        );
+        for file in ["table.md", "table.csv", "curves.csv", "ledger.csv"] {
+            assert!(dir.join(file).is_file(), "results/{name}/{file}");
+        }
+        let record: toml::Table =
+            toml::from_str(&std::fs::read_to_string(dir.join("record.toml")).unwrap()).unwrap();
+        assert_eq!(
+            record["config_sha256"].as_str().unwrap(),
+            hogwild_harness::distributed::config_hash(table),
+            "results/{name} was made from other settings than harness.toml's: regenerate it"
+        );
+    }
 }
 
 /// The columns of a Parquet file: name, physical type, logical type.

@@ -131,6 +131,19 @@ impl Config {
             )));
         }
         self.async_.check().map_err(|e| fail(e.under("async")))?;
+        for (name, t) in &self.distributed {
+            let at = Key::new().name("distributed").name(name.as_str());
+            self.check_name(&at, name)?;
+            check_text(at.clone().name("title"), &t.title).map_err(fail)?;
+            if self.tables.contains_key(name) {
+                return Err(fail(InvalidSetting::new(
+                    at,
+                    name,
+                    "a [tables] entry has this name: both would write results/NAME/",
+                )));
+            }
+            t.check().map_err(|e| fail(e.under(at)))?;
+        }
         let mut plan_bytes = Bytes(0);
         for (name, t) in &self.tables {
             self.check_table(name, t)?;
@@ -164,25 +177,31 @@ impl Config {
         self.check_claims()
     }
 
+    /// A table's (or distributed experiment's) name names its output directory.
+    fn check_name(&self, here: &Key, name: &str) -> Result<(), ConfigError> {
+        if identifier(name) && !RESERVED_NAMES.contains(&name) {
+            return Ok(());
+        }
+        Err(self.invalid(
+            InvalidSetting::new(
+                here.clone(),
+                "",
+                if RESERVED_NAMES.contains(&name) {
+                    format!("{name:?} is reserved for another output under --out")
+                } else {
+                    format!(
+                        "table names are identifiers (a letter, then letters, digits, '_' or '-'; at most 64): {name:?} is not; it names the table's output directory and LaTeX macros"
+                    )
+                },
+            ),
+            &[],
+        ))
+    }
+
     fn check_table(&self, name: &str, t: &TableConfig) -> Result<(), ConfigError> {
         let here = table_key(name);
         let fail = |e: InvalidSetting| self.invalid(e.under(&here), &[]);
-        if !identifier(name) || RESERVED_NAMES.contains(&name) {
-            return Err(self.invalid(
-                InvalidSetting::new(
-                    here.clone(),
-                    "",
-                    if RESERVED_NAMES.contains(&name) {
-                        format!("{name:?} is reserved for another output under --out")
-                    } else {
-                        format!(
-                            "table names are identifiers (a letter, then letters, digits, '_' or '-'; at most 64): {name:?} is not; it names the table's output directory and LaTeX macros"
-                        )
-                    },
-                ),
-                &[],
-            ));
-        }
+        self.check_name(&here, name)?;
         check_text(key("title"), &t.title).map_err(fail)?;
         if t.seeds.is_empty() {
             return Err(fail(InvalidSetting::new(

@@ -83,6 +83,10 @@ pub struct Config {
     /// Tables by name, in name order (none is an error of its own, not of the schema).
     #[serde(default)]
     pub tables: BTreeMap<String, TableConfig>,
+    /// Fully distributed training experiments (`[distributed.NAME]`), written to
+    /// `results/NAME/` beside the tables.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub distributed: BTreeMap<String, crate::distributed::RegressionTable>,
     /// The papers' qualitative claims, checked on the written tables (`results/claims.md`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub claims: Vec<claims::Claim>,
@@ -388,6 +392,9 @@ impl Config {
         }
         let mut selected: Vec<(String, TableConfig)> = vec![];
         for n in names {
+            if self.distributed.contains_key(n) {
+                continue;
+            }
             if selected.iter().any(|(s, _)| s == n) {
                 return Err(format!(
                     "--table {n} is given twice (its runs would be counted twice)"
@@ -396,11 +403,36 @@ impl Config {
             let t = self.tables.get(n).ok_or_else(|| {
                 format!(
                     "no table {n:?}; tables: {}",
-                    self.tables.keys().cloned().collect::<Vec<_>>().join(", ")
+                    self.tables
+                        .keys()
+                        .chain(self.distributed.keys())
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             })?;
             selected.push((n.clone(), t.clone()));
         }
         Ok(selected)
+    }
+
+    /// The distributed experiments among `names` (each once); when `names` is empty, every
+    /// one but the optional ones, in name order. Names that are no experiment are
+    /// [`Config::select`]'s to judge.
+    pub fn select_distributed(
+        &self,
+        names: &[String],
+    ) -> Vec<(String, crate::distributed::RegressionTable)> {
+        self.distributed
+            .iter()
+            .filter(|(n, t)| {
+                if names.is_empty() {
+                    !t.optional
+                } else {
+                    names.contains(n)
+                }
+            })
+            .map(|(n, t)| (n.clone(), t.clone()))
+            .collect()
     }
 }

@@ -6,8 +6,9 @@ use hogwild_settings::Key;
 use serde::de::DeserializeOwned;
 
 /// Tables that an overlay replaces whole rather than merges: maps over a table's models,
-/// so that a profile that narrows `models` can narrow them too.
-const REPLACED_WHOLE: &[&str] = &["model_orderings"];
+/// so that a profile that narrows `models` can narrow them too, and a distributed
+/// experiment's `paper` values, aligned with its `epochs`.
+const REPLACED_WHOLE: &[&str] = &["model_orderings", "paper"];
 
 /// Merges `overlay` into `base`: tables merge key by key (but those named in
 /// [`REPLACED_WHOLE`]), anything else replaces.
