@@ -24,7 +24,7 @@ pub struct RegressionTable {
     /// Title of `table.md`.
     pub title: String,
     /// Left out of a plain `hogwild reproduce` (run it with `--table NAME`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub optional: bool,
     /// Seeds: each sets the experiment's `seed` (teacher, samples, student, shuffles); the
     /// graph (`graph_seed`) is the same for all.
