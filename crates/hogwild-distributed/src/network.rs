@@ -47,6 +47,24 @@ impl Ledger {
             widest_message: self.widest_message,
         }
     }
+
+    /// Counts one synchronous round in which each of `links` directed links carries one
+    /// message of `width` scalars. For simulators whose links change from sample to sample
+    /// (the wireless interference graph); [`Network::round`] counts through it too.
+    pub fn count_round(&mut self, links: u64, width: u64) {
+        self.rounds += 1;
+        self.messages += links;
+        self.scalars += links * width;
+        self.widest_message = self.widest_message.max(width);
+    }
+
+    /// Adds everything `other` counted (the widest message is the wider of the two).
+    pub fn absorb(&mut self, other: &Ledger) {
+        self.rounds += other.rounds;
+        self.messages += other.messages;
+        self.scalars += other.scalars;
+        self.widest_message = self.widest_message.max(other.widest_message);
+    }
 }
 
 /// One part of a round's messages: node `j` sends row `j` of `payload`, and receiver `i`
@@ -99,11 +117,8 @@ impl Network {
             return Vec::new();
         }
         let width: usize = parts.iter().map(|p| p.payload.ncols()).sum();
-        let links = self.comm.n_edges() as u64;
-        self.ledger.rounds += 1;
-        self.ledger.messages += links;
-        self.ledger.scalars += links * width as u64;
-        self.ledger.widest_message = self.ledger.widest_message.max(width as u64);
+        self.ledger
+            .count_round(self.comm.n_edges() as u64, width as u64);
         parts
             .iter()
             .map(|p| {

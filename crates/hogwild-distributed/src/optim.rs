@@ -39,6 +39,11 @@ pub enum OptimiserKind {
     /// Decentralized AMSGrad: `θ ← Wθ − α m / √max(ũ, ε)` with a mixed `ũ` tracking `v̂`,
     /// no bias correction, `v̂ = ũ = ε` at the start.
     DAmsgrad,
+    /// Per-node Adam (bias-corrected, as [`OptimiserKind::Adam`]) on every copy, copies not
+    /// mixed: the consensus is on the *gradients* before the step (the UWMMSE and
+    /// scheduling code's "gradient consensus plus local Adam"), so only an experiment that
+    /// mixes gradients may use it.
+    LocalAdam,
 }
 
 impl OptimiserKind {
@@ -46,14 +51,24 @@ impl OptimiserKind {
     pub fn is_distributed(self) -> bool {
         matches!(
             self,
-            OptimiserKind::DSgd | OptimiserKind::DAdam | OptimiserKind::DAmsgrad
+            OptimiserKind::DSgd
+                | OptimiserKind::DAdam
+                | OptimiserKind::DAmsgrad
+                | OptimiserKind::LocalAdam
         )
     }
 
-    /// The mixing rule the reference code uses for this optimiser.
+    /// Whether the optimiser mixes the copies (eq. (17)); [`OptimiserKind::LocalAdam`] is
+    /// distributed but mixes gradients instead.
+    pub fn mixes_copies(self) -> bool {
+        self.code_mixing().is_some()
+    }
+
+    /// The mixing rule the reference code uses for this optimiser (`None`: no copies to
+    /// mix, or gradients mixed instead).
     pub fn code_mixing(self) -> Option<MixingRule> {
         match self {
-            OptimiserKind::Sgd | OptimiserKind::Adam => None,
+            OptimiserKind::Sgd | OptimiserKind::Adam | OptimiserKind::LocalAdam => None,
             OptimiserKind::DSgd | OptimiserKind::DAdam => Some(MixingRule::Laplacian),
             OptimiserKind::DAmsgrad => Some(MixingRule::MetropolisHastings),
         }
@@ -92,7 +107,8 @@ pub struct OptimiserSpec {
     /// β of the Laplacian rule (only with it); absent: the reference code's 1e-3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub beta: Option<f64>,
-    /// Consensus rounds `K` per update (distributed only; the reference code's 1).
+    /// Consensus rounds `K` per update (distributed only; the reference code's 1); for
+    /// [`OptimiserKind::LocalAdam`], gradient-mixing rounds per sample.
     #[serde(default = "one")]
     pub consensus_rounds: usize,
 }
@@ -140,6 +156,15 @@ impl OptimiserSpec {
                     "consensus_rounds",
                     self.consensus_rounds,
                     "only distributed optimisers have consensus rounds",
+                ));
+            }
+        }
+        if self.kind == OptimiserKind::LocalAdam {
+            if let Some(m) = self.mixing {
+                return Err(InvalidSetting::new(
+                    "mixing",
+                    format!("{m:?}"),
+                    "local-adam mixes gradients with Metropolis–Hastings weights, not copies",
                 ));
             }
         }
@@ -198,7 +223,10 @@ impl Optimiser {
         };
         let moments = matches!(
             spec.kind,
-            OptimiserKind::Adam | OptimiserKind::DAdam | OptimiserKind::DAmsgrad
+            OptimiserKind::Adam
+                | OptimiserKind::DAdam
+                | OptimiserKind::DAmsgrad
+                | OptimiserKind::LocalAdam
         );
         Optimiser {
             spec: spec.clone(),
@@ -242,14 +270,14 @@ impl Optimiser {
         let lr = self.spec.lr;
         self.t += 1;
         let mut mixed = mixed.into_iter();
-        if self.spec.kind.is_distributed() {
+        if self.spec.kind.mixes_copies() {
             *theta = mixed
                 .next()
                 .expect("distributed steps start from the mixed copies");
         }
         match self.spec.kind {
             OptimiserKind::Sgd | OptimiserKind::DSgd => theta.scaled_add(-lr, grads),
-            OptimiserKind::Adam | OptimiserKind::DAdam => {
+            OptimiserKind::Adam | OptimiserKind::DAdam | OptimiserKind::LocalAdam => {
                 let (c1, c2) = (1.0 - BETA1.powi(self.t), 1.0 - BETA2.powi(self.t));
                 Zip::from(&mut *theta)
                     .and(&mut self.m)

@@ -158,6 +158,13 @@ impl RegressionConfig {
         for (i, spec) in self.optimisers.iter().enumerate() {
             let here = Key::new().name("optimisers").index(i);
             spec.check().map_err(|e| e.under(here.clone()))?;
+            if spec.kind == OptimiserKind::LocalAdam {
+                return Err(InvalidSetting::new(
+                    here.name("kind"),
+                    "local-adam",
+                    "mixes gradients per sample, which only the power experiment builds; use d-adam here",
+                ));
+            }
             if self.optimisers[..i].iter().any(|o| o.name == spec.name) {
                 return Err(InvalidSetting::new(
                     here.name("name"),
