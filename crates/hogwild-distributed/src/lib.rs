@@ -48,6 +48,7 @@ pub mod kernels;
 pub mod minibatch;
 pub mod network;
 pub mod optim;
+pub mod power;
 pub mod regression;
 pub mod schedule;
 pub mod topology;
