@@ -3,7 +3,7 @@
 //! training run.
 //!
 //! ```sh
-//! cargo run --release -p hogwild-distributed --example power -- [EPOCHS] [--quick] [--mimic-bug] [--seed S]
+//! cargo run --release -p hogwild-distributed --example power -- [EPOCHS] [--quick] [--mimic-bug] [--seed S] [--lr A]
 //! ```
 
 use hogwild_distributed::power::{train_optimiser, wmmse, PowerConfig, PowerData};
@@ -12,17 +12,22 @@ use std::time::Instant;
 fn main() {
     let mut cfg = PowerConfig::paper();
     let mut epochs = None;
+    let mut lr = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => cfg = PowerConfig::quick(),
             "--mimic-bug" => cfg.mimic_consensus_shuffle_bug = true,
             "--seed" => cfg.seed = args.next().expect("--seed S").parse().expect("a seed"),
+            "--lr" => lr = Some(args.next().expect("--lr A").parse().expect("a step size")),
             e => epochs = Some(e.parse().expect("EPOCHS is a whole number")),
         }
     }
     if let Some(e) = epochs {
         cfg.epochs = e;
+    }
+    if let Some(a) = lr {
+        cfg.optimisers.iter_mut().for_each(|o| o.lr = a);
     }
     cfg.check().expect("a valid setting");
     let start = Instant::now();
@@ -45,9 +50,13 @@ fn main() {
     for spec in &cfg.optimisers {
         let t = Instant::now();
         let run = train_optimiser(&cfg, &data, spec);
-        let marks: Vec<String> = [1, 10, 30, 60, 100, 200]
+        let mut epochs: Vec<usize> = [1, 10, 30, 60, 100, 200]
+            .into_iter()
+            .filter(|&e| e < cfg.epochs)
+            .collect();
+        epochs.push(cfg.epochs);
+        let marks: Vec<String> = epochs
             .iter()
-            .filter(|&&e| e <= cfg.epochs)
             .map(|&e| format!("{e}: {:.3}", run.test_sum_rate[e - 1]))
             .collect();
         let best = run.test_sum_rate.iter().cloned().fold(f64::MIN, f64::max);

@@ -13,9 +13,12 @@
 //! - [`minibatch`]: one mini-batch through the network: forward passes, the distributed
 //!   backward pass, consensus;
 //! - [`optim`]: D-SGD, D-Adam and D-AMSGrad as the reference code has them, the eq. (17)
-//!   form with Metropolis–Hastings mixing, and centralized SGD and Adam;
+//!   form with Metropolis–Hastings mixing, local Adam after gradient consensus, and
+//!   centralized SGD and Adam;
 //! - [`regression`]: the node-regression experiment (teacher network on a
-//!   Barabási–Albert graph), from a checked config to per-epoch curves.
+//!   Barabási–Albert graph), from a checked config to per-epoch curves;
+//! - [`power`]: the power-allocation experiment (unrolled WMMSE on a wireless interference
+//!   channel), its WMMSE references, and centralized against gradient-consensus training.
 //!
 //! # Entry points for a results table
 //!
@@ -27,7 +30,12 @@
 //!   depend on it). Each [`regression::OptimiserCurve`] holds per-epoch test and train MSE,
 //!   cumulative counted rounds and the copies' spread;
 //! - the communication ledger (the paper's Table I): [`regression::measure_ledger`], one
-//!   counted mini-batch under every [`schedule::Scheme`].
+//!   counted mini-batch under every [`schedule::Scheme`];
+//! - power allocation: [`power::PowerConfig`] (serde, unknown keys rejected,
+//!   [`power::PowerConfig::check`]), then [`power::run_power`], or
+//!   [`power::PowerData::generate`] once and [`power::train_optimiser`] per optimiser. The
+//!   [`power::PowerCurves`] hold the WMMSE references and, per optimiser, per-epoch test
+//!   and train sum-rates and counted rounds.
 //!
 //! ```
 //! use hogwild_distributed::regression::{measure_ledger, RegressionConfig, RegressionData};

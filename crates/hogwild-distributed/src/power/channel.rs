@@ -129,14 +129,24 @@ pub fn consensus_weights(gain: &Array2<f64>) -> (Array2<f64>, u64) {
 /// Pair `i`'s rate `log2(1 + gain_ii² v_i² / (σ² + Σ_{j≠i} gain_ji² v_j²))` for amplitudes
 /// `v` (power `v²`), summed over the pairs.
 pub fn sum_rate(gain: &Array2<f64>, v: &[f64], noise: f64) -> f64 {
-    let n = gain.nrows();
-    (0..n)
+    let received = received_power(gain, v);
+    (0..gain.nrows())
         .map(|i| {
-            let received: f64 = (0..n).map(|j| (gain[[j, i]] * v[j]).powi(2)).sum();
             let signal = (gain[[i, i]] * v[i]).powi(2);
-            ((noise + received) / (noise + received - signal)).log2()
+            ((noise + received[i]) / (noise + received[i] - signal)).log2()
         })
         .sum()
+}
+
+/// `Σ_j gain_ji² v_j²` at every receiver `i` (its own transmitter included).
+pub fn received_power(gain: &Array2<f64>, v: &[f64]) -> Vec<f64> {
+    let mut received = vec![0.0; v.len()];
+    for (row, &vj) in gain.rows().into_iter().zip(v) {
+        for (r, &g) in received.iter_mut().zip(row) {
+            *r += (g * vj).powi(2);
+        }
+    }
+    received
 }
 
 #[cfg(test)]

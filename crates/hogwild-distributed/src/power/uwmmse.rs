@@ -20,6 +20,7 @@
 //! round has nothing upstream of it and is skipped; the first GCN layer's sender-side `W1`
 //! needs one more).
 
+use crate::kernels::axpy;
 use crate::network::Ledger;
 use ndarray::{Array2, ArrayView2};
 use rand::RngExt;
@@ -98,17 +99,17 @@ impl Trace {
     }
 }
 
-/// `out_i = Σ_j op[i, j] p_j` (row `i` of `op` weighs what `j` sends).
-fn apply(op: &Array2<f64>, p: &Array2<f64>) -> Array2<f64> {
+/// `out_i = Σ_j op[i, j] p_j` (row `i` of `op` weighs what `j` sends); `op` and `p` in
+/// standard layout. Public for the gradient consensus, which mixes with the same loop.
+pub fn apply(op: &Array2<f64>, p: &Array2<f64>) -> Array2<f64> {
     let (n, c) = p.dim();
+    let (ops, ps) = (standard(op), standard(p));
     let mut out = Array2::zeros((n, c));
-    for i in 0..n {
-        for j in 0..n {
-            let w = op[[i, j]];
+    let outs = out.as_slice_mut().expect("a fresh array");
+    for (i, row) in outs.chunks_exact_mut(c).enumerate() {
+        for (j, &w) in ops[i * n..(i + 1) * n].iter().enumerate() {
             if w != 0.0 {
-                for k in 0..c {
-                    out[[i, k]] += w * p[[j, k]];
-                }
+                axpy(row, w, &ps[j * c..(j + 1) * c]);
             }
         }
     }
@@ -118,36 +119,38 @@ fn apply(op: &Array2<f64>, p: &Array2<f64>) -> Array2<f64> {
 /// `out_i = Σ_j op[j, i] p_j` (the transpose of [`apply`]).
 fn apply_t(op: &Array2<f64>, p: &Array2<f64>) -> Array2<f64> {
     let (n, c) = p.dim();
+    let (ops, ps) = (standard(op), standard(p));
     let mut out = Array2::zeros((n, c));
+    let outs = out.as_slice_mut().expect("a fresh array");
     for j in 0..n {
-        for i in 0..n {
-            let w = op[[j, i]];
+        let pj = &ps[j * c..(j + 1) * c];
+        for (i, &w) in ops[j * n..(j + 1) * n].iter().enumerate() {
             if w != 0.0 {
-                for k in 0..c {
-                    out[[i, k]] += w * p[[j, k]];
-                }
+                axpy(&mut outs[i * c..(i + 1) * c], w, pj);
             }
         }
     }
     out
 }
 
+fn standard(a: &Array2<f64>) -> &[f64] {
+    a.as_slice().expect("standard layout")
+}
+
 /// `Σ_j op[i, j] x_j` for every `i`.
 fn mv(op: &Array2<f64>, x: &[f64]) -> Vec<f64> {
-    op.rows()
-        .into_iter()
+    let n = x.len();
+    standard(op)
+        .chunks_exact(n)
         .map(|r| r.iter().zip(x).map(|(a, b)| a * b).sum())
         .collect()
 }
 
 /// `Σ_j op[j, i] x_j` for every `i`.
 fn mv_t(op: &Array2<f64>, x: &[f64]) -> Vec<f64> {
-    let n = op.ncols();
-    let mut out = vec![0.0; n];
-    for (j, &xj) in x.iter().enumerate() {
-        for i in 0..n {
-            out[i] += op[[j, i]] * xj;
-        }
+    let mut out = vec![0.0; x.len()];
+    for (r, &xj) in standard(op).chunks_exact(x.len()).zip(x) {
+        axpy(&mut out, xj, r);
     }
     out
 }

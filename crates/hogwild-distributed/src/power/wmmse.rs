@@ -11,17 +11,14 @@
 //! A transmitter with nothing to weigh (`Σ_j g_ij² u_j² w_j = 0`, only when its own direct
 //! gain is 0) is switched off.
 
-use super::channel::sum_rate;
+use super::channel::{received_power, sum_rate};
 use ndarray::Array2;
 
 /// `u` from amplitudes `v`: `u_i = g_ii v_i / (σ² + Σ_j g_ji² v_j²)`.
 pub fn receiver_gains(gain: &Array2<f64>, v: &[f64], noise: f64) -> Vec<f64> {
-    let n = gain.nrows();
-    (0..n)
-        .map(|i| {
-            let received: f64 = (0..n).map(|j| (gain[[j, i]] * v[j]).powi(2)).sum();
-            gain[[i, i]] * v[i] / (noise + received)
-        })
+    let received = received_power(gain, v);
+    (0..v.len())
+        .map(|i| gain[[i, i]] * v[i] / (noise + received[i]))
         .collect()
 }
 
@@ -34,10 +31,15 @@ pub fn mse_weights(gain: &Array2<f64>, u: &[f64], v: &[f64]) -> Vec<f64> {
 
 /// `v_i = g_ii u_i w_i / Σ_j g_ij² u_j² w_j`, clipped to `[0, v_max]`; 0 when the sum is 0.
 pub fn amplitudes(gain: &Array2<f64>, u: &[f64], w: &[f64], v_max: f64) -> Vec<f64> {
-    let n = gain.nrows();
-    (0..n)
-        .map(|i| {
-            let weighed: f64 = (0..n).map(|j| (gain[[i, j]] * u[j]).powi(2) * w[j]).sum();
+    gain.rows()
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let weighed: f64 = row
+                .iter()
+                .zip(u.iter().zip(w))
+                .map(|(g, (uj, wj))| (g * uj).powi(2) * wj)
+                .sum();
             if weighed == 0.0 {
                 0.0
             } else {
