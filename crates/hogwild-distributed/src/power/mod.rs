@@ -27,6 +27,7 @@ pub use train::{train_optimiser, PowerRun};
 use crate::optim::{OptimiserKind, OptimiserSpec};
 use hogwild_settings::{at_least, non_negative, positive, InvalidSetting, Key};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use uwmmse::Uwmmse;
 
 /// The experiment's settings (`[tables.fdt-power]`); [`PowerConfig::paper`] is the
@@ -206,25 +207,50 @@ impl PowerConfig {
     }
 }
 
+/// Training sets up to this many scalars are kept in memory (256 MiB of gains); larger ones
+/// (the paper-size 10 000 mini-batches of 64 × 25 × 25 gains, 3.2 GB) are drawn again from
+/// their streams each time they are used, which costs little beside training on them.
+const STORED_TRAINING_SCALARS: usize = 1 << 25;
+
 /// The training and test mini-batches.
 #[derive(Debug, Clone)]
 pub struct PowerData {
-    /// Training mini-batches, in generation order.
-    pub train: Vec<MiniBatch>,
+    /// Training mini-batches in generation order, when the set is small enough to keep.
+    stored: Option<Vec<MiniBatch>>,
+    /// How many training mini-batches there are.
+    train_batches: usize,
     /// Test mini-batches.
     pub test: Vec<MiniBatch>,
 }
 
 impl PowerData {
-    /// Draws every mini-batch from its own named stream.
+    /// Draws the test mini-batches, and the training mini-batches when they fit the memory
+    /// budget; every mini-batch comes from its own named stream.
     pub fn generate(cfg: &PowerConfig) -> PowerData {
+        let scalars = cfg.train_batches * cfg.batch_size * cfg.pairs * cfg.pairs;
         PowerData {
-            train: (0..cfg.train_batches)
-                .map(|k| channel::draw_minibatch(cfg, "train", k))
-                .collect(),
+            stored: (scalars <= STORED_TRAINING_SCALARS).then(|| {
+                (0..cfg.train_batches)
+                    .map(|k| channel::draw_minibatch(cfg, "train", k))
+                    .collect()
+            }),
+            train_batches: cfg.train_batches,
             test: (0..cfg.test_batches)
                 .map(|k| channel::draw_minibatch(cfg, "test", k))
                 .collect(),
+        }
+    }
+
+    /// How many training mini-batches there are.
+    pub fn train_batches(&self) -> usize {
+        self.train_batches
+    }
+
+    /// Training mini-batch `k` (in generation order): kept, or drawn again.
+    pub fn train_batch(&self, cfg: &PowerConfig, k: usize) -> Cow<'_, MiniBatch> {
+        match &self.stored {
+            Some(batches) => Cow::Borrowed(&batches[k]),
+            None => Cow::Owned(channel::draw_minibatch(cfg, "train", k)),
         }
     }
 }
@@ -268,4 +294,41 @@ pub fn run_power(cfg: &PowerConfig) -> Result<PowerCurves, InvalidSetting> {
         wmmse_by_iteration,
         runs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_training_set_drawn_again_trains_like_a_kept_one() {
+        let mut cfg = PowerConfig::quick();
+        cfg.batch_size = 4;
+        cfg.train_batches = 3;
+        cfg.test_batches = 1;
+        cfg.epochs = 2;
+        cfg.mimic_consensus_shuffle_bug = true;
+        let kept = PowerData::generate(&cfg);
+        assert!(kept.stored.is_some());
+        let drawn = PowerData {
+            stored: None,
+            ..kept.clone()
+        };
+        for spec in &cfg.optimisers {
+            assert_eq!(
+                train_optimiser(&cfg, &kept, spec),
+                train_optimiser(&cfg, &drawn, spec)
+            );
+        }
+        let paper_size = PowerConfig {
+            train_batches: 10_000,
+            test_batches: 1,
+            ..PowerConfig::paper()
+        };
+        let scalars = paper_size.train_batches * paper_size.batch_size * 625;
+        assert!(
+            scalars > STORED_TRAINING_SCALARS,
+            "the paper-size set is drawn on demand"
+        );
+    }
 }

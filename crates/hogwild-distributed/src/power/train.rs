@@ -19,6 +19,7 @@ use hogwild_graph::Graph;
 use ndarray::{Array2, ArrayView2};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// One optimiser's curves; entry `e` of every vector is measured after epoch `e + 1`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,7 +70,7 @@ pub fn train_optimiser(cfg: &PowerConfig, data: &PowerData, spec: &OptimiserSpec
     let rows = opt.rows(n);
     let mut theta = model.initial_copies(rows, &mut stream(&cfg.label("start")));
     let mut shuffle = stream(&cfg.label("shuffle"));
-    let mut order: Vec<usize> = (0..data.train.len()).collect();
+    let mut order: Vec<usize> = (0..data.train_batches()).collect();
     let mut ledger = Ledger::default();
     let scale = 1.0 / cfg.batch_size as f64;
     let mut run = PowerRun {
@@ -87,12 +88,12 @@ pub fn train_optimiser(cfg: &PowerConfig, data: &PowerData, spec: &OptimiserSpec
         order.shuffle(&mut shuffle);
         let mut train_rate = 0.0;
         for (position, &k) in order.iter().enumerate() {
-            let batch = &data.train[k];
+            let batch = data.train_batch(cfg, k);
             // The reference code keeps the consensus graphs in generation order.
-            let mixing_batch = if cfg.mimic_consensus_shuffle_bug {
-                &data.train[position]
+            let mixing_batch = if cfg.mimic_consensus_shuffle_bug && distributed {
+                data.train_batch(cfg, position)
             } else {
-                batch
+                Cow::Borrowed(batch.as_ref())
             };
             let mut grads = Array2::zeros((rows, model.len()));
             for (b, gain) in batch.iter().enumerate() {
@@ -132,7 +133,7 @@ pub fn train_optimiser(cfg: &PowerConfig, data: &PowerData, spec: &OptimiserSpec
             opt.step(&mut theta, &grads, Vec::new());
         }
         run.train_sum_rate
-            .push(train_rate / (data.train.len() * cfg.batch_size) as f64);
+            .push(train_rate / (data.train_batches() * cfg.batch_size) as f64);
         run.test_sum_rate
             .push(mean_sum_rate(cfg, theta.view(), &data.test));
         run.rounds.push(ledger.rounds);
