@@ -3,7 +3,7 @@
 //! training run.
 //!
 //! ```sh
-//! cargo run --release -p hogwild-distributed --example power -- [EPOCHS] [--quick] [--mimic-bug] [--seed S] [--lr A]
+//! cargo run --release -p hogwild-distributed --example power -- [EPOCHS] [--quick] [--mimic-bug] [--seed S] [--lr A] [--train-batches N]
 //! ```
 
 use hogwild_distributed::power::{train_optimiser, wmmse, PowerConfig, PowerData};
@@ -13,18 +13,30 @@ fn main() {
     let mut cfg = PowerConfig::paper();
     let mut epochs = None;
     let mut lr = None;
+    let mut train_batches = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => cfg = PowerConfig::quick(),
             "--mimic-bug" => cfg.mimic_consensus_shuffle_bug = true,
             "--seed" => cfg.seed = args.next().expect("--seed S").parse().expect("a seed"),
+            "--train-batches" => {
+                train_batches = Some(
+                    args.next()
+                        .expect("--train-batches N")
+                        .parse()
+                        .expect("a count"),
+                )
+            }
             "--lr" => lr = Some(args.next().expect("--lr A").parse().expect("a step size")),
             e => epochs = Some(e.parse().expect("EPOCHS is a whole number")),
         }
     }
     if let Some(e) = epochs {
         cfg.epochs = e;
+    }
+    if let Some(k) = train_batches {
+        cfg.train_batches = k;
     }
     if let Some(a) = lr {
         cfg.optimisers.iter_mut().for_each(|o| o.lr = a);
