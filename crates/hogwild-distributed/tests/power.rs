@@ -181,6 +181,17 @@ fn runs_are_deterministic_and_count_their_rounds() {
 }
 
 #[test]
+fn centralized_sgd_trains_too() {
+    let mut cfg = tiny();
+    cfg.epochs = 4;
+    cfg.optimisers = vec![OptimiserSpec::new("SGD", OptimiserKind::Sgd, 1e-2)];
+    let curves = run_power(&cfg).unwrap();
+    let run = &curves.runs[0];
+    assert!(run.test_sum_rate.iter().all(|r| r.is_finite()));
+    assert!(run.train_sum_rate.last() > run.train_sum_rate.first());
+}
+
+#[test]
 fn settings_errors_name_their_key_and_value() {
     let err = |cfg: PowerConfig| cfg.check().unwrap_err().to_string();
     assert!(err(PowerConfig { pairs: 1, ..tiny() }).starts_with("pairs = 1"));
