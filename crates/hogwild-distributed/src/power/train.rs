@@ -9,7 +9,7 @@
 //! mixed gradients are summed over the mini-batch and every pair takes its own Adam step.
 
 use super::channel::{consensus_weights, interference_links};
-use super::uwmmse::{apply, Rounds};
+use super::uwmmse::{dense_combine, Rounds};
 use super::{PowerConfig, PowerData};
 use crate::network::Ledger;
 use crate::optim::{Optimiser, OptimiserKind, OptimiserSpec};
@@ -126,7 +126,7 @@ pub fn train_optimiser(cfg: &PowerConfig, data: &PowerData, spec: &OptimiserSpec
                 let mut mixed = sample_grads.clone();
                 for _ in 0..spec.consensus_rounds {
                     ledger.count_round(consensus_links, model.len() as u64);
-                    mixed = apply(&weights, &mixed);
+                    mixed = dense_combine(&weights, &mixed);
                 }
                 grads.scaled_add(n as f64, &mixed);
             }

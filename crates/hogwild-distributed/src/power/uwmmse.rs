@@ -99,9 +99,11 @@ impl Trace {
     }
 }
 
-/// `out_i = Σ_j op[i, j] p_j` (row `i` of `op` weighs what `j` sends); `op` and `p` in
-/// standard layout. Public for the gradient consensus, which mixes with the same loop.
-pub fn apply(op: &Array2<f64>, p: &Array2<f64>) -> Array2<f64> {
+/// What every receiver forms from one part of a round over a dense operator,
+/// `out_i = Σ_j op[i, j] p_j` (the dense form of [`crate::network::combine`]: the links
+/// change with every sample); `op` and `p` in standard layout. The gradient consensus mixes
+/// with it too.
+pub fn dense_combine(op: &Array2<f64>, p: &Array2<f64>) -> Array2<f64> {
     let (n, c) = p.dim();
     let (ops, ps) = (standard(op), standard(p));
     let mut out = Array2::zeros((n, c));
@@ -116,8 +118,8 @@ pub fn apply(op: &Array2<f64>, p: &Array2<f64>) -> Array2<f64> {
     out
 }
 
-/// `out_i = Σ_j op[j, i] p_j` (the transpose of [`apply`]).
-fn apply_t(op: &Array2<f64>, p: &Array2<f64>) -> Array2<f64> {
+/// `out_i = Σ_j op[j, i] p_j` (the transpose of [`dense_combine`]).
+fn dense_combine_t(op: &Array2<f64>, p: &Array2<f64>) -> Array2<f64> {
     let (n, c) = p.dim();
     let (ops, ps) = (standard(op), standard(p));
     let mut out = Array2::zeros((n, c));
@@ -247,7 +249,7 @@ impl Uwmmse {
                 }
             }
         }
-        let agg1 = apply(gain, &m1);
+        let agg1 = dense_combine(gain, &m1);
         let mut z1 = Array2::zeros((n, g * h));
         for i in 0..n {
             for gi in 0..g {
@@ -270,7 +272,7 @@ impl Uwmmse {
                 m2[[j, gi]] = (0..h).map(|k| h1[[j, gi * h + k]] * th(j, s.w1b + k)).sum();
             }
         }
-        let agg2 = apply(gain, &m2);
+        let agg2 = dense_combine(gain, &m2);
         let mut coef = Array2::zeros((n, g));
         for i in 0..n {
             for gi in 0..g {
@@ -428,7 +430,7 @@ impl Uwmmse {
             }
         }
         rounds.count(g);
-        let m2_bar = apply_t(gain, &z2_bar);
+        let m2_bar = dense_combine_t(gain, &z2_bar);
         for j in 0..n {
             for gi in 0..g {
                 let sl = self.slots(gi);
@@ -456,7 +458,7 @@ impl Uwmmse {
             }
         }
         rounds.count(g * h);
-        let m1_bar = apply_t(gain, &z1_bar);
+        let m1_bar = dense_combine_t(gain, &z1_bar);
         for j in 0..n {
             for gi in 0..g {
                 let sl = self.slots(gi);
