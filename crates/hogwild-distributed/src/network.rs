@@ -57,14 +57,6 @@ impl Ledger {
         self.scalars += links * width;
         self.widest_message = self.widest_message.max(width);
     }
-
-    /// Adds everything `other` counted (the widest message is the wider of the two).
-    pub fn absorb(&mut self, other: &Ledger) {
-        self.rounds += other.rounds;
-        self.messages += other.messages;
-        self.scalars += other.scalars;
-        self.widest_message = self.widest_message.max(other.widest_message);
-    }
 }
 
 /// One part of a round's messages: node `j` sends row `j` of `payload`, and receiver `i`
