@@ -30,8 +30,9 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use uwmmse::Uwmmse;
 
-/// The experiment's settings (`[tables.fdt-power]`); [`PowerConfig::paper`] is the
-/// reference code's setting on its 100-mini-batch training set, with its bug fixed.
+/// The experiment's settings (`[distributed.fdt-power]` once the harness runs it);
+/// [`PowerConfig::paper`] is the reference code's setting on its 100-mini-batch training
+/// set, with its bug fixed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PowerConfig {
