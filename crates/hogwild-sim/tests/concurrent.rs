@@ -94,6 +94,8 @@ fn energy(sample: &Sample, seed: u64) -> EnergyGnn {
         async_step_scale: 0.5,
         async_step: AsyncStep::Fixed,
         async_curvature: AsyncCurvature::Global,
+        async_rule: Default::default(),
+        async_damping: 1.0,
         train: train(),
     };
     let edge_dim = sample.graph.edge_feature_dim();

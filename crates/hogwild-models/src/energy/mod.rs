@@ -13,10 +13,13 @@
 //! That is the edge-wise variant; [`variants`] has the node-wise and attention ones, which
 //! change only which inputs the message network reads and how messages are weighted.
 
+pub mod block_rules;
 pub mod hessian;
 pub mod picnn;
 pub mod rows;
 pub mod variants;
+
+pub use block_rules::AsyncRule;
 
 use crate::linalg::{add_row, col_sums, dot_all, lift, mm, mm_nt, mm_tn, Scalar};
 use crate::loss::task_loss;
@@ -168,6 +171,18 @@ pub struct EnergyConfig {
     /// (default: global).
     #[serde(default, skip_serializing_if = "AsyncCurvature::is_global")]
     pub async_curvature: AsyncCurvature,
+    /// The node-local asynchronous rule (default: the paper's gradient step; the others
+    /// are in [`block_rules`]).
+    #[serde(default, skip_serializing_if = "AsyncRule::is_gradient")]
+    pub async_rule: AsyncRule,
+    /// The damping ω ∈ (0, 1] of the block rules: a node moves `ω` of the way to its
+    /// block's Newton point or minimiser (times `async_step`'s delay factor); unused by
+    /// the gradient rule.
+    #[serde(
+        default = "block_rules::undamped",
+        skip_serializing_if = "block_rules::is_undamped"
+    )]
+    pub async_damping: f64,
     /// Optimiser settings.
     pub train: TrainConfig,
 }
@@ -213,6 +228,7 @@ impl ModelSpec for EnergyConfig {
         }
         at_least("max_iter", self.max_iter as u64, 1)?;
         at_least("cg_max_iter", self.cg_max_iter as u64, 1)?;
+        block_rules::check(self)?;
         open_unit(
             "newton_forcing_max",
             self.newton_forcing_max,
@@ -257,10 +273,12 @@ impl ModelSpec for EnergyConfig {
             .plus(hessian)
     }
 
-    /// The longest state of a node in the simulator: its embedding and one gradient message
-    /// per neighbour.
+    /// The longest state of a node in the simulator: its embedding and one message per
+    /// neighbour (a gradient; with the block rules also a curvature block and an echo).
     fn state_width(&self, _in_dim: u64, max_degree: u64) -> u64 {
-        (self.hidden as u64).saturating_mul(max_degree.saturating_add(1))
+        let k = self.hidden as u64;
+        let per_neighbour = self.async_rule.message_len(self.hidden) as u64;
+        k.saturating_add(per_neighbour.saturating_mul(max_degree))
     }
 
     fn train(&self) -> &TrainConfig {
@@ -916,6 +934,13 @@ impl Model for EnergyGnn {
             }
         }
         let ctx = self.context(batch)?;
+        if self.cfg.async_rule != AsyncRule::Gradient {
+            // The block rules need no observer's curvature: each node measures its own.
+            let damping = self.cfg.async_damping * self.cfg.async_step.factor(staleness);
+            return Ok(Box::new(block_rules::BlockRule::new(
+                self, ctx, reverse, damping,
+            )));
+        }
         let (h, _, _) = self.minimise(
             &ctx,
             Array2::zeros((batch.n_nodes(), self.cfg.hidden)),

@@ -77,6 +77,8 @@ pub fn energy_config() -> EnergyConfig {
         async_step_scale: 0.5,
         async_step: AsyncStep::Fixed,
         async_curvature: AsyncCurvature::Global,
+        async_rule: Default::default(),
+        async_damping: 1.0,
         train: train(),
     }
 }

@@ -1,0 +1,480 @@
+//! Node-local asynchronous rules that use each node's own Hessian block (`async_rule`):
+//! block-Jacobi (local Newton) and nonlinear block Gauss–Seidel.
+//!
+//! Node `i`'s part of the energy is `e_i(h_i; h_{N(i)}) + Σ_{j: i→j} e_j(…, h_i, …)` with
+//! `e_i = u(m_i, h_i; x_i) + (β/2)‖h_i‖²`. What node `i` knows, and how:
+//!
+//! - its own term `e_i` exactly, as a function of `h_i` and of its views of its
+//!   in-neighbours: value, gradient `∂e_i/∂h_i` and block `∂²e_i/∂h_i²` (forward-mode dual
+//!   numbers through the networks' passes, one direction per dimension);
+//! - a neighbour's term `e_j` only through what `j` sends: the gradient
+//!   `g_ji = ∂e_j/∂h_i` (the paper's message), its curvature `C_ji = ∂²e_j/∂h_i²` (`k × k`),
+//!   and the `ĥ_i` at which `j` computed both (its view of `i`, echoed back). `e_j` also
+//!   reads `j`'s other neighbours, two hops from `i`, so `e_j` as a function of `h_i` is not
+//!   local; its second-order model around `ĥ_i` is:
+//!   `q_ji(h) = g_jiᵀ(h − ĥ_i) + ½ (h − ĥ_i)ᵀ C_ji (h − ĥ_i)`.
+//!
+//! Node `i` works on `φ_i(h) = e_i(h; views) + Σ_j q_ji(h)`. When views and messages are
+//! current, `∇φ_i(h_i) = ∇_{h_i} E` and `∇²φ_i(h_i) = ∇²_{h_i h_i} E`, the exact diagonal
+//! block; with stale messages the echo corrects them, to second order, for the moves of
+//! `h_i` itself that `j` has not seen.
+//!
+//! - [`AsyncRule::BlockNewton`] (block-Jacobi, local Newton): one Newton step on `φ_i`,
+//!   `h_i ← h_i − ω (∇²φ_i)⁻¹ ∇φ_i`.
+//! - [`AsyncRule::BlockMinimise`] (nonlinear block Gauss–Seidel): `h_i ← h_i + ω (h⁺ − h_i)`,
+//!   `h⁺ = argmin φ_i` by Newton steps with backtracking (the neighbours held, their terms
+//!   by their models).
+//!
+//! Then node `i` sends each in-neighbour `j` the message `(g_ij, C_ij, ĥ_j)` at its new `h_i`.
+//! At a fixed point of either rule with current views `∇_{h_i} E = 0` at every node: the
+//! minimiser of `E`, the gradient rule's fixed point. `ω` is `async_damping` times
+//! `async_step`'s delay factor.
+//!
+//! A node's state: `[h_i | per in-edge r: g (k), C (k × k, row-major), ĥ (k)]`.
+
+use super::{AsyncCurvature, EnergyConfig, EnergyContext, EnergyGnn};
+use crate::linalg::Scalar;
+use crate::model::{Execution, LocalRule};
+use hogwild_graph::Graph;
+use hogwild_settings::InvalidSetting;
+use ndarray::Array2;
+use num_dual::Dual64;
+use serde::{Deserialize, Serialize};
+
+/// The node-local rule the asynchronous simulator runs for the energy GNN.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AsyncRule {
+    /// The paper's §5.3 gradient step (its step: `async_step_scale`, `async_step`,
+    /// `async_curvature`).
+    #[default]
+    Gradient,
+    /// Block-Jacobi: one Newton step on the node's own block, damped by `async_damping`.
+    BlockNewton,
+    /// Nonlinear block Gauss–Seidel: minimise over the node's own block, neighbours held.
+    BlockMinimise,
+}
+
+impl AsyncRule {
+    pub(super) fn is_gradient(&self) -> bool {
+        *self == AsyncRule::Gradient
+    }
+
+    /// Numbers a node holds per neighbour: the gradient message, and for the block rules
+    /// also the curvature block and the echoed embedding.
+    ///
+    /// ```
+    /// use hogwild_models::energy::AsyncRule;
+    /// assert_eq!(AsyncRule::Gradient.message_len(4), 4);
+    /// assert_eq!(AsyncRule::BlockNewton.message_len(4), 24);
+    /// ```
+    pub fn message_len(&self, k: usize) -> usize {
+        match self {
+            AsyncRule::Gradient => k,
+            AsyncRule::BlockNewton | AsyncRule::BlockMinimise => k * (k + 2),
+        }
+    }
+}
+
+/// `async_damping`'s default: no damping.
+pub(super) fn undamped() -> f64 {
+    1.0
+}
+
+pub(super) fn is_undamped(damping: &f64) -> bool {
+    *damping == 1.0
+}
+
+/// Checks the block rules' settings; keys are relative to `[models.energy]`.
+pub(super) fn check(cfg: &EnergyConfig) -> Result<(), InvalidSetting> {
+    if !(cfg.async_damping > 0.0 && cfg.async_damping <= 1.0) {
+        return Err(InvalidSetting::new(
+            "async_damping",
+            cfg.async_damping,
+            "must be in (0, 1]",
+        ));
+    }
+    if cfg.async_rule != AsyncRule::Gradient && cfg.async_curvature != AsyncCurvature::Global {
+        return Err(InvalidSetting::new(
+            "async_curvature",
+            "local",
+            "applies to async_rule = \"gradient\" only: the block rules scale by each node's own Hessian block",
+        ));
+    }
+    Ok(())
+}
+
+/// Newton steps of [`AsyncRule::BlockMinimise`] per update, at most; on the `k`-dimensional
+/// block from a nearby start a few reach rounding.
+const MINIMISE_MAX_STEPS: usize = 10;
+
+/// Node `i`'s own term `e_i` at `h_i = own` and in-neighbour views `nb` (`deg × k`,
+/// row-major), with its gradients `∂e_i/∂h_i` and `∂e_i/∂h_j` (one row per in-edge).
+struct LocalTerms<T> {
+    value: T,
+    d_self: Vec<T>,
+    d_nb: Vec<T>,
+}
+
+fn local_terms<T: Scalar>(
+    model: &EnergyGnn,
+    ctx: &EnergyContext<'_>,
+    i: usize,
+    own: &[T],
+    nb: &[T],
+) -> LocalTerms<T> {
+    let k = model.cfg.hidden;
+    let beta = model.cfg.beta;
+    let edges = ctx.graph.in_edges(i);
+    let deg = edges.len();
+    let w = model.wiring.ends() * k;
+    let y = Array2::from_shape_fn((deg, w), |(r, c)| {
+        if c < k {
+            nb[r * k + c]
+        } else {
+            own[c - k]
+        }
+    });
+    let params = &model.params;
+    let mtape = model.message.forward(
+        params,
+        &ctx.message,
+        edges.clone(),
+        Array2::from_elem((deg, 0), T::zero()),
+        y.view(),
+    );
+    let d_m = mtape.out.ncols();
+    let mut agg = Array2::from_elem((1, d_m), T::zero());
+    for (r, e) in edges.clone().enumerate() {
+        for c in 0..d_m {
+            agg[[0, c]] += mtape.out[[r, c]] * ctx.weights[e];
+        }
+    }
+    let h = Array2::from_shape_fn((1, k), |(_, c)| own[c]);
+    let utape = model
+        .update
+        .forward(params, &ctx.update, i..i + 1, agg, h.view());
+    let mut value = utape.out[[0, 0]];
+    for v in own {
+        value += *v * *v * (0.5 * beta);
+    }
+    let ones = Array2::from_elem((1, 1), T::one());
+    let (dm, dh) = model
+        .update
+        .backward(params, &ctx.update, &utape, ones, None);
+    let d_msg = Array2::from_shape_fn((deg, d_m), |(r, c)| dm[[0, c]] * ctx.weights[edges.start + r]);
+    let (_, dy) = model
+        .message
+        .backward(params, &ctx.message, &mtape, d_msg, None);
+    let mut d_self: Vec<T> = (0..k).map(|c| dh[[0, c]] + own[c] * beta).collect();
+    for r in 0..deg {
+        for c in k..w {
+            d_self[c - k] += dy[[r, c]];
+        }
+    }
+    let d_nb = (0..deg * k).map(|x| dy[[x / k, x % k]]).collect();
+    LocalTerms {
+        value,
+        d_self,
+        d_nb,
+    }
+}
+
+/// `(a + aᵀ) / 2` of a `k × k` row-major matrix, in place (dual-number columns agree with
+/// the rows to rounding).
+fn symmetrise(a: &mut [f64], k: usize) {
+    for r in 0..k {
+        for c in r + 1..k {
+            let mean = 0.5 * (a[r * k + c] + a[c * k + r]);
+            a[r * k + c] = mean;
+            a[c * k + r] = mean;
+        }
+    }
+}
+
+/// `a⁻¹ b` for a symmetric positive definite `k × k` row-major `a` (Cholesky). The blocks
+/// solved here are at least `β I`; a pivot lost to rounding is held at the smallest
+/// positive double rather than failing.
+pub(super) fn solve_spd(a: &[f64], b: &[f64], k: usize) -> Vec<f64> {
+    let mut l = vec![0.0; k * k];
+    for r in 0..k {
+        for c in 0..=r {
+            let mut s = a[r * k + c];
+            for p in 0..c {
+                s -= l[r * k + p] * l[c * k + p];
+            }
+            l[r * k + c] = if r == c {
+                s.max(f64::MIN_POSITIVE).sqrt()
+            } else {
+                s / l[c * k + c]
+            };
+        }
+    }
+    let mut x = b.to_vec();
+    for r in 0..k {
+        for p in 0..r {
+            x[r] -= l[r * k + p] * x[p];
+        }
+        x[r] /= l[r * k + r];
+    }
+    for r in (0..k).rev() {
+        for p in r + 1..k {
+            x[r] -= l[p * k + r] * x[p];
+        }
+        x[r] /= l[r * k + r];
+    }
+    x
+}
+
+/// The block rules' node-local update ([`AsyncRule::BlockNewton`],
+/// [`AsyncRule::BlockMinimise`]); see the module documentation.
+pub(super) struct BlockRule<'a> {
+    model: &'a EnergyGnn,
+    ctx: EnergyContext<'a>,
+    /// For in-edge `e = j → i`, the position of `i → j` among `j`'s in-edges.
+    reverse: Vec<usize>,
+    /// `ω`: the share of the way to the block's Newton point or minimiser a node moves.
+    damping: f64,
+}
+
+impl<'a> BlockRule<'a> {
+    /// The rule of `model.cfg.async_rule` on `ctx`'s graph.
+    pub(super) fn new(
+        model: &'a EnergyGnn,
+        ctx: EnergyContext<'a>,
+        reverse: Vec<usize>,
+        damping: f64,
+    ) -> BlockRule<'a> {
+        BlockRule {
+            model,
+            ctx,
+            reverse,
+            damping,
+        }
+    }
+
+    fn k(&self) -> usize {
+        self.model.cfg.hidden
+    }
+
+    /// Numbers per neighbour message: `g`, `C`, `ĥ`.
+    fn stride(&self) -> usize {
+        self.k() * (self.k() + 2)
+    }
+
+    /// `e_i`'s value, gradient and Hessian block `∂²e_i/∂h_i²` (row-major) at `h_i = own`,
+    /// views `nb`: one dual pass per dimension of `h_i`.
+    fn own_block(&self, i: usize, own: &[f64], nb: &[f64]) -> (f64, Vec<f64>, Vec<f64>) {
+        let k = self.k();
+        let nb_d: Vec<Dual64> = nb.iter().map(|&v| Dual64::new(v, 0.0)).collect();
+        let (mut value, mut grad, mut hess) = (0.0, vec![0.0; k], vec![0.0; k * k]);
+        for c in 0..k {
+            let own_d: Vec<Dual64> = (0..k)
+                .map(|q| Dual64::new(own[q], f64::from(u8::from(q == c))))
+                .collect();
+            let t = local_terms(self.model, &self.ctx, i, &own_d, &nb_d);
+            value = t.value.re;
+            for (q, d) in t.d_self.iter().enumerate() {
+                grad[q] = d.re;
+                hess[q * k + c] = d.eps;
+            }
+        }
+        symmetrise(&mut hess, k);
+        (value, grad, hess)
+    }
+
+    /// Writes node `i`'s message to the source of each of its in-edges `r` into
+    /// `out[r · stride ..]`: `g = ∂e_i/∂h_j`, `C = ∂²e_i/∂h_j²` and `ĥ = nb[r]`, at
+    /// `h_i = own`. With an affine update network (every table's) the in-edges' terms do
+    /// not couple, so one dual pass per dimension gives every `C` at once; otherwise one
+    /// per in-edge and dimension.
+    fn messages(&self, i: usize, own: &[f64], nb: &[f64], out: &mut [f64]) {
+        let (k, stride) = (self.k(), self.stride());
+        let deg = nb.len() / k;
+        if deg == 0 {
+            return;
+        }
+        let own_d: Vec<Dual64> = own.iter().map(|&v| Dual64::new(v, 0.0)).collect();
+        let joint = self.model.update.is_affine();
+        let seeds: Vec<(Option<usize>, usize)> = if joint {
+            (0..k).map(|c| (None, c)).collect()
+        } else {
+            (0..deg).flat_map(|r| (0..k).map(move |c| (Some(r), c))).collect()
+        };
+        for (edge, c) in seeds {
+            let nb_d: Vec<Dual64> = nb
+                .iter()
+                .enumerate()
+                .map(|(x, &v)| {
+                    let seeded = x % k == c && edge.is_none_or(|r| x / k == r);
+                    Dual64::new(v, f64::from(u8::from(seeded)))
+                })
+                .collect();
+            let t = local_terms(self.model, &self.ctx, i, &own_d, &nb_d);
+            for r in (0..deg).filter(|&r| edge.is_none_or(|e| e == r)) {
+                let msg = &mut out[r * stride..][..stride];
+                for q in 0..k {
+                    let d = t.d_nb[r * k + q];
+                    msg[q] = d.re;
+                    msg[k + q * k + c] = d.eps;
+                }
+            }
+        }
+        for r in 0..deg {
+            let msg = &mut out[r * stride..][..stride];
+            symmetrise(&mut msg[k..k + k * k], k);
+            msg[k + k * k..].copy_from_slice(&nb[r * k..(r + 1) * k]);
+        }
+    }
+
+    /// The neighbours' models `Σ_j q_ji` at `h`: value, gradient and curvature, from the
+    /// messages in the views.
+    fn neighbour_models(&self, i: usize, views: &[&[f64]], h: &[f64]) -> (f64, Vec<f64>, Vec<f64>) {
+        let (k, stride) = (self.k(), self.stride());
+        let (mut value, mut grad, mut curv) = (0.0, vec![0.0; k], vec![0.0; k * k]);
+        for (view, e) in views.iter().zip(self.ctx.graph.in_edges(i)) {
+            let msg = &view[k + stride * self.reverse[e]..][..stride];
+            let (g, c, echo) = (&msg[..k], &msg[k..k + k * k], &msg[k + k * k..]);
+            let d: Vec<f64> = h.iter().zip(echo).map(|(a, b)| a - b).collect();
+            for r in 0..k {
+                let cd: f64 = (0..k).map(|q| c[r * k + q] * d[q]).sum();
+                grad[r] += g[r] + cd;
+                value += d[r] * (g[r] + 0.5 * cd);
+                for q in 0..k {
+                    curv[r * k + q] += c[r * k + q];
+                }
+            }
+        }
+        (value, grad, curv)
+    }
+
+    /// `φ_i` with its gradient and Hessian at `h`.
+    fn model_at(
+        &self,
+        i: usize,
+        h: &[f64],
+        nb: &[f64],
+        views: &[&[f64]],
+    ) -> (f64, Vec<f64>, Vec<f64>) {
+        let (v, mut g, mut hess) = self.own_block(i, h, nb);
+        let (vn, gn, cn) = self.neighbour_models(i, views, h);
+        g.iter_mut().zip(&gn).for_each(|(a, b)| *a += b);
+        hess.iter_mut().zip(&cn).for_each(|(a, b)| *a += b);
+        (v + vn, g, hess)
+    }
+
+    /// `φ_i(h)` alone (a plain pass), for the line search.
+    fn model_value(&self, i: usize, h: &[f64], nb: &[f64], views: &[&[f64]]) -> f64 {
+        let own = local_terms::<f64>(self.model, &self.ctx, i, h, nb).value;
+        own + self.neighbour_models(i, views, h).0
+    }
+
+    /// `argmin φ_i` from `start`: Newton steps, each halved until it decreases `φ_i`
+    /// (Armijo), until the step is at rounding or [`MINIMISE_MAX_STEPS`].
+    fn minimise_block(&self, i: usize, start: &[f64], nb: &[f64], views: &[&[f64]]) -> Vec<f64> {
+        let k = self.k();
+        let mut h = start.to_vec();
+        for _ in 0..MINIMISE_MAX_STEPS {
+            let (value, g, hess) = self.model_at(i, &h, nb, views);
+            let d = solve_spd(&hess, &g, k);
+            let slope: f64 = g.iter().zip(&d).map(|(a, b)| a * b).sum();
+            if !(slope > 0.0) {
+                break;
+            }
+            let mut t = 1.0;
+            let mut trial: Vec<f64> = h.iter().zip(&d).map(|(a, b)| a - b).collect();
+            while self.model_value(i, &trial, nb, views) > value - 1e-4 * t * slope && t > 1e-6
+            {
+                t *= 0.5;
+                trial = h.iter().zip(&d).map(|(a, b)| a - t * b).collect();
+            }
+            let scale = h.iter().fold(1.0_f64, |m, v| m.max(v.abs()));
+            let moved = d.iter().fold(0.0_f64, |m, v| m.max((t * v).abs()));
+            h = trial;
+            if moved <= 1e-15 * scale {
+                break;
+            }
+        }
+        h
+    }
+}
+
+impl LocalRule for BlockRule<'_> {
+    fn graph(&self) -> &Graph {
+        self.ctx.graph
+    }
+    fn execution(&self) -> Execution {
+        Execution::Implicit
+    }
+    fn state_len(&self, i: usize) -> usize {
+        self.k() + self.stride() * self.ctx.graph.degree(i)
+    }
+    fn init(&self, i: usize, out: &mut [f64]) {
+        // Every node starts at h = 0, so its messages there are known locally.
+        let k = self.k();
+        let zeros = vec![0.0; k * (1 + self.ctx.graph.degree(i))];
+        let (h, msgs) = out.split_at_mut(k);
+        h.fill(0.0);
+        self.messages(i, &zeros[..k], &zeros[k..], msgs);
+    }
+    fn update(&self, i: usize, _count: usize, own: &[f64], views: &[&[f64]], out: &mut [f64]) {
+        let k = self.k();
+        let nb: Vec<f64> = views.iter().flat_map(|v| v[..k].iter().copied()).collect();
+        let h = &own[..k];
+        let target = match self.model.cfg.async_rule {
+            AsyncRule::BlockNewton => {
+                let (_, g, hess) = self.model_at(i, h, &nb, views);
+                let d = solve_spd(&hess, &g, k);
+                h.iter().zip(&d).map(|(a, b)| a - b).collect()
+            }
+            AsyncRule::BlockMinimise => self.minimise_block(i, h, &nb, views),
+            AsyncRule::Gradient => unreachable!("the gradient rule is EnergyRule"),
+        };
+        let (new, msgs) = out.split_at_mut(k);
+        for ((o, &a), &b) in new.iter_mut().zip(h).zip(&target) {
+            *o = a + self.damping * (b - a);
+        }
+        self.messages(i, new, &nb, msgs);
+    }
+    fn residual(&self, states: &[Vec<f64>]) -> f64 {
+        self.residual_with_frozen(states, &[])
+    }
+    /// As the gradient rule's: a frozen node's last messages stay in its state, and a live
+    /// neighbour uses their models `q_ji`, so the live nodes minimise their own terms plus
+    /// those quadratics, a β-strongly convex function whose gradient is below.
+    fn residual_with_frozen(&self, states: &[Vec<f64>], frozen: &[bool]) -> f64 {
+        let (k, stride) = (self.k(), self.stride());
+        let g = self.ctx.graph;
+        let h = Array2::from_shape_fn((states.len(), k), |(i, c)| states[i][c]);
+        let mut grad = self.model.energy_grads::<f64>(&self.ctx, h.view(), false).1;
+        for j in (0..states.len()).filter(|&j| frozen.get(j) == Some(&true)) {
+            let nb: Vec<f64> = g
+                .in_edges(j)
+                .flat_map(|e| states[g.edge(e).0][..k].iter().copied())
+                .collect();
+            let fresh = local_terms::<f64>(self.model, &self.ctx, j, &states[j][..k], &nb).d_nb;
+            for (p, e) in g.in_edges(j).enumerate() {
+                let i = g.edge(e).0;
+                let msg = &states[j][k + stride * p..][..stride];
+                let (sent, c, echo) = (&msg[..k], &msg[k..k + k * k], &msg[k + k * k..]);
+                for r in 0..k {
+                    let cd: f64 = (0..k).map(|q| c[r * k + q] * (states[i][q] - echo[q])).sum();
+                    grad[[i, r]] += sent[r] + cd - fresh[p * k + r];
+                }
+            }
+        }
+        for (i, _) in frozen.iter().enumerate().filter(|(_, &f)| f) {
+            grad.row_mut(i).fill(0.0);
+        }
+        self.model.distance_bound(grad.view())
+    }
+    fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
+        let k = self.k();
+        let h = Array2::from_shape_fn((states.len(), k), |(i, c)| states[i][c]);
+        self.model.readout(h.view())
+    }
+}
+
+#[cfg(test)]
+#[path = "block_rules_tests.rs"]
+mod tests;

@@ -1,0 +1,203 @@
+//! The block rules' local derivatives against the assembled energy's and against finite
+//! differences, for every variant, on an undirected graph and on one with unequal two-way
+//! weights, with an affine and a deeper update network.
+
+use super::*;
+use crate::energy::picnn::Activation;
+use crate::energy::variants::Wiring;
+use crate::energy::{ForwardSolver, LinearSolver};
+use crate::params::TrainConfig;
+use crate::registry::Dims;
+use hogwild_graph::{Batch, Sample, Targets};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn config(update_widths: Vec<usize>) -> EnergyConfig {
+    EnergyConfig {
+        hidden: 3,
+        message_widths: vec![4, 3],
+        update_widths,
+        activation: Activation::SoftplusSquared,
+        beta: 0.3,
+        solver: ForwardSolver::Newton,
+        linear_solver: LinearSolver::Cholesky,
+        step: 0.05,
+        tol: 1e-12,
+        max_iter: 200,
+        cg_tol: 1e-12,
+        cg_max_iter: 1000,
+        newton_forcing_max: 0.01,
+        async_step_scale: 0.5,
+        async_step: Default::default(),
+        async_curvature: Default::default(),
+        async_rule: AsyncRule::BlockNewton,
+        async_damping: 1.0,
+        train: TrainConfig {
+            batch_graphs: None,
+            epochs: 1,
+            lr: 0.01,
+            weight_decay: 0.0,
+            grad_clip: 0.0,
+            lr_schedule: Default::default(),
+        },
+    }
+}
+
+/// Two-way edges with unequal weights (the asynchronous rules need every edge's reverse).
+fn two_way_sample() -> Sample {
+    let edges = [
+        (0, 1, 1.0),
+        (1, 0, 0.3),
+        (1, 2, 0.5),
+        (2, 1, 2.0),
+        (2, 3, 1.0),
+        (3, 2, 1.0),
+        (3, 4, 0.7),
+        (4, 3, 1.6),
+        (4, 5, 1.3),
+        (5, 4, 0.2),
+        (0, 5, 0.4),
+        (5, 0, 0.9),
+    ];
+    let mut r = ChaCha8Rng::seed_from_u64(9);
+    Sample {
+        graph: Graph::from_weighted_edges(6, &edges, None).unwrap(),
+        features: Array2::from_shape_fn((6, 2), |_| r.random_range(-1.0..1.0)),
+        targets: Targets::Classes(vec![0, 1, 0, 1, 0, 1]),
+    }
+}
+
+/// For each in-edge `e = j → i`, the position of `i → j` among `j`'s in-edges.
+fn reverse(g: &Graph) -> Vec<usize> {
+    let mut reverse = vec![0; g.n_edges()];
+    for i in 0..g.n_nodes() {
+        for e in g.in_edges(i) {
+            let j = g.edge(e).0;
+            reverse[e] = g.find_edge(j, i).unwrap() - g.in_edges(j).start;
+        }
+    }
+    reverse
+}
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * (1.0 + a.abs().max(b.abs()))
+}
+
+#[test]
+fn local_blocks_and_messages_match_the_energy_and_finite_differences() {
+    let samples = [
+        (hogwild_datasets::synthetic::random_sample(7, 0.3, 2, 2, true, 4), 1),
+        (two_way_sample(), 0),
+    ];
+    for wiring in [Wiring::EDGE, Wiring::NODE, Wiring::ATTENTION] {
+        for widths in [vec![1], vec![4, 1]] {
+            for (sample, edge_dim) in &samples {
+                let dims = Dims {
+                    in_dim: 2,
+                    edge_dim: *edge_dim,
+                    out_dim: 2,
+                };
+                let mut r = ChaCha8Rng::seed_from_u64(3);
+                let model =
+                    EnergyGnn::variant(&config(widths.clone()), "energy", wiring, dims, &mut r)
+                        .unwrap();
+                let batch = Batch::single(sample);
+                let g = &batch.graph;
+                let rule = BlockRule::new(&model, model.context(&batch).unwrap(), reverse(g), 1.0);
+                check_node_derivatives(&model, &rule, &mut r);
+            }
+        }
+    }
+}
+
+fn check_node_derivatives(model: &EnergyGnn, rule: &BlockRule<'_>, r: &mut ChaCha8Rng) {
+    let g = rule.ctx.graph;
+    let (n, k, stride) = (g.n_nodes(), rule.k(), rule.stride());
+    let h = Array2::from_shape_fn((n, k), |_| r.random_range(-1.0..1.0));
+    let nb_of = |i: usize, h: &Array2<f64>| -> Vec<f64> {
+        g.in_edges(i)
+            .flat_map(|e| h.row(g.edge(e).0).to_vec())
+            .collect()
+    };
+    let own = |i: usize| h.row(i).to_vec();
+    // Every node's message to each in-neighbour, at the true states.
+    let msgs: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            let mut out = vec![0.0; stride * g.degree(i)];
+            rule.messages(i, &own(i), &nb_of(i, &h), &mut out);
+            out
+        })
+        .collect();
+    let grad = model.energy_grads::<f64>(&rule.ctx, h.view(), false).1;
+    let hess = model.hessian(&rule.ctx, h.view());
+    let eps = 1e-6;
+    for i in 0..n {
+        let nb = nb_of(i, &h);
+        let (value, own_grad, own_hess) = rule.own_block(i, &own(i), &nb);
+        let (mut total_grad, mut total_hess) = (own_grad.clone(), own_hess.clone());
+        for e in g.in_edges(i) {
+            let j = g.edge(e).0;
+            let msg = &msgs[j][stride * rule.reverse[e]..][..stride];
+            assert_eq!(&msg[k + k * k..], &own(i)[..], "echo of h_{i} by {j}");
+            for c in 0..k {
+                total_grad[c] += msg[c];
+            }
+            for c in 0..k * k {
+                total_hess[c] += msg[k + c];
+            }
+        }
+        // Against the assembled energy: the gradient, and the diagonal block of ∇²E.
+        for c in 0..k {
+            assert!(close(total_grad[c], grad[[i, c]], 1e-10), "∇E[{i},{c}]");
+            let mut unit = Array2::zeros((n, k));
+            unit[[i, c]] = 1.0;
+            let column = hess.apply(unit.view());
+            for q in 0..k {
+                let want = column[[i, q]];
+                assert!(close(total_hess[q * k + c], want, 1e-9), "∇²E block {i}: {q},{c}");
+            }
+        }
+        // Against central differences of e_i's value and of its gradients.
+        let terms = |own: &[f64], nb: &[f64]| local_terms::<f64>(model, &rule.ctx, i, own, nb);
+        for c in 0..k {
+            let (mut plus, mut minus) = (own(i), own(i));
+            plus[c] += eps;
+            minus[c] -= eps;
+            let (tp, tm) = (terms(&plus, &nb), terms(&minus, &nb));
+            let fd = (tp.value - tm.value) / (2.0 * eps);
+            assert!(close(own_grad[c], fd, 1e-6), "∂e_{i}/∂h_{i}[{c}]: {} vs {fd}", own_grad[c]);
+            for q in 0..k {
+                let fd = (tp.d_self[q] - tm.d_self[q]) / (2.0 * eps);
+                assert!(close(own_hess[q * k + c], fd, 1e-6), "∂²e_{i}/∂h_{i}² [{q},{c}]");
+            }
+        }
+        assert!(close(value, terms(&own(i), &nb).value, 1e-12));
+        for (p, _) in g.in_edges(i).enumerate() {
+            for c in 0..k {
+                let (mut plus, mut minus) = (nb.clone(), nb.clone());
+                plus[p * k + c] += eps;
+                minus[p * k + c] -= eps;
+                let (tp, tm) = (terms(&own(i), &plus), terms(&own(i), &minus));
+                let msg = &msgs[i][stride * p..][..stride];
+                let fd = (tp.value - tm.value) / (2.0 * eps);
+                assert!(close(msg[c], fd, 1e-6), "message g of node {i}, in-edge {p}");
+                for q in 0..k {
+                    let fd = (tp.d_nb[p * k + q] - tm.d_nb[p * k + q]) / (2.0 * eps);
+                    let got = msg[k + q * k + c];
+                    assert!(close(got, fd, 1e-6), "message C of node {i}, in-edge {p}: {got} vs {fd}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn blocks_are_solved_exactly() {
+    let a = [4.0, 1.0, 0.5, 1.0, 3.0, 0.2, 0.5, 0.2, 2.0];
+    let b = [1.0, -2.0, 0.5];
+    let x = solve_spd(&a, &b, 3);
+    for r in 0..3 {
+        let ax: f64 = (0..3).map(|c| a[r * 3 + c] * x[c]).sum();
+        assert!((ax - b[r]).abs() < 1e-14);
+    }
+}
