@@ -779,8 +779,8 @@ fn energy_answers_on_an_ill_conditioned_energy_are_within_tol_of_the_minimiser()
             async_step_scale: 1.0,
             async_step: AsyncStep::Fixed,
             async_curvature: AsyncCurvature::Global,
-        async_rule: Default::default(),
-        async_damping: 1.0,
+            async_rule: Default::default(),
+            async_damping: 1.0,
             train: train(),
         };
         EnergyGnn::new(&config, 2, 0, 2, &mut rng(3)).unwrap()

@@ -128,13 +128,16 @@ fn local_terms<T: Scalar>(
     let edges = ctx.graph.in_edges(i);
     let deg = edges.len();
     let w = model.wiring.ends() * k;
-    let y = Array2::from_shape_fn((deg, w), |(r, c)| {
-        if c < k {
-            nb[r * k + c]
-        } else {
-            own[c - k]
-        }
-    });
+    let y = Array2::from_shape_fn(
+        (deg, w),
+        |(r, c)| {
+            if c < k {
+                nb[r * k + c]
+            } else {
+                own[c - k]
+            }
+        },
+    );
     let params = &model.params;
     let mtape = model.message.forward(
         params,
@@ -162,7 +165,9 @@ fn local_terms<T: Scalar>(
     let (dm, dh) = model
         .update
         .backward(params, &ctx.update, &utape, ones, None);
-    let d_msg = Array2::from_shape_fn((deg, d_m), |(r, c)| dm[[0, c]] * ctx.weights[edges.start + r]);
+    let d_msg = Array2::from_shape_fn((deg, d_m), |(r, c)| {
+        dm[[0, c]] * ctx.weights[edges.start + r]
+    });
     let (_, dy) = model
         .message
         .backward(params, &ctx.message, &mtape, d_msg, None);
@@ -299,7 +304,9 @@ impl<'a> BlockRule<'a> {
         let seeds: Vec<(Option<usize>, usize)> = if joint {
             (0..k).map(|c| (None, c)).collect()
         } else {
-            (0..deg).flat_map(|r| (0..k).map(move |c| (Some(r), c))).collect()
+            (0..deg)
+                .flat_map(|r| (0..k).map(move |c| (Some(r), c)))
+                .collect()
         };
         for (edge, c) in seeds {
             let nb_d: Vec<Dual64> = nb
@@ -363,28 +370,41 @@ impl<'a> BlockRule<'a> {
         (v + vn, g, hess)
     }
 
-    /// `φ_i(h)` alone (a plain pass), for the line search.
-    fn model_value(&self, i: usize, h: &[f64], nb: &[f64], views: &[&[f64]]) -> f64 {
-        let own = local_terms::<f64>(self.model, &self.ctx, i, h, nb).value;
-        own + self.neighbour_models(i, views, h).0
+    /// `φ_i(h)` and `‖∇φ_i(h)‖₂` (a plain pass), for the line search.
+    fn model_value_slope(&self, i: usize, h: &[f64], nb: &[f64], views: &[&[f64]]) -> (f64, f64) {
+        let own = local_terms::<f64>(self.model, &self.ctx, i, h, nb);
+        let (value, grad, _) = self.neighbour_models(i, views, h);
+        let norm = own
+            .d_self
+            .iter()
+            .zip(&grad)
+            .map(|(a, b)| (a + b) * (a + b))
+            .sum::<f64>();
+        (own.value + value, norm.sqrt())
     }
 
     /// `argmin φ_i` from `start`: Newton steps, each halved until it decreases `φ_i`
-    /// (Armijo), until the step is at rounding or [`MINIMISE_MAX_STEPS`].
+    /// (Armijo) or the gradient's norm (near the minimiser the decrease of `φ_i` falls below
+    /// its rounding, the gradient's does not), until the step is at rounding or
+    /// [`MINIMISE_MAX_STEPS`].
     fn minimise_block(&self, i: usize, start: &[f64], nb: &[f64], views: &[&[f64]]) -> Vec<f64> {
         let k = self.k();
         let mut h = start.to_vec();
         for _ in 0..MINIMISE_MAX_STEPS {
             let (value, g, hess) = self.model_at(i, &h, nb, views);
+            let norm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
             let d = solve_spd(&hess, &g, k);
             let slope: f64 = g.iter().zip(&d).map(|(a, b)| a * b).sum();
-            if !(slope > 0.0) {
+            if slope.is_nan() || slope <= 0.0 {
                 break;
             }
             let mut t = 1.0;
             let mut trial: Vec<f64> = h.iter().zip(&d).map(|(a, b)| a - b).collect();
-            while self.model_value(i, &trial, nb, views) > value - 1e-4 * t * slope && t > 1e-6
-            {
+            loop {
+                let (v, n) = self.model_value_slope(i, &trial, nb, views);
+                if v <= value - 1e-4 * t * slope || n < norm || t < 1e-6 {
+                    break;
+                }
                 t *= 0.5;
                 trial = h.iter().zip(&d).map(|(a, b)| a - t * b).collect();
             }
@@ -458,7 +478,9 @@ impl LocalRule for BlockRule<'_> {
                 let msg = &states[j][k + stride * p..][..stride];
                 let (sent, c, echo) = (&msg[..k], &msg[k..k + k * k], &msg[k + k * k..]);
                 for r in 0..k {
-                    let cd: f64 = (0..k).map(|q| c[r * k + q] * (states[i][q] - echo[q])).sum();
+                    let cd: f64 = (0..k)
+                        .map(|q| c[r * k + q] * (states[i][q] - echo[q]))
+                        .sum();
                     grad[[i, r]] += sent[r] + cd - fresh[p * k + r];
                 }
             }

@@ -7,7 +7,7 @@ use crate::energy::picnn::Activation;
 use crate::energy::variants::Wiring;
 use crate::energy::{ForwardSolver, LinearSolver};
 use crate::params::TrainConfig;
-use crate::registry::Dims;
+use crate::registry::{Dims, ModelSpec};
 use hogwild_graph::{Batch, Sample, Targets};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -86,7 +86,10 @@ fn close(a: f64, b: f64, rel: f64) -> bool {
 #[test]
 fn local_blocks_and_messages_match_the_energy_and_finite_differences() {
     let samples = [
-        (hogwild_datasets::synthetic::random_sample(7, 0.3, 2, 2, true, 4), 1),
+        (
+            hogwild_datasets::synthetic::random_sample(7, 0.3, 2, 2, true, 4),
+            1,
+        ),
         (two_way_sample(), 0),
     ];
     for wiring in [Wiring::EDGE, Wiring::NODE, Wiring::ATTENTION] {
@@ -154,7 +157,10 @@ fn check_node_derivatives(model: &EnergyGnn, rule: &BlockRule<'_>, r: &mut ChaCh
             let column = hess.apply(unit.view());
             for q in 0..k {
                 let want = column[[i, q]];
-                assert!(close(total_hess[q * k + c], want, 1e-9), "∇²E block {i}: {q},{c}");
+                assert!(
+                    close(total_hess[q * k + c], want, 1e-9),
+                    "∇²E block {i}: {q},{c}"
+                );
             }
         }
         // Against central differences of e_i's value and of its gradients.
@@ -165,10 +171,17 @@ fn check_node_derivatives(model: &EnergyGnn, rule: &BlockRule<'_>, r: &mut ChaCh
             minus[c] -= eps;
             let (tp, tm) = (terms(&plus, &nb), terms(&minus, &nb));
             let fd = (tp.value - tm.value) / (2.0 * eps);
-            assert!(close(own_grad[c], fd, 1e-6), "∂e_{i}/∂h_{i}[{c}]: {} vs {fd}", own_grad[c]);
+            assert!(
+                close(own_grad[c], fd, 1e-6),
+                "∂e_{i}/∂h_{i}[{c}]: {} vs {fd}",
+                own_grad[c]
+            );
             for q in 0..k {
                 let fd = (tp.d_self[q] - tm.d_self[q]) / (2.0 * eps);
-                assert!(close(own_hess[q * k + c], fd, 1e-6), "∂²e_{i}/∂h_{i}² [{q},{c}]");
+                assert!(
+                    close(own_hess[q * k + c], fd, 1e-6),
+                    "∂²e_{i}/∂h_{i}² [{q},{c}]"
+                );
             }
         }
         assert!(close(value, terms(&own(i), &nb).value, 1e-12));
@@ -180,11 +193,17 @@ fn check_node_derivatives(model: &EnergyGnn, rule: &BlockRule<'_>, r: &mut ChaCh
                 let (tp, tm) = (terms(&own(i), &plus), terms(&own(i), &minus));
                 let msg = &msgs[i][stride * p..][..stride];
                 let fd = (tp.value - tm.value) / (2.0 * eps);
-                assert!(close(msg[c], fd, 1e-6), "message g of node {i}, in-edge {p}");
+                assert!(
+                    close(msg[c], fd, 1e-6),
+                    "message g of node {i}, in-edge {p}"
+                );
                 for q in 0..k {
                     let fd = (tp.d_nb[p * k + q] - tm.d_nb[p * k + q]) / (2.0 * eps);
                     let got = msg[k + q * k + c];
-                    assert!(close(got, fd, 1e-6), "message C of node {i}, in-edge {p}: {got} vs {fd}");
+                    assert!(
+                        close(got, fd, 1e-6),
+                        "message C of node {i}, in-edge {p}: {got} vs {fd}"
+                    );
                 }
             }
         }
@@ -200,4 +219,41 @@ fn blocks_are_solved_exactly() {
         let ax: f64 = (0..3).map(|c| a[r * 3 + c] * x[c]).sum();
         assert!((ax - b[r]).abs() < 1e-14);
     }
+}
+
+#[test]
+fn settings_errors_name_their_key_and_defaults_serialise_as_before() {
+    let mut cfg = config(vec![1]);
+    cfg.async_damping = 0.0;
+    assert_eq!(cfg.check().unwrap_err().key.to_string(), "async_damping");
+    cfg.async_damping = 1.5;
+    assert_eq!(cfg.check().unwrap_err().key.to_string(), "async_damping");
+    cfg.async_damping = 0.5;
+    cfg.async_curvature = crate::energy::AsyncCurvature::Local;
+    assert_eq!(cfg.check().unwrap_err().key.to_string(), "async_curvature");
+    cfg.async_rule = AsyncRule::Gradient;
+    assert!(
+        cfg.check().is_ok(),
+        "a local curvature with the gradient rule"
+    );
+    // The paper's rule, undamped: the keys are left out, so recorded configs do not change.
+    let written = toml::to_string(&config(vec![1])).unwrap();
+    assert!(
+        written.contains("async_rule = \"block-newton\""),
+        "{written}"
+    );
+    let mut default = config(vec![1]);
+    default.async_rule = AsyncRule::Gradient;
+    let written = toml::to_string(&default).unwrap();
+    assert!(!written.contains("async_rule") && !written.contains("async_damping"));
+    let read: EnergyConfig = toml::from_str(&written).unwrap();
+    assert_eq!(read, default);
+    let bad = written.replace("hidden = 3", "hidden = 3\nasync_rule = \"newton\"");
+    let e = toml::from_str::<EnergyConfig>(&bad)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("block-newton") && e.contains("block-minimise"),
+        "{e}"
+    );
 }
