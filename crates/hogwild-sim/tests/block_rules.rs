@@ -446,3 +446,90 @@ fn with_crashed_nodes_the_block_rules_reach_the_restricted_fixed_point() {
         );
     }
 }
+
+/// Rounds to tolerance of every rule on a Table 2 energy trained to the paper's level:
+/// SUM (n), the recipe of PROTOCOL's probe (β = 0.1, 100 epochs of one chain per step,
+/// cosine lr, targets standardised), trained on graphs 10–99 of `sum(100, n, 0)` from
+/// initialisation 0, run on the first of graphs 0–9 under the tables' asynchrony and
+/// Table 2's stopping rule (tol 1e-6, 50 000 rounds): `cargo test --release -p hogwild-sim
+/// --test block_rules measure_rules_on_a_trained_sum_energy -- --ignored --nocapture`;
+/// `HOGWILD_SUM_NODES` is n (default 10), `HOGWILD_TEST_GRAPHS` how many graphs are run
+/// (default 10).
+#[test]
+#[ignore = "measurement for PROTOCOL; trains a Table 2 energy"]
+fn measure_rules_on_a_trained_sum_energy() {
+    let env = |var: &str, default: usize| -> usize {
+        std::env::var(var).map_or(default, |s| s.parse().unwrap())
+    };
+    let nodes = env("HOGWILD_SUM_NODES", 10);
+    let mut data = hogwild_datasets::counting::sum(100, nodes, 0).unwrap();
+    let values = |s: &Sample| match &s.targets {
+        Targets::Values(v) => v.clone(),
+        _ => unreachable!("regression"),
+    };
+    let train_values: Vec<f64> = data.samples[10..]
+        .iter()
+        .flat_map(|s| values(s).into_raw_vec_and_offset().0)
+        .collect();
+    let mean = train_values.iter().sum::<f64>() / train_values.len() as f64;
+    let var =
+        train_values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / train_values.len() as f64;
+    for s in &mut data.samples {
+        let v = values(s).mapv(|x| (x - mean) / var.sqrt());
+        s.targets = Targets::Values(v);
+    }
+    let config = EnergyConfig {
+        hidden: 4,
+        message_widths: vec![4, 4],
+        update_widths: vec![1],
+        activation: Activation::SoftplusSquared,
+        beta: 0.1,
+        tol: 1e-6,
+        async_step_scale: 0.25,
+        train: TrainConfig {
+            batch_graphs: Some(1),
+            epochs: 100,
+            lr_schedule: hogwild_models::LrSchedule::Cosine,
+            ..train()
+        },
+        ..energy_config()
+    };
+    let mut trained = EnergyGnn::new(&config, 1, 0, 1, &mut rng(0)).unwrap();
+    let samples: Vec<&Sample> = data.samples[10..].iter().collect();
+    let log = hogwild_models::train(&mut trained, &samples, &config.train, &mut rng(1)).unwrap();
+    println!(
+        "SUM ({nodes}) beta 0.1: last training loss {:.4}",
+        log.losses.last().unwrap()
+    );
+    let c = AsyncConfig {
+        tol: 1e-6,
+        max_rounds: 50_000,
+        residual_every: 10,
+        ..asynchrony(20, Delay::Uniform)
+    };
+    let graphs = env("HOGWILD_TEST_GRAPHS", 10);
+    for (g, sample) in data.samples[..graphs].iter().enumerate() {
+        let batch = Batch::single(sample);
+        let sync = trained.predict(&batch).unwrap();
+        let delta = block_dominance(&trained, &batch);
+        let mut line = format!("graph {g}: dominance {delta:.3}");
+        for rule in [
+            AsyncRule::Gradient,
+            AsyncRule::BlockNewton,
+            AsyncRule::BlockMinimise,
+        ] {
+            let with = EnergyConfig {
+                async_rule: rule,
+                ..config.clone()
+            };
+            let out = run_with(&trained, with, &batch, &c);
+            line += &format!(
+                "  {rule:?} {}{} (diff {:.1e})",
+                out.rounds,
+                if out.converged { "" } else { " UNCONVERGED" },
+                max_diff(&sync, &out.outputs)
+            );
+        }
+        println!("{line}");
+    }
+}

@@ -161,10 +161,11 @@ pub struct EnergyConfig {
     /// With `linear_solver = "cg"`, a Newton step's conjugate gradients stop at a relative
     /// residual of min(this, √‖∇E‖₂) (Eisenstat & Walker's forcing term, capped); in (0, 1).
     pub newton_forcing_max: f64,
-    /// Asynchronous step = this / λ_max(∇²E), the larger of λ_max at H = 0 and at H*
-    /// (times the delay factor of `async_step`).
+    /// The gradient rule's asynchronous step = this / λ_max(∇²E), the larger of λ_max at
+    /// H = 0 and at H* (times the delay factor of `async_step`).
     pub async_step_scale: f64,
-    /// Whether the asynchronous step shrinks with the staleness of reads (default: fixed).
+    /// Whether the asynchronous step (the block rules: their damping) shrinks with the
+    /// staleness of reads (default: fixed).
     #[serde(default, skip_serializing_if = "AsyncStep::is_fixed")]
     pub async_step: AsyncStep,
     /// The curvature the asynchronous step divides by, for all nodes or per node
