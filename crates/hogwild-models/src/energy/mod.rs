@@ -12,6 +12,8 @@
 //!
 //! That is the edge-wise variant; [`variants`] has the node-wise and attention ones, which
 //! change only which inputs the message network reads and how messages are weighted.
+//! The asynchronous simulator runs the paper's gradient rule (below) or, with `async_rule`,
+//! one of the [`block_rules`] on each node's own Hessian block.
 
 pub mod block_rules;
 pub mod hessian;
