@@ -81,30 +81,6 @@ fn gin(aggregation: Aggregation) -> GinConfig {
 }
 
 /// The energy GNN of these tests (edge-wise unless a variant is asked for).
-fn energy_config() -> EnergyConfig {
-    EnergyConfig {
-        hidden: 3,
-        message_widths: vec![4, 3],
-        update_widths: vec![4, 1],
-        activation: Activation::SoftplusSquared,
-        beta: 0.3,
-        solver: ForwardSolver::Newton,
-        linear_solver: LinearSolver::Cholesky,
-        step: 0.05,
-        tol: 1e-12,
-        max_iter: 200,
-        cg_tol: 1e-12,
-        cg_max_iter: 1000,
-        newton_forcing_max: 0.01,
-        async_step_scale: 0.5,
-        async_step: AsyncStep::Fixed,
-        async_curvature: AsyncCurvature::Global,
-        async_rule: Default::default(),
-        async_damping: 1.0,
-        train: train(),
-    }
-}
-
 fn energy_variant(cfg: &EnergyConfig, wiring: Wiring, seed: u64) -> EnergyGnn {
     let dims = Dims {
         in_dim: 2,
