@@ -9,10 +9,7 @@ mod common;
 use common::*;
 use hogwild_datasets::synthetic::{geometric_sample, random_sample};
 use hogwild_graph::{Batch, Graph, Sample, Targets};
-use hogwild_models::energy::picnn::Activation;
-use hogwild_models::energy::{
-    AsyncCurvature, AsyncStep, EnergyConfig, EnergyGnn, ForwardSolver, LinearSolver,
-};
+use hogwild_models::energy::{EnergyConfig, EnergyGnn, LinearSolver};
 use hogwild_models::gcn::{Gcn, GcnConfig};
 use hogwild_models::ignn::{Ignn, IgnnConfig};
 use hogwild_models::{Execution, LocalRule, Model, Staleness};
@@ -74,29 +71,12 @@ fn ignn(seed: u64) -> Ignn {
 /// conjugate gradients on geometric graphs (whose envelope factor would be large).
 fn energy(sample: &Sample, seed: u64) -> EnergyGnn {
     let c = EnergyConfig {
-        hidden: 3,
-        message_widths: vec![4, 3],
-        update_widths: vec![4, 1],
-        activation: Activation::SoftplusSquared,
-        beta: 0.3,
-        solver: ForwardSolver::Newton,
         linear_solver: if sample.graph.edge_feature_dim() == 0 {
             LinearSolver::Cholesky
         } else {
             LinearSolver::Cg
         },
-        step: 0.05,
-        tol: 1e-12,
-        max_iter: 200,
-        cg_tol: 1e-12,
-        cg_max_iter: 1000,
-        newton_forcing_max: 0.01,
-        async_step_scale: 0.5,
-        async_step: AsyncStep::Fixed,
-        async_curvature: AsyncCurvature::Global,
-        async_rule: Default::default(),
-        async_damping: 1.0,
-        train: train(),
+        ..energy_config()
     };
     let edge_dim = sample.graph.edge_feature_dim();
     EnergyGnn::new(&c, 2, edge_dim, 3, &mut rng(seed)).unwrap()
@@ -277,44 +257,6 @@ fn two_threads_on_an_explicit_rule_update_every_node_exactly_its_layers() {
             "every in-edge read once per update"
         );
         assert!(out.outputs.iter().all(|v| v.fract() == 0.0 && *v >= 0.0));
-    }
-}
-
-/// `x ← a x + 1` on every node of a path (no neighbour reads in the value), residual
-/// `max |(a − 1) x + 1|`: converges for |a| < 1, diverges otherwise.
-struct Affine {
-    graph: Graph,
-    a: f64,
-}
-
-impl LocalRule for Affine {
-    fn graph(&self) -> &Graph {
-        &self.graph
-    }
-    fn execution(&self) -> Execution {
-        Execution::Implicit
-    }
-    fn state_len(&self, _i: usize) -> usize {
-        1
-    }
-    fn init(&self, _i: usize, out: &mut [f64]) {
-        out[0] = 0.0;
-    }
-    fn update(&self, _i: usize, _count: usize, own: &[f64], _views: &[&[f64]], out: &mut [f64]) {
-        out[0] = self.a * own[0] + 1.0;
-    }
-    fn residual(&self, states: &[Vec<f64>]) -> f64 {
-        let r = states
-            .iter()
-            .fold(0.0f64, |m, s| m.max(((self.a - 1.0) * s[0] + 1.0).abs()));
-        if r.is_finite() {
-            r
-        } else {
-            f64::INFINITY
-        }
-    }
-    fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
-        Array2::from_shape_fn((states.len(), 1), |(i, _)| states[i][0])
     }
 }
 

@@ -325,43 +325,6 @@ fn impossible_settings_are_rejected() {
     assert!(err.to_string().contains("residual_every = 0"), "{err}");
 }
 
-/// An "implicit" rule on isolated nodes: h ← a h + 1 (converges to 1/(1 − a) iff |a| < 1).
-struct Affine {
-    graph: Graph,
-    a: f64,
-}
-
-impl LocalRule for Affine {
-    fn graph(&self) -> &Graph {
-        &self.graph
-    }
-    fn execution(&self) -> Execution {
-        Execution::Implicit
-    }
-    fn state_len(&self, _i: usize) -> usize {
-        1
-    }
-    fn init(&self, _i: usize, out: &mut [f64]) {
-        out[0] = 0.0;
-    }
-    fn update(&self, _i: usize, _count: usize, own: &[f64], _views: &[&[f64]], out: &mut [f64]) {
-        out[0] = self.a * own[0] + 1.0;
-    }
-    fn residual(&self, states: &[Vec<f64>]) -> f64 {
-        let r = states
-            .iter()
-            .fold(0.0f64, |m, s| m.max(((self.a - 1.0) * s[0] + 1.0).abs()));
-        if r.is_finite() {
-            r
-        } else {
-            f64::INFINITY
-        }
-    }
-    fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
-        Array2::from_shape_fn((states.len(), 1), |(i, _)| states[i][0])
-    }
-}
-
 #[test]
 fn divergence_is_reported_not_converged_and_stops_early() {
     let rule = Affine {

@@ -195,3 +195,41 @@ impl LocalRule for Tracer {
         })
     }
 }
+
+/// An "implicit" rule that reads no neighbour: h ← a h + 1 on every node (converges to
+/// 1/(1 − a) iff |a| < 1), residual `max |(a − 1) h + 1|`, infinite once it overflows.
+pub struct Affine {
+    pub graph: Graph,
+    pub a: f64,
+}
+
+impl LocalRule for Affine {
+    fn graph(&self) -> &Graph {
+        &self.graph
+    }
+    fn execution(&self) -> Execution {
+        Execution::Implicit
+    }
+    fn state_len(&self, _i: usize) -> usize {
+        1
+    }
+    fn init(&self, _i: usize, out: &mut [f64]) {
+        out[0] = 0.0;
+    }
+    fn update(&self, _i: usize, _count: usize, own: &[f64], _views: &[&[f64]], out: &mut [f64]) {
+        out[0] = self.a * own[0] + 1.0;
+    }
+    fn residual(&self, states: &[Vec<f64>]) -> f64 {
+        let r = states
+            .iter()
+            .fold(0.0f64, |m, s| m.max(((self.a - 1.0) * s[0] + 1.0).abs()));
+        if r.is_finite() {
+            r
+        } else {
+            f64::INFINITY
+        }
+    }
+    fn readout(&self, states: &[Vec<f64>]) -> Array2<f64> {
+        Array2::from_shape_fn((states.len(), 1), |(i, _)| states[i][0])
+    }
+}
