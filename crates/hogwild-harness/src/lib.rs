@@ -240,7 +240,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> anyhow::Result<Vec<TableReport>> {
         opts.say(&format!(
             "{name}: {} seed(s) x {} optimiser(s)",
             table.seeds.len(),
-            table.settings.optimisers.len()
+            table.optimiser_names().len()
         ));
         distributed::reproduce(
             name,

@@ -623,7 +623,7 @@ fn distributed_experiments_are_checked() {
             "batch_size = 100             # reference code (B)",
             "batch_size = 5000",
             &[
-                "distributed.fdt-regression.settings.batch_size",
+                "distributed.fdt-regression.regression.batch_size",
                 "5000",
                 "train_samples",
             ][..],
@@ -658,7 +658,10 @@ fn distributed_experiments_are_checked() {
         (
             "{ name = \"D-SGD\", kind = \"d-sgd\", lr = 1e-3 }",
             "{ name = \"D-SGD\", kind = \"d-sgd\", lr = -1.0 }",
-            &["distributed.fdt-regression.settings.optimisers[2].lr", "-1"],
+            &[
+                "distributed.fdt-regression.regression.optimisers[2].lr",
+                "-1",
+            ],
         ),
     ] {
         let text = edited(from, to);
@@ -688,4 +691,80 @@ fn distributed_experiments_are_checked() {
         let err = load(&text).expect_err(name);
         assert!(err.contains(needle), "{name}: {err}");
     }
+}
+
+#[test]
+fn a_distributed_experiment_names_exactly_one_experiment_with_its_own_keys() {
+    for (from, to, needles) in [
+        (
+            "seeds = [0, 1, 2]            # ours: the authors report one run",
+            "seeds = []",
+            &["distributed.fdt-regression.seeds", "at least one seed"][..],
+        ),
+        (
+            "epochs = [1, 10, 50, 100, 200, 500, 1000]",
+            "epochs = []",
+            &["distributed.fdt-regression.epochs", "at least one epoch"],
+        ),
+        (
+            "[distributed.fdt-regression.regression]",
+            "[distributed.fdt-regression.elsewhere]",
+            &["unknown field `elsewhere`", "regression", "power"],
+        ),
+        (
+            "layers = 4                   # reference code",
+            "layers = 0",
+            &["distributed.fdt-power.power.layers", "0"],
+        ),
+        (
+            "full_wmmse_iterations = 100  # reference code's comments",
+            "full_wmmse_iterations = 100\nhiden = 3",
+            &["unknown field `hiden`", "line"],
+        ),
+        (
+            "paper_references = { untrained = 15.684, truncated-wmmse",
+            "paper_references = { untrained = 15.684, wmmse = 1.0, truncated-wmmse",
+            &[
+                "distributed.fdt-power.paper_references.wmmse",
+                "no such reference",
+                "truncated-wmmse",
+            ],
+        ),
+        (
+            "epochs = [1, 10, 30, 60, 200]",
+            "epochs = [1, 10, 30, 60, 201]",
+            &["distributed.fdt-power.epochs[4]", "1..=200"],
+        ),
+    ] {
+        expect_error(&edited(from, to), needles);
+    }
+    // Both experiments' settings, or none.
+    let start = HARNESS.find("[distributed.fdt-power.power]").unwrap();
+    let block = &HARNESS[start..start + HARNESS[start..].find("\n\n").unwrap()];
+    let both = format!(
+        "{HARNESS}\n{}\n",
+        block.replace("fdt-power.power", "fdt-regression.power")
+    );
+    expect_error(&both, &["distributed.fdt-regression.power", "not both"]);
+    let start = HARNESS
+        .find("[distributed.fdt-regression.regression]")
+        .unwrap();
+    let end = start + HARNESS[start..].find("\n\n").unwrap();
+    let none = format!("{}{}", &HARNESS[..start], &HARNESS[end..]);
+    expect_error(
+        &none,
+        &["distributed.fdt-regression.regression", "[.power]"],
+    );
+    // Reference lines belong to the power experiment.
+    let text = edited(
+        "std_ddof = 0\nepochs = [1, 10, 50",
+        "std_ddof = 0\npaper_references = { untrained = 1.0 }\nepochs = [1, 10, 50",
+    );
+    expect_error(
+        &text,
+        &[
+            "distributed.fdt-regression.paper_references.untrained",
+            "only the power experiment",
+        ],
+    );
 }

@@ -247,6 +247,35 @@ fn distributed_training_runs_through_the_harness_with_its_rounds_counted() {
 }
 
 #[test]
+fn power_allocation_runs_through_the_harness_with_its_references() {
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    quick_tables(one.path(), 1, &["fdt-power"]);
+    quick_tables(two.path(), 2, &["fdt-power"]);
+    let read =
+        |dir: &Path, file: &str| std::fs::read_to_string(dir.join("fdt-power").join(file)).unwrap();
+    for file in ["table.md", "table.csv", "curves.csv", "wmmse.csv"] {
+        assert_eq!(read(one.path(), file), read(two.path(), file), "{file}");
+    }
+    // 2 seeds x 2 optimisers x 3 epochs; 2 seeds x 21 WMMSE points (0..=20 iterations).
+    assert_eq!(
+        read(one.path(), "curves.csv").lines().count(),
+        1 + 2 * 2 * 3
+    );
+    assert_eq!(read(one.path(), "wmmse.csv").lines().count(), 1 + 2 * 21);
+    let record = read(one.path(), "record.toml");
+    assert!(
+        record.contains("experiment = \"distributed-power\""),
+        "{record}"
+    );
+    // Counted rounds per mini-batch of B = 4 samples through L = 4 layers: centralized
+    // 2L + 2 forward rounds per sample; distributed as many backward and one consensus round.
+    let md = read(one.path(), "table.md");
+    assert!(md.contains("| UWMMSE (Adam) | 40 |"), "{md}");
+    assert!(md.contains("| D-UWMMSE (local Adam) | 84 |"), "{md}");
+    insta::assert_snapshot!("quick_fdt_power_table", md);
+}
+
+#[test]
 fn outputs_are_byte_identical_across_runs_and_thread_counts() {
     let (a, b, c) = (
         tempfile::tempdir().unwrap(),

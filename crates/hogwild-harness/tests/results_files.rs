@@ -28,7 +28,7 @@ fn tables() -> Vec<PathBuf> {
 /// Whether `dir` holds a distributed experiment's results (its record says so).
 fn is_distributed(dir: &Path) -> bool {
     std::fs::read_to_string(dir.join("record.toml"))
-        .is_ok_and(|r| r.contains("experiment = \"distributed-regression\""))
+        .is_ok_and(|r| r.contains("experiment = \"distributed-"))
 }
 
 #[test]
@@ -44,7 +44,12 @@ fn every_distributed_experiment_has_its_files_and_config() {
             is_distributed(&dir),
             "results/{name}: no distributed record"
         );
-        for file in ["table.md", "table.csv", "curves.csv", "ledger.csv"] {
+        let own = if table.power.is_some() {
+            "wmmse.csv"
+        } else {
+            "ledger.csv"
+        };
+        for file in ["table.md", "table.csv", "curves.csv", own] {
             assert!(dir.join(file).is_file(), "results/{name}/{file}");
         }
         let record: toml::Table =

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use uwmmse::Uwmmse;
 
-/// The experiment's settings (`[distributed.fdt-power]` once the harness runs it);
+/// The experiment's settings (`[distributed.fdt-power.power]`);
 /// [`PowerConfig::paper`] is the reference code's setting on its 100-mini-batch training
 /// set, with its bug fixed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

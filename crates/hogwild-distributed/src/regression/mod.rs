@@ -30,7 +30,7 @@ use ndarray::{ArrayView2, Axis};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-/// The experiment's settings (`[tables.fdt-regression]`); [`RegressionConfig::paper`] is
+/// The experiment's settings (`[distributed.fdt-regression.regression]`); [`RegressionConfig::paper`] is
 /// the reference code's setting with the reference code's bugs fixed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

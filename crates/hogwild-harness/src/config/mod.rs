@@ -86,7 +86,7 @@ pub struct Config {
     /// Fully distributed training experiments (`[distributed.NAME]`), written to
     /// `results/NAME/` beside the tables.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub distributed: BTreeMap<String, crate::distributed::RegressionTable>,
+    pub distributed: BTreeMap<String, crate::distributed::DistributedTable>,
     /// The papers' qualitative claims, checked on the written tables (`results/claims.md`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub claims: Vec<claims::Claim>,
@@ -422,7 +422,7 @@ impl Config {
     pub fn select_distributed(
         &self,
         names: &[String],
-    ) -> Vec<(String, crate::distributed::RegressionTable)> {
+    ) -> Vec<(String, crate::distributed::DistributedTable)> {
         self.distributed
             .iter()
             .filter(|(n, t)| {

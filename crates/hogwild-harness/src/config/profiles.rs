@@ -7,8 +7,9 @@ use serde::de::DeserializeOwned;
 
 /// Tables that an overlay replaces whole rather than merges: maps over a table's models,
 /// so that a profile that narrows `models` can narrow them too, and a distributed
-/// experiment's `paper` values, aligned with its `epochs`.
-const REPLACED_WHOLE: &[&str] = &["model_orderings", "paper"];
+/// experiment's `paper` values, aligned with its `epochs`, and `paper_references`, which a
+/// profile that changes the settings should be able to drop.
+const REPLACED_WHOLE: &[&str] = &["model_orderings", "paper", "paper_references"];
 
 /// Merges `overlay` into `base`: tables merge key by key (but those named in
 /// [`REPLACED_WHOLE`]), anything else replaces.

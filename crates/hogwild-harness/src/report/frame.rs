@@ -65,6 +65,22 @@ impl Frame {
         self.columns.push((name, values));
     }
 
+    /// Appends `other`'s rows; it must have the same columns (names and types) in the same
+    /// order.
+    pub fn append(&mut self, other: Frame) {
+        assert_eq!(self.columns.len(), other.columns.len(), "other columns");
+        for ((name, mine), (theirs_name, theirs)) in self.columns.iter_mut().zip(other.columns) {
+            assert_eq!(*name, theirs_name, "other columns");
+            match (mine, theirs) {
+                (Values::Text(a), Values::Text(b)) => a.extend(b),
+                (Values::UInt(a), Values::UInt(b)) => a.extend(b),
+                (Values::Float(a), Values::Float(b)) => a.extend(b),
+                (Values::Bool(a), Values::Bool(b)) => a.extend(b),
+                _ => panic!("column {name} has another type"),
+            }
+        }
+    }
+
     /// The rows.
     pub fn height(&self) -> usize {
         self.columns.first().map_or(0, |(_, v)| v.len())
