@@ -226,7 +226,13 @@ fn distributed_training_runs_through_the_harness_with_its_rounds_counted() {
     let read = |dir: &Path, file: &str| {
         std::fs::read_to_string(dir.join("fdt-regression").join(file)).unwrap()
     };
-    for file in ["table.md", "table.csv", "curves.csv", "ledger.csv"] {
+    for file in [
+        "table.md",
+        "table.csv",
+        "curves.csv",
+        "ledger.csv",
+        "curves.svg",
+    ] {
         assert_eq!(read(one.path(), file), read(two.path(), file), "{file}");
     }
     // The quick profile's mini-batches of B = 20 through L = 2 layers with K = 1 consensus
@@ -253,7 +259,13 @@ fn power_allocation_runs_through_the_harness_with_its_references() {
     quick_tables(two.path(), 2, &["fdt-power"]);
     let read =
         |dir: &Path, file: &str| std::fs::read_to_string(dir.join("fdt-power").join(file)).unwrap();
-    for file in ["table.md", "table.csv", "curves.csv", "wmmse.csv"] {
+    for file in [
+        "table.md",
+        "table.csv",
+        "curves.csv",
+        "wmmse.csv",
+        "curves.svg",
+    ] {
         assert_eq!(read(one.path(), file), read(two.path(), file), "{file}");
     }
     // 2 seeds x 2 optimisers x 3 epochs; 2 seeds x 21 WMMSE points (0..=20 iterations).

@@ -49,7 +49,7 @@ fn every_distributed_experiment_has_its_files_and_config() {
         } else {
             "ledger.csv"
         };
-        for file in ["table.md", "table.csv", "curves.csv", own] {
+        for file in ["table.md", "table.csv", "curves.csv", "curves.svg", own] {
             assert!(dir.join(file).is_file(), "results/{name}/{file}");
         }
         let record: toml::Table =

@@ -9,6 +9,7 @@
 //! std over seeds at chosen epochs, the authors' single run beside it. Runs are independent
 //! and made in parallel; each is sequential, so the files do not depend on the thread count.
 
+mod figure;
 pub mod power;
 pub mod regression;
 

@@ -203,13 +203,17 @@ pub(crate) fn write(table: &DistributedTable, s: &PowerConfig) -> anyhow::Result
             r.ledger.scalars / steps,
         ));
     }
-    md.push_str("\nPer-epoch curves of every seed and optimiser: `curves.csv`; WMMSE after every iteration: `wmmse.csv`; tidy cells and references: `table.csv`; how this was made: `record.toml`. Every choice: `docs/PROTOCOL.md`, \"Fully distributed training\", in the hogwild repository.\n");
+    md.push_str("\nPer-epoch curves of every seed and optimiser: `curves.csv` (drawn in `curves.svg`); WMMSE after every iteration: `wmmse.csv`; tidy cells and references: `table.csv`; how this was made: `record.toml`. Every choice: `docs/PROTOCOL.md`, \"Fully distributed training\", in the hogwild repository.\n");
     Ok(Written {
         files: vec![
             ("table.md", md.into_bytes()),
             ("table.csv", cells.to_csv()?),
             ("curves.csv", curves_frame(&results).to_csv()?),
             ("wmmse.csv", wmmse_frame(&results).to_csv()?),
+            (
+                "curves.svg",
+                super::figure::curves_svg(table, &runs, "sum-rate (bps/Hz)", false)?.into_bytes(),
+            ),
         ],
         run_seconds: results.seconds.iter().sum(),
     })

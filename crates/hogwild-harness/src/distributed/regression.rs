@@ -132,13 +132,17 @@ pub(crate) fn write(table: &DistributedTable, s: &RegressionConfig) -> anyhow::R
             l.widest_message
         ));
     }
-    md.push_str("\nPer-epoch curves of every seed and optimiser: `curves.csv`; the ledger: `ledger.csv`; tidy cells: `table.csv`; how this was made: `record.toml`. Every choice: `docs/PROTOCOL.md`, \"Fully distributed training\", in the hogwild repository.\n");
+    md.push_str("\nPer-epoch curves of every seed and optimiser: `curves.csv` (drawn in `curves.svg`); the ledger: `ledger.csv`; tidy cells: `table.csv`; how this was made: `record.toml`. Every choice: `docs/PROTOCOL.md`, \"Fully distributed training\", in the hogwild repository.\n");
     Ok(Written {
         files: vec![
             ("table.md", md.into_bytes()),
             ("table.csv", cells.to_csv()?),
             ("curves.csv", curves_frame(&results).to_csv()?),
             ("ledger.csv", ledger_frame(&results).to_csv()?),
+            (
+                "curves.svg",
+                super::figure::curves_svg(table, &runs, "MSE", true)?.into_bytes(),
+            ),
         ],
         run_seconds: results.seconds.iter().sum(),
     })

@@ -185,7 +185,7 @@ where
     Ok(())
 }
 
-fn no_extra<X, Y>(_: &mut Chart<'_, '_, X, Y>) -> anyhow::Result<()>
+pub(crate) fn no_extra<X, Y>(_: &mut Chart<'_, '_, X, Y>) -> anyhow::Result<()>
 where
     X: plotters::coord::ranged1d::Ranged,
     Y: plotters::coord::ranged1d::Ranged,
@@ -195,7 +195,7 @@ where
 
 /// A tick label: `1e-6` or `2.5e5` for small and large values (log axes, long runs), else
 /// at most three decimals without trailing zeros.
-fn number(x: &f64) -> String {
+pub(crate) fn number(x: &f64) -> String {
     if *x != 0.0 && (x.abs() < 1e-2 || x.abs() >= 1e5) {
         let exponent = x.abs().log10().floor();
         let mantissa = x / 10f64.powf(exponent);
