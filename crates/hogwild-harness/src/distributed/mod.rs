@@ -178,6 +178,54 @@ impl DistributedTable {
     }
 }
 
+/// A documented column of a distributed experiment's CSV file: name, type, meaning.
+pub(crate) type ColumnDoc = (&'static str, &'static str, &'static str);
+
+/// `table.csv` of every distributed experiment.
+const CELL_COLUMNS: &[ColumnDoc] = &[
+    ("row", "string", "optimiser name, or (power) a reference line: `full-power`, `untrained`, `truncated-wmmse`, `full-wmmse`"),
+    ("column_label", "string", "`epoch E` (the test metric after epoch E), or `reference`"),
+    ("mean", "float64", "mean over seeds"),
+    ("std", "float64", "standard deviation over seeds, with the table's `std_ddof`"),
+    ("n", "uint64", "seeds"),
+    ("paper_mean", "float64", "the authors' single run (null: no value)"),
+];
+
+/// The section of `results/schema.md` on the distributed experiments' files.
+pub fn schema_section() -> String {
+    let mut s = String::from(
+        "## distributed experiments\n\n`[distributed.NAME]` tables write `table.md`, `table.csv`, `curves.csv`, `curves.svg` and `record.toml`, and node regression `ledger.csv`, power allocation `wmmse.csv`. The files are byte-identical across machines and thread counts; wall times are in `record.toml` only.\n",
+    );
+    for (file, columns) in [
+        ("table.csv", CELL_COLUMNS),
+        ("curves.csv (node regression)", regression::CURVE_COLUMNS),
+        ("ledger.csv (node regression)", regression::LEDGER_COLUMNS),
+        ("curves.csv (power allocation)", power::CURVE_COLUMNS),
+        ("wmmse.csv (power allocation)", power::WMMSE_COLUMNS),
+    ] {
+        s.push_str(&format!(
+            "\n### {file}\n\n| column | type | meaning |\n|---|---|---|\n"
+        ));
+        for (name, kind, doc) in columns {
+            s.push_str(&format!("| `{name}` | {kind} | {doc} |\n"));
+        }
+    }
+    s
+}
+
+/// Whether `frame` has exactly the documented `columns`, in order, with their types.
+#[cfg(test)]
+fn documented(frame: &Frame, columns: &[ColumnDoc]) -> bool {
+    frame.columns.len() == columns.len()
+        && frame
+            .columns
+            .iter()
+            .zip(columns)
+            .all(|((name, values), (doc_name, kind, _))| {
+                name == doc_name && values.type_name() == *kind
+            })
+}
+
 /// What one experiment wrote besides its record.
 pub(crate) struct Written {
     /// `(file name, bytes)`, deterministic.
@@ -329,4 +377,27 @@ pub fn reproduce(
         crate::outdir::write_atomic(&dir.join(file), bytes)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cell_columns_are_documented() {
+        let table = DistributedTable {
+            title: "t".into(),
+            optional: false,
+            seeds: vec![0],
+            std_ddof: 0,
+            epochs: vec![1],
+            paper: BTreeMap::new(),
+            paper_references: BTreeMap::new(),
+            regression: Some(RegressionConfig::paper()),
+            power: None,
+        };
+        let (_, cells) = cells_table(&table, &[], 4);
+        assert!(documented(&cells, CELL_COLUMNS));
+        assert!(schema_section().contains("| `paper_mean` | float64 |"));
+    }
 }

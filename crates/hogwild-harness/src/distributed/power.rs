@@ -2,13 +2,64 @@
 //! centralized and distributed with every seed, the test sum-rate per epoch, and the WMMSE
 //! references on each seed's test set.
 
-use super::{cells_table, serde_name, DistributedTable, Written};
+use super::{cells_table, serde_name, ColumnDoc, DistributedTable, Written};
 use crate::report::frame::{Frame, Values};
 use hogwild_distributed::power::{train_optimiser, wmmse, PowerConfig, PowerData, PowerRun};
 use rayon::prelude::*;
 
 /// The reference lines, in the order `table.md` shows them (`paper_references` keys).
 pub const REFERENCES: [&str; 4] = ["full-power", "untrained", "truncated-wmmse", "full-wmmse"];
+
+/// `curves.csv`'s columns.
+pub(super) const CURVE_COLUMNS: &[ColumnDoc] = &[
+    ("seed", "uint64", "the run's seed"),
+    (
+        "optimiser",
+        "string",
+        "the optimiser's name (a row of `table.csv`)",
+    ),
+    (
+        "kind",
+        "string",
+        "`sgd`, `adam` (centralized) or `local-adam` (distributed)",
+    ),
+    ("epoch", "uint64", "1-based"),
+    (
+        "rounds",
+        "uint64",
+        "message rounds since the start, counted (centralized: forward rounds only)",
+    ),
+    (
+        "test_sum_rate",
+        "float64",
+        "mean test sum-rate (bps/Hz) after the epoch, each pair with its own copy",
+    ),
+    (
+        "train_sum_rate",
+        "float64",
+        "mean over the epoch's training samples of the sum-rate before each update",
+    ),
+    (
+        "copy_spread",
+        "float64",
+        "root-mean-square distance of the copies from their mean (0: centralized)",
+    ),
+];
+
+/// `wmmse.csv`'s columns.
+pub(super) const WMMSE_COLUMNS: &[ColumnDoc] = &[
+    ("seed", "uint64", "the seed whose test set this is"),
+    (
+        "iteration",
+        "uint64",
+        "WMMSE iterations from full power (0: full power)",
+    ),
+    (
+        "test_sum_rate",
+        "float64",
+        "mean test sum-rate (bps/Hz) after that many iterations",
+    ),
+];
 
 /// One seed's references: the sum-rate after every WMMSE iteration (0: full power) and the
 /// untrained network's.
@@ -217,4 +268,26 @@ pub(crate) fn write(table: &DistributedTable, s: &PowerConfig) -> anyhow::Result
         ],
         run_seconds: results.seconds.iter().sum(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn its_files_have_the_documented_columns() {
+        let empty = PowerResults {
+            runs: vec![],
+            references: vec![],
+            seconds: vec![],
+        };
+        assert!(super::super::documented(
+            &curves_frame(&empty),
+            CURVE_COLUMNS
+        ));
+        assert!(super::super::documented(
+            &wmmse_frame(&empty),
+            WMMSE_COLUMNS
+        ));
+    }
 }

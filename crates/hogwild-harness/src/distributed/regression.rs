@@ -2,12 +2,74 @@
 //! trained with every seed, the test MSE per epoch, and the communication ledger of one
 //! mini-batch counted per scheme (the paper's Table I).
 
-use super::{cells_table, serde_name, DistributedTable, Written};
+use super::{cells_table, serde_name, ColumnDoc, DistributedTable, Written};
 use crate::report::frame::{Frame, Values};
 use hogwild_distributed::regression::{
     measure_ledger, train_optimiser, OptimiserCurve, RegressionConfig, RegressionData, SchemeLedger,
 };
 use rayon::prelude::*;
+
+/// `curves.csv`'s columns.
+pub(super) const CURVE_COLUMNS: &[ColumnDoc] = &[
+    ("seed", "uint64", "the run's seed"),
+    (
+        "optimiser",
+        "string",
+        "the optimiser's name (a row of `table.csv`)",
+    ),
+    (
+        "kind",
+        "string",
+        "`sgd`, `adam`, `d-sgd`, `d-adam` or `d-amsgrad`",
+    ),
+    (
+        "scheme",
+        "string",
+        "the communication scheme of the backward passes",
+    ),
+    ("epoch", "uint64", "1-based"),
+    (
+        "rounds",
+        "uint64",
+        "message rounds since the start, counted",
+    ),
+    (
+        "test_mse",
+        "float64",
+        "test MSE after the epoch, each node with its own copy",
+    ),
+    (
+        "train_mse",
+        "float64",
+        "mean over the epoch's mini-batches of the MSE before each update",
+    ),
+    (
+        "copy_spread",
+        "float64",
+        "root-mean-square distance of the copies from their mean (0: centralized)",
+    ),
+];
+
+/// `ledger.csv`'s columns.
+pub(super) const LEDGER_COLUMNS: &[ColumnDoc] = &[
+    (
+        "scheme",
+        "string",
+        "`centralized-inference`, `naive`, `naive-piggybacked` or `pipelined`",
+    ),
+    ("rounds", "uint64", "message rounds of one mini-batch"),
+    (
+        "messages",
+        "uint64",
+        "messages (one per directed link per round)",
+    ),
+    ("scalars", "uint64", "scalars carried by all messages"),
+    (
+        "widest_message",
+        "uint64",
+        "the widest single message, in scalars",
+    ),
+];
 
 /// What one experiment produced: every (seed, optimiser) run in (seed, optimiser) order,
 /// and the ledger of one mini-batch per scheme.
@@ -146,4 +208,26 @@ pub(crate) fn write(table: &DistributedTable, s: &RegressionConfig) -> anyhow::R
         ],
         run_seconds: results.seconds.iter().sum(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn its_files_have_the_documented_columns() {
+        let empty = RegressionResults {
+            runs: vec![],
+            ledger: vec![],
+            seconds: vec![],
+        };
+        assert!(super::super::documented(
+            &curves_frame(&empty),
+            CURVE_COLUMNS
+        ));
+        assert!(super::super::documented(
+            &ledger_frame(&empty),
+            LEDGER_COLUMNS
+        ));
+    }
 }
