@@ -26,7 +26,13 @@ pub enum Activation {
     Relu,
     /// `z`.
     Identity,
+    /// `z` for `z > 0`, `0.2 z` otherwise (Keras's `leaky_relu` slope, the link-scheduling
+    /// GCNs').
+    LeakyRelu,
 }
+
+/// The slope of [`Activation::LeakyRelu`] below 0.
+pub const LEAKY_SLOPE: f64 = 0.2;
 
 impl Activation {
     /// `σ(z)`.
@@ -35,6 +41,13 @@ impl Activation {
             Activation::Sigmoid => 1.0 / (1.0 + (-z).exp()),
             Activation::Relu => z.max(0.0),
             Activation::Identity => z,
+            Activation::LeakyRelu => {
+                if z > 0.0 {
+                    z
+                } else {
+                    LEAKY_SLOPE * z
+                }
+            }
         }
     }
 
@@ -50,6 +63,13 @@ impl Activation {
                 }
             }
             Activation::Identity => 1.0,
+            Activation::LeakyRelu => {
+                if z > 0.0 {
+                    1.0
+                } else {
+                    LEAKY_SLOPE
+                }
+            }
         }
     }
 }

@@ -59,6 +59,7 @@ pub mod optim;
 pub mod power;
 pub mod regression;
 pub mod schedule;
+pub mod scheduling;
 pub mod topology;
 
 use rand::SeedableRng;

@@ -1,7 +1,9 @@
 //! The networked system's graph and the weighted operators that live on its edges: the
-//! Barabási–Albert generator of the regression experiment, the shift operator of the graph
-//! filter (normalised Laplacian), and the two consensus mixing matrices (Metropolis–Hastings
-//! and the reference code's lazy Laplacian step).
+//! Barabási–Albert generator of the regression experiment, the Erdős–Rényi generator of the
+//! link-scheduling experiment's conflict graphs, the shift operator of the graph filter
+//! (normalised Laplacian, in networkx's and in the scheduling code's convention), and the
+//! two consensus mixing matrices (Metropolis–Hastings and the reference code's lazy
+//! Laplacian step).
 //!
 //! Every operator is a [`Graph`] whose edges are the communication graph's edges plus a
 //! self-loop per node: a node's own term is local work, the others arrive as messages.
@@ -45,6 +47,33 @@ pub fn barabasi_albert(n: usize, m: usize, rng: &mut ChaCha8Rng) -> Graph {
     Graph::undirected(n, &pairs).expect("generated edges are valid and distinct")
 }
 
+/// An Erdős–Rényi graph `G(n, p)`: every pair of nodes is linked independently with
+/// probability `p` (the distribution of networkx's `fast_gnp_random_graph`, which the
+/// link-scheduling code uses; drawn here pair by pair in the order `(0, 1), (0, 2), …`).
+///
+/// ```
+/// use rand::SeedableRng;
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+/// let g = hogwild_distributed::topology::erdos_renyi(100, 0.1, &mut rng);
+/// assert!(g.is_symmetric());
+/// assert!((300..700).contains(&(g.n_edges() / 2))); // 495 expected
+/// ```
+pub fn erdos_renyi(n: usize, p: f64, rng: &mut ChaCha8Rng) -> Graph {
+    assert!(
+        (0.0..=1.0).contains(&p),
+        "erdos_renyi needs 0 <= p <= 1 (p = {p})"
+    );
+    let mut pairs = Vec::new();
+    for i in 0..n {
+        for j in (i + 1)..n {
+            if rng.random::<f64>() < p {
+                pairs.push((i, j));
+            }
+        }
+    }
+    Graph::undirected(n, &pairs).expect("generated pairs are valid and distinct")
+}
+
 /// The operator with off-diagonal weight `off(i, j)` on every edge of `comm` and
 /// `diag(i, off-diagonal row sum)` on the diagonal.
 fn operator(
@@ -81,6 +110,19 @@ pub fn normalised_laplacian(comm: &Graph) -> Graph {
         |i, j| -inv_sqrt[i] * inv_sqrt[j],
         |i, _| if comm.degree(i) > 0 { 1.0 } else { 0.0 },
     )
+}
+
+/// The link-scheduling code's first Chebyshev support, `I − D^{-1/2} A D^{-1/2}` with
+/// `D^{-1/2} = 0` at isolated nodes: the same as [`normalised_laplacian`] except that an
+/// isolated node keeps `S_ii = 1`.
+pub fn scheduling_laplacian(comm: &Graph) -> Graph {
+    let inv_sqrt: Vec<f64> = (0..comm.n_nodes())
+        .map(|i| match comm.degree(i) {
+            0 => 0.0,
+            d => 1.0 / (d as f64).sqrt(),
+        })
+        .collect();
+    operator(comm, |i, j| -inv_sqrt[i] * inv_sqrt[j], |_, _| 1.0)
 }
 
 /// Metropolis–Hastings consensus weights (the paper's eq. (16)): `W_ij = 1 / max(d_i + 1,
@@ -163,6 +205,31 @@ mod tests {
             assert!((row[i] - (1.0 - 0.01 * g.degree(i) as f64)).abs() < 1e-15);
             assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-14);
         }
+    }
+
+    #[test]
+    fn scheduling_laplacian_keeps_isolated_nodes_diagonal() {
+        let g = Graph::undirected(4, &[(0, 1), (1, 2)]).unwrap();
+        let (s, n) = (
+            dense(&scheduling_laplacian(&g)),
+            dense(&normalised_laplacian(&g)),
+        );
+        assert_eq!((s[3][3], n[3][3]), (1.0, 0.0));
+        for i in 0..3 {
+            assert_eq!(s[i], n[i]);
+        }
+    }
+
+    #[test]
+    fn erdos_renyi_has_the_expected_density() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let pairs: usize = (0..20)
+            .map(|_| erdos_renyi(100, 0.05, &mut rng).n_edges() / 2)
+            .sum();
+        // 20 · 4950 · 0.05 = 4950 expected, standard deviation about 68
+        assert!((4650..5250).contains(&pairs), "{pairs} pairs");
+        assert_eq!(erdos_renyi(10, 1.0, &mut rng).n_edges(), 90);
+        assert_eq!(erdos_renyi(10, 0.0, &mut rng).n_edges(), 0);
     }
 
     #[test]
