@@ -3,7 +3,7 @@
 //! update and the wall time of its training run.
 //!
 //! ```sh
-//! cargo run --release -p hogwild-distributed --example scheduling -- [EPOCHS] [--quick] [--seed S] [--lr A] [--critic-lr C]
+//! cargo run --release -p hogwild-distributed --example scheduling -- [EPOCHS] [--quick] [--seed S] [--lr A] [--critic-lr C] [--live F]
 //! ```
 
 use hogwild_distributed::scheduling::{train_actor, SchedulingConfig, SchedulingData};
@@ -11,7 +11,7 @@ use std::time::Instant;
 
 fn main() {
     let mut cfg = SchedulingConfig::paper();
-    let (mut epochs, mut seed, mut lr, mut critic_lr) = (None, None, None, None);
+    let (mut epochs, mut seed, mut lr, mut critic_lr, mut live) = (None, None, None, None, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |what: &str| args.next().unwrap_or_else(|| panic!("{arg} {what}"));
@@ -19,6 +19,7 @@ fn main() {
             "--quick" => cfg = SchedulingConfig::quick(),
             "--seed" => seed = Some(value("S").parse().expect("a seed")),
             "--lr" => lr = Some(value("A").parse().expect("a step size")),
+            "--live" => live = Some(value("F").parse().expect("a fraction")),
             "--critic-lr" => critic_lr = Some(value("C").parse().expect("a step size")),
             e => epochs = Some(e.parse().expect("EPOCHS is a whole number")),
         }
@@ -31,6 +32,9 @@ fn main() {
     }
     if let Some(a) = lr {
         cfg.optimisers.iter_mut().for_each(|o| o.lr = a);
+    }
+    if let Some(f) = live {
+        cfg.live_start_fraction = f;
     }
     if let Some(c) = critic_lr {
         cfg.critic_lr = c;
@@ -49,7 +53,10 @@ fn main() {
         let start = Instant::now();
         let run = train_actor(&cfg, &data, spec);
         let secs = start.elapsed().as_secs_f64();
-        println!("\n{} ({:?}, lr {})", run.name, run.kind, spec.lr);
+        println!(
+            "\n{} ({:?}, lr {}; start: draw {}, live at {:.3} of the training links)",
+            run.name, run.kind, spec.lr, run.start_draws, run.start_live_fraction
+        );
         println!("point  test ratio  train ratio  actor objective  critic loss  copy spread");
         for k in 0..run.test_ratio.len() {
             println!(

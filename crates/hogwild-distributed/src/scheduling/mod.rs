@@ -26,7 +26,9 @@ pub mod mwis;
 mod train;
 
 pub use data::{ErShare, SchedulingData};
-pub use train::{test_ratio, train_actor, SchedulingRun};
+pub use train::{
+    initial_actor, live_fraction, test_ratio, train_actor, SchedulingRun, MAX_START_DRAWS,
+};
 
 use crate::optim::{OptimiserKind, OptimiserSpec};
 use hogwild_settings::{at_least, non_negative, positive, InvalidSetting, Key};
@@ -64,6 +66,12 @@ pub struct SchedulingConfig {
     pub batch_graphs: usize,
     /// Passes over the training graphs.
     pub epochs: usize,
+    /// Draw the actor's start again until its untrained output is positive at this fraction
+    /// of the training graphs' links (0: the first draw, as the reference code). The output
+    /// layer is a ReLU: where it is 0 at every link, the actor's gradient is 0 and a
+    /// centralized actor never learns; the authors' start was live (ratio 0.984 before
+    /// training).
+    pub live_start_fraction: f64,
     /// Seed of the graphs, the starts, the utilities, the noise and the shuffles.
     pub seed: u64,
     /// The actor's curves: `adam` or `sgd` (centralized), `local-adam` (distributed).
@@ -97,6 +105,7 @@ impl SchedulingConfig {
             critic_jitter: 0.075,
             batch_graphs: 100,
             epochs: 5,
+            live_start_fraction: 0.9,
             seed: 41,
             optimisers: vec![
                 OptimiserSpec::new("GCN (Adam)", OptimiserKind::Adam, lr),
@@ -188,6 +197,13 @@ impl SchedulingConfig {
             )
         })?;
         at_least("epochs", self.epochs as u64, 1)?;
+        if !(0.0..=1.0).contains(&self.live_start_fraction) {
+            return Err(InvalidSetting::new(
+                "live_start_fraction",
+                self.live_start_fraction,
+                "a fraction of the links lies in [0, 1]",
+            ));
+        }
         if self.optimisers.is_empty() {
             return Err(InvalidSetting::new(
                 "optimisers",

@@ -60,6 +60,56 @@ pub struct SchedulingRun {
     pub copy_spread: Vec<f64>,
     /// Everything the actor's training sent.
     pub ledger: Ledger,
+    /// Actor starts drawn until one was live (see [`SchedulingConfig::live_start_fraction`]).
+    pub start_draws: usize,
+    /// Fraction of the training graphs' links where the untrained actor's output is positive.
+    pub start_live_fraction: f64,
+}
+
+/// Most actor starts [`initial_actor`] draws; past it, the livest one drawn is used.
+pub const MAX_START_DRAWS: usize = 1000;
+
+/// Fraction of the links of `data`'s training graphs at which the actor `theta` (one row)
+/// outputs a positive factor.
+pub fn live_fraction(
+    cfg: &SchedulingConfig,
+    theta: ArrayView2<'_, f64>,
+    data: &SchedulingData,
+) -> f64 {
+    let net = actor(cfg.actor_layers, cfg.actor_hidden);
+    let live: usize = data
+        .train
+        .iter()
+        .map(|g| {
+            let t = actor_forward(&net, &g.support, theta);
+            t.output().iter().filter(|&&z| z > 0.0).count()
+        })
+        .sum();
+    live as f64 / (data.train.len() * cfg.nodes) as f64
+}
+
+/// The actor's start, one row: Glorot draws from the streams `actor-start/{k}`, `k = 0, 1,
+/// …`, until the untrained actor's output is positive at `live_start_fraction` of the
+/// training links (the first draw when it is 0); the number of draws and the fraction.
+pub fn initial_actor(cfg: &SchedulingConfig, data: &SchedulingData) -> (Array2<f64>, usize, f64) {
+    let net = actor(cfg.actor_layers, cfg.actor_hidden);
+    let mut best: Option<(Array2<f64>, f64)> = None;
+    for k in 0..MAX_START_DRAWS {
+        let theta = net.initial_copies(1, &mut stream(&cfg.label(&format!("actor-start/{k}"))));
+        if cfg.live_start_fraction == 0.0 {
+            let live = live_fraction(cfg, theta.view(), data);
+            return (theta, 1, live);
+        }
+        let live = live_fraction(cfg, theta.view(), data);
+        if live >= cfg.live_start_fraction {
+            return (theta, k + 1, live);
+        }
+        if best.as_ref().is_none_or(|b| live > b.1) {
+            best = Some((theta, live));
+        }
+    }
+    let (theta, live) = best.expect("at least one draw");
+    (theta, MAX_START_DRAWS, live)
 }
 
 /// Mean test ratio of the actor `copies` against greedy.
@@ -119,7 +169,8 @@ pub fn train_actor(
     let mut opt = Optimiser::new(spec, &no_links, net.len());
     let rows = opt.rows(n);
     let distributed = spec.kind.is_distributed();
-    let mut theta = net.initial_copies(rows, &mut stream(&cfg.label("actor-start")));
+    let (start, start_draws, start_live_fraction) = initial_actor(cfg, data);
+    let mut theta = Array2::from_shape_fn((rows, net.len()), |(_, k)| start[[0, k]]);
     let mut phi = critic
         .net
         .initial_copies(1, &mut stream(&cfg.label("critic-start")));
@@ -138,6 +189,8 @@ pub fn train_actor(
         rounds: Vec::new(),
         copy_spread: Vec::new(),
         ledger: Ledger::default(),
+        start_draws,
+        start_live_fraction,
     };
     let (mut train_ratio, mut objective, mut critic_loss, mut logged) = (0.0, 0.0, 0.0, 0usize);
     let mut updates = 0usize;
