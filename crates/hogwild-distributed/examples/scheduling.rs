@@ -3,7 +3,7 @@
 //! update and the wall time of its training run.
 //!
 //! ```sh
-//! cargo run --release -p hogwild-distributed --example scheduling -- [EPOCHS] [--quick] [--seed S] [--lr A] [--critic-lr C] [--live F]
+//! cargo run --release -p hogwild-distributed --example scheduling -- [EPOCHS] [--quick] [--mimic-bug] [--seed S] [--lr A] [--critic-lr C] [--live F]
 //! ```
 
 use hogwild_distributed::scheduling::{train_actor, SchedulingConfig, SchedulingData};
@@ -12,11 +12,13 @@ use std::time::Instant;
 fn main() {
     let mut cfg = SchedulingConfig::paper();
     let (mut epochs, mut seed, mut lr, mut critic_lr, mut live) = (None, None, None, None, None);
+    let mut mimic = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |what: &str| args.next().unwrap_or_else(|| panic!("{arg} {what}"));
         match arg.as_str() {
             "--quick" => cfg = SchedulingConfig::quick(),
+            "--mimic-bug" => mimic = true,
             "--seed" => seed = Some(value("S").parse().expect("a seed")),
             "--lr" => lr = Some(value("A").parse().expect("a step size")),
             "--live" => live = Some(value("F").parse().expect("a fraction")),
@@ -33,6 +35,7 @@ fn main() {
     if let Some(a) = lr {
         cfg.optimisers.iter_mut().for_each(|o| o.lr = a);
     }
+    cfg.mimic_epoch_boundary_discard = mimic;
     if let Some(f) = live {
         cfg.live_start_fraction = f;
     }

@@ -18,7 +18,10 @@
 //! - [`regression`]: the node-regression experiment (teacher network on a
 //!   Barabási–Albert graph), from a checked config to per-epoch curves;
 //! - [`power`]: the power-allocation experiment (unrolled WMMSE on a wireless interference
-//!   channel), its WMMSE references, and centralized against gradient-consensus training.
+//!   channel), its WMMSE references, and centralized against gradient-consensus training;
+//! - [`scheduling`]: the link-scheduling experiment (a GCN actor scaling utilities before
+//!   local greedy search on Erdős–Rényi conflict graphs, trained against a critic "digital
+//!   twin"), centralized against gradient-consensus training of the actor.
 //!
 //! # Entry points for a results table
 //!
@@ -35,7 +38,13 @@
 //!   [`power::PowerConfig::check`]), then [`power::run_power`], or
 //!   [`power::PowerData::generate`] once and [`power::train_optimiser`] per optimiser. The
 //!   [`power::PowerCurves`] hold the WMMSE references and, per optimiser, per-epoch test
-//!   and train sum-rates and counted rounds.
+//!   and train sum-rates and counted rounds;
+//! - link scheduling: [`scheduling::SchedulingConfig`] (serde, unknown keys rejected,
+//!   [`scheduling::SchedulingConfig::check`]), then [`scheduling::run_scheduling`], or
+//!   [`scheduling::SchedulingData::generate`] once and [`scheduling::train_actor`] per
+//!   optimiser. Each [`scheduling::SchedulingRun`] holds, per evaluation (before each
+//!   update), the test approximation ratio against greedy, the training ratio, the actor's
+//!   objective, the critic's loss, counted rounds and the copies' spread.
 //!
 //! ```
 //! use hogwild_distributed::regression::{measure_ledger, RegressionConfig, RegressionData};

@@ -112,7 +112,12 @@ fn conflict_graphs_follow_the_mix_and_their_streams() {
     assert_eq!(bigger.train[0].graph, data.train[0].graph);
     let paper = SchedulingConfig::paper();
     assert_eq!(paper.train_graph_count(), 1140);
-    assert_eq!(paper.updates_per_epoch(), 11);
+    assert_eq!(paper.updates(), 57);
+    let mimic = SchedulingConfig {
+        mimic_epoch_boundary_discard: true,
+        ..paper
+    };
+    assert_eq!(mimic.updates(), 55);
 }
 
 fn tiny() -> SchedulingConfig {
@@ -178,13 +183,12 @@ fn settings_errors_name_their_key_and_value() {
 }
 
 #[test]
-fn runs_are_deterministic_and_keep_the_leftover_graphs() {
+fn runs_are_deterministic_and_count_their_rounds() {
     let cfg = tiny();
     let a = run_scheduling(&cfg).unwrap();
     assert_eq!(a, run_scheduling(&cfg).unwrap());
     for run in &a.runs {
-        // 7 graphs, 3 per update: updates after graphs 3 and 6, then (the count restarting
-        // with the epoch, the leftover kept) after 3 and 6 of the second epoch
+        // 7 graphs, 3 per update, 2 epochs: an update after every third graph
         assert_eq!(run.test_ratio.len(), 4);
         assert!(run.test_ratio.iter().all(|r| r.is_finite() && *r > 0.0));
     }
@@ -197,6 +201,26 @@ fn runs_are_deterministic_and_keep_the_leftover_graphs() {
     let mut other = cfg.clone();
     other.seed += 1;
     assert_ne!(a, run_scheduling(&other).unwrap());
+}
+
+#[test]
+fn the_epoch_boundary_discard_is_a_switch() {
+    // 5 graphs, 3 per update, 3 epochs: 15 graphs make 5 updates when the count runs on;
+    // as coded, the count restarts every epoch: one update per epoch
+    let mut cfg = SchedulingConfig {
+        epochs: 3,
+        ..tiny()
+    };
+    cfg.train_graphs[0].graphs = 5;
+    let fixed = run_scheduling(&cfg).unwrap();
+    assert_eq!(fixed.runs[0].test_ratio.len(), cfg.updates());
+    assert_eq!(cfg.updates(), 5);
+    cfg.mimic_epoch_boundary_discard = true;
+    let mimic = run_scheduling(&cfg).unwrap();
+    assert_eq!(mimic.runs[1].test_ratio.len(), cfg.updates());
+    assert_eq!(cfg.updates(), 3);
+    // the same first update, then other memories
+    assert_eq!(fixed.runs[1].test_ratio[..2], mimic.runs[1].test_ratio[..2]);
 }
 
 #[test]

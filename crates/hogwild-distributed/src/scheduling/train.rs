@@ -14,13 +14,15 @@
 //!    target column 0 = `w′_v` where `v` is scheduled (else 0), column 1 = 1 − column 0;
 //!    keep the gradient of the critic's loss at `[1, z]`.
 //!
-//! After every `batch_graphs` graphs of an epoch: evaluate on the test graphs (so point `k`
-//! is the model after `k − 1` updates), then replay: `batch_graphs` kept actor gradients
-//! drawn at random without replacement, each applied as its own optimiser step, and the
-//! same, drawn independently, for the critic with its own Adam; the rest of the memory is
-//! dropped. The count restarts every epoch while the memory does not, so graphs left over
-//! at the end of an epoch join the next epoch's first draw (and the last epoch's are never
-//! used), as in the reference code.
+//! After every `batch_graphs` graphs: evaluate on the test graphs (so point `k` is the
+//! model after `k − 1` updates), then replay: `batch_graphs` kept actor gradients drawn at
+//! random without replacement, each applied as its own optimiser step, and the same, drawn
+//! independently, for the critic with its own Adam; then the memory is cleared. The count
+//! runs on across epochs, so every kept gradient is used once (those of the last, short
+//! batch excepted). With [`SchedulingConfig::mimic_epoch_boundary_discard`] the count
+//! restarts every epoch while the memory does not, as in the reference code: the graphs
+//! left over at the end of an epoch join the next epoch's first draw, and what that draw
+//! leaves is dropped.
 
 use super::data::{ConflictGraph, SchedulingData};
 use super::models::{actor, actor_forward, Critic};
@@ -194,11 +196,14 @@ pub fn train_actor(
     };
     let (mut train_ratio, mut objective, mut critic_loss, mut logged) = (0.0, 0.0, 0.0, 0usize);
     let mut updates = 0usize;
+    let mut count = 0;
     let mut order: Vec<usize> = (0..data.train.len()).collect();
     for epoch in 0..cfg.epochs {
         order.sort_unstable();
         order.shuffle(&mut stream(&cfg.label(&format!("shuffle/{epoch}"))));
-        let mut count = 0;
+        if cfg.mimic_epoch_boundary_discard {
+            count = 0;
+        }
         for (position, &k) in order.iter().enumerate() {
             let g = &data.train[k];
             let mut rng = stream(&cfg.label(&format!("epoch/{epoch}/graph/{position}")));
