@@ -60,15 +60,18 @@ fn main() {
             "\n{} ({:?}, lr {}; start: draw {}, live at {:.3} of the training links)",
             run.name, run.kind, spec.lr, run.start_draws, run.start_live_fraction
         );
-        println!("point  test ratio  train ratio  actor objective  critic loss  copy spread");
+        println!(
+            "point  test ratio  train ratio  actor objective  critic loss  mean z  copy spread"
+        );
         for k in 0..run.test_ratio.len() {
             println!(
-                "{:5}  {:10.4}  {:11.4}  {:15.5}  {:11.5}  {:11.3e}",
+                "{:5}  {:10.4}  {:11.4}  {:15.5}  {:11.5}  {:6.3}  {:11.3e}",
                 k + 1,
                 run.test_ratio[k],
                 run.train_ratio[k],
                 run.actor_objective[k],
                 run.critic_loss[k],
+                run.mean_factor[k],
                 run.copy_spread[k]
             );
         }

@@ -56,6 +56,9 @@ pub struct SchedulingRun {
     pub actor_objective: Vec<f64>,
     /// Mean critic loss over the same graphs.
     pub critic_loss: Vec<f64>,
+    /// Mean scaling factor `z` (with its exploration noise) over the same graphs' links
+    /// (the reference code's `z_avg`).
+    pub mean_factor: Vec<f64>,
     /// Message rounds since the start (the actor's; centralized: forward rounds only).
     pub rounds: Vec<u64>,
     /// Root-mean-square distance of the actor copies from their mean (0 when centralized).
@@ -188,13 +191,15 @@ pub fn train_actor(
         train_ratio: Vec::new(),
         actor_objective: Vec::new(),
         critic_loss: Vec::new(),
+        mean_factor: Vec::new(),
         rounds: Vec::new(),
         copy_spread: Vec::new(),
         ledger: Ledger::default(),
         start_draws,
         start_live_fraction,
     };
-    let (mut train_ratio, mut objective, mut critic_loss, mut logged) = (0.0, 0.0, 0.0, 0usize);
+    let (mut train_ratio, mut objective, mut critic_loss, mut factor) = (0.0, 0.0, 0.0, 0.0);
+    let mut logged = 0usize;
     let mut updates = 0usize;
     let mut count = 0;
     let mut order: Vec<usize> = (0..data.train.len()).collect();
@@ -245,6 +250,7 @@ pub fn train_actor(
             let greedy_weight = set_weight(&greedy(&g.graph, &w), &w);
             train_ratio += ratio(g, &clean, &w, greedy_weight);
             objective += obj;
+            factor += z.iter().sum::<f64>() / n as f64;
             logged += 1;
 
             let jittered: Vec<f64> = z.iter().zip(&jitter).map(|(a, b)| a + b).collect();
@@ -271,9 +277,11 @@ pub fn train_actor(
             run.train_ratio.push(train_ratio / logged as f64);
             run.actor_objective.push(objective / logged as f64);
             run.critic_loss.push(critic_loss / logged as f64);
+            run.mean_factor.push(factor / logged as f64);
             run.rounds.push(ledger.rounds);
             run.copy_spread.push(copy_spread(theta.view()));
-            (train_ratio, objective, critic_loss, logged) = (0.0, 0.0, 0.0, 0);
+            (train_ratio, objective, critic_loss, factor) = (0.0, 0.0, 0.0, 0.0);
+            logged = 0;
 
             let mut picks: Vec<usize> = (0..memory.len()).collect();
             picks.shuffle(&mut stream(&cfg.label(&format!("replay/{updates}/actor"))));
