@@ -20,6 +20,18 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 /// Widths, nonlinearities and whether every layer has a bias.
+///
+/// ```
+/// use hogwild_distributed::filter::Activation;
+/// use hogwild_distributed::scheduling::cheb::ChebNet;
+/// use hogwild_distributed::topology::scheduling_laplacian;
+/// let net = ChebNet { widths: vec![1, 4, 1], activations: vec![Activation::LeakyRelu, Activation::Relu], bias: false };
+/// assert_eq!(net.len(), 2 * 4 + 2 * 4); // W0 and W1 of both layers
+/// let s = scheduling_laplacian(&hogwild_graph::Graph::path(3));
+/// let copies = net.initial_copies(3, &mut hogwild_distributed::stream("doc")); // a copy per node
+/// let trace = net.forward(&s, copies.view(), ndarray::Array2::ones((3, 1)));
+/// assert_eq!(trace.output().dim(), (3, 1));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChebNet {
     /// `L + 1` widths: inputs, hidden widths, outputs.

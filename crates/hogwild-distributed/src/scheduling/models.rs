@@ -60,7 +60,19 @@ pub struct CriticPass {
 }
 
 impl Critic {
-    /// The reference code's critic: 5 layers, hidden 64, L2 5e-4.
+    /// A critic of `layers` layers (the reference code's: 5, hidden 64, L2 5e-4).
+    ///
+    /// ```
+    /// use hogwild_distributed::scheduling::models::Critic;
+    /// let critic = Critic::new(5, 64, 5e-4);
+    /// let s = hogwild_distributed::topology::scheduling_laplacian(&hogwild_graph::Graph::path(4));
+    /// let phi = critic.net.initial_copies(1, &mut hogwild_distributed::stream("doc"));
+    /// let pass = critic.forward(&s, phi.view(), &[0.1, 0.5, 0.2, 0.9]);
+    /// // a softmax over the two outputs of every link
+    /// assert!(pass.p.rows().into_iter().all(|r| (r.sum() - 1.0).abs() < 1e-12));
+    /// let (_, dz) = critic.actor_objective(&s, phi.view(), &pass);
+    /// assert_eq!(dz.len(), 4);
+    /// ```
     pub fn new(layers: usize, hidden: usize, l2: f64) -> Critic {
         let mut widths = vec![2];
         widths.extend(std::iter::repeat_n(hidden, layers - 1));

@@ -101,10 +101,6 @@ pub fn initial_actor(cfg: &SchedulingConfig, data: &SchedulingData) -> (Array2<f
     let mut best: Option<(Array2<f64>, f64)> = None;
     for k in 0..MAX_START_DRAWS {
         let theta = net.initial_copies(1, &mut stream(&cfg.label(&format!("actor-start/{k}"))));
-        if cfg.live_start_fraction == 0.0 {
-            let live = live_fraction(cfg, theta.view(), data);
-            return (theta, 1, live);
-        }
         let live = live_fraction(cfg, theta.view(), data);
         if live >= cfg.live_start_fraction {
             return (theta, k + 1, live);
