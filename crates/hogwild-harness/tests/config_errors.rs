@@ -735,6 +735,20 @@ fn a_distributed_experiment_names_exactly_one_experiment_with_its_own_keys() {
             "epochs = [1, 10, 30, 60, 201]",
             &["distributed.fdt-power.epochs[4]", "1..=200"],
         ),
+        (
+            "epochs = [1, 11, 22, 33, 44, 55]",
+            "epochs = [1, 11, 22, 33, 44, 58]",
+            &[
+                "distributed.fdt-scheduling.epochs[5]",
+                "1..=57",
+                "mini-batch",
+            ],
+        ),
+        (
+            "batch_graphs = 100           # reference code",
+            "batch_graphs = 0",
+            &["distributed.fdt-scheduling.scheduling.batch_graphs", "0"],
+        ),
     ] {
         expect_error(&edited(from, to), needles);
     }
@@ -745,7 +759,7 @@ fn a_distributed_experiment_names_exactly_one_experiment_with_its_own_keys() {
         "{HARNESS}\n{}\n",
         block.replace("fdt-power.power", "fdt-regression.power")
     );
-    expect_error(&both, &["distributed.fdt-regression.power", "not both"]);
+    expect_error(&both, &["distributed.fdt-regression.power", "not several"]);
     let start = HARNESS
         .find("[distributed.fdt-regression.regression]")
         .unwrap();

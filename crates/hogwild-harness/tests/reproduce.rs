@@ -288,6 +288,28 @@ fn power_allocation_runs_through_the_harness_with_its_references() {
 }
 
 #[test]
+fn link_scheduling_runs_through_the_harness_seed_by_seed() {
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    quick_tables(one.path(), 1, &["fdt-scheduling"]);
+    quick_tables(two.path(), 2, &["fdt-scheduling"]);
+    let read = |dir: &Path, file: &str| {
+        std::fs::read_to_string(dir.join("fdt-scheduling").join(file)).unwrap()
+    };
+    for file in ["table.md", "table.csv", "curves.csv", "curves.svg"] {
+        assert_eq!(read(one.path(), file), read(two.path(), file), "{file}");
+    }
+    // 2 seeds x 2 optimisers x 10 evaluations (100 graphs x 2 epochs / 20 per update).
+    assert_eq!(
+        read(one.path(), "curves.csv").lines().count(),
+        1 + 2 * 2 * 10
+    );
+    let md = read(one.path(), "table.md");
+    assert!(md.contains("| above greedy |"), "{md}");
+    assert!(read(one.path(), "record.toml").contains("distributed-scheduling"));
+    insta::assert_snapshot!("quick_fdt_scheduling_table", md);
+}
+
+#[test]
 fn outputs_are_byte_identical_across_runs_and_thread_counts() {
     let (a, b, c) = (
         tempfile::tempdir().unwrap(),

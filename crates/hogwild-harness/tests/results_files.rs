@@ -44,12 +44,17 @@ fn every_distributed_experiment_has_its_files_and_config() {
             is_distributed(&dir),
             "results/{name}: no distributed record"
         );
-        let own = if table.power.is_some() {
-            "wmmse.csv"
+        let own: &[&str] = if table.power.is_some() {
+            &["wmmse.csv"]
+        } else if table.regression.is_some() {
+            &["ledger.csv"]
         } else {
-            "ledger.csv"
+            &[]
         };
-        for file in ["table.md", "table.csv", "curves.csv", "curves.svg", own] {
+        for file in ["table.md", "table.csv", "curves.csv", "curves.svg"]
+            .iter()
+            .chain(own)
+        {
             assert!(dir.join(file).is_file(), "results/{name}/{file}");
         }
         let record: toml::Table =

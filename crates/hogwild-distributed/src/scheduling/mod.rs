@@ -34,7 +34,7 @@ use crate::optim::{OptimiserKind, OptimiserSpec};
 use hogwild_settings::{at_least, non_negative, positive, InvalidSetting, Key};
 use serde::{Deserialize, Serialize};
 
-/// The experiment's settings (`[distributed.fdt-scheduling]` once the harness runs it);
+/// The experiment's settings (`[distributed.fdt-scheduling.scheduling]`);
 /// [`SchedulingConfig::paper`] is the reference code's setting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

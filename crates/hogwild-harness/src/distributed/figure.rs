@@ -62,7 +62,7 @@ pub(crate) fn curves_svg(
         format!("test {metric}, mean of {seeds} seed(s); circles: the authors' run"),
         format!("test {metric} against counted message rounds"),
     ];
-    let axes = ["epoch", "message rounds"];
+    let axes = [table.unit(), "message rounds"];
     svg(2, &|p, area| {
         let series = &panels[p];
         let xs = extent(series.iter().flat_map(|s| s.points.iter().map(|q| q.0)));

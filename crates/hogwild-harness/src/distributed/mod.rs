@@ -1,22 +1,26 @@
 //! Fully distributed online training (`[distributed.NAME]` in `harness.toml`): the
 //! experiments of Olshevskyi et al. through `hogwild_distributed`, swept over seeds and
 //! written to `results/NAME/`. Which experiment a table runs is the name of its settings
-//! table: `[distributed.NAME.regression]` (experiment 1, node regression: [`regression`]) or
-//! `[distributed.NAME.power]` (experiment 2, power allocation: [`power`]).
+//! table: `[distributed.NAME.regression]` (experiment 1, node regression: [`regression`]),
+//! `[distributed.NAME.power]` (experiment 2, power allocation: [`power`]) or
+//! `[distributed.NAME.scheduling]` (experiment 3, link scheduling: [`scheduling`]).
 //!
 //! These are not GNN tables (no models, sync or async modes): each run trains one
-//! optimiser's copies with one seed and gives per-epoch curves; the table shows the mean ±
-//! std over seeds at chosen epochs, the authors' single run beside it. Runs are independent
+//! optimiser's copies with one seed and gives per-epoch curves (link scheduling: one point
+//! per mini-batch of graphs); the table shows the mean ± std over seeds at chosen epochs,
+//! the authors' single run beside it. Runs are independent
 //! and made in parallel; each is sequential, so the files do not depend on the thread count.
 
 mod figure;
 pub mod power;
 pub mod regression;
+pub mod scheduling;
 
 use crate::report::frame::{Frame, Values};
 use anyhow::Context;
 use hogwild_distributed::power::PowerConfig;
 use hogwild_distributed::regression::RegressionConfig;
+use hogwild_distributed::scheduling::SchedulingConfig;
 use hogwild_settings::{InvalidSetting, Key};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -35,7 +39,8 @@ pub struct DistributedTable {
     pub seeds: Vec<u64>,
     /// Delta degrees of freedom of the standard deviation over seeds.
     pub std_ddof: u8,
-    /// Epochs (1-based, ascending) whose test metric the table reports.
+    /// Epochs (1-based, ascending) whose test metric the table reports; for link
+    /// scheduling, evaluations (one before each update on a mini-batch of graphs).
     pub epochs: Vec<usize>,
     /// The authors' value per optimiser name at each of `epochs` (read off their result
     /// files), shown beside ours.
@@ -51,6 +56,9 @@ pub struct DistributedTable {
     /// Experiment 2's settings (`hogwild_distributed::power::PowerConfig`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub power: Option<PowerConfig>,
+    /// Experiment 3's settings (`hogwild_distributed::scheduling::SchedulingConfig`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduling: Option<SchedulingConfig>,
 }
 
 /// The experiment a [`DistributedTable`] runs, with its settings.
@@ -60,32 +68,54 @@ pub enum Experiment<'a> {
     Regression(&'a RegressionConfig),
     /// Power allocation (experiment 2).
     Power(&'a PowerConfig),
+    /// Link scheduling (experiment 3).
+    Scheduling(&'a SchedulingConfig),
 }
 
 impl DistributedTable {
-    /// The experiment and its settings, or the error a table with none or both has.
+    /// The experiment and its settings, or the error a table with none or several has.
     pub fn experiment(&self) -> Result<Experiment<'_>, InvalidSetting> {
-        match (&self.regression, &self.power) {
-            (Some(r), None) => Ok(Experiment::Regression(r)),
-            (None, Some(p)) => Ok(Experiment::Power(p)),
-            (Some(_), Some(_)) => Err(InvalidSetting::new(
-                "power",
-                "",
-                "give one experiment's settings: [.regression] or [.power], not both",
-            )),
-            (None, None) => Err(InvalidSetting::new(
+        let given: Vec<(&str, Experiment<'_>)> = [
+            self.regression
+                .as_ref()
+                .map(|r| ("regression", Experiment::Regression(r))),
+            self.power.as_ref().map(|p| ("power", Experiment::Power(p))),
+            self.scheduling
+                .as_ref()
+                .map(|s| ("scheduling", Experiment::Scheduling(s))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        match given[..] {
+            [(_, experiment)] => Ok(experiment),
+            [] => Err(InvalidSetting::new(
                 "regression",
                 "",
-                "missing: give one experiment's settings, [.regression] (node regression) or [.power] (power allocation)",
+                "missing: give one experiment's settings, [.regression] (node regression), [.power] (power allocation) or [.scheduling] (link scheduling)",
+            )),
+            [_, (second, _), ..] => Err(InvalidSetting::new(
+                second,
+                "",
+                "give one experiment's settings ([.regression], [.power] or [.scheduling]), not several",
             )),
         }
     }
 
-    /// The experiment's name in records (`distributed-regression`, `distributed-power`).
+    /// The experiment's name in records (`distributed-regression`, …).
     fn experiment_name(&self) -> &'static str {
         match self.experiment() {
             Ok(Experiment::Power(_)) => "distributed-power",
+            Ok(Experiment::Scheduling(_)) => "distributed-scheduling",
             _ => "distributed-regression",
+        }
+    }
+
+    /// What an entry of `epochs` counts: `epoch`, or `mini-batch` (link scheduling).
+    fn unit(&self) -> &'static str {
+        match self.experiment() {
+            Ok(Experiment::Scheduling(_)) => "mini-batch",
+            _ => "epoch",
         }
     }
 
@@ -97,6 +127,7 @@ impl DistributedTable {
         match self.experiment() {
             Ok(Experiment::Regression(r)) => names(&r.optimisers),
             Ok(Experiment::Power(p)) => names(&p.optimisers),
+            Ok(Experiment::Scheduling(s)) => names(&s.optimisers),
             Err(_) => vec![],
         }
     }
@@ -111,6 +142,10 @@ impl DistributedTable {
             Experiment::Power(p) => {
                 p.check().map_err(|e| e.under("power"))?;
                 p.epochs
+            }
+            Experiment::Scheduling(s) => {
+                s.check().map_err(|e| e.under("scheduling"))?;
+                s.updates()
             }
         };
         if self.seeds.is_empty() {
@@ -129,7 +164,10 @@ impl DistributedTable {
                 return Err(InvalidSetting::new(
                     Key::new().name("epochs").index(i),
                     e,
-                    format!("epochs must ascend within 1..={total_epochs} (the settings' epochs)"),
+                    format!(
+                        "epochs must ascend within 1..={total_epochs} (the settings' {}s)",
+                        self.unit()
+                    ),
                 ));
             }
         }
@@ -184,7 +222,7 @@ pub(crate) type ColumnDoc = (&'static str, &'static str, &'static str);
 /// `table.csv` of every distributed experiment.
 const CELL_COLUMNS: &[ColumnDoc] = &[
     ("row", "string", "optimiser name, or (power) a reference line: `full-power`, `untrained`, `truncated-wmmse`, `full-wmmse`"),
-    ("column_label", "string", "`epoch E` (the test metric after epoch E), or `reference`"),
+    ("column_label", "string", "`epoch E` (the test metric after epoch E), `mini-batch K` (link scheduling: before the K-th update), or `reference`"),
     ("mean", "float64", "mean over seeds"),
     ("std", "float64", "standard deviation over seeds, with the table's `std_ddof`"),
     ("n", "uint64", "seeds"),
@@ -202,6 +240,7 @@ pub fn schema_section() -> String {
         ("ledger.csv (node regression)", regression::LEDGER_COLUMNS),
         ("curves.csv (power allocation)", power::CURVE_COLUMNS),
         ("wmmse.csv (power allocation)", power::WMMSE_COLUMNS),
+        ("curves.csv (link scheduling)", scheduling::CURVE_COLUMNS),
     ] {
         s.push_str(&format!(
             "\n### {file}\n\n| column | type | meaning |\n|---|---|---|\n"
@@ -260,11 +299,12 @@ fn cells_table<'a>(
     runs: &'a [(&'a str, &'a [f64], &'a [u64])],
     decimals: usize,
 ) -> (String, Frame) {
+    let unit = table.unit();
     let mut md = format!("### {}\n\n| optimiser |", table.title);
     for e in &table.epochs {
-        md.push_str(&format!(" epoch {e} |"));
+        md.push_str(&format!(" {unit} {e} |"));
     }
-    md.push_str(" rounds per epoch |\n|---|");
+    md.push_str(&format!(" rounds per {unit} |\n|---|"));
     md.push_str(&"---|".repeat(table.epochs.len() + 1));
     md.push('\n');
     let (mut row, mut column, mut mean, mut std, mut n, mut paper) =
@@ -281,17 +321,22 @@ fn cells_table<'a>(
             }
             md.push_str(" |");
             row.push(Some(name.clone()));
-            column.push(Some(format!("epoch {e}")));
+            column.push(Some(format!("{unit} {e}")));
             mean.push(Some(m));
             std.push(Some(s));
             n.push(Some(count as u64));
             paper.push(authors);
         }
-        let per_epoch = runs
+        // Cumulative rounds; the first point may come before any training (scheduling).
+        let per_unit = runs
             .iter()
             .find(|(n, _, _)| *n == name)
-            .map_or(0, |(_, _, rounds)| rounds[0]);
-        md.push_str(&format!(" {per_epoch} |\n"));
+            .map_or(0, |(_, _, rounds)| match rounds {
+                [first, second, ..] => second - first,
+                [only] => *only,
+                [] => 0,
+            });
+        md.push_str(&format!(" {per_unit} |\n"));
     }
     let mut f = Frame::default();
     f.push("row", Values::Text(row));
@@ -357,6 +402,7 @@ pub fn reproduce(
     let written = pool.install(|| match experiment {
         Experiment::Regression(settings) => regression::write(table, settings),
         Experiment::Power(settings) => power::write(table, settings),
+        Experiment::Scheduling(settings) => scheduling::write(table, settings),
     })?;
     let record = Record {
         table: name,
@@ -395,6 +441,7 @@ mod tests {
             paper_references: BTreeMap::new(),
             regression: Some(RegressionConfig::paper()),
             power: None,
+            scheduling: None,
         };
         let (_, cells) = cells_table(&table, &[], 4);
         assert!(documented(&cells, CELL_COLUMNS));
