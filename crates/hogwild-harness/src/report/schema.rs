@@ -308,7 +308,8 @@ pub(super) fn markdown_table<R>(title: &str, about: &str, specs: &[ColumnSpec<R>
     s
 }
 
-/// `results/schema.md`: every column of `runs.*`, `curves.*` and `faults.csv`.
+/// `results/schema.md`: every column of `runs.*`, `curves.*` and `faults.csv`, and of the
+/// AMP tables' `runs.csv`, `curves.csv` and `distances.csv`.
 pub fn schema_markdown() -> String {
     format!(
         "# The columns of `runs.*`, `curves.*` and `faults.csv`\n\n\
@@ -324,7 +325,7 @@ pub fn schema_markdown() -> String {
          across machines and thread counts.\n\n\
          A cell of `table.md` is not the mean of its rows: first each run's asynchronous \
          value is the mean over its orderings, then the cell is the mean ± std over runs \
-         (seeds × folds), with the table's `std_ddof`.\n\n{}\n{}\n{}",
+         (seeds × folds), with the table's `std_ddof`.\n\n{}\n{}\n{}\n{}",
         markdown_table(
             "runs",
             "One row per evaluation: a run's synchronous evaluation, then each asynchronous ordering.",
@@ -338,7 +339,8 @@ pub fn schema_markdown() -> String {
             ),
             &curve_columns()
         ),
-        super::faults::schema_section()
+        super::faults::schema_section(),
+        super::amp::schema_section()
     )
 }
 
