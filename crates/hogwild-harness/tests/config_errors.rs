@@ -845,7 +845,7 @@ fn amp_tables_are_checked() {
         (
             "[amp.amp-extrapolation.extrapolation]",
             "[amp.amp-extrapolation.expressiveness]",
-            &["amp.amp-extrapolation", "unknown field `train_graphs`"],
+            &["line", "unknown field", "expected `datasets` or `gin_layers`"],
         ),
     ] {
         let text = edited(from, to);
