@@ -845,7 +845,11 @@ fn amp_tables_are_checked() {
         (
             "[amp.amp-extrapolation.extrapolation]",
             "[amp.amp-extrapolation.expressiveness]",
-            &["line", "unknown field", "expected `datasets` or `gin_layers`"],
+            &[
+                "line",
+                "unknown field",
+                "expected `datasets` or `gin_layers`",
+            ],
         ),
     ] {
         let text = edited(from, to);
