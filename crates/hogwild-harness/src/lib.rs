@@ -1,10 +1,12 @@
 //! The hogwild harness: reads `harness.toml`, runs every table's sweep, and writes
 //! `results/`. The `hogwild` binary is a thin command line over [`reproduce`].
 
+pub mod amp;
 pub mod config;
 pub mod curve;
 pub mod data;
 pub mod distributed;
+pub mod experiment;
 pub mod faults;
 pub mod outdir;
 pub mod progress;
@@ -169,10 +171,7 @@ impl Plan {
         wall: f64,
     ) -> anyhow::Result<Vec<TableReport>> {
         let mut reports = vec![];
-        crate::outdir::write_atomic(
-            &opts.out.join("schema.md"),
-            report::schema::schema_markdown().as_bytes(),
-        )?;
+        write_schema(opts)?;
         for (name, table) in &self.tables {
             let runs: Vec<_> = self
                 .runs
@@ -221,15 +220,18 @@ impl Plan {
     }
 }
 
-/// Runs the selected tables (and distributed-training experiments, `[distributed.*]`) and
+/// Runs the selected tables (and distributed-training experiments, `[distributed.*]`, and
+/// AMP's tables, `[amp.*]`) and
 /// writes their results; returns the tables' reports.
 pub fn reproduce(opts: &ReproduceOptions) -> anyhow::Result<Vec<TableReport>> {
     let start = Instant::now();
     anyhow::ensure!(opts.threads >= 1, "-j must be at least 1");
     let plan = Plan::load(opts)?;
     let distributed = plan.config.select_distributed(&opts.tables);
+    let amp_tables = plan.config.select_amp(&opts.tables);
     let mut dirs = plan.table_names();
     dirs.extend(distributed.iter().map(|(n, _)| n.as_str()));
+    dirs.extend(amp_tables.iter().map(|(n, _)| n.as_str()));
     let _out = OutputDir::open(&opts.out, &dirs)?;
     let mut reports = vec![];
     if !plan.tables.is_empty() {
@@ -254,7 +256,39 @@ pub fn reproduce(opts: &ReproduceOptions) -> anyhow::Result<Vec<TableReport>> {
             progress::duration_text(began.elapsed().as_secs_f64())
         ));
     }
+    if !amp_tables.is_empty() {
+        // The schema documents the AMP tables' files too.
+        write_schema(opts)?;
+    }
+    for (name, table) in &amp_tables {
+        let began = Instant::now();
+        opts.say(&format!(
+            "{name}: {} column(s) x {} model(s) x {} seed(s)",
+            table.columns().len(),
+            table.models.len(),
+            table.seeds.len()
+        ));
+        amp::reproduce(
+            name,
+            table,
+            &opts.profile,
+            opts.threads,
+            &opts.out.join(name),
+        )?;
+        opts.say(&format!(
+            "{name} in {}",
+            progress::duration_text(began.elapsed().as_secs_f64())
+        ));
+    }
     Ok(reports)
+}
+
+/// Writes `out/schema.md`, the columns of every file the tables write.
+fn write_schema(opts: &ReproduceOptions) -> anyhow::Result<()> {
+    crate::outdir::write_atomic(
+        &opts.out.join("schema.md"),
+        report::schema::schema_markdown().as_bytes(),
+    )
 }
 
 /// The sweep of `plan`'s tables into `opts.out`.

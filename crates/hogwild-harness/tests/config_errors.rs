@@ -782,3 +782,110 @@ fn a_distributed_experiment_names_exactly_one_experiment_with_its_own_keys() {
         ],
     );
 }
+
+#[test]
+fn amp_tables_are_checked() {
+    for (from, to, needles) in [
+        (
+            "datasets = [\"Limits1\", \"Limits2\",",
+            "datasets = [\"Limits1\", \"Limits3\",",
+            &[
+                "amp.amp-expressiveness.expressiveness.datasets[1]",
+                "\"Limits3\"",
+                "no such benchmark",
+                "Skip-Cycles",
+            ][..],
+        ),
+        (
+            "models = [\"amp-rnn\", \"gin\"]",
+            "models = [\"amp-rnn\", \"amp-rnn\"]",
+            &["amp.amp-expressiveness.models[1]", "listed twice"],
+        ),
+        (
+            "models = [\"amp-rnn\", \"gin\"]",
+            "models = [\"amp-rnn\", \"amp-gin\"]",
+            &["amp-gin", "unknown variant", "line"],
+        ),
+        (
+            "paper = { amp-rnn = [[100, 0], [100, 0], [100, 1],",
+            "paper = { amp-rnn = [[100, 0], [100], [100, 1],",
+            &["amp.amp-expressiveness.paper.amp-rnn[1]", "[mean, std]"],
+        ),
+        (
+            "paper = { amp-rnn = [[96, 2], [85, 5],",
+            "paper = { amp-rnn = [[85, 5],",
+            &[
+                "amp.amp-extrapolation.paper.amp-rnn",
+                "[7 cells]",
+                "one [mean, std] or [] per column (8)",
+            ],
+        ),
+        (
+            "paper = { amp-rnn = [[96, 2],",
+            "paper = { amp-rnm = [[96, 2],",
+            &[
+                "amp.amp-extrapolation.paper.amp-rnm",
+                "no such row",
+                "reference",
+            ],
+        ),
+        (
+            "test_sizes = [10, 25, 50,",
+            "test_sizes = [10, 50, 25,",
+            &[
+                "amp.amp-extrapolation.extrapolation.test_sizes[2]",
+                "ascend",
+            ],
+        ),
+        (
+            "models = [\"amp-rnn\", \"amp-gru\",",
+            "models = [\"gin\", \"amp-gru\",",
+            &[
+                "amp.amp-extrapolation.models[0]",
+                "oracle depth",
+                "not built yet",
+            ],
+        ),
+        (
+            "hidden = 30                  # paper",
+            "hidden = 0",
+            &["amp.amp-extrapolation.extrapolation.hidden", "at least 1"],
+        ),
+        (
+            "lr = 0.01                    # paper\nmodels = [\"amp-rnn\", \"gin\"]",
+            "lr = -0.01\nmodels = [\"amp-rnn\", \"gin\"]",
+            &["amp.amp-expressiveness.lr", "-0.01", "positive"],
+        ),
+        (
+            "[amp.amp-extrapolation.extrapolation]",
+            "[amp.amp-extrapolation.expressiveness]",
+            &[
+                "line",
+                "unknown field",
+                "expected `datasets` or `gin_layers`",
+            ],
+        ),
+    ] {
+        let text = edited(from, to);
+        let err = load(&text).expect_err(to);
+        assert!(err.starts_with("my/harness.toml"), "{err}");
+        for n in needles {
+            assert!(err.contains(n), "{to}: error lacks {n:?}: {err}");
+        }
+    }
+    // Names are output directories, shared with no table or distributed experiment.
+    for (name, needle) in [
+        ("\"../x\"", "identifiers"),
+        ("chains", "a [tables] entry has this name"),
+        ("fdt-regression", "a [distributed] entry has this name"),
+    ] {
+        let text = HARNESS
+            .replace("[amp.amp-extrapolation]", &format!("[amp.{name}]"))
+            .replace(
+                "[amp.amp-extrapolation.extrapolation]",
+                &format!("[amp.{name}.extrapolation]"),
+            );
+        let err = load(&text).expect_err(name);
+        assert!(err.contains(needle), "{name}: {err}");
+    }
+}

@@ -575,3 +575,58 @@ fn settings_can_be_changed_on_the_command_line() {
         "{record}"
     );
 }
+
+#[test]
+fn amp_tables_run_through_the_harness_byte_identical_across_thread_counts() {
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let names = ["amp-expressiveness", "amp-extrapolation"];
+    let reports = quick_tables(one.path(), 1, &names);
+    assert!(reports.is_empty(), "no GNN table was asked for");
+    quick_tables(two.path(), 2, &names);
+    let read = |dir: &Path, table: &str, file: &str| {
+        std::fs::read_to_string(dir.join(table).join(file)).unwrap()
+    };
+    for (table, file) in names
+        .iter()
+        .flat_map(|t| ["table.md", "table.csv", "runs.csv", "curves.csv"].map(|f| (*t, f)))
+        .chain([("amp-extrapolation", "distances.csv")])
+    {
+        assert_eq!(
+            read(one.path(), table, file),
+            read(two.path(), table, file),
+            "{table}/{file} differs between -j 1 and -j 2"
+        );
+    }
+    let record = read(two.path(), "amp-expressiveness", "record.toml");
+    assert!(
+        record.contains("experiment = \"amp-expressiveness\""),
+        "{record}"
+    );
+    assert!(record.contains("threads = 2"), "{record}");
+    // GIN is bounded by 1-WL: exactly chance on Limits1 (1/2) and MAX (1/20) in every run.
+    let cells = read(one.path(), "amp-expressiveness", "table.csv");
+    for row in ["gin,Limits1,50.0,0.0,2,", "gin,MAX,5.0,0.0,2,"] {
+        assert!(cells.contains(row), "{row}: {cells}");
+    }
+    // One runs.csv row per (column, model, seed) of Table 2; per (model, seed, size) of 3.
+    assert_eq!(
+        read(one.path(), "amp-expressiveness", "runs.csv")
+            .lines()
+            .count(),
+        1 + 3 * 2 * 2
+    );
+    assert_eq!(
+        read(one.path(), "amp-extrapolation", "runs.csv")
+            .lines()
+            .count(),
+        1 + 2 * 2 * 2
+    );
+    insta::assert_snapshot!(
+        "quick_amp_expressiveness_table",
+        read(one.path(), "amp-expressiveness", "table.md")
+    );
+    insta::assert_snapshot!(
+        "quick_amp_extrapolation_table",
+        read(one.path(), "amp-extrapolation", "table.md")
+    );
+}

@@ -14,12 +14,12 @@ fn results() -> PathBuf {
 }
 
 /// Every table directory under `results/` (those with a `table.md`) but the distributed
-/// experiments'.
+/// experiments' and AMP's tables'.
 fn tables() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(results())
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.join("table.md").is_file() && !is_distributed(p))
+        .filter(|p| p.join("table.md").is_file() && !is_distributed(p) && amp_kind(p).is_none())
         .collect();
     v.sort();
     v
@@ -29,6 +29,44 @@ fn tables() -> Vec<PathBuf> {
 fn is_distributed(dir: &Path) -> bool {
     std::fs::read_to_string(dir.join("record.toml"))
         .is_ok_and(|r| r.contains("experiment = \"distributed-"))
+}
+
+/// The experiment of an AMP table's results in `dir` (`amp-expressiveness`, …), if any.
+fn amp_kind(dir: &Path) -> Option<String> {
+    let record: toml::Table =
+        toml::from_str(&std::fs::read_to_string(dir.join("record.toml")).ok()?).ok()?;
+    let kind = record.get("experiment")?.as_str()?;
+    kind.starts_with("amp-").then(|| kind.to_string())
+}
+
+#[test]
+fn every_committed_amp_table_has_its_files_and_config() {
+    let config = hogwild_harness::config::Config::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../harness.toml"),
+        hogwild_harness::config::DEFAULT_PROFILE,
+    )
+    .unwrap();
+    for (name, table) in &config.amp {
+        let dir = results().join(name);
+        if !dir.exists() {
+            continue;
+        }
+        assert_eq!(
+            amp_kind(&dir).as_deref(),
+            Some(table.experiment().kind()),
+            "results/{name}: no AMP record of its kind"
+        );
+        for file in ["table.md", "table.csv", "runs.csv", "curves.csv"] {
+            assert!(dir.join(file).is_file(), "results/{name}/{file}");
+        }
+        let record: toml::Table =
+            toml::from_str(&std::fs::read_to_string(dir.join("record.toml")).unwrap()).unwrap();
+        assert_eq!(
+            record["config_sha256"].as_str().unwrap(),
+            hogwild_harness::experiment::config_hash(table),
+            "results/{name} was made from other settings than harness.toml's: regenerate it"
+        );
+    }
 }
 
 #[test]

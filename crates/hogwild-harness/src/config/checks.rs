@@ -132,16 +132,11 @@ impl Config {
         }
         self.async_.check().map_err(|e| fail(e.under("async")))?;
         for (name, t) in &self.distributed {
-            let at = Key::new().name("distributed").name(name.as_str());
-            self.check_name(&at, name)?;
-            check_text(at.clone().name("title"), &t.title).map_err(fail)?;
-            if self.tables.contains_key(name) {
-                return Err(fail(InvalidSetting::new(
-                    at,
-                    name,
-                    "a [tables] entry has this name: both would write results/NAME/",
-                )));
-            }
+            let at = self.check_experiment("distributed", name, &t.title)?;
+            t.check().map_err(|e| fail(e.under(at)))?;
+        }
+        for (name, t) in &self.amp {
+            let at = self.check_experiment("amp", name, &t.title)?;
             t.check().map_err(|e| fail(e.under(at)))?;
         }
         let mut plan_bytes = Bytes(0);
@@ -175,6 +170,31 @@ impl Config {
                 .map_err(|e| fail(e.under(table_key(name))))?;
         }
         self.check_claims()
+    }
+
+    /// The name and title of experiment `name` of `section` (`distributed`, `amp`): its
+    /// name names its output directory, which no table or other experiment may share.
+    /// Returns its key.
+    fn check_experiment(&self, section: &str, name: &str, title: &str) -> Result<Key, ConfigError> {
+        let fail = |e: InvalidSetting| self.invalid(e, &[]);
+        let at = Key::new().name(section).name(name);
+        self.check_name(&at, name)?;
+        check_text(at.clone().name("title"), title).map_err(fail)?;
+        let clash = if self.tables.contains_key(name) {
+            Some("tables")
+        } else if section != "distributed" && self.distributed.contains_key(name) {
+            Some("distributed")
+        } else {
+            None
+        };
+        if let Some(other) = clash {
+            return Err(fail(InvalidSetting::new(
+                at,
+                name,
+                format!("a [{other}] entry has this name: both would write results/NAME/"),
+            )));
+        }
+        Ok(at)
     }
 
     /// A table's (or distributed experiment's) name names its output directory.

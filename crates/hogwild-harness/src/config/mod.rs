@@ -87,6 +87,9 @@ pub struct Config {
     /// `results/NAME/` beside the tables.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub distributed: BTreeMap<String, crate::distributed::DistributedTable>,
+    /// AMP's tables (`[amp.NAME]`), written to `results/NAME/` beside the tables.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub amp: BTreeMap<String, crate::amp::AmpTable>,
     /// The papers' qualitative claims, checked on the written tables (`results/claims.md`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub claims: Vec<claims::Claim>,
@@ -392,7 +395,7 @@ impl Config {
         }
         let mut selected: Vec<(String, TableConfig)> = vec![];
         for n in names {
-            if self.distributed.contains_key(n) {
+            if self.distributed.contains_key(n) || self.amp.contains_key(n) {
                 continue;
             }
             if selected.iter().any(|(s, _)| s == n) {
@@ -406,6 +409,7 @@ impl Config {
                     self.tables
                         .keys()
                         .chain(self.distributed.keys())
+                        .chain(self.amp.keys())
                         .cloned()
                         .collect::<Vec<_>>()
                         .join(", ")
@@ -423,16 +427,31 @@ impl Config {
         &self,
         names: &[String],
     ) -> Vec<(String, crate::distributed::DistributedTable)> {
-        self.distributed
-            .iter()
-            .filter(|(n, t)| {
-                if names.is_empty() {
-                    !t.optional
-                } else {
-                    names.contains(n)
-                }
-            })
-            .map(|(n, t)| (n.clone(), t.clone()))
-            .collect()
+        select_experiments(&self.distributed, names, |t| t.optional)
     }
+
+    /// The AMP tables among `names`, as [`Config::select_distributed`].
+    pub fn select_amp(&self, names: &[String]) -> Vec<(String, crate::amp::AmpTable)> {
+        select_experiments(&self.amp, names, |t| t.optional)
+    }
+}
+
+/// The experiments of one section among `names` (each once); when `names` is empty, every
+/// one but the `optional` ones, in name order.
+fn select_experiments<T: Clone>(
+    section: &BTreeMap<String, T>,
+    names: &[String],
+    optional: impl Fn(&T) -> bool,
+) -> Vec<(String, T)> {
+    section
+        .iter()
+        .filter(|(n, t)| {
+            if names.is_empty() {
+                !optional(t)
+            } else {
+                names.contains(n)
+            }
+        })
+        .map(|(n, t)| (n.clone(), t.clone()))
+        .collect()
 }

@@ -8,8 +8,9 @@ use serde::de::DeserializeOwned;
 /// Tables that an overlay replaces whole rather than merges: maps over a table's models,
 /// so that a profile that narrows `models` can narrow them too, and a distributed
 /// experiment's `paper` values, aligned with its `epochs`, and `paper_references`, which a
-/// profile that changes the settings should be able to drop.
-const REPLACED_WHOLE: &[&str] = &["model_orderings", "paper", "paper_references"];
+/// profile that changes the settings should be able to drop, and an AMP table's `paper` and
+/// `reference` cells, aligned with its columns.
+const REPLACED_WHOLE: &[&str] = &["model_orderings", "paper", "paper_references", "reference"];
 
 /// Merges `overlay` into `base`: tables merge key by key (but those named in
 /// [`REPLACED_WHOLE`]), anything else replaces.

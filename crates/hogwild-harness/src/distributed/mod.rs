@@ -17,7 +17,6 @@ pub mod regression;
 pub mod scheduling;
 
 use crate::report::frame::{Frame, Values};
-use anyhow::Context;
 use hogwild_distributed::power::PowerConfig;
 use hogwild_distributed::regression::RegressionConfig;
 use hogwild_distributed::scheduling::SchedulingConfig;
@@ -356,30 +355,9 @@ fn serde_name<T: Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
-/// How `results/NAME/` was made.
-#[derive(Debug, Serialize)]
-struct Record<'a> {
-    table: &'a str,
-    experiment: &'static str,
-    profile: &'a str,
-    config_sha256: String,
-    code_version: &'static str,
-    code_dirty: bool,
-    rustc: &'static str,
-    threads: usize,
-    wall_seconds: f64,
-    run_seconds: f64,
-    command: String,
-}
-
 /// SHA-256 (hex) of `table` as TOML.
 pub fn config_hash(table: &DistributedTable) -> String {
-    use sha2::{Digest, Sha256};
-    let text = toml::to_string(table).expect("the table serialises");
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::experiment::config_hash(table)
 }
 
 /// Runs `table` and writes `dir` (the experiment's files and `record.toml`), each file
@@ -392,37 +370,25 @@ pub fn reproduce(
     dir: &Path,
 ) -> anyhow::Result<()> {
     let start = std::time::Instant::now();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start the worker threads")?;
     let experiment = table
         .experiment()
         .map_err(|e| anyhow::anyhow!("distributed.{name}: {e}"))?;
-    let written = pool.install(|| match experiment {
+    let written = crate::experiment::pool(threads)?.install(|| match experiment {
         Experiment::Regression(settings) => regression::write(table, settings),
         Experiment::Power(settings) => power::write(table, settings),
         Experiment::Scheduling(settings) => scheduling::write(table, settings),
     })?;
-    let record = Record {
-        table: name,
-        experiment: table.experiment_name(),
+    let record = crate::experiment::ExperimentRecord::new(
+        (name, table.experiment_name()),
+        table,
         profile,
-        config_sha256: config_hash(table),
-        code_version: env!("HOGWILD_GIT_COMMIT"),
-        code_dirty: env!("HOGWILD_GIT_DIRTY") == "true",
-        rustc: env!("HOGWILD_RUSTC_VERSION"),
         threads,
-        wall_seconds: (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-        run_seconds: (written.run_seconds * 1000.0).round() / 1000.0,
-        command: std::env::args().collect::<Vec<_>>().join(" "),
-    };
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let record = ("record.toml", toml::to_string(&record)?.into_bytes());
-    for (file, bytes) in written.files.iter().chain([&record]) {
-        crate::outdir::write_atomic(&dir.join(file), bytes)?;
-    }
-    Ok(())
+        start.elapsed().as_secs_f64(),
+        written.run_seconds,
+    );
+    let mut files = written.files;
+    files.push(("record.toml", toml::to_string(&record)?.into_bytes()));
+    crate::experiment::write_files(dir, files)
 }
 
 #[cfg(test)]

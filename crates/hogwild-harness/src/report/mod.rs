@@ -6,6 +6,7 @@
 //! model, seed, ordering), never by polars' group-by (whose order and float reductions are
 //! not deterministic); polars builds and writes the tidy frames.
 
+pub mod amp;
 pub mod claims;
 mod compare;
 pub mod faults;
@@ -65,7 +66,8 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    fn as_str(self) -> &'static str {
+    /// As printed in the tables (`within`, `better`, `MISS (worse)`).
+    pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Within => "within",
             Verdict::Better => "better",
@@ -77,11 +79,18 @@ impl Verdict {
 impl Cell {
     /// The verdict against the paper, if the paper has this cell.
     pub fn verdict(&self) -> Option<Verdict> {
+        self.verdict_at(1)
+    }
+
+    /// The verdict against the paper, compared at its printed precision of `decimals`
+    /// decimals: within when our mean, rounded so, is within the paper's std or half its
+    /// last printed digit.
+    pub fn verdict_at(&self, decimals: i32) -> Option<Verdict> {
         let [pm, ps] = self.paper?;
         let d = self.mean - pm;
-        // Compare at the paper's printed precision (one decimal).
-        let d_printed = (self.mean * 10.0).round() / 10.0 - pm;
-        Some(if d_printed.abs() <= ps.max(0.05) + 1e-9 {
+        let scale = 10f64.powi(decimals);
+        let d_printed = (self.mean * scale).round() / scale - pm;
+        Some(if d_printed.abs() <= ps.max(0.5 / scale) + 1e-9 {
             Verdict::Within
         } else if (d > 0.0) == self.higher_is_better {
             Verdict::Better

@@ -308,11 +308,12 @@ pub(super) fn markdown_table<R>(title: &str, about: &str, specs: &[ColumnSpec<R>
     s
 }
 
-/// `results/schema.md`: every column of `runs.*`, `curves.*`, `faults.csv` and the
-/// distributed experiments' files.
+/// `results/schema.md`: every column of `runs.*`, `curves.*` and `faults.csv`, of the
+/// distributed experiments' files, and of the AMP tables' `runs.csv`, `curves.csv` and
+/// `distances.csv`.
 pub fn schema_markdown() -> String {
     format!(
-        "# The columns of `runs.*`, `curves.*`, `faults.csv` and the distributed experiments' files\n\n\
+        "# The columns of `runs.*`, `curves.*`, `faults.csv`, the distributed experiments' and the AMP tables' files\n\n\
          Written by `hogwild reproduce` from the code that writes the files \
          (`crates/hogwild-harness/src/report/schema.rs`). Every table's `runs.parquet` \
          and `runs.csv` have the same columns, so `results/*/runs.parquet` reads as one \
@@ -325,7 +326,7 @@ pub fn schema_markdown() -> String {
          across machines and thread counts.\n\n\
          A cell of `table.md` is not the mean of its rows: first each run's asynchronous \
          value is the mean over its orderings, then the cell is the mean ± std over runs \
-         (seeds × folds), with the table's `std_ddof`.\n\n{}\n{}\n{}\n{}",
+         (seeds × folds), with the table's `std_ddof`.\n\n{}\n{}\n{}\n{}\n{}",
         markdown_table(
             "runs",
             "One row per evaluation: a run's synchronous evaluation, then each asynchronous ordering.",
@@ -340,7 +341,8 @@ pub fn schema_markdown() -> String {
             &curve_columns()
         ),
         super::faults::schema_section(),
-        crate::distributed::schema_section()
+        crate::distributed::schema_section(),
+        super::amp::schema_section()
     )
 }
 

@@ -1,0 +1,386 @@
+//! `[amp.NAME]`: the settings of one AMP table and their checks.
+
+use hogwild_amp::{DelayDistribution, Delays, Halting, Update};
+use hogwild_datasets::expressiveness::Benchmark;
+use hogwild_settings::{at_least, InvalidSetting, Key};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `[amp.NAME]`: one of AMP's tables, with exactly one of `expressiveness` (Table 2) or
+/// `extrapolation` (Table 3).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmpTable {
+    /// Title of `table.md`.
+    pub title: String,
+    /// Left out of a plain `hogwild reproduce` (run it with `--table NAME`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
+    /// Seeds: each draws fresh data and fresh parameters (paper and code: 0–9).
+    pub seeds: Vec<u64>,
+    /// Delta degrees of freedom of the standard deviation over seeds.
+    pub std_ddof: u8,
+    /// Training epochs: one full-batch Adam step each (paper: 1000).
+    pub epochs: usize,
+    /// Adam's learning rate (paper: 0.01).
+    pub lr: f64,
+    /// The models, one row each, in this order.
+    pub models: Vec<AmpRow>,
+    /// AMP's message delays (paper: constant).
+    #[serde(default)]
+    pub delays: DelayModel,
+    /// AMP's message width (code: 3).
+    pub message: usize,
+    /// The training loss goes to `curves.csv` every this many epochs (and at the first and
+    /// last).
+    pub loss_every: usize,
+    /// Table 2: the benchmarks beyond 1-WL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expressiveness: Option<Expressiveness>,
+    /// Table 3: shortest-path parity, trained small and tested large.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extrapolation: Option<Extrapolation>,
+    /// The paper's `[mean, std]` (accuracy in %) per row of ours, one entry per column;
+    /// `[]` where the paper has no value.
+    #[serde(default)]
+    pub paper: BTreeMap<String, Vec<Vec<f64>>>,
+    /// Rows we do not run, shown with the paper's values only (its other methods), in the
+    /// same shape as `paper`, under their display names.
+    #[serde(default)]
+    pub reference: BTreeMap<String, Vec<Vec<f64>>>,
+}
+
+/// `[amp.NAME.expressiveness]`: Table 2's settings; every benchmark's hidden size, budget
+/// (5n), features and classes are its recipe's (`hogwild_datasets::expressiveness`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expressiveness {
+    /// The benchmarks, one column each, by the paper's names (`Limits1`, `4-cycles`, …).
+    pub datasets: Vec<String>,
+    /// GIN's layers (paper: 4).
+    pub gin_layers: usize,
+}
+
+/// `[amp.NAME.extrapolation]`: Table 3's settings.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Extrapolation {
+    /// Training graphs per seed (paper: 25; code: 100).
+    pub train_graphs: usize,
+    /// Nodes of a training graph (paper and code: 10).
+    pub train_nodes: usize,
+    /// Test graph sizes, one column each (paper: 10 … 2500).
+    pub test_sizes: Vec<usize>,
+    /// Test graphs per size and seed (code: 10).
+    pub test_graphs: usize,
+    /// AMP's state width (paper: 30).
+    pub hidden: usize,
+    /// Messages per run as a multiple of the node count (code: 10).
+    pub budget_per_node: usize,
+}
+
+/// A row of an AMP table: an AMP variant or a baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AmpRow {
+    /// AMP-RNN.
+    AmpRnn,
+    /// AMP-GRU.
+    AmpGru,
+    /// AMP-LSTM.
+    AmpLstm,
+    /// AMP-ACT (RNN cell, additive halting).
+    AmpAct,
+    /// AMP-Iter (RNN cell, multiplicative halting).
+    AmpIter,
+    /// GIN with the benchmark's aggregation (Table 2 only).
+    Gin,
+}
+
+impl AmpRow {
+    /// The name in `harness.toml` and the files (`amp-rnn`).
+    pub fn key(self) -> &'static str {
+        match self {
+            AmpRow::AmpRnn => "amp-rnn",
+            AmpRow::AmpGru => "amp-gru",
+            AmpRow::AmpLstm => "amp-lstm",
+            AmpRow::AmpAct => "amp-act",
+            AmpRow::AmpIter => "amp-iter",
+            AmpRow::Gin => "gin",
+        }
+    }
+
+    /// The paper's name (`AMP-RNN`).
+    pub fn display(self) -> &'static str {
+        match self {
+            AmpRow::AmpRnn => "AMP-RNN",
+            AmpRow::AmpGru => "AMP-GRU",
+            AmpRow::AmpLstm => "AMP-LSTM",
+            AmpRow::AmpAct => "AMP-ACT",
+            AmpRow::AmpIter => "AMP-Iter",
+            AmpRow::Gin => "GIN",
+        }
+    }
+
+    /// The update cell and halting rule of an AMP row; `None` for a baseline.
+    pub fn amp(self) -> Option<(Update, Halting)> {
+        match self {
+            AmpRow::AmpRnn => Some((Update::Rnn, Halting::None)),
+            AmpRow::AmpGru => Some((Update::Gru, Halting::None)),
+            AmpRow::AmpLstm => Some((Update::Lstm, Halting::None)),
+            AmpRow::AmpAct => Some((Update::Rnn, Halting::Act)),
+            AmpRow::AmpIter => Some((Update::Rnn, Halting::Iter)),
+            AmpRow::Gin => None,
+        }
+    }
+
+    const ALL: [AmpRow; 6] = [
+        AmpRow::AmpRnn,
+        AmpRow::AmpGru,
+        AmpRow::AmpLstm,
+        AmpRow::AmpAct,
+        AmpRow::AmpIter,
+        AmpRow::Gin,
+    ];
+}
+
+/// AMP's message delays.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DelayModel {
+    /// Every message takes the same time (FIFO; paper, every table).
+    #[default]
+    Constant,
+    /// The reference code's `max(1e-10, N(0.5, 0.5²))`.
+    Code,
+    /// The paper's example, uniform in `[0, 1)`.
+    Paper,
+}
+
+impl DelayModel {
+    /// The engine's setting.
+    pub fn delays(self) -> Delays {
+        match self {
+            DelayModel::Constant => Delays::Constant,
+            DelayModel::Code => Delays::Random(DelayDistribution::CODE),
+            DelayModel::Paper => Delays::Random(DelayDistribution::PAPER),
+        }
+    }
+}
+
+/// Which of AMP's tables, with its settings.
+#[derive(Debug, Clone, Copy)]
+pub enum Experiment<'a> {
+    /// Table 2.
+    Expressiveness(&'a Expressiveness),
+    /// Table 3.
+    Extrapolation(&'a Extrapolation),
+}
+
+impl Experiment<'_> {
+    /// The `experiment` of `record.toml`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Experiment::Expressiveness(_) => "amp-expressiveness",
+            Experiment::Extrapolation(_) => "amp-extrapolation",
+        }
+    }
+}
+
+/// The benchmark called `name` in the paper's Table 2.
+pub fn benchmark(name: &str) -> Option<Benchmark> {
+    Benchmark::TABLE2
+        .into_iter()
+        .find(|b| b.recipe().name == name)
+}
+
+fn repeated<T: PartialEq>(items: &[T]) -> Option<usize> {
+    (1..items.len()).find(|&i| items[..i].contains(&items[i]))
+}
+
+impl AmpTable {
+    /// The table's experiment; [`AmpTable::check`] makes sure there is exactly one.
+    pub fn experiment(&self) -> Experiment<'_> {
+        match (&self.expressiveness, &self.extrapolation) {
+            (Some(e), _) => Experiment::Expressiveness(e),
+            (None, Some(x)) => Experiment::Extrapolation(x),
+            (None, None) => panic!("an AMP table without an experiment (not checked)"),
+        }
+    }
+
+    /// The column labels (benchmark names, or `n = SIZE`).
+    pub fn columns(&self) -> Vec<String> {
+        match self.experiment() {
+            Experiment::Expressiveness(e) => e.datasets.clone(),
+            Experiment::Extrapolation(x) => {
+                x.test_sizes.iter().map(|n| format!("n = {n}")).collect()
+            }
+        }
+    }
+
+    /// Checks the settings; keys are relative to `[amp.NAME]`.
+    pub fn check(&self) -> Result<(), InvalidSetting> {
+        match (&self.expressiveness, &self.extrapolation) {
+            (None, None) => {
+                return Err(InvalidSetting::new(
+                    "expressiveness",
+                    "",
+                    "an AMP table needs [amp.NAME.expressiveness] (Table 2) or [amp.NAME.extrapolation] (Table 3)",
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err(InvalidSetting::new(
+                    "extrapolation",
+                    "",
+                    "an AMP table is one experiment: give expressiveness or extrapolation, not both",
+                ))
+            }
+            _ => {}
+        }
+        if self.seeds.is_empty() {
+            return Err(InvalidSetting::new("seeds", "[]", "name at least one seed"));
+        }
+        if let Some(i) = repeated(&self.seeds) {
+            return Err(InvalidSetting::new(
+                Key::new().name("seeds").index(i),
+                self.seeds[i],
+                "is listed twice (its runs would be counted twice)",
+            ));
+        }
+        at_least("epochs", self.epochs as u64, 1)?;
+        at_least("message", self.message as u64, 1)?;
+        at_least("loss_every", self.loss_every as u64, 1)?;
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(InvalidSetting::new(
+                "lr",
+                self.lr,
+                "must be a positive number",
+            ));
+        }
+        if self.models.is_empty() {
+            return Err(InvalidSetting::new(
+                "models",
+                "[]",
+                "name at least one model",
+            ));
+        }
+        if let Some(i) = repeated(&self.models) {
+            return Err(InvalidSetting::new(
+                Key::new().name("models").index(i),
+                self.models[i].key(),
+                "is listed twice",
+            ));
+        }
+        match self.experiment() {
+            Experiment::Expressiveness(e) => check_expressiveness(e)?,
+            Experiment::Extrapolation(x) => {
+                check_extrapolation(x)?;
+                if let Some(i) = self.models.iter().position(|m| m.amp().is_none()) {
+                    return Err(InvalidSetting::new(
+                        Key::new().name("models").index(i),
+                        self.models[i].key(),
+                        "Table 3's baselines (GIN, GCN and GAT with the oracle depth) are not built yet; AMP rows only",
+                    ));
+                }
+            }
+        }
+        self.check_cells()
+    }
+
+    /// `paper` names our rows and `reference` does not; both give one `[mean, std]` or `[]`
+    /// per column.
+    fn check_cells(&self) -> Result<(), InvalidSetting> {
+        let columns = self.columns().len();
+        for (section, rows) in [("paper", &self.paper), ("reference", &self.reference)] {
+            for (row, cells) in rows {
+                let at = Key::new().name(section).name(row.as_str());
+                let ours = AmpRow::ALL.iter().find(|m| m.key() == row);
+                if section == "paper" && !ours.is_some_and(|m| self.models.contains(m)) {
+                    let names: Vec<&str> = self.models.iter().map(|m| m.key()).collect();
+                    return Err(InvalidSetting::new(
+                        at,
+                        format!("{row:?}"),
+                        format!(
+                            "no such row; models: {} (rows we do not run go in reference)",
+                            names.join(", ")
+                        ),
+                    ));
+                }
+                if cells.len() != columns {
+                    return Err(InvalidSetting::new(
+                        at,
+                        format!("[{} cells]", cells.len()),
+                        format!("needs one [mean, std] or [] per column ({columns})"),
+                    ));
+                }
+                for (i, cell) in cells.iter().enumerate() {
+                    let fine = cell.is_empty()
+                        || (cell.len() == 2 && cell.iter().all(|v| v.is_finite() && *v >= 0.0));
+                    if !fine {
+                        return Err(InvalidSetting::new(
+                            at.clone().index(i),
+                            format!("{cell:?}"),
+                            "a cell is [mean, std] (two non-negative numbers) or []",
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_expressiveness(e: &Expressiveness) -> Result<(), InvalidSetting> {
+    let at = |k: Key| Key::new().name("expressiveness").join(&k);
+    if e.datasets.is_empty() {
+        return Err(InvalidSetting::new(
+            at(Key::new().name("datasets")),
+            "[]",
+            "name at least one benchmark",
+        ));
+    }
+    for (i, name) in e.datasets.iter().enumerate() {
+        if benchmark(name).is_none() {
+            let known: Vec<&str> = Benchmark::TABLE2.iter().map(|b| b.recipe().name).collect();
+            return Err(InvalidSetting::new(
+                at(Key::new().name("datasets").index(i)),
+                format!("{name:?}"),
+                format!("no such benchmark; Table 2's: {}", known.join(", ")),
+            ));
+        }
+    }
+    if let Some(i) = repeated(&e.datasets) {
+        return Err(InvalidSetting::new(
+            at(Key::new().name("datasets").index(i)),
+            format!("{:?}", e.datasets[i]),
+            "is listed twice",
+        ));
+    }
+    at_least("gin_layers", e.gin_layers as u64, 1).map_err(|x| x.under("expressiveness"))
+}
+
+fn check_extrapolation(x: &Extrapolation) -> Result<(), InvalidSetting> {
+    let under = |e: InvalidSetting| e.under("extrapolation");
+    at_least("train_graphs", x.train_graphs as u64, 1).map_err(under)?;
+    at_least("train_nodes", x.train_nodes as u64, 2).map_err(under)?;
+    at_least("test_graphs", x.test_graphs as u64, 1).map_err(under)?;
+    at_least("hidden", x.hidden as u64, 1).map_err(under)?;
+    at_least("budget_per_node", x.budget_per_node as u64, 1).map_err(under)?;
+    if x.test_sizes.is_empty() {
+        return Err(under(InvalidSetting::new(
+            "test_sizes",
+            "[]",
+            "name at least one test size",
+        )));
+    }
+    for (i, &n) in x.test_sizes.iter().enumerate() {
+        if n < 2 || (i > 0 && n <= x.test_sizes[i - 1]) {
+            return Err(under(InvalidSetting::new(
+                Key::new().name("test_sizes").index(i),
+                n,
+                "test sizes ascend and are at least 2",
+            )));
+        }
+    }
+    Ok(())
+}
