@@ -264,6 +264,50 @@ fn documented(frame: &Frame, columns: &[ColumnDoc]) -> bool {
             })
 }
 
+/// One experiment's runs over its seeds.
+pub(crate) struct Sweep<C, D, R> {
+    /// Each seed's settings, in `seeds` order.
+    pub configs: Vec<C>,
+    /// Each seed's data.
+    pub data: Vec<D>,
+    /// Every (seed, optimiser) run in (seed, optimiser) order: `(seed, run)`.
+    pub runs: Vec<(u64, R)>,
+    /// Wall seconds of each run, in `runs` order (not in the deterministic files).
+    pub seconds: Vec<f64>,
+}
+
+/// Makes every seed's settings (`with_seed`) and data (`generate`), then trains every
+/// optimiser (`train` with its index) on every seed. Runs are independent and made in
+/// parallel; each is sequential, so nothing depends on the thread count.
+pub(crate) fn sweep<C: Sync + Send, D: Sync + Send, R: Send>(
+    seeds: &[u64],
+    optimisers: usize,
+    with_seed: impl Fn(u64) -> C,
+    generate: impl Fn(&C) -> D + Sync + Send,
+    train: impl Fn(&C, &D, usize) -> R + Sync + Send,
+) -> Sweep<C, D, R> {
+    use rayon::prelude::*;
+    let configs: Vec<C> = seeds.iter().map(|&seed| with_seed(seed)).collect();
+    let data: Vec<D> = configs.par_iter().map(generate).collect();
+    let jobs: Vec<(usize, usize)> = (0..configs.len())
+        .flat_map(|s| (0..optimisers).map(move |o| (s, o)))
+        .collect();
+    let done: Vec<(u64, R, f64)> = jobs
+        .par_iter()
+        .map(|&(s, o)| {
+            let start = std::time::Instant::now();
+            let run = train(&configs[s], &data[s], o);
+            (seeds[s], run, start.elapsed().as_secs_f64())
+        })
+        .collect();
+    Sweep {
+        configs,
+        data,
+        seconds: done.iter().map(|d| d.2).collect(),
+        runs: done.into_iter().map(|(s, r, _)| (s, r)).collect(),
+    }
+}
+
 /// What one experiment wrote besides its record.
 pub(crate) struct Written {
     /// `(file name, bytes)`, deterministic.

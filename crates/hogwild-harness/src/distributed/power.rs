@@ -91,54 +91,39 @@ struct PowerResults {
 
 /// Runs every seed and optimiser (independent runs, in parallel; each sequential).
 fn run(table: &DistributedTable, settings: &PowerConfig) -> PowerResults {
-    let configs: Vec<PowerConfig> = table
-        .seeds
-        .iter()
-        .map(|&seed| PowerConfig {
+    let sweep = super::sweep(
+        &table.seeds,
+        settings.optimisers.len(),
+        |seed| PowerConfig {
             seed,
             ..settings.clone()
-        })
-        .collect();
-    let data: Vec<PowerData> = configs.par_iter().map(PowerData::generate).collect();
-    let curves: Vec<Vec<f64>> = configs
+        },
+        PowerData::generate,
+        |cfg, data, o| train_optimiser(cfg, data, &cfg.optimisers[o]),
+    );
+    let references = sweep
+        .configs
         .par_iter()
-        .zip(&data)
-        .map(|(cfg, d)| {
-            wmmse::mean_wmmse_curve(
+        .zip(&sweep.data)
+        .map(|(cfg, d)| SeedReferences {
+            seed: cfg.seed,
+            wmmse_by_iteration: wmmse::mean_wmmse_curve(
                 d.test.iter().flatten(),
                 cfg.model().noise,
                 cfg.max_power,
                 cfg.full_wmmse_iterations,
-            )
-        })
-        .collect();
-    let jobs: Vec<(usize, usize)> = (0..configs.len())
-        .flat_map(|s| (0..settings.optimisers.len()).map(move |o| (s, o)))
-        .collect();
-    let done: Vec<(u64, PowerRun, f64)> = jobs
-        .par_iter()
-        .map(|&(s, o)| {
-            let start = std::time::Instant::now();
-            let run = train_optimiser(&configs[s], &data[s], &configs[s].optimisers[o]);
-            (configs[s].seed, run, start.elapsed().as_secs_f64())
-        })
-        .collect();
-    let references = configs
-        .iter()
-        .zip(curves)
-        .map(|(cfg, wmmse_by_iteration)| SeedReferences {
-            seed: cfg.seed,
-            wmmse_by_iteration,
-            untrained: done
+            ),
+            untrained: sweep
+                .runs
                 .iter()
-                .find(|(seed, _, _)| *seed == cfg.seed)
-                .map_or(f64::NAN, |(_, run, _)| run.initial_sum_rate),
+                .find(|(seed, _)| *seed == cfg.seed)
+                .map_or(f64::NAN, |(_, run)| run.initial_sum_rate),
         })
         .collect();
     PowerResults {
-        seconds: done.iter().map(|d| d.2).collect(),
-        runs: done.into_iter().map(|(s, r, _)| (s, r)).collect(),
+        runs: sweep.runs,
         references,
+        seconds: sweep.seconds,
     }
 }
 

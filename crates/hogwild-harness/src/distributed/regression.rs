@@ -7,7 +7,6 @@ use crate::report::frame::{Frame, Values};
 use hogwild_distributed::regression::{
     measure_ledger, train_optimiser, OptimiserCurve, RegressionConfig, RegressionData, SchemeLedger,
 };
-use rayon::prelude::*;
 
 /// `curves.csv`'s columns.
 pub(super) const CURVE_COLUMNS: &[ColumnDoc] = &[
@@ -86,32 +85,20 @@ pub struct RegressionResults {
 /// Runs every seed and optimiser of `table` with `settings` (independent runs, in
 /// parallel).
 pub fn run(table: &DistributedTable, settings: &RegressionConfig) -> RegressionResults {
-    let configs: Vec<RegressionConfig> = table
-        .seeds
-        .iter()
-        .map(|&seed| RegressionConfig {
+    let sweep = super::sweep(
+        &table.seeds,
+        settings.optimisers.len(),
+        |seed| RegressionConfig {
             seed,
             ..settings.clone()
-        })
-        .collect();
-    let data: Vec<RegressionData> = configs.par_iter().map(RegressionData::generate).collect();
-    let jobs: Vec<(usize, usize)> = (0..configs.len())
-        .flat_map(|s| (0..settings.optimisers.len()).map(move |o| (s, o)))
-        .collect();
-    let done: Vec<(u64, OptimiserCurve, f64)> = jobs
-        .par_iter()
-        .map(|&(s, o)| {
-            let start = std::time::Instant::now();
-            let curve = train_optimiser(&configs[s], &data[s], &configs[s].optimisers[o]);
-            (configs[s].seed, curve, start.elapsed().as_secs_f64())
-        })
-        .collect();
-    let ledger = measure_ledger(&configs[0], &data[0], 1);
-    let seconds = done.iter().map(|d| d.2).collect();
+        },
+        RegressionData::generate,
+        |cfg, data, o| train_optimiser(cfg, data, &cfg.optimisers[o]),
+    );
     RegressionResults {
-        runs: done.into_iter().map(|(s, c, _)| (s, c)).collect(),
-        ledger,
-        seconds,
+        ledger: measure_ledger(&sweep.configs[0], &sweep.data[0], 1),
+        runs: sweep.runs,
+        seconds: sweep.seconds,
     }
 }
 

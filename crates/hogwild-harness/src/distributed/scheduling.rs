@@ -7,7 +7,6 @@ use crate::report::frame::{Frame, Values};
 use hogwild_distributed::scheduling::{
     train_actor, SchedulingConfig, SchedulingData, SchedulingRun,
 };
-use rayon::prelude::*;
 
 /// `curves.csv`'s columns.
 pub(super) const CURVE_COLUMNS: &[ColumnDoc] = &[
@@ -24,38 +23,21 @@ pub(super) const CURVE_COLUMNS: &[ColumnDoc] = &[
     ("copy_spread", "float64", "root-mean-square distance of the actor copies from their mean (0: centralized)"),
 ];
 
-/// Every (seed, optimiser) run in (seed, optimiser) order and the wall seconds of each.
-struct SchedulingResults {
-    runs: Vec<(u64, SchedulingRun)>,
-    seconds: Vec<f64>,
-}
+/// Every (seed, optimiser) run (`runs`) of `table`, made by [`super::sweep`].
+type SchedulingResults = super::Sweep<SchedulingConfig, SchedulingData, SchedulingRun>;
 
-/// Runs every seed and optimiser (independent runs, in parallel; each sequential).
+/// Runs every seed and optimiser.
 fn run(table: &DistributedTable, settings: &SchedulingConfig) -> SchedulingResults {
-    let configs: Vec<SchedulingConfig> = table
-        .seeds
-        .iter()
-        .map(|&seed| SchedulingConfig {
+    super::sweep(
+        &table.seeds,
+        settings.optimisers.len(),
+        |seed| SchedulingConfig {
             seed,
             ..settings.clone()
-        })
-        .collect();
-    let data: Vec<SchedulingData> = configs.par_iter().map(SchedulingData::generate).collect();
-    let jobs: Vec<(usize, usize)> = (0..configs.len())
-        .flat_map(|s| (0..settings.optimisers.len()).map(move |o| (s, o)))
-        .collect();
-    let done: Vec<(u64, SchedulingRun, f64)> = jobs
-        .par_iter()
-        .map(|&(s, o)| {
-            let start = std::time::Instant::now();
-            let run = train_actor(&configs[s], &data[s], &configs[s].optimisers[o]);
-            (configs[s].seed, run, start.elapsed().as_secs_f64())
-        })
-        .collect();
-    SchedulingResults {
-        seconds: done.iter().map(|d| d.2).collect(),
-        runs: done.into_iter().map(|(s, r, _)| (s, r)).collect(),
-    }
+        },
+        SchedulingData::generate,
+        |cfg, data, o| train_actor(cfg, data, &cfg.optimisers[o]),
+    )
 }
 
 /// `curves.csv`: one row per (seed, optimiser, evaluation).
@@ -165,6 +147,8 @@ mod tests {
     #[test]
     fn its_files_have_the_documented_columns() {
         let empty = SchedulingResults {
+            configs: vec![],
+            data: vec![],
             runs: vec![],
             seconds: vec![],
         };
