@@ -150,7 +150,26 @@ pub fn node_matmul_t(
     let (d_out, d_in) = (delta.ncols(), out.ncols());
     let delta = delta.to_slice().expect("standard layout");
     let out = out.as_slice_mut().expect("standard layout");
-    matmul_t_kernel(Rows::of(&copies), offset, d_in, d_out, delta, out);
+    let rows = Rows::of(&copies);
+    if rows.shared && delta.len() > d_out {
+        // One block read by every node: transposed once, every node's products become
+        // row updates `out_i += δ_ij W[·, j]` over j in order, the same sums as the dots.
+        let w = rows.block(0, offset, d_in * d_out);
+        let mut transposed = vec![0.0; d_in * d_out];
+        for (k, row) in w.chunks_exact(d_out).enumerate() {
+            for (j, &x) in row.iter().enumerate() {
+                transposed[j * d_in + k] = x;
+            }
+        }
+        let shared = Rows {
+            data: &transposed,
+            len: d_in * d_out,
+            shared: true,
+        };
+        matmul_kernel(shared, 0, d_out, d_in, delta, out, false);
+        return;
+    }
+    matmul_t_kernel(rows, offset, d_in, d_out, delta, out);
 }
 
 #[multiversion(targets("x86_64+avx2+avx"))]
@@ -178,14 +197,7 @@ fn matmul_t_kernel(
             .enumerate()
         {
             let d: &[f64; D] = d.try_into().expect("width D");
-            let w = r.block(i, offset, d_in * D);
-            for (ok, wk) in o.iter_mut().zip(w.chunks_exact(D)) {
-                let mut sum = 0.0;
-                for j in 0..D {
-                    sum += wk[j] * d[j];
-                }
-                *ok = sum;
-            }
+            dot_rows(o, r.block(i, offset, d_in * D), d);
         }
     }
     #[inline(always)]
@@ -195,14 +207,7 @@ fn matmul_t_kernel(
             .zip(out.chunks_exact_mut(d_in))
             .enumerate()
         {
-            let w = r.block(i, offset, d_in * d_out);
-            for (ok, wk) in o.iter_mut().zip(w.chunks_exact(d_out)) {
-                let mut sum = 0.0;
-                for (a, b) in wk.iter().zip(d) {
-                    sum += a * b;
-                }
-                *ok = sum;
-            }
+            dot_rows(o, r.block(i, offset, d_in * d_out), d);
         }
     }
     by_width!(
@@ -290,6 +295,39 @@ fn outer_kernel(
     )
 }
 
+/// `o[k] = Σ_j w[k · width + j] · d[j]` with `width = d.len()`, each sum from 0 in order
+/// of `j`. A sum is a chain of dependent additions, so eight (then four, then one) rows
+/// are summed side by side: the same operations in the same order per output, several
+/// chains in flight.
+#[inline(always)]
+fn dot_rows(o: &mut [f64], w: &[f64], d: &[f64]) {
+    let width = d.len();
+    let eight = dot_chains::<8>(o, w, d);
+    let four = eight + dot_chains::<4>(&mut o[eight..], &w[eight * width..], d);
+    dot_chains::<1>(&mut o[four..], &w[four * width..], d);
+}
+
+/// [`dot_rows`] for the first whole groups of `C` outputs; returns how many it wrote.
+#[inline(always)]
+fn dot_chains<const C: usize>(o: &mut [f64], w: &[f64], d: &[f64]) -> usize {
+    let width = d.len();
+    let whole = o.len() / C * C;
+    for (o, w) in o[..whole]
+        .chunks_exact_mut(C)
+        .zip(w.chunks_exact(C * width))
+    {
+        let rows: [&[f64]; C] = std::array::from_fn(|c| &w[c * width..(c + 1) * width]);
+        let mut sums = [0.0; C];
+        for (j, &dj) in d.iter().enumerate() {
+            for (sum, row) in sums.iter_mut().zip(&rows) {
+                *sum += row[j] * dj;
+            }
+        }
+        o.copy_from_slice(&sums);
+    }
+    whole
+}
+
 /// `y += a · x`. Common widths get a loop of known length, which the compiler unrolls
 /// into whole vector registers; the arithmetic is the same either way.
 #[inline(always)]
@@ -332,7 +370,7 @@ mod tests {
             Array2::from_shape_fn(shape, |_| 2.0 * rng.random::<f64>() - 1.0)
         };
         let n = 7;
-        for (d_in, d_out) in [(3, 1), (10, 10), (4, 3), (2, 12), (5, 32)] {
+        for (d_in, d_out) in [(3, 1), (10, 10), (4, 3), (2, 12), (5, 32), (13, 64), (9, 7)] {
             let offset = 3;
             let copies = uniform((n, offset + d_in * d_out + 2));
             let w = |i: usize, k: usize, j: usize| copies[[i, offset + k * d_out + j]];
@@ -356,6 +394,8 @@ mod tests {
                 out_shared.view_mut(),
                 false,
             );
+            let mut t_shared = Array2::zeros((n, d_in));
+            node_matmul_t(shared.view(), offset, delta.view(), t_shared.view_mut());
             let mut grad_shared = shared.clone();
             node_outer_accumulate(&mut grad_shared, offset, x.view(), delta.view());
             for k in 0..d_in {
@@ -379,6 +419,13 @@ mod tests {
                         acc += x[[i, k]] * w(0, k, j);
                     }
                     assert_eq!(out_shared[[i, j]].to_bits(), acc.to_bits(), "shared x W");
+                }
+                for k in 0..d_in {
+                    let mut acc = 0.0;
+                    for j in 0..d_out {
+                        acc += w(0, k, j) * delta[[i, j]];
+                    }
+                    assert_eq!(t_shared[[i, k]].to_bits(), acc.to_bits(), "shared δ Wᵀ");
                 }
             }
             for i in 0..n {

@@ -22,6 +22,7 @@
 
 use crate::kernels::axpy;
 use crate::network::Ledger;
+use multiversion::multiversion;
 use ndarray::{Array2, ArrayView2};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -105,9 +106,14 @@ impl Trace {
 /// with it too.
 pub fn dense_combine(op: &Array2<f64>, p: &Array2<f64>) -> Array2<f64> {
     let (n, c) = p.dim();
-    let (ops, ps) = (standard(op), standard(p));
     let mut out = Array2::zeros((n, c));
     let outs = out.as_slice_mut().expect("a fresh array");
+    dense_combine_kernel(standard(op), standard(p), n, c, outs);
+    out
+}
+
+#[multiversion(targets("x86_64+avx2+avx"))]
+fn dense_combine_kernel(ops: &[f64], ps: &[f64], n: usize, c: usize, outs: &mut [f64]) {
     for (i, row) in outs.chunks_exact_mut(c).enumerate() {
         for (j, &w) in ops[i * n..(i + 1) * n].iter().enumerate() {
             if w != 0.0 {
@@ -115,15 +121,19 @@ pub fn dense_combine(op: &Array2<f64>, p: &Array2<f64>) -> Array2<f64> {
             }
         }
     }
-    out
 }
 
 /// `out_i = Σ_j op[j, i] p_j` (the transpose of [`dense_combine`]).
 fn dense_combine_t(op: &Array2<f64>, p: &Array2<f64>) -> Array2<f64> {
     let (n, c) = p.dim();
-    let (ops, ps) = (standard(op), standard(p));
     let mut out = Array2::zeros((n, c));
     let outs = out.as_slice_mut().expect("a fresh array");
+    dense_combine_t_kernel(standard(op), standard(p), n, c, outs);
+    out
+}
+
+#[multiversion(targets("x86_64+avx2+avx"))]
+fn dense_combine_t_kernel(ops: &[f64], ps: &[f64], n: usize, c: usize, outs: &mut [f64]) {
     for j in 0..n {
         let pj = &ps[j * c..(j + 1) * c];
         for (i, &w) in ops[j * n..(j + 1) * n].iter().enumerate() {
@@ -132,7 +142,6 @@ fn dense_combine_t(op: &Array2<f64>, p: &Array2<f64>) -> Array2<f64> {
             }
         }
     }
-    out
 }
 
 fn standard(a: &Array2<f64>) -> &[f64] {
@@ -232,8 +241,14 @@ impl Uwmmse {
     ) -> Trace {
         let n = gain.nrows();
         let (g, h) = (self.gcns(), self.hidden);
-        let row = |i: usize| if copies.nrows() == 1 { 0 } else { i };
-        let th = |i: usize, k: usize| copies[[row(i), k]];
+        let params = copies.to_slice().expect("copies in standard layout");
+        let width = copies.ncols();
+        let shared = copies.nrows() == 1;
+        // Pair `i`'s copy.
+        let copy = |i: usize| {
+            let r = if shared { 0 } else { i };
+            &params[r * width..(r + 1) * width]
+        };
         let d: Vec<f64> = (0..n).map(|i| gain[[i, i]]).collect();
         let sq = gain.mapv(|x| x * x);
 
@@ -241,24 +256,23 @@ impl Uwmmse {
         // layer's received power.
         rounds.count(g * h + 1);
         let mut m1 = Array2::zeros((n, g * h));
-        for j in 0..n {
+        for (j, mut row) in m1.rows_mut().into_iter().enumerate() {
+            let th = copy(j);
             for gi in 0..g {
                 let s = self.slots(gi);
                 for k in 0..h {
-                    m1[[j, gi * h + k]] = th(j, s.w1a + k);
+                    row[gi * h + k] = th[s.w1a + k];
                 }
             }
         }
-        let agg1 = dense_combine(gain, &m1);
-        let mut z1 = Array2::zeros((n, g * h));
-        for i in 0..n {
+        let mut z1 = dense_combine(gain, &m1);
+        for (i, mut row) in z1.rows_mut().into_iter().enumerate() {
+            let th = copy(i);
             for gi in 0..g {
                 let s = self.slots(gi);
                 for k in 0..h {
-                    z1[[i, gi * h + k]] = d[i] * th(i, s.w0a + k)
-                        + th(i, s.b0a + k)
-                        + agg1[[i, gi * h + k]]
-                        + th(i, s.b1a + k);
+                    let agg = row[gi * h + k];
+                    row[gi * h + k] = d[i] * th[s.w0a + k] + th[s.b0a + k] + agg + th[s.b1a + k];
                 }
             }
         }
@@ -267,18 +281,20 @@ impl Uwmmse {
         rounds.count(g);
         let mut m2 = Array2::zeros((n, g));
         for j in 0..n {
+            let (th, hj) = (copy(j), h1.row(j));
             for gi in 0..g {
                 let s = self.slots(gi);
-                m2[[j, gi]] = (0..h).map(|k| h1[[j, gi * h + k]] * th(j, s.w1b + k)).sum();
+                m2[[j, gi]] = (0..h).map(|k| hj[gi * h + k] * th[s.w1b + k]).sum();
             }
         }
         let agg2 = dense_combine(gain, &m2);
         let mut coef = Array2::zeros((n, g));
         for i in 0..n {
+            let (th, hi) = (copy(i), h1.row(i));
             for gi in 0..g {
                 let s = self.slots(gi);
-                let own: f64 = (0..h).map(|k| h1[[i, gi * h + k]] * th(i, s.w0b + k)).sum();
-                coef[[i, gi]] = sigmoid(d[i] * own + th(i, s.b0b) + agg2[[i, gi]] + th(i, s.b1b));
+                let own: f64 = (0..h).map(|k| hi[gi * h + k] * th[s.w0b + k]).sum();
+                coef[[i, gi]] = sigmoid(d[i] * own + th[s.b0b] + agg2[[i, gi]] + th[s.b1b]);
             }
         }
 
