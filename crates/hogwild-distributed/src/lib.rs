@@ -62,6 +62,7 @@
 
 pub mod filter;
 pub mod kernels;
+pub mod ledger;
 pub mod minibatch;
 pub mod network;
 pub mod optim;

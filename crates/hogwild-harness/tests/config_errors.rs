@@ -781,6 +781,35 @@ fn a_distributed_experiment_names_exactly_one_experiment_with_its_own_keys() {
             "only the power experiment",
         ],
     );
+    // A trained experiment needs its std's ddof; the ledger trains nothing and refuses
+    // seeds, epochs and the std's ddof rather than ignoring them.
+    let text = HARNESS.replacen(
+        "seeds = [0, 1, 2]            # ours: the authors report one run\nstd_ddof = 0\n",
+        "seeds = [0, 1, 2]\n",
+        1,
+    );
+    assert_ne!(text, HARNESS);
+    expect_error(&text, &["distributed.fdt-regression.std_ddof", "missing"]);
+    for (key, value) in [("seeds", "[0]"), ("epochs", "[1]"), ("std_ddof", "0")] {
+        let text = edited(
+            "[distributed.fdt-ledger.ledger]",
+            &format!("{key} = {value}\n[distributed.fdt-ledger.ledger]"),
+        );
+        expect_error(
+            &text,
+            &[&format!("distributed.fdt-ledger.{key}"), "trains nothing"],
+        );
+    }
+    expect_error(
+        &edited(
+            "consensus_rounds = [1, 2, 5]",
+            "consensus_rounds = [1, 2, 2]",
+        ),
+        &[
+            "distributed.fdt-ledger.ledger.consensus_rounds[2]",
+            "distinct",
+        ],
+    );
 }
 
 #[test]

@@ -226,30 +226,47 @@ fn distributed_training_runs_through_the_harness_with_its_rounds_counted() {
     let read = |dir: &Path, file: &str| {
         std::fs::read_to_string(dir.join("fdt-regression").join(file)).unwrap()
     };
-    for file in [
-        "table.md",
-        "table.csv",
-        "curves.csv",
-        "ledger.csv",
-        "curves.svg",
-    ] {
+    for file in ["table.md", "table.csv", "curves.csv", "curves.svg"] {
         assert_eq!(read(one.path(), file), read(two.path(), file), "{file}");
     }
-    // The quick profile's mini-batches of B = 20 through L = 2 layers with K = 1 consensus
-    // round, as counted: inference LB, naive B (2L - 1 + K), piggybacked LB + L - 1 + K,
-    // pipelined LB + L - 1.
-    let ledger = read(one.path(), "ledger.csv");
-    for row in [
-        "centralized-inference,40,",
-        "naive,80,",
-        "naive-piggybacked,42,",
-        "pipelined,41,",
-    ] {
-        assert!(ledger.contains(row), "{row}: {ledger}");
-    }
+    // The quick profile's 10 mini-batches of B = 20 per epoch, L = 2 layers: centralized
+    // LB rounds each, the pipelined distributed optimisers LB + L - 1.
+    let md = read(one.path(), "table.md");
+    assert!(md.contains("| 400 |\n| Adam |"), "{md}");
+    assert!(md.contains("| 410 |\n| D-Adam |"), "{md}");
     // One row per optimiser and epoch.
     assert_eq!(read(one.path(), "curves.csv").lines().count(), 1 + 5 * 60);
     insta::assert_snapshot!("quick_fdt_regression_table", read(one.path(), "table.md"));
+}
+
+#[test]
+fn the_ledger_counts_every_scheme_at_every_batch_and_consensus_size() {
+    let dir = tempfile::tempdir().unwrap();
+    quick_tables(dir.path(), 2, &["fdt-ledger"]);
+    let read = |file: &str| std::fs::read_to_string(dir.path().join("fdt-ledger").join(file));
+    assert!(read("curves.csv").is_err(), "nothing is trained");
+    let record = read("record.toml").unwrap();
+    assert!(
+        record.contains("experiment = \"distributed-ledger\""),
+        "{record}"
+    );
+    // B = 100, L = 2, K = 1 as counted: inference LB, naive B (2L - 1 + K), piggybacked
+    // LB + L - 1 + K, pipelined LB + L - 1; and with K = 2.
+    let ledger = read("ledger.csv").unwrap();
+    for row in [
+        "100,1,2,centralized-inference,200,",
+        "100,1,2,naive,400,",
+        "100,1,2,naive-piggybacked,202,",
+        "100,1,2,pipelined,201,",
+        "100,2,2,naive,500,",
+        "100,2,2,naive-piggybacked,203,",
+        "100,2,2,pipelined,201,",
+    ] {
+        assert!(ledger.contains(row), "{row}: {ledger}");
+    }
+    // 2 batch sizes x 2 consensus sizes x 4 schemes
+    assert_eq!(ledger.lines().count(), 1 + 16);
+    insta::assert_snapshot!("quick_fdt_ledger_table", read("table.md").unwrap());
 }
 
 #[test]

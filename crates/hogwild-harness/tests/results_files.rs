@@ -82,17 +82,20 @@ fn every_distributed_experiment_has_its_files_and_config() {
             is_distributed(&dir),
             "results/{name}: no distributed record"
         );
-        let own: &[&str] = if table.power.is_some() {
-            &["wmmse.csv"]
-        } else if table.regression.is_some() {
-            &["ledger.csv"]
+        let files: &[&str] = if table.power.is_some() {
+            &[
+                "table.md",
+                "table.csv",
+                "curves.csv",
+                "curves.svg",
+                "wmmse.csv",
+            ]
+        } else if table.ledger.is_some() {
+            &["table.md", "table.csv", "ledger.csv"]
         } else {
-            &[]
+            &["table.md", "table.csv", "curves.csv", "curves.svg"]
         };
-        for file in ["table.md", "table.csv", "curves.csv", "curves.svg"]
-            .iter()
-            .chain(own)
-        {
+        for file in files {
             assert!(dir.join(file).is_file(), "results/{name}/{file}");
         }
         let record: toml::Table =

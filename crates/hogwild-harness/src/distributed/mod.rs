@@ -2,8 +2,10 @@
 //! experiments of Olshevskyi et al. through `hogwild_distributed`, swept over seeds and
 //! written to `results/NAME/`. Which experiment a table runs is the name of its settings
 //! table: `[distributed.NAME.regression]` (experiment 1, node regression: [`regression`]),
-//! `[distributed.NAME.power]` (experiment 2, power allocation: [`power`]) or
-//! `[distributed.NAME.scheduling]` (experiment 3, link scheduling: [`scheduling`]).
+//! `[distributed.NAME.power]` (experiment 2, power allocation: [`power`]),
+//! `[distributed.NAME.scheduling]` (experiment 3, link scheduling: [`scheduling`]) or
+//! `[distributed.NAME.ledger]` (the paper's Table I, rounds per mini-batch counted per
+//! scheme: [`ledger`]; nothing trained, so no seeds or epochs).
 //!
 //! These are not GNN tables (no models, sync or async modes): each run trains one
 //! optimiser's copies with one seed and gives per-epoch curves (link scheduling: one point
@@ -12,11 +14,13 @@
 //! and made in parallel; each is sequential, so the files do not depend on the thread count.
 
 mod figure;
+pub mod ledger;
 pub mod power;
 pub mod regression;
 pub mod scheduling;
 
 use crate::report::frame::{Frame, Values};
+use hogwild_distributed::ledger::LedgerConfig;
 use hogwild_distributed::power::PowerConfig;
 use hogwild_distributed::regression::RegressionConfig;
 use hogwild_distributed::scheduling::SchedulingConfig;
@@ -34,12 +38,18 @@ pub struct DistributedTable {
     /// Left out of a plain `hogwild reproduce` (run it with `--table NAME`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub optional: bool,
-    /// Seeds: each replaces the experiment's `seed` (data, start, shuffles).
+    /// Seeds: each replaces the experiment's `seed` (data, start, shuffles); none for the
+    /// ledger.
+    #[serde(default)]
     pub seeds: Vec<u64>,
-    /// Delta degrees of freedom of the standard deviation over seeds.
-    pub std_ddof: u8,
+    /// Delta degrees of freedom of the standard deviation over seeds (required but for
+    /// the ledger).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub std_ddof: Option<u8>,
     /// Epochs (1-based, ascending) whose test metric the table reports; for link
-    /// scheduling, evaluations (one before each update on a mini-batch of graphs).
+    /// scheduling, evaluations (one before each update on a mini-batch of graphs); none
+    /// for the ledger.
+    #[serde(default)]
     pub epochs: Vec<usize>,
     /// The authors' value per optimiser name at each of `epochs` (read off their result
     /// files), shown beside ours.
@@ -58,6 +68,9 @@ pub struct DistributedTable {
     /// Experiment 3's settings (`hogwild_distributed::scheduling::SchedulingConfig`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduling: Option<SchedulingConfig>,
+    /// The ledger's settings (`hogwild_distributed::ledger::LedgerConfig`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<LedgerConfig>,
 }
 
 /// The experiment a [`DistributedTable`] runs, with its settings.
@@ -69,6 +82,8 @@ pub enum Experiment<'a> {
     Power(&'a PowerConfig),
     /// Link scheduling (experiment 3).
     Scheduling(&'a SchedulingConfig),
+    /// The communication ledger (Table I).
+    Ledger(&'a LedgerConfig),
 }
 
 impl DistributedTable {
@@ -82,6 +97,9 @@ impl DistributedTable {
             self.scheduling
                 .as_ref()
                 .map(|s| ("scheduling", Experiment::Scheduling(s))),
+            self.ledger
+                .as_ref()
+                .map(|l| ("ledger", Experiment::Ledger(l))),
         ]
         .into_iter()
         .flatten()
@@ -91,12 +109,12 @@ impl DistributedTable {
             [] => Err(InvalidSetting::new(
                 "regression",
                 "",
-                "missing: give one experiment's settings, [.regression] (node regression), [.power] (power allocation) or [.scheduling] (link scheduling)",
+                "missing: give one experiment's settings, [.regression] (node regression), [.power] (power allocation), [.scheduling] (link scheduling) or [.ledger] (rounds per mini-batch)",
             )),
             [_, (second, _), ..] => Err(InvalidSetting::new(
                 second,
                 "",
-                "give one experiment's settings ([.regression], [.power] or [.scheduling]), not several",
+                "give one experiment's settings ([.regression], [.power], [.scheduling] or [.ledger]), not several",
             )),
         }
     }
@@ -106,6 +124,7 @@ impl DistributedTable {
         match self.experiment() {
             Ok(Experiment::Power(_)) => "distributed-power",
             Ok(Experiment::Scheduling(_)) => "distributed-scheduling",
+            Ok(Experiment::Ledger(_)) => "distributed-ledger",
             _ => "distributed-regression",
         }
     }
@@ -127,8 +146,14 @@ impl DistributedTable {
             Ok(Experiment::Regression(r)) => names(&r.optimisers),
             Ok(Experiment::Power(p)) => names(&p.optimisers),
             Ok(Experiment::Scheduling(s)) => names(&s.optimisers),
-            Err(_) => vec![],
+            Ok(Experiment::Ledger(_)) | Err(_) => vec![],
         }
+    }
+
+    /// The delta degrees of freedom of the std over seeds (0 where not given: the ledger,
+    /// whose check refuses it).
+    pub fn ddof(&self) -> u8 {
+        self.std_ddof.unwrap_or(0)
     }
 
     /// Checks the settings; keys are relative to `[distributed.NAME]`.
@@ -146,7 +171,18 @@ impl DistributedTable {
                 s.check().map_err(|e| e.under("scheduling"))?;
                 s.updates()
             }
+            Experiment::Ledger(l) => {
+                l.check().map_err(|e| e.under("ledger"))?;
+                return self.check_nothing_trained();
+            }
         };
+        if self.std_ddof.is_none() {
+            return Err(InvalidSetting::new(
+                "std_ddof",
+                "",
+                "missing: the delta degrees of freedom of the std over seeds (0 or 1)",
+            ));
+        }
         if self.seeds.is_empty() {
             return Err(InvalidSetting::new("seeds", "[]", "name at least one seed"));
         }
@@ -213,6 +249,26 @@ impl DistributedTable {
         }
         Ok(())
     }
+
+    /// The ledger trains nothing: keys about seeds, epochs and the authors' curves are
+    /// errors, not silently ignored.
+    fn check_nothing_trained(&self) -> Result<(), InvalidSetting> {
+        let given = [
+            ("seeds", !self.seeds.is_empty()),
+            ("std_ddof", self.std_ddof.is_some()),
+            ("epochs", !self.epochs.is_empty()),
+            ("paper", !self.paper.is_empty()),
+            ("paper_references", !self.paper_references.is_empty()),
+        ];
+        match given.iter().find(|(_, set)| *set) {
+            Some((key, _)) => Err(InvalidSetting::new(
+                *key,
+                "",
+                "the ledger counts rounds and trains nothing: it has no seeds, std_ddof, epochs or paper curves (the paper's formulas are built in)",
+            )),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A documented column of a distributed experiment's CSV file: name, type, meaning.
@@ -231,15 +287,15 @@ const CELL_COLUMNS: &[ColumnDoc] = &[
 /// The section of `results/schema.md` on the distributed experiments' files.
 pub fn schema_section() -> String {
     let mut s = String::from(
-        "## distributed experiments\n\n`[distributed.NAME]` tables write `table.md`, `table.csv`, `curves.csv`, `curves.svg` and `record.toml`, and node regression `ledger.csv`, power allocation `wmmse.csv`. The files are byte-identical across machines and thread counts; wall times are in `record.toml` only.\n",
+        "## distributed experiments\n\n`[distributed.NAME]` tables write `table.md`, `table.csv`, `curves.csv`, `curves.svg` and `record.toml`, and power allocation `wmmse.csv`; the ledger writes `table.md`, `table.csv`, `ledger.csv` and `record.toml`. The files are byte-identical across machines and thread counts; wall times are in `record.toml` only.\n",
     );
     for (file, columns) in [
         ("table.csv", CELL_COLUMNS),
         ("curves.csv (node regression)", regression::CURVE_COLUMNS),
-        ("ledger.csv (node regression)", regression::LEDGER_COLUMNS),
         ("curves.csv (power allocation)", power::CURVE_COLUMNS),
         ("wmmse.csv (power allocation)", power::WMMSE_COLUMNS),
         ("curves.csv (link scheduling)", scheduling::CURVE_COLUMNS),
+        ("ledger.csv (ledger)", ledger::LEDGER_COLUMNS),
     ] {
         s.push_str(&format!(
             "\n### {file}\n\n| column | type | meaning |\n|---|---|---|\n"
@@ -356,7 +412,7 @@ fn cells_table<'a>(
         md.push_str(&format!("| {name} |"));
         for (k, &e) in table.epochs.iter().enumerate() {
             let curves = runs.iter().map(|(n, c, _)| (*n, *c));
-            let (m, s, count) = cell(curves, &name, e, table.std_ddof);
+            let (m, s, count) = cell(curves, &name, e, table.ddof());
             let authors = table.paper.get(&name).map(|p| p[k]);
             md.push_str(&format!(" {m:.decimals$} ± {s:.decimals$}"));
             if let Some(p) = authors {
@@ -421,6 +477,7 @@ pub fn reproduce(
         Experiment::Regression(settings) => regression::write(table, settings),
         Experiment::Power(settings) => power::write(table, settings),
         Experiment::Scheduling(settings) => scheduling::write(table, settings),
+        Experiment::Ledger(settings) => ledger::write(table, settings),
     })?;
     let record = crate::experiment::ExperimentRecord::new(
         (name, table.experiment_name()),
@@ -445,13 +502,14 @@ mod tests {
             title: "t".into(),
             optional: false,
             seeds: vec![0],
-            std_ddof: 0,
+            std_ddof: Some(0),
             epochs: vec![1],
             paper: BTreeMap::new(),
             paper_references: BTreeMap::new(),
             regression: Some(RegressionConfig::paper()),
             power: None,
             scheduling: None,
+            ledger: None,
         };
         let (_, cells) = cells_table(&table, &[], 4);
         assert!(documented(&cells, CELL_COLUMNS));

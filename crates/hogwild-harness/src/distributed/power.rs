@@ -185,7 +185,7 @@ pub(crate) fn write(table: &DistributedTable, s: &PowerConfig) -> anyhow::Result
     let (mut md, mut cells) = cells_table(table, &runs, 3);
     md.push_str(&format!(
         "\nTest sum-rate (bps/Hz, higher is better), mean ± std (ddof {}) over {} seed(s), the authors' single run in parentheses. N = {} pairs, B = {}, {} epochs of {} training mini-batches, {} test mini-batches, {} unrolled layers.\n\n#### References on the test sets\n\n| reference | ours | authors |\n|---|---|---|\n",
-        table.std_ddof,
+        table.ddof(),
         table.seeds.len(),
         s.pairs,
         s.batch_size,
@@ -202,7 +202,7 @@ pub(crate) fn write(table: &DistributedTable, s: &PowerConfig) -> anyhow::Result
             .iter()
             .map(|r| r.value(name, s))
             .collect();
-        let (m, sd) = crate::report::mean_std(&values, table.std_ddof);
+        let (m, sd) = crate::report::mean_std(&values, table.ddof());
         let authors = table.paper_references.get(name).copied();
         let label = match name {
             "full-power" => "every transmitter at full power".to_string(),

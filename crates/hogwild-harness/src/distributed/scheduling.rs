@@ -88,7 +88,7 @@ pub(crate) fn write(table: &DistributedTable, s: &SchedulingConfig) -> anyhow::R
     let evaluations = results.runs.first().map_or(0, |(_, r)| r.test_ratio.len());
     md.push_str(&format!(
         "\nTest approximation ratio against greedy (higher is better; above 1: better than greedy), mean ± std (ddof {}) over {} seed(s), the authors' single run in parentheses; mini-batch K is the evaluation after the K-th mini-batch of {} graphs, before its update ({} in all; the first is the untrained actor's). N = {} links, {} training and {} test graphs, {} epochs; every seed draws its own graphs and test set.\n\n#### Every seed: untrained and last ratio\n\n| seed | untrained |",
-        table.std_ddof,
+        table.ddof(),
         table.seeds.len(),
         s.batch_graphs,
         evaluations,
