@@ -123,12 +123,12 @@ pub fn train_optimiser(cfg: &PowerConfig, data: &PowerData, spec: &OptimiserSpec
                     &mut counted,
                 );
                 let (weights, consensus_links) = consensus_weights(&mixing_batch[b]);
-                let mut mixed = sample_grads.clone();
+                let mut mixed = Cow::Borrowed(&sample_grads);
                 for _ in 0..spec.consensus_rounds {
                     ledger.count_round(consensus_links, model.len() as u64);
-                    mixed = dense_combine(&weights, &mixed);
+                    mixed = Cow::Owned(dense_combine(&weights, &mixed));
                 }
-                grads.scaled_add(n as f64, &mixed);
+                grads.scaled_add(n as f64, &*mixed);
             }
             opt.step(&mut theta, &grads, Vec::new());
         }
