@@ -16,6 +16,7 @@ pub mod ignn;
 pub mod linalg;
 pub mod loss;
 pub mod model;
+pub mod oracle_depth;
 pub mod params;
 pub mod registry;
 
