@@ -262,12 +262,7 @@ impl OracleDepthGnn {
     }
 
     /// One application of the layer to `h`.
-    fn step(
-        &self,
-        s: &Structure,
-        h: Array2<f64>,
-        tape: Option<&mut Vec<StepTape>>,
-    ) -> Array2<f64> {
+    fn step(&self, s: &Structure, h: Array2<f64>, tape: Option<&mut Vec<StepTape>>) -> Array2<f64> {
         let hd = self.hidden;
         let n = h.nrows();
         let (w, b) = (self.p(self.layer.w), self.p(self.layer.b));
@@ -606,7 +601,8 @@ mod tests {
             };
             let h0 = affine(x.view(), model.p(model.enc.0), model.p(model.enc.1));
             // Every kind's step is then h W + b.
-            let step = |h: Array2<f64>| affine(h.view(), model.p(model.layer.w), model.p(model.layer.b));
+            let step =
+                |h: Array2<f64>| affine(h.view(), model.p(model.layer.w), model.p(model.layer.b));
             let expected = affine(
                 step(step(h0)).view(),
                 model.p(model.dec.0),
@@ -627,7 +623,9 @@ mod tests {
             let model = OracleDepthGnn::new(kind, 5, 30, 2, &mut rng(4));
             let p = &model.params;
             let within = |id: ParamId, bound: f64| p.get(id).iter().all(|v| v.abs() <= bound);
-            assert!(within(model.enc.0, 1.0 / 5f64.sqrt()) && within(model.enc.1, 1.0 / 5f64.sqrt()));
+            assert!(
+                within(model.enc.0, 1.0 / 5f64.sqrt()) && within(model.enc.1, 1.0 / 5f64.sqrt())
+            );
             assert!(within(model.dec.0, 1.0 / 30f64.sqrt()));
             assert_eq!(p.get(model.enc.0).dim(), (5, 30));
             assert_eq!(p.get(model.dec.0).dim(), (30, 2));
