@@ -871,8 +871,19 @@ fn amp_tables_are_checked() {
             "models = [\"gin\", \"amp-gru\",",
             &[
                 "amp.amp-extrapolation.models[0]",
-                "oracle depth",
-                "not built yet",
+                "Table 2's GIN",
+                "expressiveness] only",
+                "gin-oracle",
+            ],
+        ),
+        (
+            "models = [\"amp-rnn\", \"gin\"]",
+            "models = [\"amp-rnn\", \"gat-oracle\"]",
+            &[
+                "amp.amp-expressiveness.models[1]",
+                "gat-oracle",
+                "Table 3's baseline",
+                "extrapolation] only",
             ],
         ),
         (

@@ -632,12 +632,22 @@ fn amp_tables_run_through_the_harness_byte_identical_across_thread_counts() {
             .count(),
         1 + 3 * 2 * 2
     );
+    // Table 3's quick profile runs two AMP rows and the three oracle-depth baselines.
     assert_eq!(
         read(one.path(), "amp-extrapolation", "runs.csv")
             .lines()
             .count(),
-        1 + 2 * 2 * 2
+        1 + 5 * 2 * 2
     );
+    let distances = read(one.path(), "amp-extrapolation", "distances.csv");
+    for row in ["gin-oracle", "gcn-oracle", "gat-oracle"] {
+        assert!(
+            distances
+                .lines()
+                .any(|l| l.starts_with(&format!("{row},1,n = 50,"))),
+            "{row}: {distances}"
+        );
+    }
     insta::assert_snapshot!(
         "quick_amp_expressiveness_table",
         read(one.path(), "amp-expressiveness", "table.md")

@@ -2,6 +2,7 @@
 
 use hogwild_amp::{DelayDistribution, Delays, Halting, Update};
 use hogwild_datasets::expressiveness::Benchmark;
+use hogwild_models::oracle_depth::LayerKind;
 use hogwild_settings::{at_least, InvalidSetting, Key};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -95,6 +96,12 @@ pub enum AmpRow {
     AmpIter,
     /// GIN with the benchmark's aggregation (Table 2 only).
     Gin,
+    /// GIN (max aggregation, one linear map) with the oracle depth (Table 3 only).
+    GinOracle,
+    /// GCN with the oracle depth (Table 3 only).
+    GcnOracle,
+    /// GAT with the oracle depth (Table 3 only).
+    GatOracle,
 }
 
 impl AmpRow {
@@ -107,6 +114,9 @@ impl AmpRow {
             AmpRow::AmpAct => "amp-act",
             AmpRow::AmpIter => "amp-iter",
             AmpRow::Gin => "gin",
+            AmpRow::GinOracle => "gin-oracle",
+            AmpRow::GcnOracle => "gcn-oracle",
+            AmpRow::GatOracle => "gat-oracle",
         }
     }
 
@@ -119,6 +129,9 @@ impl AmpRow {
             AmpRow::AmpAct => "AMP-ACT",
             AmpRow::AmpIter => "AMP-Iter",
             AmpRow::Gin => "GIN",
+            AmpRow::GinOracle => "GIN, oracle depth",
+            AmpRow::GcnOracle => "GCN, oracle depth",
+            AmpRow::GatOracle => "GAT, oracle depth",
         }
     }
 
@@ -130,17 +143,41 @@ impl AmpRow {
             AmpRow::AmpLstm => Some((Update::Lstm, Halting::None)),
             AmpRow::AmpAct => Some((Update::Rnn, Halting::Act)),
             AmpRow::AmpIter => Some((Update::Rnn, Halting::Iter)),
-            AmpRow::Gin => None,
+            AmpRow::Gin | AmpRow::GinOracle | AmpRow::GcnOracle | AmpRow::GatOracle => None,
         }
     }
 
-    const ALL: [AmpRow; 6] = [
+    /// The shared layer of a Table 3 baseline with the oracle depth; `None` otherwise.
+    pub fn oracle(self) -> Option<LayerKind> {
+        match self {
+            AmpRow::GinOracle => Some(LayerKind::Gin),
+            AmpRow::GcnOracle => Some(LayerKind::Gcn),
+            AmpRow::GatOracle => Some(LayerKind::Gat),
+            _ => None,
+        }
+    }
+
+    /// The one table a baseline runs in: `Some("expressiveness")` for GIN (Table 2's 1-WL
+    /// baseline), `Some("extrapolation")` for the oracle-depth rows; `None` for AMP's rows,
+    /// which run in both.
+    fn only_in(self) -> Option<&'static str> {
+        match self {
+            AmpRow::Gin => Some("expressiveness"),
+            _ if self.oracle().is_some() => Some("extrapolation"),
+            _ => None,
+        }
+    }
+
+    const ALL: [AmpRow; 9] = [
         AmpRow::AmpRnn,
         AmpRow::AmpGru,
         AmpRow::AmpLstm,
         AmpRow::AmpAct,
         AmpRow::AmpIter,
         AmpRow::Gin,
+        AmpRow::GinOracle,
+        AmpRow::GcnOracle,
+        AmpRow::GatOracle,
     ];
 }
 
@@ -271,18 +308,32 @@ impl AmpTable {
                 "is listed twice",
             ));
         }
-        match self.experiment() {
-            Experiment::Expressiveness(e) => check_expressiveness(e)?,
+        let (here, why) = match self.experiment() {
+            Experiment::Expressiveness(e) => {
+                check_expressiveness(e)?;
+                (
+                    "expressiveness",
+                    "is Table 3's baseline (oracle depth: one shared layer applied the origin's eccentricity times), for [amp.NAME.extrapolation] only; Table 2's GIN is `gin`",
+                )
+            }
             Experiment::Extrapolation(x) => {
                 check_extrapolation(x)?;
-                if let Some(i) = self.models.iter().position(|m| m.amp().is_none()) {
-                    return Err(InvalidSetting::new(
-                        Key::new().name("models").index(i),
-                        self.models[i].key(),
-                        "Table 3's baselines (GIN, GCN and GAT with the oracle depth) are not built yet; AMP rows only",
-                    ));
-                }
+                (
+                    "extrapolation",
+                    "is Table 2's GIN (a fixed number of layers), for [amp.NAME.expressiveness] only; Table 3's GIN, GCN and GAT with the oracle depth are `gin-oracle`, `gcn-oracle` and `gat-oracle`",
+                )
             }
+        };
+        if let Some(i) = self
+            .models
+            .iter()
+            .position(|m| m.only_in().is_some_and(|t| t != here))
+        {
+            return Err(InvalidSetting::new(
+                Key::new().name("models").index(i),
+                self.models[i].key(),
+                why,
+            ));
         }
         self.check_cells()
     }

@@ -4,7 +4,9 @@
 //! Streams (`crate::sweep::stream`, ChaCha8 seeded by the label's SHA-256), per run
 //! `amp/TABLE/COLUMN/MODEL/seed=S/…`: `params` (initialisation), `runs` (the seeds of AMP's
 //! runs during training, drawn in order), `test-runs` (during testing), `shuffle` (GIN's
-//! trainer; unused in full batch). Data come from the generators' own named streams, one
+//! trainer; unused in full batch). Table 3's baselines with the oracle depth
+//! (`gin-oracle`, `gcn-oracle`, `gat-oracle`; `hogwild_models::oracle_depth`) draw only
+//! `params`, train full batch like AMP and predict without randomness. Data come from the generators' own named streams, one
 //! per `(benchmark, seed, split)`, so every model of a seed sees the same graphs.
 
 use super::config::{benchmark, AmpRow, AmpTable, Experiment, Expressiveness, Extrapolation};
@@ -16,6 +18,8 @@ use hogwild_datasets::parity::{parity_graphs, ParityGraph};
 use hogwild_datasets::Dataset;
 use hogwild_graph::{Batch, Graph, Sample, Targets};
 use hogwild_models::gin::{Aggregation, Gin, GinConfig};
+use hogwild_models::loss::argmax_rows;
+use hogwild_models::oracle_depth::{LayerKind, OracleDepthGnn, OracleExample};
 use hogwild_models::{LrSchedule, Model, TrainConfig};
 use ndarray::Array2;
 use rayon::prelude::*;
@@ -90,8 +94,6 @@ struct AmpGraph<'g> {
     features: Array2<f64>,
     task: Task,
     labels: Vec<usize>,
-    /// Table 3: every node's distance from the origin.
-    distances: Vec<usize>,
 }
 
 impl AmpGraph<'_> {
@@ -135,7 +137,6 @@ fn benchmark_graphs(data: &Dataset, level: Level) -> Vec<AmpGraph<'_>> {
                 features: s.features.clone(),
                 task,
                 labels,
-                distances: vec![],
             }
         })
         .collect()
@@ -150,7 +151,6 @@ fn parity_examples(graphs: &[ParityGraph]) -> Vec<AmpGraph<'_>> {
             features: g.amp_features(),
             task: Task::LongRange { origin: g.origin },
             labels: classes(&g.sample).to_vec(),
-            distances: g.distances.clone(),
         })
         .collect()
 }
@@ -265,6 +265,11 @@ fn expressiveness_run(
         let train_hits = amp_hits(&model, &settings, &train_graphs, &mut rng);
         (count(&train_hits), count(&test_hits), losses)
     } else {
+        anyhow::ensure!(
+            row == AmpRow::Gin,
+            "{} is not a Table 2 row (the config check refuses it)",
+            row.key()
+        );
         gin_run(table, e, recipe, &train, &test, label)?
     };
     Ok(RunOutcome {
@@ -360,40 +365,112 @@ fn gin_run(
     Ok((hits(train)?, hits(test)?, losses))
 }
 
+/// One parity graph as the oracle-depth baselines see it: the baselines' features (the
+/// origin's row ones), the origin's eccentricity as the depth, every node's class.
+fn oracle_example(g: &ParityGraph) -> OracleExample<'_> {
+    OracleExample {
+        graph: &g.sample.graph,
+        features: g.sample.features.view(),
+        depth: g.eccentricity,
+        labels: classes(&g.sample),
+    }
+}
+
+/// A baseline with the oracle depth and `kind`'s shared layer, trained on `train` (full
+/// batch, one Adam step per epoch); returns it and its losses.
+fn train_oracle(
+    table: &AmpTable,
+    kind: LayerKind,
+    hidden: usize,
+    train: &[ParityGraph],
+    label: &str,
+) -> anyhow::Result<(OracleDepthGnn, Vec<(usize, f64)>)> {
+    let mut model = OracleDepthGnn::new(
+        kind,
+        hogwild_datasets::parity::BASELINE_FEATURES,
+        hidden,
+        2,
+        &mut stream(&format!("{label}/params")),
+    );
+    let mut adam = hogwild_amp::adam(&model.params, table.lr, table.epochs);
+    let batch: Vec<OracleExample> = train.iter().map(oracle_example).collect();
+    let mut losses = vec![];
+    for epoch in 1..=table.epochs {
+        let (loss, grads) = model.loss_and_grads(&batch);
+        anyhow::ensure!(
+            loss.is_finite(),
+            "training loss became {loss} at epoch {epoch}"
+        );
+        if epoch == 1 || epoch % table.loss_every == 0 || epoch == table.epochs {
+            losses.push((epoch, loss));
+        }
+        adam.step(&mut model.params, grads);
+    }
+    Ok((model, losses))
+}
+
+/// Whether `model` classifies each node of each of `graphs` right (the arg-max of the
+/// log-probabilities, ties to the first class, as AMP's rows).
+fn oracle_hits(model: &OracleDepthGnn, graphs: &[ParityGraph]) -> Vec<Vec<bool>> {
+    graphs
+        .iter()
+        .map(|g| {
+            let example = oracle_example(g);
+            let log_probs = hogwild_amp::log_softmax(&model.logits(&example));
+            argmax_rows(&log_probs)
+                .iter()
+                .zip(example.labels)
+                .map(|(p, y)| p == y)
+                .collect()
+        })
+        .collect()
+}
+
+/// A trained Table 3 model as a function from parity graphs to per-node hits.
+type Predict<'a> = Box<dyn FnMut(&[ParityGraph]) -> Vec<Vec<bool>> + 'a>;
+
 fn extrapolation_run(
     table: &AmpTable,
     x: &Extrapolation,
     (_, row, seed): Job,
     label: &str,
 ) -> anyhow::Result<RunOutcome> {
-    let mut initial = vec![0.0; table.message];
-    initial[0] = 1.0;
-    let config = amp_config(
-        row,
-        hogwild_datasets::parity::BASELINE_FEATURES,
-        x.hidden,
-        table.message,
-        2,
-        initial,
-    );
-    let settings = RunSettings {
-        delays: table.delays.delays(),
-        budget: Budget::PerNode(x.budget_per_node),
-    };
     let train_set = parity_graphs(x.train_graphs, x.train_nodes, seed, Split::Train);
-    let train = parity_examples(&train_set);
-    let (model, losses) = train_amp(table, config, &settings, &train, label)?;
-    let mut rng = stream(&format!("{label}/test-runs"));
+    let (mut hits_of, losses): (Predict, _) = if let Some(kind) = row.oracle() {
+        let (model, losses) = train_oracle(table, kind, x.hidden, &train_set, label)?;
+        (Box::new(move |set| oracle_hits(&model, set)), losses)
+    } else {
+        let mut initial = vec![0.0; table.message];
+        initial[0] = 1.0;
+        let config = amp_config(
+            row,
+            hogwild_datasets::parity::BASELINE_FEATURES,
+            x.hidden,
+            table.message,
+            2,
+            initial,
+        );
+        let settings = RunSettings {
+            delays: table.delays.delays(),
+            budget: Budget::PerNode(x.budget_per_node),
+        };
+        let train = parity_examples(&train_set);
+        let (model, losses) = train_amp(table, config, &settings, &train, label)?;
+        let mut rng = stream(&format!("{label}/test-runs"));
+        (
+            Box::new(move |set| amp_hits(&model, &settings, &parity_examples(set), &mut rng)),
+            losses,
+        )
+    };
     let mut tests = vec![];
     let mut distances = vec![];
     for (c, &n) in x.test_sizes.iter().enumerate() {
         let set = parity_graphs(x.test_graphs, n, seed, Split::Test);
-        let graphs = parity_examples(&set);
-        let hits = amp_hits(&model, &settings, &graphs, &mut rng);
+        let hits = hits_of(&set);
         let (correct, total) = count(&hits);
         tests.push((c, correct, total));
         let mut by_distance: Vec<(u64, u64)> = vec![];
-        for (g, h) in graphs.iter().zip(&hits) {
+        for (g, h) in set.iter().zip(&hits) {
             for (&d, &hit) in g.distances.iter().zip(h) {
                 if by_distance.len() <= d {
                     by_distance.resize(d + 1, (0, 0));
@@ -410,7 +487,7 @@ fn extrapolation_run(
                 .map(|(d, (k, t))| (c, d, k, t)),
         );
     }
-    let train_hits = amp_hits(&model, &settings, &train, &mut rng);
+    let train_hits = hits_of(&train_set);
     Ok(RunOutcome {
         model: row,
         seed,
@@ -421,4 +498,45 @@ fn extrapolation_run(
         distances,
         seconds: 0.0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oracle_examples_take_the_origins_eccentricity_as_their_depth() {
+        for g in parity_graphs(5, 30, 7, Split::Test) {
+            let example = oracle_example(&g);
+            assert_eq!(example.depth, g.eccentricity);
+            assert_eq!(example.depth, *g.distances.iter().max().unwrap());
+            assert_eq!(example.features, g.sample.features.view());
+            assert_eq!(example.labels, classes(&g.sample));
+        }
+        // With one step less than the eccentricity the farthest node would not hear of the
+        // origin; with the oracle depth every node does.
+        let g = parity_graphs(1, 40, 8, Split::Test).remove(0);
+        let far = g
+            .distances
+            .iter()
+            .position(|&d| d == g.eccentricity)
+            .unwrap();
+        let mut moved = g.sample.features.clone();
+        moved.row_mut(g.origin).fill(2.0);
+        let model = OracleDepthGnn::new(LayerKind::Gcn, 5, 6, 2, &mut stream("test/params"));
+        let logits = |features: &Array2<f64>, depth: usize| {
+            let example = OracleExample {
+                features: features.view(),
+                depth,
+                ..oracle_example(&g)
+            };
+            model.logits(&example).row(far).to_owned()
+        };
+        let depth = g.eccentricity;
+        assert_ne!(logits(&g.sample.features, depth), logits(&moved, depth));
+        assert_eq!(
+            logits(&g.sample.features, depth - 1),
+            logits(&moved, depth - 1)
+        );
+    }
 }
