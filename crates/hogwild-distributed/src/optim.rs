@@ -11,7 +11,7 @@
 use crate::minibatch::Consensus;
 use crate::topology::{laplacian_mixing, metropolis_hastings};
 use hogwild_graph::Graph;
-use hogwild_settings::{at_least, positive, InvalidSetting};
+use hogwild_settings::{at_least, positive, InvalidSetting, Key};
 use ndarray::{Array2, ArrayView2, Zip};
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +47,18 @@ pub enum OptimiserKind {
 }
 
 impl OptimiserKind {
+    /// The name in settings (`d-sgd`, `local-adam`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            OptimiserKind::Sgd => "sgd",
+            OptimiserKind::Adam => "adam",
+            OptimiserKind::DSgd => "d-sgd",
+            OptimiserKind::DAdam => "d-adam",
+            OptimiserKind::DAmsgrad => "d-amsgrad",
+            OptimiserKind::LocalAdam => "local-adam",
+        }
+    }
+
     /// Whether every node keeps its own copy.
     pub fn is_distributed(self) -> bool {
         matches!(
@@ -307,5 +319,77 @@ impl Optimiser {
                     });
             }
         }
+    }
+}
+
+/// Checks an experiment's list of optimisers (key `optimisers`): at least one, each valid,
+/// names unique, and no kind the experiment cannot run (`refused` gives the reason, or
+/// `None` for a kind it runs).
+pub fn check_optimisers(
+    optimisers: &[OptimiserSpec],
+    refused: impl Fn(OptimiserKind) -> Option<&'static str>,
+) -> Result<(), InvalidSetting> {
+    if optimisers.is_empty() {
+        return Err(InvalidSetting::new(
+            "optimisers",
+            "[]",
+            "name at least one optimiser",
+        ));
+    }
+    for (i, spec) in optimisers.iter().enumerate() {
+        let here = Key::new().name("optimisers").index(i);
+        spec.check().map_err(|e| e.under(here.clone()))?;
+        if let Some(why) = refused(spec.kind) {
+            return Err(InvalidSetting::new(
+                here.name("kind"),
+                spec.kind.name(),
+                why,
+            ));
+        }
+        if optimisers[..i].iter().any(|o| o.name == spec.name) {
+            return Err(InvalidSetting::new(
+                here.name("name"),
+                format!("{:?}", spec.name),
+                "names must be unique",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn optimiser_lists_are_checked_with_the_key_and_the_settings_spelling() {
+        let spec = |name: &str, kind| OptimiserSpec::new(name, kind, 1e-3);
+        let no_mixing = |kind: OptimiserKind| kind.mixes_copies().then_some("mixes copies");
+        let err = check_optimisers(&[], no_mixing).unwrap_err();
+        assert_eq!(err.key.to_string(), "optimisers");
+        let err = check_optimisers(
+            &[
+                spec("A", OptimiserKind::Adam),
+                spec("B", OptimiserKind::DSgd),
+            ],
+            no_mixing,
+        )
+        .unwrap_err();
+        assert_eq!(err.key.to_string(), "optimisers[1].kind");
+        assert!(err.to_string().contains("d-sgd"), "{err}");
+        let err = check_optimisers(
+            &[
+                spec("A", OptimiserKind::Adam),
+                spec("A", OptimiserKind::Sgd),
+            ],
+            no_mixing,
+        )
+        .unwrap_err();
+        assert_eq!(err.key.to_string(), "optimisers[1].name");
+        let mut bad = spec("A", OptimiserKind::Adam);
+        bad.lr = -1.0;
+        let err = check_optimisers(&[bad], no_mixing).unwrap_err();
+        assert_eq!(err.key.to_string(), "optimisers[0].lr");
+        assert!(check_optimisers(&[spec("A", OptimiserKind::LocalAdam)], no_mixing).is_ok());
     }
 }

@@ -25,7 +25,7 @@ pub use channel::MiniBatch;
 pub use train::{train_optimiser, PowerRun};
 
 use crate::optim::{OptimiserKind, OptimiserSpec};
-use hogwild_settings::{at_least, non_negative, positive, InvalidSetting, Key};
+use hogwild_settings::{at_least, non_negative, positive, InvalidSetting};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use uwmmse::Uwmmse;
@@ -164,32 +164,11 @@ impl PowerConfig {
             ),
             ..e
         })?;
-        if self.optimisers.is_empty() {
-            return Err(InvalidSetting::new(
-                "optimisers",
-                "[]",
-                "name at least one optimiser",
-            ));
-        }
-        for (i, spec) in self.optimisers.iter().enumerate() {
-            let here = Key::new().name("optimisers").index(i);
-            spec.check().map_err(|e| e.under(here.clone()))?;
-            if spec.kind.mixes_copies() {
-                return Err(InvalidSetting::new(
-                    here.name("kind"),
-                    format!("{:?}", spec.kind),
-                    "the power experiment mixes gradients, not copies: use sgd, adam or local-adam",
-                ));
-            }
-            if self.optimisers[..i].iter().any(|o| o.name == spec.name) {
-                return Err(InvalidSetting::new(
-                    here.name("name"),
-                    format!("{:?}", spec.name),
-                    "names must be unique",
-                ));
-            }
-        }
-        Ok(())
+        crate::optim::check_optimisers(&self.optimisers, |kind| {
+            kind.mixes_copies().then_some(
+                "the power experiment mixes gradients, not copies: use sgd, adam or local-adam",
+            )
+        })
     }
 
     /// The unrolled network and the system constants.

@@ -25,7 +25,7 @@ use crate::network::{Ledger, Network};
 use crate::optim::{Optimiser, OptimiserKind, OptimiserSpec};
 use crate::schedule::Scheme;
 use crate::stream;
-use hogwild_settings::{at_least, non_negative, InvalidSetting, Key};
+use hogwild_settings::{at_least, non_negative, InvalidSetting};
 use ndarray::{ArrayView2, Axis};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -148,32 +148,11 @@ impl RegressionConfig {
                 "distributed training needs a scheme with backward rounds: naive, naive-piggybacked or pipelined",
             ));
         }
-        if self.optimisers.is_empty() {
-            return Err(InvalidSetting::new(
-                "optimisers",
-                "[]",
-                "name at least one optimiser",
-            ));
-        }
-        for (i, spec) in self.optimisers.iter().enumerate() {
-            let here = Key::new().name("optimisers").index(i);
-            spec.check().map_err(|e| e.under(here.clone()))?;
-            if spec.kind == OptimiserKind::LocalAdam {
-                return Err(InvalidSetting::new(
-                    here.name("kind"),
-                    "local-adam",
-                    "mixes gradients per sample, which only the power experiment builds; use d-adam here",
-                ));
-            }
-            if self.optimisers[..i].iter().any(|o| o.name == spec.name) {
-                return Err(InvalidSetting::new(
-                    here.name("name"),
-                    format!("{:?}", spec.name),
-                    "names must be unique",
-                ));
-            }
-        }
-        Ok(())
+        crate::optim::check_optimisers(&self.optimisers, |kind| {
+            (kind == OptimiserKind::LocalAdam).then_some(
+                "mixes gradients per sample, which only the power and scheduling experiments build; use d-adam here",
+            )
+        })
     }
 
     /// The label of one of this configuration's random streams.

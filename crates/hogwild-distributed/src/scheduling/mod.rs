@@ -219,32 +219,11 @@ impl SchedulingConfig {
                 "a fraction of the links lies in [0, 1]",
             ));
         }
-        if self.optimisers.is_empty() {
-            return Err(InvalidSetting::new(
-                "optimisers",
-                "[]",
-                "name at least one optimiser",
-            ));
-        }
-        for (i, spec) in self.optimisers.iter().enumerate() {
-            let here = Key::new().name("optimisers").index(i);
-            spec.check().map_err(|e| e.under(here.clone()))?;
-            if spec.kind.mixes_copies() {
-                return Err(InvalidSetting::new(
-                    here.name("kind"),
-                    format!("{:?}", spec.kind),
-                    "the scheduling experiment mixes gradients, not copies: use sgd, adam or local-adam",
-                ));
-            }
-            if self.optimisers[..i].iter().any(|o| o.name == spec.name) {
-                return Err(InvalidSetting::new(
-                    here.name("name"),
-                    format!("{:?}", spec.name),
-                    "names must be unique",
-                ));
-            }
-        }
-        Ok(())
+        crate::optim::check_optimisers(&self.optimisers, |kind| {
+            kind.mixes_copies().then_some(
+                "the scheduling experiment mixes gradients, not copies: use sgd, adam or local-adam",
+            )
+        })
     }
 
     /// The label of one of this configuration's random streams.
