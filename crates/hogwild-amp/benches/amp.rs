@@ -65,6 +65,7 @@ fn bench(c: &mut Criterion) {
             update: Update::Rnn,
             halting: Halting::None,
             initial_message: vec![1.0, 0.0, 0.0],
+            skip_readout: false,
         };
         let model = AmpModel::new(config, &mut ChaCha8Rng::seed_from_u64(1));
         group.bench_function(format!("forward/h{hidden}"), |b| {

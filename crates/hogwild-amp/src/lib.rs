@@ -35,6 +35,7 @@
 //! let config = AmpConfig {
 //!     features: 1, hidden: 16, message: 3, classes: 2,
 //!     update: Update::Rnn, halting: Halting::None, initial_message: vec![1.0; 3],
+//!     skip_readout: false,
 //! };
 //! let mut model = AmpModel::new(config, &mut ChaCha8Rng::seed_from_u64(0));
 //! let mut optimiser = adam(&model.params, 0.01, 1);

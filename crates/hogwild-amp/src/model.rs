@@ -3,7 +3,8 @@
 //! Parameters (PyTorch layout, `out × in`, biases `1 × out`), in this order:
 //! encoder `F → H` (linear, no activation; code); the update cell ([`Update`]); the message
 //! map `W_m: [h_new ‖ m] → m'` (code); the halting unit `[h_old ‖ m] → 1` of AMP-ACT and
-//! AMP-Iter ([`Halting`]); the decoder `H → C`. Initialisation follows PyTorch's defaults
+//! AMP-Iter ([`Halting`]); the decoder `H → C` (with the skip readout, `skip_decoder`
+//! `4H → C` in its place). Initialisation follows PyTorch's defaults
 //! (note §1.5): linear layers `U(−1/√fan_in, 1/√fan_in)` for weights and biases, GRU and LSTM
 //! cells `U(−1/√H, 1/√H)`, drawn in parameter order from the stream the caller passes.
 
@@ -62,6 +63,26 @@ pub struct AmpConfig {
     /// The message delivered to the start node of every run (length `M`; code: `ones(M)`,
     /// long-range `[1, 0, 0]`).
     pub initial_message: Vec<f64>,
+    /// The skip readout of the TU model (code): a graph task decodes, from every run, the
+    /// start node's last [`SKIP_STATES`] states (its encoding counts as the first; zeros in
+    /// front when it has fewer) instead of its last state, through a decoder `4H → C`.
+    /// Only for [`Task::Graph`](crate::Task::Graph) without halting.
+    #[serde(default)]
+    pub skip_readout: bool,
+}
+
+/// The states the skip readout keeps (code: 4).
+pub const SKIP_STATES: usize = 4;
+
+impl AmpConfig {
+    /// The width of a run's readout vector: `H`, or `4H` with the skip readout.
+    pub fn readout_width(&self) -> usize {
+        if self.skip_readout {
+            SKIP_STATES * self.hidden
+        } else {
+            self.hidden
+        }
+    }
 }
 
 /// Where each parameter sits in the [`Params`] list.
@@ -126,6 +147,10 @@ impl AmpModel {
             m,
             "initial message of width M"
         );
+        assert!(
+            !(config.skip_readout && config.halting != Halting::None),
+            "the skip readout reads states, not ACT's or Iter's accumulators"
+        );
         let mut p = Params::default();
         let (enc_w, enc_b) = linear(&mut p, "encoder", h, f, rng);
         let gates = match config.update {
@@ -149,7 +174,11 @@ impl AmpModel {
             Halting::None => None,
             Halting::Act | Halting::Iter => Some(linear(&mut p, "halting", 1, h + m, rng)),
         };
-        let (dec_w, dec_b) = linear(&mut p, "decoder", c, h, rng);
+        let (dec_w, dec_b) = if config.skip_readout {
+            linear(&mut p, "skip_decoder", c, config.readout_width(), rng)
+        } else {
+            linear(&mut p, "decoder", c, h, rng)
+        };
         let ids = ParamIds {
             enc_w,
             enc_b,
@@ -203,12 +232,73 @@ pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     total
 }
 
-/// `out[i] += Σ_j w[i·cols + j] · x[j]` for `i < out.len()`, `cols = x.len()`.
-#[inline]
+/// The [`dot`]s of `R` rows with one `x`, each summed exactly as [`dot`] sums it (same
+/// lanes, same order), side by side: `R` independent chains of additions instead of one,
+/// so a matrix-vector product is bound by loads rather than by the latency of its adds.
+#[inline(always)]
+fn dots<const R: usize>(rows: [&[f64]; R], x: &[f64]) -> [f64; R] {
+    let n = x.len();
+    let rows = rows.map(|r| &r[..n]);
+    let whole = n / 4 * 4;
+    let mut s = [[0.0f64; 4]; R];
+    for (c, xc) in x[..whole].chunks_exact(4).enumerate() {
+        for r in 0..R {
+            let w = &rows[r][4 * c..4 * c + 4];
+            for k in 0..4 {
+                s[r][k] += w[k] * xc[k];
+            }
+        }
+    }
+    let mut out = [0.0; R];
+    for r in 0..R {
+        let mut total = (s[r][0] + s[r][1]) + (s[r][2] + s[r][3]);
+        for j in whole..n {
+            total += rows[r][j] * x[j];
+        }
+        out[r] = total;
+    }
+    out
+}
+
+/// `out[i] += Σ_j w[i·cols + j] · x[j]` for `i < out.len()`, `cols = x.len()`: every entry
+/// the bits of `out[i] += dot(row i, x)`, four rows at a time. Compiled for the x86-64
+/// baseline and for AVX2 (`multiversion`, detected once); both run the same operations in
+/// the same order (Rust never fuses a multiply and an add), so the same bits everywhere.
+#[multiversion::multiversion(targets("x86_64+avx2+avx"))]
 pub(crate) fn matvec_add(out: &mut [f64], w: &[f64], x: &[f64]) {
     let cols = x.len();
-    for (o, row) in out.iter_mut().zip(w.chunks_exact(cols)) {
-        *o += dot(row, x);
+    let mut rows = w.chunks_exact(cols);
+    let mut groups = out.chunks_exact_mut(4);
+    for o in &mut groups {
+        let r: [&[f64]; 4] = std::array::from_fn(|_| rows.next().expect("a row per output"));
+        let d = dots(r, x);
+        for k in 0..4 {
+            o[k] += d[k];
+        }
+    }
+    for (o, row) in groups.into_remainder().iter_mut().zip(rows) {
+        *o += dots([row], x)[0];
+    }
+}
+
+/// `out[i] += Σ_{j<A} w[i·cols + j] · a[j] + Σ_j w[i·cols + A + j] · b[j]` with
+/// `cols = A + B`: each entry the bits of `out[i] += dot(row i[..A], a) + dot(row i[A..], b)`
+/// (AMP's outgoing message `W_m [h_new ‖ m]`), four rows at a time as [`matvec_add`].
+#[multiversion::multiversion(targets("x86_64+avx2+avx"))]
+pub(crate) fn matvec_split_add(out: &mut [f64], w: &[f64], a: &[f64], b: &[f64]) {
+    let (la, cols) = (a.len(), a.len() + b.len());
+    let mut rows = w.chunks_exact(cols);
+    let mut groups = out.chunks_exact_mut(4);
+    for o in &mut groups {
+        let r: [&[f64]; 4] = std::array::from_fn(|_| rows.next().expect("a row per output"));
+        let da = dots(r.map(|row| &row[..la]), a);
+        let db = dots(r.map(|row| &row[la..]), b);
+        for k in 0..4 {
+            o[k] += da[k] + db[k];
+        }
+    }
+    for (o, row) in groups.into_remainder().iter_mut().zip(rows) {
+        *o += dots([&row[..la]], a)[0] + dots([&row[la..]], b)[0];
     }
 }
 
@@ -249,4 +339,43 @@ pub(crate) fn sigmoid(x: f64) -> f64 {
 pub(crate) fn tanh(x: f64) -> f64 {
     let e = hogwild_models::elementary::exp_nonpositive(-2.0 * x.abs());
     ((1.0 - e) / (1.0 + e)).copysign(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// The row-blocked products give the bits of one [`dot`] per row, whatever the number
+    /// of rows (groups of four and the rest) and columns (lanes of four and the tail).
+    #[test]
+    fn blocked_products_have_the_bits_of_one_dot_per_row() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for (rows, a, b) in [
+            (1, 1, 1),
+            (3, 5, 2),
+            (4, 8, 4),
+            (7, 17, 3),
+            (16, 32, 16),
+            (13, 6, 10),
+        ] {
+            let cols = a + b;
+            let w: Vec<f64> = (0..rows * cols)
+                .map(|_| rng.random_range(-1.0..1.0))
+                .collect();
+            let x: Vec<f64> = (0..cols).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let start: Vec<f64> = (0..rows).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let mut blocked = start.clone();
+            matvec_add(&mut blocked, &w, &x);
+            let mut split = start.clone();
+            matvec_split_add(&mut split, &w, &x[..a], &x[a..]);
+            for i in 0..rows {
+                let row = &w[i * cols..(i + 1) * cols];
+                let one = start[i] + dot(row, &x);
+                assert_eq!(blocked[i].to_bits(), one.to_bits(), "{rows}x{cols} row {i}");
+                let two = start[i] + (dot(&row[..a], &x[..a]) + dot(&row[a..], &x[a..]));
+                assert_eq!(split[i].to_bits(), two.to_bits(), "{rows}x{cols} row {i}");
+            }
+        }
+    }
 }

@@ -105,10 +105,15 @@ impl AmpModel {
         record: bool,
     ) -> Forward<'m> {
         let hd = self.config.hidden;
+        let skip = self.config.skip_readout;
         assert_eq!(
             example.features.nrows(),
             example.graph.n_nodes(),
             "one row per node"
+        );
+        assert!(
+            !skip || matches!(example.task, Task::Graph(_)),
+            "the skip readout is for graph tasks"
         );
         let encoded = encode(self, example.features);
         let starts = example.starts();
@@ -117,6 +122,9 @@ impl AmpModel {
             .zip(seeds)
             .map(|(&start, &seed)| {
                 let mut run = AmpRun::new(self, &encoded, record);
+                if skip {
+                    run.track_start(start);
+                }
                 let mut engine = Engine::new(settings.delays, settings.budget);
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);
                 engine.run(example.graph, &mut run, start, 0, &mut rng);
@@ -129,9 +137,21 @@ impl AmpModel {
             Task::Node => Array2::from_shape_fn((n, hd), |(i, j)| runs[i].output(i)[j]),
             Task::LongRange { .. } => Array2::from_shape_fn((n, hd), |(v, j)| runs[0].output(v)[j]),
             Task::Graph(pooling) => {
-                let mut pooled = Array2::zeros((1, hd));
-                for j in 0..hd {
-                    let values = runs.iter().enumerate().map(|(i, r)| r.output(i)[j]);
+                let vectors: Vec<Vec<f64>> = runs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        if skip {
+                            r.skip_output()
+                        } else {
+                            r.output(i).to_vec()
+                        }
+                    })
+                    .collect();
+                let width = self.config.readout_width();
+                let mut pooled = Array2::zeros((1, width));
+                for j in 0..width {
+                    let values = vectors.iter().map(|v| v[j]);
                     pooled[(0, j)] = match pooling {
                         Pooling::Sum => values.sum(),
                         Pooling::Mean => values.sum::<f64>() / n as f64,
@@ -265,7 +285,9 @@ impl AmpModel {
             crate::cells::add(head[self.ids.dec_b].as_slice_mut().unwrap(), &gl);
             matvec_t_add(gy.as_slice_mut().unwrap(), self.slice(self.ids.dec_w), &gl);
         }
-        // Readout: the gradient w.r.t. each run's output states.
+        // Readout: the gradient w.r.t. each run's output states (`n × H`) or, with the skip
+        // readout, its skip vector (`4H`).
+        let skip = self.config.skip_readout;
         let g_outputs: Vec<Vec<f64>> = match example.task {
             Task::Node => (0..n)
                 .map(|i| {
@@ -277,14 +299,19 @@ impl AmpModel {
             Task::LongRange { .. } => vec![g_readout.as_slice().unwrap().to_vec()],
             Task::Graph(pooling) => (0..n)
                 .map(|i| {
+                    let width = self.config.readout_width();
+                    let g_vec = (0..width).map(|j| match pooling {
+                        Pooling::Sum => g_readout[(0, j)],
+                        Pooling::Mean => g_readout[(0, j)] / n as f64,
+                        Pooling::Max if fwd.argmax[j] == i => g_readout[(0, j)],
+                        Pooling::Max => 0.0,
+                    });
+                    if skip {
+                        return g_vec.collect();
+                    }
                     let mut g = vec![0.0; n * hd];
-                    for j in 0..hd {
-                        g[i * hd + j] = match pooling {
-                            Pooling::Sum => g_readout[(0, j)],
-                            Pooling::Mean => g_readout[(0, j)] / n as f64,
-                            Pooling::Max if fwd.argmax[j] == i => g_readout[(0, j)],
-                            Pooling::Max => 0.0,
-                        };
+                    for (j, x) in g_vec.enumerate() {
+                        g[i * hd + j] = x;
                     }
                     g
                 })
@@ -296,7 +323,12 @@ impl AmpModel {
             .zip(&g_outputs)
             .map(|(run, g_out)| {
                 let mut g = self.params.zeros_like();
-                run.backward(example.features, g_out, &mut g);
+                let (g_states, g_skip) = if skip {
+                    (&[][..], &g_out[..])
+                } else {
+                    (&g_out[..], &[][..])
+                };
+                run.backward(example.features, g_states, g_skip, &mut g);
                 g
             })
             .collect();

@@ -13,7 +13,8 @@
 use crate::cells::{self, add, StepGrads};
 use crate::engine::{Delivery, Process, Reaction};
 use crate::model::{
-    dot, matvec_add, matvec_t_add, outer_add, sigmoid, AmpModel, Halting, HALT_EPSILON,
+    dot, matvec_add, matvec_split_add, matvec_t_add, outer_add, sigmoid, AmpModel, Halting,
+    HALT_EPSILON, SKIP_STATES,
 };
 use ndarray::Array2;
 
@@ -54,6 +55,18 @@ pub(crate) struct AmpRun<'m> {
     hm: Vec<f64>,
     cache: Vec<f64>,
     gates: Vec<f64>,
+    /// The skip readout's record of the start node: its states in order (the encoding
+    /// first), and the step that made each later one.
+    history: Option<StartHistory>,
+}
+
+/// The states of a run's start node, for the skip readout.
+struct StartHistory {
+    start: usize,
+    /// `entries × H`: the encoding, then the state after each of the start node's updates.
+    states: Vec<f64>,
+    /// The tape step of entry `i + 1`.
+    steps: Vec<usize>,
 }
 
 impl<'m> AmpRun<'m> {
@@ -81,7 +94,45 @@ impl<'m> AmpRun<'m> {
             hm: Vec::with_capacity(cfg.hidden + cfg.message),
             cache: vec![0.0; cells::cache_len(cfg.update, cfg.hidden)],
             gates: Vec::new(),
+            history: None,
         }
+    }
+
+    /// Keeps the states of `start`, the run's start node, for [`AmpRun::skip_output`].
+    pub fn track_start(&mut self, start: usize) {
+        let hd = self.model.config.hidden;
+        self.history = Some(StartHistory {
+            start,
+            states: self.h[start * hd..(start + 1) * hd].to_vec(),
+            steps: Vec::new(),
+        });
+    }
+
+    /// The skip readout: the start node's last [`SKIP_STATES`] states, oldest first, with
+    /// zeros in front when it has fewer (`4H`; code). Needs [`AmpRun::track_start`].
+    pub fn skip_output(&self) -> Vec<f64> {
+        let hd = self.model.config.hidden;
+        let history = self.history.as_ref().expect("track_start before the run");
+        let mut out = vec![0.0; SKIP_STATES * hd];
+        let kept = history.states.len().min(SKIP_STATES * hd);
+        let len = out.len();
+        out[len - kept..].copy_from_slice(&history.states[history.states.len() - kept..]);
+        out
+    }
+
+    /// `(tape step or None for the encoding, slot in the skip readout)` of the start
+    /// node's states that the skip readout reads.
+    fn skip_slots(&self) -> Vec<(Option<usize>, usize)> {
+        let Some(history) = &self.history else {
+            return Vec::new();
+        };
+        let entries = history.steps.len() + 1;
+        (entries.saturating_sub(SKIP_STATES)..entries)
+            .map(|e| {
+                let step = e.checked_sub(1).map(|i| history.steps[i]);
+                (step, e + SKIP_STATES - entries)
+            })
+            .collect()
     }
 
     /// The state the readout uses at node `v`: the accumulator for ACT/Iter, else `h_v`.
@@ -101,9 +152,29 @@ impl<'m> AmpRun<'m> {
     }
 
     /// Reverse mode over the tape. `g_output` is the loss gradient with respect to every node's
-    /// readout state ([`AmpRun::output`], `n × H`); parameter gradients are added to `grads`.
-    pub fn backward(&self, features: &Array2<f64>, g_output: &[f64], grads: &mut [Array2<f64>]) {
+    /// readout state ([`AmpRun::output`], `n × H`; empty: zero) and `g_skip` with respect to
+    /// the skip readout ([`AmpRun::skip_output`], `4H`; empty: zero); parameter gradients
+    /// are added to `grads`.
+    pub fn backward(
+        &self,
+        features: &Array2<f64>,
+        g_output: &[f64],
+        g_skip: &[f64],
+        grads: &mut [Array2<f64>],
+    ) {
         assert!(self.record, "backward needs the tape");
+        let zeros;
+        let g_output = if g_output.is_empty() {
+            zeros = vec![0.0; self.h.len()];
+            &zeros[..]
+        } else {
+            g_output
+        };
+        let skip_slots = if g_skip.is_empty() {
+            Vec::new()
+        } else {
+            self.skip_slots()
+        };
         let model = self.model;
         let ids = &model.ids;
         let (hd, md) = (model.config.hidden, model.config.message);
@@ -129,6 +200,9 @@ impl<'m> AmpRun<'m> {
             let (hm, rest) = rec.split_at(hd + md);
             let (h_new, cache) = rest.split_at(hd);
             gh_new.copy_from_slice(&g_h[v * hd..(v + 1) * hd]);
+            if let Some(&(_, slot)) = skip_slots.iter().find(|(s, _)| *s == Some(k)) {
+                add(&mut gh_new, &g_skip[slot * hd..(slot + 1) * hd]);
+            }
             g_hm.iter_mut().for_each(|x| *x = 0.0);
             // Outgoing message m' = W_m [h_new ‖ m] + b_m: its gradient is complete (every
             // consumer was processed later).
@@ -210,6 +284,13 @@ impl<'m> AmpRun<'m> {
             let input = step.message_in as usize * md;
             add(&mut g_msg[input..input + md], &g_hm[hd..]);
         }
+        if let Some(&(_, slot)) = skip_slots.iter().find(|(s, _)| s.is_none()) {
+            let start = self.history.as_ref().expect("slots come from it").start;
+            add(
+                &mut g_h[start * hd..(start + 1) * hd],
+                &g_skip[slot * hd..(slot + 1) * hd],
+            );
+        }
         // Encoder: h_v = W_enc x_v + b_enc.
         for (v, x) in features.rows().into_iter().enumerate() {
             let g = &g_h[v * hd..(v + 1) * hd];
@@ -279,12 +360,12 @@ impl Process for AmpRun<'_> {
         let out_id = (self.messages.len() / md) as MessageId;
         let start = self.messages.len();
         self.messages.extend_from_slice(model.slice(ids.msg_b));
-        for (o, row) in self.messages[start..]
-            .iter_mut()
-            .zip(model.slice(ids.msg_w).chunks_exact(hd + md))
-        {
-            *o += dot(&row[..hd], h_new) + dot(&row[hd..], &hm[hd..]);
-        }
+        matvec_split_add(
+            &mut self.messages[start..],
+            model.slice(ids.msg_w),
+            h_new,
+            &hm[hd..],
+        );
         let mass_before = self.mass.get(v).copied().unwrap_or(0.0);
         let (mut halt, mut clamped) = (0.0, false);
         if let Some(s) = halt_score {
@@ -307,6 +388,10 @@ impl Process for AmpRun<'_> {
                     .for_each(|(o, x)| *o += weight * x);
                 self.mass[v] = mass_before * (1.0 - s);
             }
+        }
+        if let Some(history) = self.history.as_mut().filter(|h| h.start == v) {
+            history.states.extend_from_slice(h_new);
+            history.steps.push(self.steps.len());
         }
         if self.record {
             self.steps.push(Step {
@@ -346,6 +431,7 @@ mod tests {
             update: Update::Rnn,
             halting,
             initial_message: vec![1.0, 1.0],
+            skip_readout: false,
         };
         let mut model = AmpModel::new(config, &mut ChaCha8Rng::seed_from_u64(1));
         let (_, bias) = model.ids.halt.unwrap();

@@ -18,6 +18,7 @@ fn model(halting: Halting) -> AmpModel {
         update: Update::Rnn,
         halting,
         initial_message: vec![1.0, 0.0],
+        skip_readout: false,
     };
     AmpModel::new(config, &mut ChaCha8Rng::seed_from_u64(8))
 }
@@ -226,4 +227,43 @@ fn gated_cells_follow_pytorch_gate_order() {
         // The state did move (the check is not vacuous).
         assert!((&h_new - &h).iter().any(|d| d.abs() > 1e-3), "{update:?}");
     }
+}
+
+/// The skip readout (TU, code): every run gives its start node's last four states, the
+/// encoding first and zeros in front; the graph sums them and decodes with `skip_decoder`.
+#[test]
+fn the_skip_readout_pools_the_start_nodes_last_states() {
+    let (graph, x) = setup();
+    let config = AmpConfig {
+        skip_readout: true,
+        ..model(Halting::None).config().clone()
+    };
+    let m = AmpModel::new(config, &mut ChaCha8Rng::seed_from_u64(8));
+    let enc = encoded(&m, &x);
+    let (w_s, b_s) = (param(&m, "state.weight"), param(&m, "state.bias"));
+    let mut pooled = Array2::<f64>::zeros((1, 12));
+    for v in 0..4 {
+        // Budget 1: the start node's encoding, then its one update.
+        let mut hm = enc.row(v).to_vec();
+        hm.extend([1.0, 0.0]);
+        let h = (w_s.dot(&Array1::from(hm)) + b_s.row(0)).mapv(|z| z.max(0.0));
+        let mut row = vec![0.0; 6];
+        row.extend(enc.row(v).iter());
+        row.extend(h.iter());
+        pooled
+            .row_mut(0)
+            .zip_mut_with(&Array1::from(row), |a, b| *a += b);
+    }
+    let logits = pooled.dot(&param(&m, "skip_decoder.weight").t()) + param(&m, "skip_decoder.bias");
+    let example = Example {
+        graph: &graph,
+        features: &x,
+        task: Task::Graph(Pooling::Sum),
+        labels: &[1],
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    close(
+        &m.log_probs(&example, &settings(1), &mut rng),
+        &log_softmax(&logits),
+    );
 }

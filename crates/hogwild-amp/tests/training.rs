@@ -39,6 +39,7 @@ fn rnn(hidden: usize, features: usize, classes: usize, seed: u64) -> AmpModel {
         update: Update::Rnn,
         halting: Halting::None,
         initial_message: vec![1.0; 3],
+        skip_readout: false,
     };
     AmpModel::new(config, &mut ChaCha8Rng::seed_from_u64(seed))
 }

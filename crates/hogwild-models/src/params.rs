@@ -118,6 +118,9 @@ impl TrainConfig {
         positive("lr", self.lr)?;
         non_negative("weight_decay", self.weight_decay)?;
         non_negative("grad_clip", self.grad_clip)?;
+        if let LrSchedule::Halving { every } = self.lr_schedule {
+            at_least("lr_schedule.halving.every", every as u64, 1)?;
+        }
         Ok(())
     }
 
@@ -137,6 +140,12 @@ pub enum LrSchedule {
     /// Cosine annealing without restarts (Loshchilov & Hutter 2017): step `t = 0..T` uses
     /// `lr · (1 + cos(π t / T)) / 2`, from `lr` down towards 0.
     Cosine,
+    /// Step `t` uses `lr · 0.5^⌊t / every⌋`: PyTorch's `StepLR` with `gamma = 0.5`, as the
+    /// GIN protocol's "halved every 50 epochs" (`{ halving = { every = 50 } }`).
+    Halving {
+        /// Steps between halvings.
+        every: usize,
+    },
 }
 
 impl LrSchedule {
@@ -150,6 +159,9 @@ impl LrSchedule {
             LrSchedule::Constant => 1.0,
             LrSchedule::Cosine => {
                 0.5 * (1.0 + (std::f64::consts::PI * t as f64 / total.max(1) as f64).cos())
+            }
+            LrSchedule::Halving { every } => {
+                0.5f64.powi(i32::try_from(t / every.max(1)).unwrap_or(i32::MAX))
             }
         }
     }
@@ -277,6 +289,29 @@ mod tests {
             (cosine - 0.1 * f.iter().sum::<f64>()).abs() < 1e-6,
             "{cosine}"
         );
+    }
+
+    #[test]
+    fn halving_schedule_is_pytorchs_step_lr() {
+        // StepLR(step_size = 50, gamma = 0.5) stepped once per epoch: epochs 1-50 at lr,
+        // 51-100 at lr / 2, ...
+        let halving = LrSchedule::Halving { every: 50 };
+        assert_eq!(halving.factor(0, 350), 1.0);
+        assert_eq!(halving.factor(49, 350), 1.0);
+        assert_eq!(halving.factor(50, 350), 0.5);
+        assert_eq!(halving.factor(349, 350), 0.5f64.powi(6));
+        let mut config = TrainConfig {
+            epochs: 1,
+            ..adam_config(LrSchedule::Halving { every: 0 })
+        };
+        let refused = config.check().unwrap_err().to_string();
+        assert!(refused.contains("lr_schedule.halving.every"), "{refused}");
+        config.lr_schedule = halving;
+        assert!(config.check().is_ok());
+        let parsed: TrainConfig =
+            toml::from_str("epochs = 350\nlr = 0.01\nlr_schedule = { halving = { every = 50 } }")
+                .unwrap();
+        assert_eq!(parsed.lr_schedule, halving);
     }
 
     #[test]
