@@ -2,12 +2,14 @@
 //! how `results/NAME/` was made (`record.toml`), the hash of an experiment's settings, and
 //! writing its files.
 //!
-//! Such an experiment has its own settings type and its own files, but no run records to
-//! resume from: it is recomputed whole each time it is selected.
+//! Such an experiment has its own settings type and its own files. Most are recomputed
+//! whole each time they are selected; a long one keeps each finished job's numbers in a
+//! [`JobStore`] and resumes from them.
 
 use anyhow::Context;
-use serde::Serialize;
-use std::path::Path;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 
 /// `record.toml` of an experiment: how `results/NAME/` was made.
 #[derive(Debug, Serialize)]
@@ -90,4 +92,91 @@ pub fn pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
         .num_threads(threads)
         .build()
         .context("cannot start the worker threads")
+}
+
+/// The records of an experiment's finished jobs, `<dir>/records/<id>.toml`: written
+/// atomically when a job ends, with a checksum line, under an id that hashes everything
+/// the job's numbers depend on ([`JobStore::id`]: the code version and the job's key). An
+/// interrupted experiment started again reuses them; a truncated or altered record is
+/// reported and recomputed.
+#[derive(Debug, Clone)]
+pub struct JobStore {
+    dir: PathBuf,
+    force: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct JobRecord<T> {
+    id: String,
+    value: T,
+}
+
+impl JobStore {
+    /// The records of the experiment written to `dir`; `force` ignores existing ones.
+    pub fn new(dir: &Path, force: bool) -> JobStore {
+        JobStore {
+            dir: dir.join("records"),
+            force,
+        }
+    }
+
+    /// The id of a job with key `key`: SHA-256 of the code version and the key as TOML.
+    pub fn id<K: Serialize>(key: &K) -> String {
+        #[derive(Serialize)]
+        struct Versioned<'a, K> {
+            code: &'a str,
+            key: &'a K,
+        }
+        config_hash(&Versioned {
+            code: crate::records::code_version(),
+            key,
+        })
+    }
+
+    /// The value recorded under `id`, if there is a usable record (and not `force`).
+    pub fn load<T: DeserializeOwned>(&self, id: &str) -> Option<T> {
+        if self.force {
+            return None;
+        }
+        let path = self.dir.join(format!("{id}.toml"));
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                eprintln!("{}: cannot be read ({e}); recomputing", path.display());
+                return None;
+            }
+        };
+        let parsed = crate::records::checked_body(&text).and_then(|body| {
+            let record: JobRecord<T> =
+                toml::from_str(body).map_err(|e| format!("does not parse: {e}"))?;
+            if record.id == id {
+                Ok(record.value)
+            } else {
+                Err(format!("belongs to job {}", record.id))
+            }
+        });
+        match parsed {
+            Ok(value) => Some(value),
+            Err(why) => {
+                eprintln!("{}: {why}; recomputing", path.display());
+                None
+            }
+        }
+    }
+
+    /// Records `value` under `id`, atomically.
+    pub fn save<T: Serialize>(&self, id: &str, value: &T) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        let record = JobRecord {
+            id: id.to_string(),
+            value,
+        };
+        let body = toml::to_string(&record)?;
+        crate::outdir::write_atomic(
+            &self.dir.join(format!("{id}.toml")),
+            crate::records::with_checksum(&body).as_bytes(),
+        )
+    }
 }

@@ -229,6 +229,11 @@ pub fn reproduce(opts: &ReproduceOptions) -> anyhow::Result<Vec<TableReport>> {
     let plan = Plan::load(opts)?;
     let distributed = plan.config.select_distributed(&opts.tables);
     let amp_tables = plan.config.select_amp(&opts.tables);
+    // Table 4's datasets are read before anything runs, so bad files stop the command early.
+    let amp_data = amp_tables
+        .iter()
+        .map(|(name, _)| plan.config.load_amp_tu(name))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut dirs = plan.table_names();
     dirs.extend(distributed.iter().map(|(n, _)| n.as_str()));
     dirs.extend(amp_tables.iter().map(|(n, _)| n.as_str()));
@@ -260,7 +265,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> anyhow::Result<Vec<TableReport>> {
         // The schema documents the AMP tables' files too.
         write_schema(opts)?;
     }
-    for (name, table) in &amp_tables {
+    for ((name, table), data) in amp_tables.iter().zip(&amp_data) {
         let began = Instant::now();
         opts.say(&format!(
             "{name}: {} column(s) x {} model(s) x {} seed(s)",
@@ -268,12 +273,22 @@ pub fn reproduce(opts: &ReproduceOptions) -> anyhow::Result<Vec<TableReport>> {
             table.models.len(),
             table.seeds.len()
         ));
+        let progress = |line: &str| {
+            if opts.verbosity != progress::Verbosity::Quiet {
+                eprintln!("[hogwild] {name}: {line}");
+            }
+        };
         amp::reproduce(
             name,
             table,
             &opts.profile,
             opts.threads,
             &opts.out.join(name),
+            amp::TuInputs {
+                data,
+                force: opts.force,
+                progress: &progress,
+            },
         )?;
         opts.say(&format!(
             "{name} in {}",

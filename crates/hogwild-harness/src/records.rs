@@ -32,7 +32,27 @@ pub const FORMAT: u32 = 2;
 
 const CHECKSUM_PREFIX: &str = "# sha256 ";
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// `body` followed by its checksum line.
+pub(crate) fn with_checksum(body: &str) -> String {
+    format!("{body}{CHECKSUM_PREFIX}{}\n", sha256_hex(body.as_bytes()))
+}
+
+/// The body of a text written by [`with_checksum`], if its checksum holds.
+pub(crate) fn checked_body(text: &str) -> Result<&str, String> {
+    let at = text
+        .rfind(CHECKSUM_PREFIX)
+        .ok_or("has no checksum line (truncated?)")?;
+    let (body, line) = text.split_at(at);
+    let sum = line[CHECKSUM_PREFIX.len()..]
+        .strip_suffix('\n')
+        .ok_or("checksum line is cut short (truncated?)")?;
+    if sha256_hex(body.as_bytes()) != sum {
+        return Err("checksum does not match its contents (altered or truncated)".into());
+    }
+    Ok(body)
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -224,7 +244,7 @@ impl RunStore {
             key: toml::Value::try_from(key)?,
         };
         let body = toml::to_string(&record)?;
-        let text = format!("{body}{CHECKSUM_PREFIX}{}\n", sha256_hex(body.as_bytes()));
+        let text = with_checksum(&body);
         let path = self.path(&result.spec.table, id);
         let dir = path.parent().expect("records live in a directory");
         std::fs::create_dir_all(dir)
@@ -236,16 +256,7 @@ impl RunStore {
 
 /// A record's text checked (checksum, id, run) and turned back into its result.
 fn parse(text: &str, spec: &RunSpec, id: &str) -> Result<RunResult, String> {
-    let at = text
-        .rfind(CHECKSUM_PREFIX)
-        .ok_or("has no checksum line (truncated?)")?;
-    let (body, line) = text.split_at(at);
-    let sum = line[CHECKSUM_PREFIX.len()..]
-        .strip_suffix('\n')
-        .ok_or("checksum line is cut short (truncated?)")?;
-    if sha256_hex(body.as_bytes()) != sum {
-        return Err("checksum does not match its contents (altered or truncated)".into());
-    }
+    let body = checked_body(text)?;
     let record: RunRecord = toml::from_str(body).map_err(|e| format!("does not parse: {e}"))?;
     if record.format != FORMAT || record.id != id || &record.spec != spec {
         return Err(format!(

@@ -74,6 +74,21 @@ pub fn folds(identity: &str, graphs: usize, k: usize) -> Vec<usize> {
     fold
 }
 
+/// The fold of every graph under stratified `k`-fold cross-validation (the GIN protocol):
+/// a permutation of the graphs from the stream `folds/<identity>/k<k>/stratified`, stably
+/// sorted by class and dealt out to the folds in turn, so each fold holds each class's
+/// graphs up to one and the fold sizes differ by at most one.
+pub fn stratified_folds(identity: &str, classes: &[usize], k: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..classes.len()).collect();
+    order.shuffle(&mut stream(&format!("folds/{identity}/k{k}/stratified")));
+    order.sort_by_key(|&g| classes[g]);
+    let mut fold = vec![0; classes.len()];
+    for (position, &g) in order.iter().enumerate() {
+        fold[g] = position % k;
+    }
+    fold
+}
+
 /// Evaluation mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -576,5 +591,25 @@ mod tests {
         let out = array![[2.0, 1.0], [0.0, 1.0], [3.0, 1.0], [1.0, 0.5]];
         assert_eq!(metric(Metric::Accuracy, &out, &batch), 75.0);
         assert_eq!(metric(Metric::Error, &out, &batch), 25.0);
+    }
+
+    #[test]
+    fn stratified_folds_balance_every_class_and_are_seeded_by_the_identity() {
+        // 660 / 449 as PROTEINS after the code's filter.
+        let classes: Vec<usize> = (0..1109).map(|g| usize::from(g % 5 < 2)).collect();
+        let folds = stratified_folds("d", &classes, 10);
+        for f in 0..10 {
+            let members: Vec<usize> = (0..classes.len()).filter(|&g| folds[g] == f).collect();
+            let ones = members.iter().filter(|&&g| classes[g] == 1).count();
+            assert!(
+                (110..=111).contains(&members.len()),
+                "fold {f}: {}",
+                members.len()
+            );
+            let expected = classes.iter().filter(|&&c| c == 1).count() as f64 / 10.0;
+            assert!((ones as f64 - expected).abs() <= 1.0, "fold {f}: {ones}");
+        }
+        assert_eq!(folds, stratified_folds("d", &classes, 10));
+        assert_ne!(folds, stratified_folds("e", &classes, 10));
     }
 }

@@ -10,6 +10,29 @@
 //! 2022, OT1 fonts): a title and a column label holding every special character, Greek
 //! letters, `ℓ`, accented letters and the symbols below compile without a missing glyph.
 
+use hogwild_settings::{InvalidSetting, Key};
+
+/// Text that goes into `table.md` and `table.tex`: one line, spellable in LaTeX.
+pub fn check_text(key: Key, text: &str) -> Result<(), InvalidSetting> {
+    if text.trim().is_empty() {
+        return Err(InvalidSetting::new(
+            key,
+            format!("{text:?}"),
+            "must not be empty",
+        ));
+    }
+    latex_check(text).map_err(|c| {
+        InvalidSetting::new(
+            key,
+            format!("{text:?}"),
+            format!(
+                "{c:?} (U+{:04X}) cannot be written into table.md and table.tex: use printable characters, Latin-1 letters, Greek letters or common math symbols",
+                c as u32
+            ),
+        )
+    })
+}
+
 /// Greek letters in code-point order from α (ς, U+03C2, is \varsigma) and from Α (U+03A2
 /// is unassigned); an upper-case letter that looks Latin is the Latin letter.
 const GREEK_LOWER: [&str; 25] = [

@@ -905,6 +905,44 @@ fn amp_tables_are_checked() {
                 "expected `datasets` or `gin_layers`",
             ],
         ),
+        (
+            "message_sizes = [\"H/2\", \"10\"]",
+            "message_sizes = [\"H/2\", \"half\"]",
+            &["amp.amp-tu.tu.message_sizes[1]", "\"half\"", "\"H/2\""],
+        ),
+        (
+            "budgets = [15, 25]",
+            "budgets = [15, 15]",
+            &["amp.amp-tu.tu.budgets[1]", "listed twice"],
+        ),
+        (
+            "models = [\"amp-rnn\"]         # paper: only AMP-RNN is run",
+            "models = [\"amp-rnn\", \"amp-gru\"]",
+            &["amp.amp-tu.models[1]", "Table 4 runs AMP-RNN"],
+        ),
+        (
+            "delays = \"constant\"          # paper\npaper = { amp-rnn = [[90.4",
+            "message = 3\ndelays = \"constant\"\npaper = { amp-rnn = [[90.4",
+            &["amp.amp-tu.message", "not read by Table 4"],
+        ),
+        (
+            "hidden = [16, 32] },\n  { label = \"PTC\"",
+            "hidden = [] },\n  { label = \"PTC\"",
+            &["amp.amp-tu.tu.datasets[0].hidden", "name at least one"],
+        ),
+        (
+            "  { label = \"PTC\", name = \"PTC_MR\"",
+            "  { label = \"PTC\", name = \"../PTC_MR\"",
+            &["amp.amp-tu.tu.datasets[1].name", "letters, digits"],
+        ),
+        (
+            "\"1-2-3 GNN\" = [[86.1], [60.9]",
+            "\"1-2-3 GNN\" = [[86.1, 1, 2], [60.9]",
+            &[
+                "amp.amp-tu.reference.\"1-2-3 GNN\"[0]",
+                "[mean] (its source prints no std)",
+            ],
+        ),
     ] {
         let text = edited(from, to);
         let err = load(&text).expect_err(to);

@@ -1,5 +1,6 @@
 //! `[amp.NAME]`: the settings of one AMP table and their checks.
 
+use super::tu::config::TuSettings;
 use hogwild_amp::{DelayDistribution, Delays, Halting, Update};
 use hogwild_datasets::expressiveness::Benchmark;
 use hogwild_models::oracle_depth::LayerKind;
@@ -7,8 +8,8 @@ use hogwild_settings::{at_least, InvalidSetting, Key};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// `[amp.NAME]`: one of AMP's tables, with exactly one of `expressiveness` (Table 2) or
-/// `extrapolation` (Table 3).
+/// `[amp.NAME]`: one of AMP's tables, with exactly one of `expressiveness` (Table 2),
+/// `extrapolation` (Table 3) or `tu` (Table 4).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AmpTable {
@@ -30,17 +31,22 @@ pub struct AmpTable {
     /// AMP's message delays (paper: constant).
     #[serde(default)]
     pub delays: DelayModel,
-    /// AMP's message width (code: 3).
-    pub message: usize,
+    /// AMP's message width (code: 3); Tables 2 and 3 only (Table 4's is a grid axis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<usize>,
     /// The training loss goes to `curves.csv` every this many epochs (and at the first and
-    /// last).
-    pub loss_every: usize,
+    /// last); Tables 2 and 3 only (Table 4's curves hold every epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_every: Option<usize>,
     /// Table 2: the benchmarks beyond 1-WL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expressiveness: Option<Expressiveness>,
     /// Table 3: shortest-path parity, trained small and tested large.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extrapolation: Option<Extrapolation>,
+    /// Table 4: TU graph classification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tu: Option<TuSettings>,
     /// The paper's `[mean, std]` (accuracy in %) per row of ours, one entry per column;
     /// `[]` where the paper has no value.
     #[serde(default)]
@@ -212,6 +218,8 @@ pub enum Experiment<'a> {
     Expressiveness(&'a Expressiveness),
     /// Table 3.
     Extrapolation(&'a Extrapolation),
+    /// Table 4.
+    Tu(&'a TuSettings),
 }
 
 impl Experiment<'_> {
@@ -220,6 +228,7 @@ impl Experiment<'_> {
         match self {
             Experiment::Expressiveness(_) => "amp-expressiveness",
             Experiment::Extrapolation(_) => "amp-extrapolation",
+            Experiment::Tu(_) => "amp-tu",
         }
     }
 }
@@ -238,11 +247,24 @@ fn repeated<T: PartialEq>(items: &[T]) -> Option<usize> {
 impl AmpTable {
     /// The table's experiment; [`AmpTable::check`] makes sure there is exactly one.
     pub fn experiment(&self) -> Experiment<'_> {
-        match (&self.expressiveness, &self.extrapolation) {
-            (Some(e), _) => Experiment::Expressiveness(e),
-            (None, Some(x)) => Experiment::Extrapolation(x),
-            (None, None) => panic!("an AMP table without an experiment (not checked)"),
+        match (&self.expressiveness, &self.extrapolation, &self.tu) {
+            (Some(e), _, _) => Experiment::Expressiveness(e),
+            (None, Some(x), _) => Experiment::Extrapolation(x),
+            (None, None, Some(t)) => Experiment::Tu(t),
+            (None, None, None) => panic!("an AMP table without an experiment (not checked)"),
         }
+    }
+
+    /// The message width of Tables 2 and 3 ([`AmpTable::check`] makes sure it is given).
+    pub fn message(&self) -> usize {
+        self.message
+            .expect("checked: Tables 2 and 3 give a message width")
+    }
+
+    /// How often Tables 2 and 3 log the training loss (checked like [`AmpTable::message`]).
+    pub fn loss_every(&self) -> usize {
+        self.loss_every
+            .expect("checked: Tables 2 and 3 give loss_every")
     }
 
     /// The column labels (benchmark names, or `n = SIZE`).
@@ -252,27 +274,58 @@ impl AmpTable {
             Experiment::Extrapolation(x) => {
                 x.test_sizes.iter().map(|n| format!("n = {n}")).collect()
             }
+            Experiment::Tu(t) => t.datasets.iter().map(|d| d.label.clone()).collect(),
         }
     }
 
     /// Checks the settings; keys are relative to `[amp.NAME]`.
     pub fn check(&self) -> Result<(), InvalidSetting> {
-        match (&self.expressiveness, &self.extrapolation) {
-            (None, None) => {
+        let given = [
+            ("expressiveness", self.expressiveness.is_some()),
+            ("extrapolation", self.extrapolation.is_some()),
+            ("tu", self.tu.is_some()),
+        ];
+        let experiments: Vec<&str> = given.iter().filter(|g| g.1).map(|g| g.0).collect();
+        match experiments.as_slice() {
+            [] => {
                 return Err(InvalidSetting::new(
                     "expressiveness",
                     "",
-                    "an AMP table needs [amp.NAME.expressiveness] (Table 2) or [amp.NAME.extrapolation] (Table 3)",
+                    "an AMP table needs [amp.NAME.expressiveness] (Table 2), [amp.NAME.extrapolation] (Table 3) or [amp.NAME.tu] (Table 4)",
                 ))
             }
-            (Some(_), Some(_)) => {
+            [_] => {}
+            [_, second, ..] => {
                 return Err(InvalidSetting::new(
-                    "extrapolation",
+                    *second,
                     "",
-                    "an AMP table is one experiment: give expressiveness or extrapolation, not both",
+                    format!(
+                        "an AMP table is one experiment: give one of {}, not several",
+                        experiments.join(", ")
+                    ),
                 ))
             }
-            _ => {}
+        }
+        let table4 = self.tu.is_some();
+        for (key, value) in [("message", self.message), ("loss_every", self.loss_every)] {
+            match (table4, value) {
+                (false, None) => {
+                    return Err(InvalidSetting::new(
+                        key,
+                        "(missing)",
+                        "Tables 2 and 3 need it (message: AMP's message width, code 3; loss_every: how often curves.csv logs the loss)",
+                    ))
+                }
+                (false, Some(v)) => at_least(key, v as u64, 1)?,
+                (true, Some(v)) => {
+                    return Err(InvalidSetting::new(
+                        key,
+                        v,
+                        "is not read by Table 4 ([amp.NAME.tu]): its message widths are tu.message_sizes, and its curves hold every epoch",
+                    ))
+                }
+                (true, None) => {}
+            }
         }
         if self.seeds.is_empty() {
             return Err(InvalidSetting::new("seeds", "[]", "name at least one seed"));
@@ -285,8 +338,6 @@ impl AmpTable {
             ));
         }
         at_least("epochs", self.epochs as u64, 1)?;
-        at_least("message", self.message as u64, 1)?;
-        at_least("loss_every", self.loss_every as u64, 1)?;
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return Err(InvalidSetting::new(
                 "lr",
@@ -322,6 +373,17 @@ impl AmpTable {
                     "extrapolation",
                     "is Table 2's GIN (a fixed number of layers), for [amp.NAME.expressiveness] only; Table 3's GIN, GCN and GAT with the oracle depth are `gin-oracle`, `gcn-oracle` and `gat-oracle`",
                 )
+            }
+            Experiment::Tu(t) => {
+                t.check().map_err(|e| e.under("tu"))?;
+                if let Some(i) = self.models.iter().position(|&m| m != AmpRow::AmpRnn) {
+                    return Err(InvalidSetting::new(
+                        Key::new().name("models").index(i),
+                        self.models[i].key(),
+                        "Table 4 runs AMP-RNN (paper): models = [\"amp-rnn\"]",
+                    ));
+                }
+                ("tu", "")
             }
         };
         if let Some(i) = self
@@ -364,14 +426,25 @@ impl AmpTable {
                         format!("needs one [mean, std] or [] per column ({columns})"),
                     ));
                 }
+                // A reference row may give a mean alone, where its source prints no std.
+                let lengths: &[usize] = if section == "paper" {
+                    &[0, 2]
+                } else {
+                    &[0, 1, 2]
+                };
                 for (i, cell) in cells.iter().enumerate() {
-                    let fine = cell.is_empty()
-                        || (cell.len() == 2 && cell.iter().all(|v| v.is_finite() && *v >= 0.0));
+                    let fine = lengths.contains(&cell.len())
+                        && cell.iter().all(|v| v.is_finite() && *v >= 0.0);
                     if !fine {
+                        let shapes = if section == "paper" {
+                            "a cell is [mean, std] (two non-negative numbers) or []"
+                        } else {
+                            "a cell is [mean, std] (two non-negative numbers), [mean] (its source prints no std) or []"
+                        };
                         return Err(InvalidSetting::new(
                             at.clone().index(i),
                             format!("{cell:?}"),
-                            "a cell is [mean, std] (two non-negative numbers) or []",
+                            shapes,
                         ));
                     }
                 }

@@ -1,18 +1,21 @@
-//! AMP's tables (`[amp.NAME]` in `harness.toml`): Table 2 (expressiveness beyond 1-WL) and
-//! Table 3 (shortest-path-parity extrapolation) of Faber & Wattenhofer, through
-//! `hogwild_amp`, swept over seeds, with the paper's cells beside ours, written to
-//! `results/NAME/`.
+//! AMP's tables (`[amp.NAME]` in `harness.toml`): Table 2 (expressiveness beyond 1-WL),
+//! Table 3 (shortest-path-parity extrapolation) and Table 4 (TU graph classification,
+//! [`tu`]) of Faber & Wattenhofer, through `hogwild_amp`, with the paper's cells beside
+//! ours, written to `results/NAME/`.
 //!
 //! These are not GNN tables (no sync and async modes, no folds): every run trains one
 //! model with one seed on fresh data and tests it. Runs are independent and made in
 //! parallel; each is deterministic whatever the thread count (AMP sums its runs' gradients
 //! in a fixed order), so the files do not depend on `-j`. Settings: [`AmpTable`]; runs:
-//! [`run`]; files: [`crate::report::amp`].
+//! [`run`]; files: [`crate::report::amp`]. Table 4 is swept over folds and a grid, and its
+//! jobs are recorded as they end, so it resumes.
 
 mod config;
 pub mod run;
+pub mod tu;
 
 pub use config::{AmpRow, AmpTable, DelayModel, Experiment, Expressiveness, Extrapolation};
+pub use tu::TuInputs;
 
 use crate::experiment::{write_files, ExperimentRecord};
 use std::path::Path;
@@ -25,7 +28,11 @@ pub fn reproduce(
     profile: &str,
     threads: usize,
     dir: &Path,
+    tu: TuInputs<'_>,
 ) -> anyhow::Result<()> {
+    if let Some(settings) = &table.tu {
+        return tu::reproduce(name, table, settings, profile, threads, dir, tu);
+    }
     let start = std::time::Instant::now();
     let results = crate::experiment::pool(threads)?.install(|| run::run(name, table))?;
     let record = ExperimentRecord::new(

@@ -66,6 +66,7 @@ pub fn run(name: &str, table: &AmpTable) -> anyhow::Result<Vec<RunOutcome>> {
             .iter()
             .flat_map(|&m| table.seeds.iter().map(move |&s| (None, m, s)))
             .collect(),
+        Experiment::Tu(_) => anyhow::bail!("Table 4 runs through `amp::tu`"),
     };
     jobs.par_iter()
         .map(|&job| {
@@ -74,6 +75,7 @@ pub fn run(name: &str, table: &AmpTable) -> anyhow::Result<Vec<RunOutcome>> {
             let mut out = match table.experiment() {
                 Experiment::Expressiveness(e) => expressiveness_run(table, e, job, &label),
                 Experiment::Extrapolation(x) => extrapolation_run(table, x, job, &label),
+                Experiment::Tu(_) => anyhow::bail!("Table 4 runs through `amp::tu`"),
             }
             .with_context(|| label.clone())?;
             out.seconds = start.elapsed().as_secs_f64();
@@ -174,7 +176,7 @@ fn train_amp(
             loss.is_finite(),
             "training loss became {loss} at epoch {epoch}"
         );
-        if epoch == 1 || epoch % table.loss_every == 0 || epoch == table.epochs {
+        if epoch == 1 || epoch % table.loss_every() == 0 || epoch == table.epochs {
             losses.push((epoch, loss));
         }
         adam.step(&mut model.params, grads);
@@ -226,6 +228,7 @@ fn amp_config(
         update,
         halting,
         initial_message: initial,
+        skip_readout: false,
     }
 }
 
@@ -247,9 +250,9 @@ fn expressiveness_run(
             row,
             recipe.feature_dim,
             recipe.hidden,
-            table.message,
+            table.message(),
             recipe.classes,
-            vec![1.0; table.message],
+            vec![1.0; table.message()],
         );
         let settings = RunSettings {
             delays: table.delays.delays(),
@@ -333,7 +336,7 @@ fn gin_run(
         .iter()
         .enumerate()
         .map(|(i, &l)| (i + 1, l))
-        .filter(|&(e, _)| e == 1 || e % table.loss_every == 0 || e == table.epochs)
+        .filter(|&(e, _)| e == 1 || e % table.loss_every() == 0 || e == table.epochs)
         .collect();
     let mut hits = |data: &Dataset| -> anyhow::Result<(u64, u64)> {
         let refs: Vec<&Sample> = data.samples.iter().collect();
@@ -401,7 +404,7 @@ fn train_oracle(
             loss.is_finite(),
             "training loss became {loss} at epoch {epoch}"
         );
-        if epoch == 1 || epoch % table.loss_every == 0 || epoch == table.epochs {
+        if epoch == 1 || epoch % table.loss_every() == 0 || epoch == table.epochs {
             losses.push((epoch, loss));
         }
         adam.step(&mut model.params, grads);
@@ -440,13 +443,13 @@ fn extrapolation_run(
         let (model, losses) = train_oracle(table, kind, x.hidden, &train_set, label)?;
         (Box::new(move |set| oracle_hits(&model, set)), losses)
     } else {
-        let mut initial = vec![0.0; table.message];
+        let mut initial = vec![0.0; table.message()];
         initial[0] = 1.0;
         let config = amp_config(
             row,
             hogwild_datasets::parity::BASELINE_FEATURES,
             x.hidden,
-            table.message,
+            table.message(),
             2,
             initial,
         );

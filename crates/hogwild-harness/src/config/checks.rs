@@ -11,6 +11,7 @@
 //! the built dataset), and the plan itself (every run's key and results).
 
 use super::{Config, ConfigError, TableConfig};
+use crate::text::check_text;
 use hogwild_datasets::{Dataset, DatasetError, DatasetSize};
 use hogwild_models::{registry, ModelsConfig, ProblemSize};
 use hogwild_settings::{at_least, Bytes, InvalidSetting, Key};
@@ -70,27 +71,6 @@ fn identifier(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
-
-/// Text that goes into `table.md` and `table.tex`: one line, spellable in LaTeX.
-fn check_text(key: Key, text: &str) -> Result<(), InvalidSetting> {
-    if text.trim().is_empty() {
-        return Err(InvalidSetting::new(
-            key,
-            format!("{text:?}"),
-            "must not be empty",
-        ));
-    }
-    crate::text::latex_check(text).map_err(|c| {
-        InvalidSetting::new(
-            key,
-            format!("{text:?}"),
-            format!(
-                "{c:?} (U+{:04X}) cannot be written into table.md and table.tex: use printable characters, Latin-1 letters, Greek letters or common math symbols",
-                c as u32
-            ),
-        )
-    })
 }
 
 /// The first repeated item of `items`, if any.
@@ -561,5 +541,68 @@ impl Config {
             }
         }
         Ok(datasets)
+    }
+}
+
+impl Config {
+    /// Reads the TU datasets of AMP table `name` (Table 4, `[amp.NAME.tu]`; none for the
+    /// other AMP tables) from the data directory, filtered and featurised, with errors that
+    /// name the file, or the key and its line.
+    pub fn load_amp_tu(
+        &self,
+        name: &str,
+    ) -> Result<Vec<crate::amp::tu::data::TuGraphs>, ConfigError> {
+        let Some(tu) = self.amp.get(name).and_then(|t| t.tu.as_ref()) else {
+            return Ok(Vec::new());
+        };
+        let mut loaded = Vec::with_capacity(tu.datasets.len());
+        for (i, d) in tu.datasets.iter().enumerate() {
+            let at = Key::new()
+                .name("amp")
+                .name(name)
+                .name("tu")
+                .name("datasets")
+                .index(i);
+            let graphs = crate::amp::tu::data::load(&self.data_dir, d, &self.budget).map_err(
+                |e| match e {
+                    DatasetError::Setting(s) => self.invalid(s.under(&at), &[]),
+                    DatasetError::MissingDataDir { path: dir } => self.invalid(
+                        InvalidSetting::new(
+                            "data_dir",
+                            format!("{:?}", dir.display().to_string()),
+                            format!(
+                                "no such directory, and amp.{name}.tu.datasets[{i}] reads {:?} from it; get the files (README.md, \"Real datasets\") or set data_dir (default: datasets/data, next to the config file)",
+                                d.name
+                            ),
+                        ),
+                        &[],
+                    ),
+                    other => self.invalid(
+                        InvalidSetting::new(
+                            at.clone().name("name"),
+                            format!("{:?}", d.name),
+                            other.to_string(),
+                        ),
+                        &[],
+                    ),
+                },
+            )?;
+            if graphs.graphs.len() < tu.folds {
+                return Err(self.invalid(
+                    InvalidSetting::new(
+                        Key::new().name("amp").name(name).name("tu").name("folds"),
+                        tu.folds,
+                        format!(
+                            "{} keeps only {} graphs after its filters",
+                            d.label,
+                            graphs.graphs.len()
+                        ),
+                    ),
+                    &[],
+                ));
+            }
+            loaded.push(graphs);
+        }
+        Ok(loaded)
     }
 }

@@ -137,6 +137,7 @@ fn tables(table: &AmpTable, results: &[RunOutcome]) -> (String, Frame) {
             for c in cells {
                 match c.as_slice() {
                     [m, s] => write!(md, " {m} ± {s} |").unwrap(),
+                    [m] => write!(md, " {m} |").unwrap(),
                     _ => md.push_str(" — |"),
                 }
             }
@@ -179,7 +180,7 @@ fn experiment_note(table: &AmpTable) -> String {
         Experiment::Extrapolation(x) => {
             let mut note = format!(
                 "; trained on {} graphs of {} nodes, tested on {} fresh graphs per size; hidden size {}, message size {}, budget {}n messages from the origin; accuracy over all nodes of a size's test graphs",
-                x.train_graphs, x.train_nodes, x.test_graphs, x.hidden, table.message, x.budget_per_node
+                x.train_graphs, x.train_nodes, x.test_graphs, x.hidden, table.message(), x.budget_per_node
             );
             if table.models.iter().any(|m| m.oracle().is_some()) {
                 let files = if table.reference.is_empty() {
@@ -195,6 +196,7 @@ fn experiment_note(table: &AmpTable) -> String {
             }
             note
         }
+        Experiment::Tu(_) => String::new(),
     }
 }
 
@@ -323,7 +325,7 @@ pub fn distance_columns<'a>() -> Vec<ColumnSpec<DistanceRow<'a>>> {
 /// The AMP section of `results/schema.md`.
 pub fn schema_section() -> String {
     format!(
-        "{}\n{}\n{}",
+        "{}\n{}\n{}\n{}",
         markdown_table(
             "AMP tables: runs.csv",
             "Written by `[amp.NAME]` tables instead of the GNN tables' `runs.*`: one row per run (model, seed; for Table 2 also the benchmark trained on) and tested column. A cell of `table.md` is the mean ± std of `test_accuracy` over seeds. Wall times are the sum in `record.toml` (`run_seconds`).",
@@ -339,6 +341,7 @@ pub fn schema_section() -> String {
             "Table 3 only: one row per run, test size and distance from the origin that occurs (the data of the paper's Figure 5a).",
             &distance_columns(),
         ),
+        super::amp_tu::schema_section(),
     )
 }
 

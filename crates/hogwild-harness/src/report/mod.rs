@@ -7,6 +7,7 @@
 //! not deterministic); polars builds and writes the tidy frames.
 
 pub mod amp;
+pub mod amp_tu;
 pub mod claims;
 mod compare;
 pub mod faults;
