@@ -249,29 +249,78 @@ fn dots<const R: usize>(rows: [&[f64]; R], x: &[f64]) -> [f64; R] {
             }
         }
     }
-    let mut out = [0.0; R];
-    for r in 0..R {
+    finish(s, rows, x)
+}
+
+/// `(s0 + s1) + (s2 + s3)` of each row's lanes, then the tail `j ≥ 4⌊n/4⌋` in order: how
+/// [`dot`] ends.
+#[inline(always)]
+fn finish<const R: usize>(s: [[f64; 4]; R], rows: [&[f64]; R], x: &[f64]) -> [f64; R] {
+    let whole = x.len() / 4 * 4;
+    std::array::from_fn(|r| {
         let mut total = (s[r][0] + s[r][1]) + (s[r][2] + s[r][3]);
-        for j in whole..n {
+        for j in whole..x.len() {
             total += rows[r][j] * x[j];
         }
-        out[r] = total;
+        total
+    })
+}
+
+/// [`dots`] of four rows with AVX: each row's four lanes in one register, the same
+/// multiplications and additions per lane (no fused multiply-add), so the same bits.
+///
+/// # Safety
+/// The processor must have AVX; every row must be at least `x.len()` long.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn dots4_avx(rows: [&[f64]; 4], x: &[f64]) -> [f64; 4] {
+    use std::arch::x86_64::{
+        _mm256_add_pd, _mm256_loadu_pd, _mm256_mul_pd, _mm256_setzero_pd, _mm256_storeu_pd,
+    };
+    let whole = x.len() / 4 * 4;
+    let mut acc = [_mm256_setzero_pd(); 4];
+    let mut j = 0;
+    while j < whole {
+        // SAFETY: j + 4 ≤ whole ≤ x.len() ≤ every row's length (the caller's promise).
+        unsafe {
+            let xv = _mm256_loadu_pd(x.as_ptr().add(j));
+            for r in 0..4 {
+                let wv = _mm256_loadu_pd(rows[r].as_ptr().add(j));
+                acc[r] = _mm256_add_pd(acc[r], _mm256_mul_pd(wv, xv));
+            }
+        }
+        j += 4;
     }
-    out
+    let mut s = [[0.0f64; 4]; 4];
+    for r in 0..4 {
+        // SAFETY: s[r] holds four f64.
+        unsafe { _mm256_storeu_pd(s[r].as_mut_ptr(), acc[r]) };
+    }
+    finish(s, rows, x)
+}
+
+/// [`dots`] of four rows, with AVX where the processor has it (detected once by the
+/// standard library); the same bits either way.
+#[inline(always)]
+fn dots4(rows: [&[f64]; 4], x: &[f64]) -> [f64; 4] {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        assert!(rows.iter().all(|r| r.len() >= x.len()), "rows as long as x");
+        // SAFETY: AVX is present and every row is long enough (checked above).
+        return unsafe { dots4_avx(rows, x) };
+    }
+    dots(rows, x)
 }
 
 /// `out[i] += Σ_j w[i·cols + j] · x[j]` for `i < out.len()`, `cols = x.len()`: every entry
-/// the bits of `out[i] += dot(row i, x)`, four rows at a time. Compiled for the x86-64
-/// baseline and for AVX2 (`multiversion`, detected once); both run the same operations in
-/// the same order (Rust never fuses a multiply and an add), so the same bits everywhere.
-#[multiversion::multiversion(targets("x86_64+avx2+avx"))]
+/// the bits of `out[i] += dot(row i, x)`, four rows at a time ([`dots4`]).
 pub(crate) fn matvec_add(out: &mut [f64], w: &[f64], x: &[f64]) {
     let cols = x.len();
     let mut rows = w.chunks_exact(cols);
     let mut groups = out.chunks_exact_mut(4);
     for o in &mut groups {
         let r: [&[f64]; 4] = std::array::from_fn(|_| rows.next().expect("a row per output"));
-        let d = dots(r, x);
+        let d = dots4(r, x);
         for k in 0..4 {
             o[k] += d[k];
         }
@@ -284,15 +333,14 @@ pub(crate) fn matvec_add(out: &mut [f64], w: &[f64], x: &[f64]) {
 /// `out[i] += Σ_{j<A} w[i·cols + j] · a[j] + Σ_j w[i·cols + A + j] · b[j]` with
 /// `cols = A + B`: each entry the bits of `out[i] += dot(row i[..A], a) + dot(row i[A..], b)`
 /// (AMP's outgoing message `W_m [h_new ‖ m]`), four rows at a time as [`matvec_add`].
-#[multiversion::multiversion(targets("x86_64+avx2+avx"))]
 pub(crate) fn matvec_split_add(out: &mut [f64], w: &[f64], a: &[f64], b: &[f64]) {
     let (la, cols) = (a.len(), a.len() + b.len());
     let mut rows = w.chunks_exact(cols);
     let mut groups = out.chunks_exact_mut(4);
     for o in &mut groups {
         let r: [&[f64]; 4] = std::array::from_fn(|_| rows.next().expect("a row per output"));
-        let da = dots(r.map(|row| &row[..la]), a);
-        let db = dots(r.map(|row| &row[la..]), b);
+        let da = dots4(r.map(|row| &row[..la]), a);
+        let db = dots4(r.map(|row| &row[la..]), b);
         for k in 0..4 {
             o[k] += da[k] + db[k];
         }
