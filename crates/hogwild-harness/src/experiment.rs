@@ -133,19 +133,27 @@ impl JobStore {
         })
     }
 
-    /// The value recorded under `id`, if there is a usable record (and not `force`).
+    /// The value recorded under `id`, if there is a usable record (and not `force`); a
+    /// damaged record is reported on stderr and treated as missing.
     pub fn load<T: DeserializeOwned>(&self, id: &str) -> Option<T> {
         if self.force {
             return None;
         }
-        let path = self.dir.join(format!("{id}.toml"));
+        self.load_checked(id).unwrap_or_else(|why| {
+            eprintln!("{why}; recomputing");
+            None
+        })
+    }
+
+    /// The value recorded under `id`: `Ok(None)` without a record, `Err` (naming the file)
+    /// for a record that cannot be read, does not parse, fails its checksum or names another
+    /// job.
+    pub fn load_checked<T: DeserializeOwned>(&self, id: &str) -> Result<Option<T>, String> {
+        let path = self.path(id);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-            Err(e) => {
-                eprintln!("{}: cannot be read ({e}); recomputing", path.display());
-                return None;
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("{}: cannot be read ({e})", path.display())),
         };
         let parsed = crate::records::checked_body(&text).and_then(|body| {
             let record: JobRecord<T> =
@@ -156,13 +164,14 @@ impl JobStore {
                 Err(format!("belongs to job {}", record.id))
             }
         });
-        match parsed {
-            Ok(value) => Some(value),
-            Err(why) => {
-                eprintln!("{}: {why}; recomputing", path.display());
-                None
-            }
-        }
+        parsed
+            .map(Some)
+            .map_err(|why| format!("{}: {why}", path.display()))
+    }
+
+    /// The file of the record `id`.
+    pub fn path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.toml"))
     }
 
     /// Records `value` under `id`, atomically.
@@ -175,7 +184,7 @@ impl JobStore {
         };
         let body = toml::to_string(&record)?;
         crate::outdir::write_atomic(
-            &self.dir.join(format!("{id}.toml")),
+            &self.path(id),
             crate::records::with_checksum(&body).as_bytes(),
         )
     }

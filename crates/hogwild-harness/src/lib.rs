@@ -423,7 +423,10 @@ struct ShardManifest {
 pub fn run_shard(opts: &ReproduceOptions, shard: Shard) -> anyhow::Result<usize> {
     anyhow::ensure!(opts.threads >= 1, "-j must be at least 1");
     let plan = Plan::load(opts)?;
-    let _out = OutputDir::open(&opts.out, &plan.table_names())?;
+    let tu = TuTables::load(&plan, opts)?;
+    let mut dirs = plan.table_names();
+    dirs.extend(tu.names());
+    let _out = OutputDir::open(&opts.out, &dirs)?;
     let runs = plan.shard(shard);
     opts.say(&format!(
         "shard {}/{}: {} of {} runs on {} thread(s)",
@@ -434,7 +437,7 @@ pub fn run_shard(opts: &ReproduceOptions, shard: Shard) -> anyhow::Result<usize>
         opts.threads
     ));
     let manifest = ShardManifest {
-        plan_sha256: plan.hash(),
+        plan_sha256: tu.hash(&plan),
         shard: shard.index,
         shards: shard.count,
         runs: runs.len(),
@@ -452,7 +455,68 @@ pub fn run_shard(opts: &ReproduceOptions, shard: Shard) -> anyhow::Result<usize>
         &store,
         &opts.execute_options(),
     )?;
-    Ok(runs.len())
+    let mut count = runs.len();
+    for ((name, table), data) in tu.tables.iter().zip(&tu.data) {
+        let settings = table.tu.as_ref().expect("only Table 4s");
+        let progress = |line: &str| opts.say(&format!("{name}: {line}"));
+        count += amp::tu::run_shard(
+            name,
+            table,
+            settings,
+            data,
+            &opts.out.join(name),
+            (shard.index, shard.count),
+            opts.threads,
+            &progress,
+        )?;
+    }
+    Ok(count)
+}
+
+/// AMP's Table 4s among the selected tables, with their datasets: the AMP tables that
+/// `run --shard` and `merge` split and join by job, as the GNN tables by run.
+struct TuTables {
+    tables: Vec<(String, amp::AmpTable)>,
+    data: Vec<Vec<amp::tu::data::TuGraphs>>,
+}
+
+impl TuTables {
+    fn load(plan: &Plan, opts: &ReproduceOptions) -> anyhow::Result<TuTables> {
+        let tables: Vec<(String, amp::AmpTable)> = plan
+            .config
+            .select_amp(&opts.tables)
+            .into_iter()
+            .filter(|(_, t)| t.tu.is_some())
+            .collect();
+        let data = tables
+            .iter()
+            .map(|(name, _)| plan.config.load_amp_tu(name))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(TuTables { tables, data })
+    }
+
+    fn names(&self) -> Vec<&str> {
+        self.tables.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    /// The plan's hash, extended by every Table 4 job's id when there are any.
+    fn hash(&self, plan: &Plan) -> String {
+        let mut text = plan.hash();
+        if self.tables.is_empty() {
+            return text;
+        }
+        for ((name, table), data) in self.tables.iter().zip(&self.data) {
+            let settings = table.tu.as_ref().expect("only Table 4s");
+            for id in amp::tu::job_ids(name, table, settings, data) {
+                text.push('\n');
+                text.push_str(&id);
+            }
+        }
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 /// Builds the tables from the run records of shard directories `dirs` (outputs of
@@ -463,7 +527,8 @@ pub fn run_shard(opts: &ReproduceOptions, shard: Shard) -> anyhow::Result<usize>
 pub fn merge(opts: &ReproduceOptions, dirs: &[PathBuf]) -> anyhow::Result<Vec<TableReport>> {
     let start = Instant::now();
     let plan = Plan::load(opts)?;
-    let hash = plan.hash();
+    let tu = TuTables::load(&plan, opts)?;
+    let hash = tu.hash(&plan);
     anyhow::ensure!(!dirs.is_empty(), "merge needs at least one shard directory");
     for dir in dirs {
         outdir::ensure_finished(dir)?;
@@ -528,11 +593,25 @@ pub fn merge(opts: &ReproduceOptions, dirs: &[PathBuf]) -> anyhow::Result<Vec<Ta
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let gathered = tu
+        .tables
+        .iter()
+        .zip(&tu.data)
+        .map(|((name, table), data)| {
+            let settings = table.tu.as_ref().expect("only Table 4s");
+            amp::tu::gather(name, table, settings, data, dirs)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     // Checked (a refused merge writes nothing): now the merged directory gets its own copy of
     // every record. A valid record
     // already there (one of the inputs, or an earlier merge's) is kept if it holds the same
     // numbers: nothing is written over an input.
-    let _out = OutputDir::open(&opts.out, &plan.table_names())?;
+    let mut out_dirs = plan.table_names();
+    out_dirs.extend(tu.names());
+    let _out = OutputDir::open(&opts.out, &out_dirs)?;
+    for g in &gathered {
+        g.write(&opts.out)?;
+    }
     let merged = RunStore::new(&opts.out);
     for ((from, run), result) in sources.into_iter().zip(&results) {
         let to = merged.path(&run.spec.table, &run.id);
@@ -548,7 +627,23 @@ pub fn merge(opts: &ReproduceOptions, dirs: &[PathBuf]) -> anyhow::Result<Vec<Ta
         }
     }
     let from_record = vec![true; results.len()];
-    plan.write_tables(opts, &results, &from_record, start.elapsed().as_secs_f64())
+    let reports = plan.write_tables(opts, &results, &from_record, start.elapsed().as_secs_f64())?;
+    for ((name, table), data) in tu.tables.iter().zip(&tu.data) {
+        // Every job has its record now: this writes the table and computes nothing.
+        amp::reproduce(
+            name,
+            table,
+            &opts.profile,
+            opts.threads,
+            &opts.out.join(name),
+            amp::TuInputs {
+                data,
+                force: false,
+                progress: &|_: &str| {},
+            },
+        )?;
+    }
+    Ok(reports)
 }
 
 /// Whether two results of one run hold the same numbers (wall times aside).

@@ -132,3 +132,63 @@ fn a_missing_dataset_is_refused_before_any_job_runs() {
     }
     assert!(!dir.path().join("out/amp-tu/records").exists());
 }
+
+fn hogwild(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hogwild"))
+        .args(args)
+        .args(["--profile", "toy", "--table", "amp-tu", "--config"])
+        .arg(dir.join("harness.toml"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn shards_of_the_tu_table_merge_into_the_unsharded_files() {
+    let dir = workspace("TOY");
+    let d = dir.path();
+    ok(&reproduce(d, "whole", &["-j", "2"]));
+    let out = |name: &str| d.join(name).to_str().unwrap().to_string();
+    for k in 0..2 {
+        let shard = format!("{k}/2");
+        ok(&hogwild(
+            d,
+            &[
+                "run",
+                "--shard",
+                &shard,
+                "-j",
+                "1",
+                "--out",
+                &out(&format!("s{k}")),
+            ],
+        ));
+    }
+    // Each shard recorded some of the 12 jobs and no table.
+    let count = |k: usize| {
+        std::fs::read_dir(d.join(format!("s{k}/amp-tu/records")))
+            .unwrap()
+            .count()
+    };
+    assert_eq!(count(0) + count(1), 12);
+    assert!(count(0) > 0 && count(1) > 0);
+    assert!(!d.join("s0/amp-tu/table.md").exists());
+    // One shard alone is refused, naming what is missing, and writes nothing.
+    let refused = hogwild(d, &["merge", "--out", &out("lone"), &out("s0")]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("jobs of amp-tu are in none of the shard directories"),
+        "{err}"
+    );
+    assert!(!d.join("lone/amp-tu").exists());
+    ok(&hogwild(
+        d,
+        &["merge", "--out", &out("merged"), &out("s0"), &out("s1")],
+    ));
+    assert_eq!(
+        files(d, "merged"),
+        files(d, "whole"),
+        "merged shards differ"
+    );
+    assert!(record(d, "merged").contains("jobs_from_records = 12"));
+}

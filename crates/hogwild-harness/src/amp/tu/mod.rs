@@ -60,7 +60,8 @@ pub fn reproduce(
 ) -> anyhow::Result<()> {
     let start = std::time::Instant::now();
     let store = JobStore::new(dir, inputs.force);
-    let jobs = run::jobs(table, settings);
+    let keyed = run::keyed(name, table, settings, inputs.data);
+    let jobs: Vec<run::TuJob> = keyed.iter().map(|k| k.job).collect();
     let computed = std::sync::atomic::AtomicUsize::new(0);
     let outcomes = crate::experiment::pool(threads)?.install(|| {
         run::run(
@@ -68,6 +69,7 @@ pub fn reproduce(
             table,
             settings,
             inputs.data,
+            &keyed,
             &store,
             &computed,
             inputs.progress,
@@ -114,4 +116,137 @@ pub fn reproduce(
     let mut files = crate::report::amp_tu::files(table, settings, inputs.data, &jobs, &outcomes)?;
     files.push(("record.toml", toml::to_string(&record)?.into_bytes()));
     write_files(dir, files)
+}
+
+/// The ids of every job of Table 4 `name`, in job order: what a shard's `plan.toml` hashes.
+pub fn job_ids(
+    name: &str,
+    table: &AmpTable,
+    settings: &config::TuSettings,
+    data: &[data::TuGraphs],
+) -> Vec<String> {
+    run::keyed(name, table, settings, data)
+        .into_iter()
+        .map(|k| k.id)
+        .collect()
+}
+
+/// Runs shard `index` of `count` of Table 4's jobs (sorted by expected cost, most expensive
+/// first, and dealt out in turn), recording each in `dir/records/`; writes no table.
+/// Returns the number of jobs in the shard.
+#[allow(clippy::too_many_arguments)]
+pub fn run_shard(
+    name: &str,
+    table: &AmpTable,
+    settings: &config::TuSettings,
+    data: &[data::TuGraphs],
+    dir: &Path,
+    (index, count): (usize, usize),
+    threads: usize,
+    progress: &(dyn Fn(&str) + Sync),
+) -> anyhow::Result<usize> {
+    let keyed = run::keyed(name, table, settings, data);
+    let mut order: Vec<usize> = (0..keyed.len()).collect();
+    order.sort_by(|&a, &b| {
+        run::cost(data, &keyed[b].job).total_cmp(&run::cost(data, &keyed[a].job))
+    });
+    let mut mine: Vec<usize> = order
+        .into_iter()
+        .enumerate()
+        .filter(|(position, _)| position % count == index)
+        .map(|(_, i)| i)
+        .collect();
+    mine.sort_unstable();
+    let jobs: Vec<run::Keyed> = mine.iter().map(|&i| keyed[i].clone()).collect();
+    let store = JobStore::new(dir, false);
+    let computed = std::sync::atomic::AtomicUsize::new(0);
+    crate::experiment::pool(threads)?.install(|| {
+        run::run(
+            name, table, settings, data, &jobs, &store, &computed, progress,
+        )
+    })?;
+    Ok(jobs.len())
+}
+
+/// Every job's record of one Table 4, found in shard directories ([`gather`]).
+pub struct Gathered {
+    name: String,
+    found: Vec<(String, String, run::TuOutcome)>,
+}
+
+/// Finds the record of every job of Table 4 `name` in the shard directories `dirs` (their
+/// `NAME/records/`), writing nothing. Refuses a missing job, a damaged record, and a job
+/// recorded twice with different numbers.
+pub fn gather(
+    name: &str,
+    table: &AmpTable,
+    settings: &config::TuSettings,
+    data: &[data::TuGraphs],
+    dirs: &[std::path::PathBuf],
+) -> anyhow::Result<Gathered> {
+    let stores: Vec<JobStore> = dirs
+        .iter()
+        .map(|d| JobStore::new(&d.join(name), false))
+        .collect();
+    let keyed = run::keyed(name, table, settings, data);
+    let mut found = Vec::with_capacity(keyed.len());
+    let mut missing = Vec::new();
+    for k in &keyed {
+        let mut first: Option<(run::TuOutcome, std::path::PathBuf)> = None;
+        for store in &stores {
+            let Some(outcome) = store
+                .load_checked::<run::TuOutcome>(&k.id)
+                .map_err(|why| anyhow::anyhow!("job record {why}"))?
+            else {
+                continue;
+            };
+            match &first {
+                None => first = Some((outcome, store.path(&k.id))),
+                Some((o, path)) => anyhow::ensure!(
+                    o.same_numbers(&outcome),
+                    "job {} is recorded twice with different results: {} and {}",
+                    k.label,
+                    path.display(),
+                    store.path(&k.id).display()
+                ),
+            }
+        }
+        match first {
+            Some((outcome, _)) => found.push((k.id.clone(), k.label.clone(), outcome)),
+            None => missing.push(k.label.clone()),
+        }
+    }
+    anyhow::ensure!(
+        missing.is_empty(),
+        "{} of {} jobs of {name} are in none of the shard directories (is a shard missing or unfinished?), e.g. {}",
+        missing.len(),
+        keyed.len(),
+        missing.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+    );
+    Ok(Gathered {
+        name: name.to_string(),
+        found,
+    })
+}
+
+impl Gathered {
+    /// Writes every record into `out/NAME/records/`, so that [`reproduce`] there takes every
+    /// job from its record; a record already there is kept when it holds the same numbers.
+    pub fn write(&self, out: &Path) -> anyhow::Result<()> {
+        let merged = JobStore::new(&out.join(&self.name), false);
+        for (id, label, outcome) in &self.found {
+            match merged
+                .load_checked::<run::TuOutcome>(id)
+                .map_err(|why| anyhow::anyhow!("job record {why}"))?
+            {
+                Some(there) if there.same_numbers(outcome) => {}
+                Some(_) => anyhow::bail!(
+                    "job {label} is recorded with different results in {}",
+                    merged.path(id).display()
+                ),
+                None => merged.save(id, outcome)?,
+            }
+        }
+        Ok(())
+    }
 }

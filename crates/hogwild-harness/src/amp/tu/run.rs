@@ -72,6 +72,17 @@ struct JobKey<'a> {
     job: &'a TuJob,
 }
 
+impl TuOutcome {
+    /// Whether two outcomes hold the same numbers (wall times aside).
+    pub fn same_numbers(&self, other: &TuOutcome) -> bool {
+        let strip = |o: &TuOutcome| TuOutcome {
+            seconds: 0.0,
+            ..o.clone()
+        };
+        strip(self) == strip(other)
+    }
+}
+
 /// Every job of the table, in (dataset, grid point, seed, fold) order.
 pub fn jobs(table: &AmpTable, tu: &TuSettings) -> Vec<TuJob> {
     let mut jobs = Vec::new();
@@ -102,25 +113,24 @@ fn prefix(name: &str, tu: &TuSettings, job: &TuJob) -> String {
     )
 }
 
-/// Runs every job of the table not already in `store` (in parallel), records each as it
-/// ends, and returns all outcomes in job order; counts the jobs computed in `computed`.
-/// `progress` hears of each finished job.
-pub fn run(
-    name: &str,
-    table: &AmpTable,
-    tu: &TuSettings,
-    data: &[TuGraphs],
-    store: &JobStore,
-    computed: &std::sync::atomic::AtomicUsize,
-    progress: &(dyn Fn(&str) + Sync),
-) -> anyhow::Result<Vec<TuOutcome>> {
-    let jobs = jobs(table, tu);
-    let total = jobs.len();
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    jobs.par_iter()
+/// A job with its label (the root of its streams) and its id (its record's name).
+#[derive(Debug, Clone)]
+pub struct Keyed {
+    /// The job.
+    pub job: TuJob,
+    /// `amp/TABLE/DATASET/POINT/seed=S/fold=F`.
+    pub label: String,
+    /// SHA-256 of the code version and everything the job's numbers depend on.
+    pub id: String,
+}
+
+/// Every job of the table (named `name`) with its label and id, in job order.
+pub fn keyed(name: &str, table: &AmpTable, tu: &TuSettings, data: &[TuGraphs]) -> Vec<Keyed> {
+    jobs(table, tu)
+        .into_iter()
         .map(|job| {
-            let label = format!("{}/fold={}", prefix(name, tu, job), job.fold);
-            let key = JobKey {
+            let label = format!("{}/fold={}", prefix(name, tu, &job), job.fold);
+            let id = JobStore::id(&JobKey {
                 format: 1,
                 label: &label,
                 dataset: &data[job.dataset].identity,
@@ -130,22 +140,55 @@ pub fn run(
                 folds: tu.folds,
                 inner_validation: tu.inner_validation,
                 delays: table.delays,
-                job,
-            };
-            let id = JobStore::id(&key);
-            let outcome = match store.load(&id) {
+                job: &job,
+            });
+            Keyed { job, label, id }
+        })
+        .collect()
+}
+
+/// A job's expected cost, for dealing jobs out to shards: training messages per epoch times
+/// the cell's size, `(H + M)²` per message.
+pub fn cost(data: &[TuGraphs], job: &TuJob) -> f64 {
+    let p = job.point;
+    let width = (p.hidden + p.message) as f64;
+    data[job.dataset].nodes() as f64 * p.budget as f64 * width * width
+}
+
+/// Runs every job of `jobs` not already in `store` (in parallel), records each as it ends,
+/// and returns all outcomes in the order of `jobs`; counts the jobs computed in `computed`.
+/// `progress` hears of each finished job.
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    name: &str,
+    table: &AmpTable,
+    tu: &TuSettings,
+    data: &[TuGraphs],
+    jobs: &[Keyed],
+    store: &JobStore,
+    computed: &std::sync::atomic::AtomicUsize,
+    progress: &(dyn Fn(&str) + Sync),
+) -> anyhow::Result<Vec<TuOutcome>> {
+    let total = jobs.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    jobs.par_iter()
+        .map(|keyed| {
+            let outcome = match store.load(&keyed.id) {
                 Some(outcome) => outcome,
                 None => {
                     let start = std::time::Instant::now();
-                    let mut outcome = train(name, table, tu, &data[job.dataset], job)?;
+                    let mut outcome = train(name, table, tu, &data[keyed.job.dataset], &keyed.job)?;
                     outcome.seconds = start.elapsed().as_secs_f64();
-                    store.save(&id, &outcome)?;
+                    store.save(&keyed.id, &outcome)?;
                     computed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     outcome
                 }
             };
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            progress(&format!("{n}/{total} {label} ({:.1} s)", outcome.seconds));
+            progress(&format!(
+                "{n}/{total} {} ({:.1} s)",
+                keyed.label, outcome.seconds
+            ));
             Ok(outcome)
         })
         .collect()
