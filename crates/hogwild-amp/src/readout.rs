@@ -122,6 +122,7 @@ impl AmpModel {
             .zip(seeds)
             .map(|(&start, &seed)| {
                 let mut run = AmpRun::new(self, &encoded, record);
+                run.reserve(settings.budget.messages(example.graph.n_nodes()));
                 if skip {
                     run.track_start(start);
                 }

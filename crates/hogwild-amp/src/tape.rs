@@ -98,6 +98,17 @@ impl<'m> AmpRun<'m> {
         }
     }
 
+    /// Makes room for `messages` processed messages (the run's budget), so that the message
+    /// arena and the tape grow without copying themselves.
+    pub fn reserve(&mut self, messages: usize) {
+        let cfg = &self.model.config;
+        self.messages.reserve(messages * cfg.message);
+        if self.record {
+            self.steps.reserve(messages);
+            self.floats.reserve(messages * self.stride());
+        }
+    }
+
     /// Keeps the states of `start`, the run's start node, for [`AmpRun::skip_output`].
     pub fn track_start(&mut self, start: usize) {
         let hd = self.model.config.hidden;
