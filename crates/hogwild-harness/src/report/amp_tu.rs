@@ -43,6 +43,7 @@ fn at_text(at: &[(GridPoint, usize)]) -> String {
 
 /// Every file but `record.toml`, as `(name, bytes)`.
 pub fn files(
+    name: &str,
     table: &AmpTable,
     tu: &TuSettings,
     data: &[TuGraphs],
@@ -59,10 +60,25 @@ pub fn files(
         ("runs.csv", runs_frame(tu, jobs, outcomes).to_csv()?),
         (
             "curves.parquet",
-            curves_frame(tu, jobs, outcomes).to_parquet(&[(
-                "hogwild.schema",
-                "schema.md, AMP's Table 4: curves.parquet".to_string(),
-            )])?,
+            curves_frame(tu, jobs, outcomes).to_parquet(&[
+                ("hogwild.table", name.to_string()),
+                (
+                    "hogwild.config_sha256",
+                    crate::experiment::config_hash(table),
+                ),
+                (
+                    "hogwild.code_version",
+                    env!("HOGWILD_GIT_COMMIT").to_string(),
+                ),
+                (
+                    "hogwild.aggregation",
+                    "table.md's rows from test_correct / test_graphs (the paper's statistic) and validation_correct, validation_nll (inner validation): docs/PROTOCOL.md, \"AMP's Table 4\"".to_string(),
+                ),
+                (
+                    "hogwild.schema",
+                    "schema.md, AMP's Table 4: curves.parquet".to_string(),
+                ),
+            ])?,
         ),
     ];
     Ok(files)

@@ -113,7 +113,8 @@ pub fn reproduce(
         jobs_from_records: jobs.len() - computed,
         datasets,
     };
-    let mut files = crate::report::amp_tu::files(table, settings, inputs.data, &jobs, &outcomes)?;
+    let mut files =
+        crate::report::amp_tu::files(name, table, settings, inputs.data, &jobs, &outcomes)?;
     files.push(("record.toml", toml::to_string(&record)?.into_bytes()));
     write_files(dir, files)
 }
