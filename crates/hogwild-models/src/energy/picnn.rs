@@ -8,12 +8,25 @@
 //! aggregated message of the update network; empty for the message network). The features
 //! `x` feed every layer directly (no separate feature-path layers).
 //!
-//! Everything that depends only on `x` is precomputed in a [`PicnnContext`]; forward and
-//! backward passes are generic over [`Scalar`], so running them on dual numbers gives exact
-//! directional derivatives of the gradient.
+//! The layer is defined once, here: a sum of *gated inputs* `(v ∘ s(x)) W`, one per
+//! [`Source`] (which input `v` is, whether its scale `s` is clipped at 0 and its weights
+//! kept non-negative), plus the affine term `x Wu + b`. Every pass walks that description
+//! ([`Layer::inputs`]) and owns only its arithmetic: the batched passes ([`passes`]: value
+//! and gradient, generic over [`Scalar`](crate::linalg::Scalar) so that dual numbers give
+//! exact directional derivatives, and the tangent passes of Hessian-vector products) and
+//! the few-row passes of the simulator ([`RowNet`], register-blocked). The parameters, the
+//! feature-only terms and the row layout are built from the same description.
+//!
+//! Everything that depends only on `x` is precomputed in a [`PicnnContext`].
 
-use super::rows::{Offsets, RowLayer, RowNet};
-use crate::linalg::{col_sums, mm, mm_nt, mm_tn, mm_tn_tt, Scalar};
+mod passes;
+
+pub use passes::{PicnnLinearisation, PicnnTangent, PicnnTape};
+
+use super::rows::{Offsets, RowLayer, RowNet, AFFINE};
+#[cfg(test)]
+use crate::linalg::mm;
+use crate::linalg::Scalar;
 use crate::params::{ParamId, Params};
 use ndarray::{s, Array2, ArrayView2};
 use rand_chacha::ChaCha8Rng;
@@ -37,9 +50,10 @@ pub enum Activation {
 }
 
 impl Activation {
-    /// `(g(a), g'(a), g''(a))`, from one softplus and sigmoid (in `f64`, one exponential).
-    fn derivatives<T: Scalar>(self, a: T) -> (T, T, T) {
-        let (softplus, sigmoid, complement) = a.softplus_sigmoid();
+    /// `(g(a), g'(a), g''(a))` from `softplus(a)`, `σ(a)` and `1 − σ(a)`: the activation's
+    /// one formula, which every pass evaluates (in `f64` or on dual numbers).
+    #[inline(always)]
+    fn evaluate<T: Scalar>(self, softplus: T, sigmoid: T, complement: T) -> (T, T, T) {
         // σ' = σ (1 − σ), with 1 − σ computed without cancellation.
         let dsigmoid = sigmoid * complement;
         match self {
@@ -50,6 +64,12 @@ impl Activation {
                 (sigmoid * sigmoid + softplus * dsigmoid) * 2.0,
             ),
         }
+    }
+
+    /// `(g(a), g'(a), g''(a))`, from one softplus and sigmoid (in `f64`, one exponential).
+    fn derivatives<T: Scalar>(self, a: T) -> (T, T, T) {
+        let (softplus, sigmoid, complement) = a.softplus_sigmoid();
+        self.evaluate(softplus, sigmoid, complement)
     }
 
     /// `g(a)` into `value` and `g'(a)` into `slope` for every entry of `a`, in `f64`, for
@@ -74,16 +94,13 @@ impl Activation {
         }
     }
 
+    /// [`Activation::values_and_slopes`] of `N` entries (the curvature is not used, so
+    /// not computed).
     #[inline(always)]
     fn lanes<const N: usize>(self, a: [f64; N], value: &mut [f64], slope: &mut [f64]) {
-        let [softplus, sigmoid, _] = crate::elementary::softplus_sigmoid_lanes(a);
+        let [softplus, sigmoid, complement] = crate::elementary::softplus_sigmoid_lanes(a);
         for q in 0..N {
-            (value[q], slope[q]) = match self {
-                Activation::Softplus => (softplus[q], sigmoid[q]),
-                Activation::SoftplusSquared => {
-                    (softplus[q] * softplus[q], softplus[q] * sigmoid[q] * 2.0)
-                }
-            };
+            (value[q], slope[q], _) = self.evaluate(softplus[q], sigmoid[q], complement[q]);
         }
     }
 }
@@ -103,9 +120,47 @@ pub struct PicnnShape {
     pub activation: Activation,
 }
 
+/// What a gated input of a layer multiplies: every layer reads both, in this order
+/// ([`Source::ALL`]), and every pass sums them in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Source {
+    /// `z_k`: the network's monotone input for layer 0, the previous layer's output after.
+    /// Its scale is a gate `[x Wzu + bzu]_+ ≥ 0` and its weights `Wz ≥ 0`, so the output
+    /// is convex and non-decreasing in it. Only layer `k` reads `z_k`.
+    Monotone,
+    /// `y`, the convex input, read by every layer: its scale `x Wyu + byu` and weights `Wy`
+    /// are unconstrained (the output is affine in `y` before each activation).
+    Convex,
+}
+
+impl Source {
+    /// The sources of every layer's gated inputs, in summation order.
+    pub(super) const ALL: [Source; 2] = [Source::Monotone, Source::Convex];
+
+    /// Whether its scale is clipped at 0 (a gate) and its weights kept non-negative: what
+    /// keeps the network convex and non-decreasing in a monotone input.
+    pub(super) fn monotone(self) -> bool {
+        self == Source::Monotone
+    }
+}
+
+/// One gated input of a layer, `(v ∘ s) W` with `v` the values of `source` (`width`
+/// columns), `s = x W_s + b_s` (clipped at 0 for a monotone source) and `W` (`width` × the
+/// layer's width).
+#[derive(Debug, Clone, Copy)]
+struct Gated {
+    source: Source,
+    width: usize,
+    w: ParamId,
+    scale_w: ParamId,
+    scale_b: ParamId,
+}
+
+/// One layer's parameters (named as in the module documentation).
 #[derive(Debug, Clone)]
 struct Layer {
     z_in: usize,
+    y_dim: usize,
     wz: ParamId,
     wzu: ParamId,
     bzu: ParamId,
@@ -116,6 +171,28 @@ struct Layer {
     b: ParamId,
 }
 
+impl Layer {
+    /// Its gated inputs, in [`Source::ALL`] order: what every pass walks.
+    fn inputs(&self) -> [Gated; 2] {
+        Source::ALL.map(|source| match source {
+            Source::Monotone => Gated {
+                source,
+                width: self.z_in,
+                w: self.wz,
+                scale_w: self.wzu,
+                scale_b: self.bzu,
+            },
+            Source::Convex => Gated {
+                source,
+                width: self.y_dim,
+                w: self.wy,
+                scale_w: self.wyu,
+                scale_b: self.byu,
+            },
+        })
+    }
+}
+
 /// A PICNN whose parameters live in a shared [`Params`] list.
 #[derive(Debug, Clone)]
 pub struct Picnn {
@@ -123,34 +200,42 @@ pub struct Picnn {
     shape: PicnnShape,
 }
 
-/// The feature-only quantities of every layer for a fixed `x`: per row, each layer's gate
-/// `[x Wzu + bzu]_+`, coefficients `x Wyu + byu` and affine term `x Wu + b`, side by side in
-/// one contiguous row ([`FeatureMap::terms`]).
+/// The feature-only quantities of every layer for a fixed `x`: per row, each layer's
+/// scales (gate `[x Wzu + bzu]_+`, coefficients `x Wyu + byu`) and affine term `x Wu + b`,
+/// side by side in one contiguous row ([`FeatureMap::terms`]).
 #[derive(Debug, Clone)]
 pub struct PicnnContext {
     x: Array2<f64>,
     terms: Array2<f64>,
-    /// Where each layer's gate, coefficients and affine term start in a row of `terms`.
+    /// Where each layer's scales and affine term start in a row of `terms`.
     offsets: Vec<Offsets>,
 }
 
 impl PicnnContext {
+    /// The scales of layer `k`'s gated input `i` ([`Layer::inputs`]) on `rows`.
+    fn scale(&self, k: usize, i: usize, rows: &Range<usize>) -> ArrayView2<'_, f64> {
+        let offsets = self.offsets[k];
+        self.terms
+            .slice(s![rows.clone(), offsets[i]..offsets[i + 1]])
+    }
+
     /// Layer `k`'s gates on `rows`.
+    #[cfg(test)]
     fn gate(&self, k: usize, rows: &Range<usize>) -> ArrayView2<'_, f64> {
-        let [gate, coef, _, _] = self.offsets[k];
-        self.terms.slice(s![rows.clone(), gate..coef])
+        self.scale(k, 0, rows)
     }
 
     /// Layer `k`'s coefficients of `y` on `rows`.
+    #[cfg(test)]
     fn coef(&self, k: usize, rows: &Range<usize>) -> ArrayView2<'_, f64> {
-        let [_, coef, affine, _] = self.offsets[k];
-        self.terms.slice(s![rows.clone(), coef..affine])
+        self.scale(k, 1, rows)
     }
 
     /// Layer `k`'s affine terms on `rows`.
     fn affine(&self, k: usize, rows: &Range<usize>) -> ArrayView2<'_, f64> {
-        let [_, _, affine, end] = self.offsets[k];
-        self.terms.slice(s![rows.clone(), affine..end])
+        let offsets = self.offsets[k];
+        self.terms
+            .slice(s![rows.clone(), offsets[AFFINE]..offsets[AFFINE + 1]])
     }
 
     /// What passes of a [`RowNet`] on the contiguous rows `rows` read: the stored terms
@@ -217,9 +302,11 @@ pub(super) struct FeatureMap {
     w: Vec<f64>,
     /// `b` (terms).
     b: Vec<f64>,
-    /// Where each layer's gate, coefficients and affine term start in a row of terms, and
-    /// where they end.
+    /// Where each layer's scales (one per gated input) and affine term start in a row of
+    /// terms, and where they end.
     offsets: Vec<Offsets>,
+    /// The columns clipped at 0: the scales of monotone inputs (gates).
+    gates: Vec<Range<usize>>,
 }
 
 impl FeatureMap {
@@ -233,7 +320,7 @@ impl FeatureMap {
         self.x_dim
     }
 
-    /// Layer `k`'s offsets in a row of terms: gate, coefficients, affine term, end.
+    /// Layer `k`'s offsets in a row of terms: its gated inputs' scales, affine term, end.
     pub(super) fn offsets(&self, k: usize) -> Offsets {
         self.offsets[k]
     }
@@ -254,51 +341,12 @@ impl FeatureMap {
         for (o, &b) in out.iter_mut().zip(&self.b) {
             *o += b;
         }
-        for &[gate, coef, _, _] in &self.offsets {
-            for g in &mut out[gate..coef] {
+        for gates in &self.gates {
+            for g in &mut out[gates.clone()] {
                 *g = g.max(0.0);
             }
         }
     }
-}
-
-/// What a forward pass keeps for the backward pass.
-#[derive(Debug, Clone)]
-pub struct PicnnTape<T> {
-    /// The context rows the pass ran on.
-    rows: Range<usize>,
-    /// The convex input.
-    y: Array2<T>,
-    /// Input `z_k` of every layer.
-    z: Vec<Array2<T>>,
-    /// Activation slope `g'(a)` of every hidden layer.
-    slope: Vec<Array2<T>>,
-    /// Activation curvature `g''(a)` of every hidden layer (what [`Picnn::linearise`] needs).
-    curvature: Vec<Array2<T>>,
-    /// The output.
-    pub out: Array2<T>,
-}
-
-/// What Hessian-vector products need of one forward pass and of the backward pass from a
-/// fixed `d_out` at the same inputs ([`Picnn::linearise`]): with these, the tangents of both
-/// passes along any input direction are linear passes in `f64`
-/// ([`Picnn::tangent_forward`], [`Picnn::tangent_backward`]), with no activation to evaluate.
-#[derive(Debug, Clone)]
-pub struct PicnnLinearisation {
-    rows: Range<usize>,
-    /// `g'(a_k)` of every hidden layer.
-    slope: Vec<Array2<f64>>,
-    /// `∂/∂z_{k+1} ∘ g''(a_k)` of every hidden layer: the backward pass's dependence on `a_k`.
-    curvature: Vec<Array2<f64>>,
-}
-
-/// The tangent of a forward pass ([`Picnn::tangent_forward`]).
-#[derive(Debug, Clone)]
-pub struct PicnnTangent {
-    /// Tangent of every hidden layer's pre-activation.
-    pre: Vec<Array2<f64>>,
-    /// Tangent of the output, when asked for.
-    pub out: Option<Array2<f64>>,
 }
 
 impl Picnn {
@@ -310,23 +358,30 @@ impl Picnn {
         let mut z_in = shape.z_in;
         for (k, &out) in shape.widths.iter().enumerate() {
             let p = |s: &str| format!("{name}.L{k}.{s}");
-            let wz = params.glorot(&p("Wz"), z_in, out, rng);
-            params.get_mut(wz).mapv_inplace(|v| v.abs() / 10.0);
-            let wzu = params.glorot(&p("Wzu"), shape.x_dim, z_in, rng);
-            let bzu = params.push(p("bzu"), Array2::ones((1, z_in)));
-            let wy = params.glorot(&p("Wy"), shape.y_dim, out, rng);
-            let wyu = params.glorot(&p("Wyu"), shape.x_dim, shape.y_dim, rng);
-            let byu = params.push(p("byu"), Array2::ones((1, shape.y_dim)));
+            let [z, y] = Source::ALL.map(|source| {
+                let (v, width) = match source {
+                    Source::Monotone => ("z", z_in),
+                    Source::Convex => ("y", shape.y_dim),
+                };
+                let w = params.glorot(&p(&format!("W{v}")), width, out, rng);
+                if source.monotone() {
+                    params.get_mut(w).mapv_inplace(|v| v.abs() / 10.0);
+                }
+                let scale_w = params.glorot(&p(&format!("W{v}u")), shape.x_dim, width, rng);
+                let scale_b = params.push(p(&format!("b{v}u")), Array2::ones((1, width)));
+                (w, scale_w, scale_b)
+            });
             let wu = params.glorot(&p("Wu"), shape.x_dim, out, rng);
             let b = params.bias(&p("b"), out);
             layers.push(Layer {
                 z_in,
-                wz,
-                wzu,
-                bzu,
-                wy,
-                wyu,
-                byu,
+                y_dim: shape.y_dim,
+                wz: z.0,
+                wzu: z.1,
+                bzu: z.2,
+                wy: y.0,
+                wyu: y.1,
+                byu: y.2,
                 wu,
                 b,
             });
@@ -340,27 +395,39 @@ impl Picnn {
         &self.shape
     }
 
-    /// Clips every `Wz` to be non-negative (keeps the network convex and monotone).
+    /// Clips the weights of every monotone input (`Wz`) to be non-negative (keeps the
+    /// network convex and monotone).
     pub fn project(&self, params: &mut Params) {
-        for l in &self.layers {
-            params.get_mut(l.wz).mapv_inplace(|v| v.max(0.0));
+        for input in self.layers.iter().flat_map(Layer::inputs) {
+            if input.source.monotone() {
+                params.get_mut(input.w).mapv_inplace(|v| v.max(0.0));
+            }
         }
     }
 
     /// The map from a row of features to its row of terms, under `params`.
     pub(super) fn feature_map(&self, params: &Params) -> FeatureMap {
         let x_dim = self.shape.x_dim;
-        // Columns of W and b, layer by layer: gate, coefficients, affine term.
+        // Columns of W and b, layer by layer: each gated input's scale, the affine term.
         let mut columns: Vec<(ParamId, ParamId)> = vec![];
         let mut offsets = Vec::with_capacity(self.layers.len());
+        let mut gates = vec![];
         let mut width = 0;
         for (l, &out) in self.layers.iter().zip(&self.shape.widths) {
-            let gate = width;
-            let coef = gate + l.z_in;
-            let affine = coef + self.shape.y_dim;
-            width = affine + out;
-            offsets.push([gate, coef, affine, width]);
-            columns.extend([(l.wzu, l.bzu), (l.wyu, l.byu), (l.wu, l.b)]);
+            let mut layer_offsets: Offsets = [0; 4];
+            for (i, input) in l.inputs().iter().enumerate() {
+                layer_offsets[i] = width;
+                if input.source.monotone() {
+                    gates.push(width..width + input.width);
+                }
+                width += input.width;
+                columns.push((input.scale_w, input.scale_b));
+            }
+            layer_offsets[AFFINE] = width;
+            width += out;
+            layer_offsets[AFFINE + 1] = width;
+            offsets.push(layer_offsets);
+            columns.push((l.wu, l.b));
         }
         let mut w = Vec::with_capacity(x_dim * width);
         for p in 0..x_dim {
@@ -377,6 +444,7 @@ impl Picnn {
             w,
             b,
             offsets,
+            gates,
         }
     }
 
@@ -427,253 +495,10 @@ impl Picnn {
         )
     }
 
-    /// Forward pass on context rows `rows`, with monotone input `z0` and convex input `y`.
-    pub fn forward<T: Scalar>(
-        &self,
-        params: &Params,
-        ctx: &PicnnContext,
-        rows: Range<usize>,
-        z0: Array2<T>,
-        y: ArrayView2<'_, T>,
-    ) -> PicnnTape<T> {
-        let last = self.layers.len() - 1;
-        let (mut zs, mut slopes, mut curvatures) = (
-            Vec::with_capacity(self.layers.len()),
-            Vec::with_capacity(self.layers.len()),
-            Vec::with_capacity(self.layers.len()),
-        );
-        let mut z = z0;
-        for (k, l) in self.layers.iter().enumerate() {
-            let mut a: Array2<T> = ctx.affine(k, &rows).mapv(T::from);
-            if l.z_in > 0 {
-                let mut zg = z.clone();
-                zg.zip_mut_with(&ctx.gate(k, &rows), |v, &g| *v *= g);
-                a += &mm(zg.view(), params.get(l.wz).view());
-            }
-            let mut yc = y.to_owned();
-            yc.zip_mut_with(&ctx.coef(k, &rows), |v, &c| *v *= c);
-            a += &mm(yc.view(), params.get(l.wy).view());
-            let next = if k == last {
-                a
-            } else {
-                let mut slope = a.clone();
-                let mut curvature = a.clone();
-                ndarray::Zip::from(&mut a)
-                    .and(&mut slope)
-                    .and(&mut curvature)
-                    .for_each(|v, d, c| (*v, *d, *c) = self.shape.activation.derivatives(*v));
-                slopes.push(slope);
-                curvatures.push(curvature);
-                a
-            };
-            zs.push(std::mem::replace(&mut z, next));
-        }
-        PicnnTape {
-            rows,
-            y: y.to_owned(),
-            z: zs,
-            slope: slopes,
-            curvature: curvatures,
-            out: z,
-        }
-    }
-
-    /// The second-order quantities of `tape` and of its backward pass from `d_out` (no
-    /// parameter gradients); also returns that pass's `∂/∂z0`.
-    pub fn linearise(
-        &self,
-        params: &Params,
-        ctx: &PicnnContext,
-        tape: &PicnnTape<f64>,
-        d_out: Array2<f64>,
-    ) -> (PicnnLinearisation, Array2<f64>) {
-        let last = self.layers.len() - 1;
-        let rows = tape.rows.clone();
-        let mut curvature = vec![Array2::zeros((0, 0)); last];
-        let mut dz = d_out;
-        for (k, l) in self.layers.iter().enumerate().rev() {
-            let mut da = dz;
-            if k != last {
-                let mut c = da.clone();
-                c.zip_mut_with(&tape.curvature[k], |d, &g2| *d *= g2);
-                curvature[k] = c;
-                da.zip_mut_with(&tape.slope[k], |d, &g| *d *= g);
-            }
-            dz = self.gated_back(params, ctx, &rows, k, l, &da);
-        }
-        let lin = PicnnLinearisation {
-            rows,
-            slope: tape.slope.clone(),
-            curvature,
-        };
-        (lin, dz)
-    }
-
-    /// `(da Wzᵀ) ∘ gate`: what layer `k` passes back to its monotone input.
-    fn gated_back(
-        &self,
-        params: &Params,
-        ctx: &PicnnContext,
-        rows: &Range<usize>,
-        k: usize,
-        l: &Layer,
-        da: &Array2<f64>,
-    ) -> Array2<f64> {
-        if l.z_in == 0 {
-            return Array2::zeros((da.nrows(), 0));
-        }
-        let mut dz = mm_nt(da.view(), params.get(l.wz).view());
-        dz.zip_mut_with(&ctx.gate(k, rows), |v, &g| *v *= g);
-        dz
-    }
-
     /// Whether the network is one (linear) layer, so affine in `(z0, y)`: its second
     /// derivatives vanish.
     pub fn is_affine(&self) -> bool {
         self.layers.len() == 1
-    }
-
-    /// The tangent of the linearised forward pass along `(ż0, ẏ)`; the output's tangent only
-    /// `with_out` (the hidden layers' are what the backward tangent needs).
-    pub fn tangent_forward(
-        &self,
-        params: &Params,
-        ctx: &PicnnContext,
-        lin: &PicnnLinearisation,
-        z0: Array2<f64>,
-        y: ArrayView2<'_, f64>,
-        with_out: bool,
-    ) -> PicnnTangent {
-        let last = self.layers.len() - 1;
-        let rows = lin.rows.clone();
-        let mut pre = Vec::with_capacity(last);
-        let mut z = z0;
-        for (k, l) in self.layers.iter().enumerate() {
-            if k == last && !with_out {
-                return PicnnTangent { pre, out: None };
-            }
-            let mut yc = y.to_owned();
-            yc.zip_mut_with(&ctx.coef(k, &rows), |v, &c| *v *= c);
-            let mut a = mm(yc.view(), params.get(l.wy).view());
-            if l.z_in > 0 {
-                z.zip_mut_with(&ctx.gate(k, &rows), |v, &g| *v *= g);
-                a += &mm(z.view(), params.get(l.wz).view());
-            }
-            if k == last {
-                z = a;
-            } else {
-                z = a.clone();
-                z.zip_mut_with(&lin.slope[k], |v, &g| *v *= g);
-                pre.push(a);
-            }
-        }
-        PicnnTangent { pre, out: Some(z) }
-    }
-
-    /// The tangent of the linearised backward pass, given the forward tangent and the
-    /// tangent of `d_out` (`None`: zero, as when `d_out` is a constant): returns `(∂/∂z0,
-    /// ∂/∂y)` tangents. Products with a tangent known to be zero are skipped (they would add
-    /// zeros).
-    pub fn tangent_backward(
-        &self,
-        params: &Params,
-        ctx: &PicnnContext,
-        lin: &PicnnLinearisation,
-        tangent: &PicnnTangent,
-        d_out: Option<Array2<f64>>,
-    ) -> (Array2<f64>, Array2<f64>) {
-        let last = self.layers.len() - 1;
-        let rows = lin.rows.clone();
-        let mut dy = Array2::zeros((rows.len(), self.shape.y_dim));
-        let mut dz = d_out;
-        // Hidden layer k's pre-activation tangent times its curvature term.
-        let curvature = |k: usize| {
-            let mut c = tangent.pre[k].clone();
-            c.zip_mut_with(&lin.curvature[k], |v, &g| *v *= g);
-            c
-        };
-        for (k, l) in self.layers.iter().enumerate().rev() {
-            let da = match dz {
-                Some(mut da) if k != last => {
-                    da.zip_mut_with(&lin.slope[k], |d, &g| *d *= g);
-                    da += &curvature(k);
-                    da
-                }
-                Some(da) => da,
-                None if k != last => curvature(k),
-                None => continue,
-            };
-            let mut dyk = mm_nt(da.view(), params.get(l.wy).view());
-            dyk.zip_mut_with(&ctx.coef(k, &rows), |v, &c| *v *= c);
-            dy += &dyk;
-            dz = Some(self.gated_back(params, ctx, &rows, k, l, &da));
-        }
-        let dz = dz.unwrap_or_else(|| Array2::zeros((rows.len(), self.shape.z_in)));
-        (dz, dy)
-    }
-
-    /// Backward pass of `tape`: from `d_out` returns `(∂/∂z0, ∂/∂y)`; when `grads` is given
-    /// (aligned with the whole [`Params`] list), adds the parameter gradients to it.
-    pub fn backward<T: Scalar>(
-        &self,
-        params: &Params,
-        ctx: &PicnnContext,
-        tape: &PicnnTape<T>,
-        d_out: Array2<T>,
-        mut grads: Option<&mut [Array2<T>]>,
-    ) -> (Array2<T>, Array2<T>) {
-        let last = self.layers.len() - 1;
-        let (rows, y) = (tape.rows.clone(), tape.y.view());
-        let x = ctx.x.slice(s![rows.clone(), ..]);
-        let mut dy = Array2::from_elem(y.raw_dim(), T::zero());
-        let mut dz = d_out;
-        for (k, l) in self.layers.iter().enumerate().rev() {
-            let mut da = dz;
-            if k != last {
-                da.zip_mut_with(&tape.slope[k], |d, &g| *d *= g);
-            }
-            let gate = ctx.gate(k, &rows);
-            let coef = ctx.coef(k, &rows);
-            let z = &tape.z[k];
-            // y path
-            let dyc = mm_nt(da.view(), params.get(l.wy).view());
-            let mut dyk = dyc.clone();
-            dyk.zip_mut_with(&coef, |v, &c| *v *= c);
-            dy += &dyk;
-            // z path
-            let dzg = if l.z_in > 0 {
-                mm_nt(da.view(), params.get(l.wz).view())
-            } else {
-                Array2::from_elem(z.raw_dim(), T::zero())
-            };
-            let mut dz_prev = dzg.clone();
-            dz_prev.zip_mut_with(&gate, |v, &g| *v *= g);
-            if let Some(g) = grads.as_deref_mut() {
-                if l.z_in > 0 {
-                    let mut zg = z.clone();
-                    zg.zip_mut_with(&gate, |v, &gt| *v *= gt);
-                    g[l.wz] += &mm_tn_tt(zg.view(), da.view());
-                    let mut dpre = dzg * z;
-                    dpre.zip_mut_with(&gate, |v, &gt| {
-                        if gt <= 0.0 {
-                            *v = T::zero()
-                        }
-                    });
-                    g[l.wzu] += &mm_tn(x, dpre.view());
-                    g[l.bzu] += &col_sums(dpre.view());
-                }
-                let mut yc = y.to_owned();
-                yc.zip_mut_with(&coef, |v, &c| *v *= c);
-                g[l.wy] += &mm_tn_tt(yc.view(), da.view());
-                let dcy = dyc * y;
-                g[l.wyu] += &mm_tn(x, dcy.view());
-                g[l.byu] += &col_sums(dcy.view());
-                g[l.wu] += &mm_tn(x, da.view());
-                g[l.b] += &col_sums(da.view());
-            }
-            dz = dz_prev;
-        }
-        (dz, dy)
     }
 }
 

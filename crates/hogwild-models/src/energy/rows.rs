@@ -24,13 +24,14 @@
 //! hold four lanes instead of two. Both run the same IEEE operations in the same order, with
 //! no fused multiply-add (Rust never contracts `a * b + c`), so they give the same bits.
 
-use super::picnn::{FeatureMap, RowInputs};
+mod kernels;
+
+use super::picnn::{FeatureMap, RowInputs, Source};
+use kernels::{backward_chunk, forward_chunk};
 use multiversion::multiversion;
 
 /// Rows per chunk, at most.
 const CHUNK: usize = 4;
-/// Outputs per register block.
-const LANES: usize = 4;
 
 /// A PICNN with frozen parameters, laid out for passes over a few rows ([`RowNet::forward`],
 /// [`RowNet::backward`]); made by [`Picnn::row_net`](super::picnn::Picnn::row_net).
@@ -60,6 +61,47 @@ pub(super) struct RowLayer {
     pub(super) wz_t: Vec<f64>,
     /// See `wz_t`.
     pub(super) wy_t: Vec<f64>,
+}
+
+/// One gated input of a [`RowLayer`]: its source, width, and weights as stored and
+/// transposed.
+#[derive(Debug, Clone, Copy)]
+struct RowGated<'a> {
+    source: Source,
+    width: usize,
+    w: &'a [f64],
+    w_t: &'a [f64],
+}
+
+impl RowLayer {
+    /// Its gated inputs, in [`Source::ALL`] order, for convex input width `y_dim`: what the
+    /// passes walk (as the batched ones walk the network's layers).
+    /// (Written out rather than mapped over [`Source::ALL`]: the simulator's inner loop
+    /// calls it, and array maps are not inlined.)
+    #[inline(always)]
+    fn inputs(&self, y_dim: usize) -> [RowGated<'_>; 2] {
+        let [first, second] = Source::ALL;
+        [self.input(first, y_dim), self.input(second, y_dim)]
+    }
+
+    /// Its gated input from `source`.
+    #[inline(always)]
+    fn input(&self, source: Source, y_dim: usize) -> RowGated<'_> {
+        match source {
+            Source::Monotone => RowGated {
+                source,
+                width: self.z_in,
+                w: &self.wz,
+                w_t: &self.wz_t,
+            },
+            Source::Convex => RowGated {
+                source,
+                width: y_dim,
+                w: &self.wy,
+                w_t: &self.wy_t,
+            },
+        }
+    }
 }
 
 /// Buffers of the passes of one [`RowNet`] over up to `capacity` rows, made once by
@@ -286,161 +328,12 @@ fn chunk(left: usize) -> usize {
     }
 }
 
-/// Where a layer's terms lie in a context row: gate, coefficients, affine term, end.
+/// Where a layer's terms lie in a context row: the scale of each gated input (in
+/// [`Source::ALL`] order), the affine term, the end.
 pub(super) type Offsets = [usize; 4];
 
-/// The first R rows of `data`, `len` entries each, `stride` apart.
-#[inline(always)]
-fn rows_of<const R: usize>(data: &[f64], stride: usize, len: usize) -> [&[f64]; R] {
-    std::array::from_fn(|r| &data[r * stride..r * stride + len])
-}
-
-/// [`rows_of`] for writing (`stride == len`).
-#[inline(always)]
-fn rows_of_mut<const R: usize>(mut data: &mut [f64], len: usize) -> [&mut [f64]; R] {
-    std::array::from_fn(|_| {
-        let (row, rest) = std::mem::take(&mut data).split_at_mut(len);
-        data = rest;
-        row
-    })
-}
-
-/// Pre-activations `a` (R rows × width) of layer `l` for R rows with context rows `terms`
-/// (`stride` apart), inputs `z` (R × z_in) and `y` (R × y_dim).
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn forward_chunk<const R: usize>(
-    l: &RowLayer,
-    y_dim: usize,
-    terms: &[f64],
-    stride: usize,
-    [gate, coef, affine, _]: Offsets,
-    z: &[f64],
-    y: &[f64],
-    a: &mut [f64],
-) {
-    let (width, z_in) = (l.width, l.z_in);
-    let gates: [&[f64]; R] = rows_of(&terms[gate..], stride, z_in);
-    let coefs: [&[f64]; R] = rows_of(&terms[coef..], stride, y_dim);
-    let affines: [&[f64]; R] = rows_of(&terms[affine..], stride, width);
-    let zs: [&[f64]; R] = rows_of(z, z_in, z_in);
-    let ys: [&[f64]; R] = rows_of(y, y_dim, y_dim);
-    let outs: [&mut [f64]; R] = rows_of_mut(a, width);
-    let (wz, wy) = (&l.wz[..z_in * width], &l.wy[..y_dim * width]);
-    let blocks = width / LANES * LANES;
-    for start in (0..blocks).step_by(LANES) {
-        let mut acc: [[f64; LANES]; R] =
-            std::array::from_fn(|r| affines[r][start..start + LANES].try_into().expect("4"));
-        add_terms(&mut acc, &zs, &gates, wz, width, start);
-        add_terms(&mut acc, &ys, &coefs, wy, width, start);
-        for r in 0..R {
-            outs[r][start..start + LANES].copy_from_slice(&acc[r]);
-        }
-    }
-    for o in blocks..width {
-        let mut acc: [[f64; 1]; R] = std::array::from_fn(|r| [affines[r][o]]);
-        add_terms(&mut acc, &zs, &gates, wz, width, o);
-        add_terms(&mut acc, &ys, &coefs, wy, width, o);
-        for r in 0..R {
-            outs[r][o] = acc[r][0];
-        }
-    }
-}
-
-/// `acc[r][q] += (inputs[r][i] · scales[r][i]) · w[i width + start + q]` for every input `i`
-/// in order: the terms of `L` outputs from `start` on, for R rows.
-#[inline(always)]
-fn add_terms<const R: usize, const L: usize>(
-    acc: &mut [[f64; L]; R],
-    inputs: &[&[f64]; R],
-    scales: &[&[f64]; R],
-    w: &[f64],
-    width: usize,
-    start: usize,
-) {
-    for i in 0..inputs[0].len() {
-        let w: &[f64; L] = w[i * width + start..][..L].try_into().expect("L");
-        for r in 0..R {
-            let v = inputs[r][i] * scales[r][i];
-            for q in 0..L {
-                acc[r][q] += v * w[q];
-            }
-        }
-    }
-}
-
-/// Layer `l`'s backward step for R rows from `da` (R × width, slopes applied): adds
-/// `(Σ_o da_o Wy_jo) · coef_j` to `dy` (R × y_dim) and writes `(Σ_o da_o Wz_io) · gate_i` to
-/// `dz` (R × z_in).
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn backward_chunk<const R: usize>(
-    l: &RowLayer,
-    y_dim: usize,
-    terms: &[f64],
-    stride: usize,
-    [gate, coef, _, _]: Offsets,
-    da: &[f64],
-    dy: &mut [f64],
-    dz: &mut [f64],
-) {
-    let (width, z_in) = (l.width, l.z_in);
-    let das: [&[f64]; R] = rows_of(da, width, width);
-    let coefs: [&[f64]; R] = rows_of(&terms[coef..], stride, y_dim);
-    let mut dys: [&mut [f64]; R] = rows_of_mut(dy, y_dim);
-    products_t(&das, &l.wy_t, y_dim, |r, j, s| dys[r][j] += s * coefs[r][j]);
-    let gates: [&[f64]; R] = rows_of(&terms[gate..], stride, z_in);
-    let mut dzs: [&mut [f64]; R] = rows_of_mut(dz, z_in);
-    products_t(&das, &l.wz_t, z_in, |r, i, s| dzs[r][i] = s * gates[r][i]);
-}
-
-/// Calls `done(r, j, Σ_o da[r][o] · w_t[o n + j])` for every row `r < R` and `j < n`, where
-/// `w_t` holds `Wᵀ` for a matrix `W` of `n` rows: each sum from 0 in the order of `o`, four
-/// `j` of every row at a time in registers.
-#[inline(always)]
-fn products_t<const R: usize>(
-    da: &[&[f64]; R],
-    w_t: &[f64],
-    n: usize,
-    mut done: impl FnMut(usize, usize, f64),
-) {
-    let width = da[0].len();
-    let w_t = &w_t[..width * n];
-    let blocks = n / LANES * LANES;
-    for j in (0..blocks).step_by(LANES) {
-        for (r, acc) in products_from::<R, LANES>(da, w_t, n, j).iter().enumerate() {
-            for (q, &s) in acc.iter().enumerate() {
-                done(r, j + q, s);
-            }
-        }
-    }
-    for j in blocks..n {
-        for (r, [s]) in products_from::<R, 1>(da, w_t, n, j).into_iter().enumerate() {
-            done(r, j, s);
-        }
-    }
-}
-
-/// `Σ_o da[r][o] · w_t[o n + j + q]` for `q < L` and every row `r < R`, each from 0 in the
-/// order of `o`.
-#[inline(always)]
-fn products_from<const R: usize, const L: usize>(
-    da: &[&[f64]; R],
-    w_t: &[f64],
-    n: usize,
-    j: usize,
-) -> [[f64; L]; R] {
-    std::array::from_fn(|r| {
-        let mut acc = [0.0; L];
-        for (o, &d) in da[r].iter().enumerate() {
-            let w: &[f64; L] = w_t[o * n + j..][..L].try_into().expect("L");
-            for q in 0..L {
-                acc[q] += d * w[q];
-            }
-        }
-        acc
-    })
-}
+/// Where a layer's affine term lies in its [`Offsets`] (after the scales).
+pub(super) const AFFINE: usize = Source::ALL.len();
 
 #[cfg(test)]
 mod tests {
