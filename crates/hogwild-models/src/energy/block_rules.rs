@@ -128,16 +128,13 @@ fn local_terms<T: Scalar>(
     let edges = ctx.graph.in_edges(i);
     let deg = edges.len();
     let w = model.wiring.ends() * k;
-    let y = Array2::from_shape_fn(
-        (deg, w),
-        |(r, c)| {
-            if c < k {
-                nb[r * k + c]
-            } else {
-                own[c - k]
-            }
-        },
-    );
+    let mut y = vec![T::zero(); deg * w];
+    for (r, row) in y.chunks_exact_mut(w).enumerate() {
+        model
+            .wiring
+            .edge_inputs(&nb[r * k..(r + 1) * k], &own[..k], row);
+    }
+    let y = Array2::from_shape_vec((deg, w), y).expect("in-edges × width");
     let params = &model.params;
     let mtape = model.message.forward(
         params,
@@ -172,12 +169,17 @@ fn local_terms<T: Scalar>(
         .message
         .backward(params, &ctx.message, &mtape, d_msg, None);
     let mut d_self: Vec<T> = (0..k).map(|c| dh[[0, c]] + own[c] * beta).collect();
-    for r in 0..deg {
-        for c in k..w {
-            d_self[c - k] += dy[[r, c]];
+    let mut d_nb = Vec::with_capacity(deg * k);
+    let dy = dy.as_standard_layout();
+    for row in dy.as_slice().expect("standard layout").chunks_exact(w) {
+        let (d_j, d_i) = model.wiring.edge_input_grads(row, k);
+        d_nb.extend_from_slice(d_j);
+        if let Some(d_i) = d_i {
+            for (d, &v) in d_self.iter_mut().zip(d_i) {
+                *d += v;
+            }
         }
     }
-    let d_nb = (0..deg * k).map(|x| dy[[x / k, x % k]]).collect();
     LocalTerms {
         value,
         d_self,

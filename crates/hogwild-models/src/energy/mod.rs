@@ -1058,8 +1058,7 @@ impl EnergyRule<'_> {
         let w = m.wiring.ends() * k;
         let y = &mut sc.y[..deg * w];
         for (row, view) in y.chunks_exact_mut(w).zip(nb) {
-            row[..k].copy_from_slice(&view[..k]);
-            row[k..].copy_from_slice(&own[..w - k]);
+            m.wiring.edge_inputs(&view[..k], &own[..k], row);
         }
         self.message.forward(
             self.ctx.message.row_inputs(edges.clone()),
@@ -1095,9 +1094,12 @@ impl EnergyRule<'_> {
         dy.fill(0.0);
         self.message.backward(&mut sc.message, d_msg, dy);
         for (row, d) in dy.chunks_exact(w).zip(d_nb.chunks_exact_mut(k)) {
-            d.copy_from_slice(&row[..k]);
-            for (d, &v) in d_self.iter_mut().zip(&row[k..]) {
-                *d += v;
+            let (d_j, d_i) = m.wiring.edge_input_grads(row, k);
+            d.copy_from_slice(d_j);
+            if let Some(d_i) = d_i {
+                for (d, &v) in d_self.iter_mut().zip(d_i) {
+                    *d += v;
+                }
             }
         }
     }

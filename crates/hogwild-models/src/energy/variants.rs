@@ -104,7 +104,26 @@ impl Wiring {
         }
     }
 
-    /// The message network's convex inputs, one row `(h_j)` or `(h_j, h_i)` per edge.
+    /// The convex inputs of the message on edge `j → i`, `(h_j)` or `(h_j, h_i)`, into
+    /// `row` (`ends · k` entries): one definition for the batched passes
+    /// ([`Wiring::inputs`]) and the single-node rules of the simulator.
+    pub(super) fn edge_inputs<T: Copy>(self, h_j: &[T], h_i: &[T], row: &mut [T]) {
+        let k = h_j.len();
+        row[..k].copy_from_slice(h_j);
+        if self.messages == Messages::Edge {
+            row[k..].copy_from_slice(h_i);
+        }
+    }
+
+    /// The adjoint of [`Wiring::edge_inputs`]: a message's gradient with respect to its
+    /// inputs (`row`) split into the parts for `h_j` and, with edge-wise messages, `h_i`
+    /// (embeddings of width `k`).
+    pub(super) fn edge_input_grads<T>(self, row: &[T], k: usize) -> (&[T], Option<&[T]>) {
+        let (j, i) = row.split_at(k);
+        (j, (self.messages == Messages::Edge).then_some(i))
+    }
+
+    /// The message network's convex inputs, one row [`Wiring::edge_inputs`] per edge.
     pub(super) fn inputs<T: Scalar>(self, g: &Graph, h: ArrayView2<'_, T>) -> Array2<T> {
         let k = h.ncols();
         let w = self.ends() * k;
@@ -115,29 +134,32 @@ impl Wiring {
             for e in g.in_edges(i) {
                 let j = g.edge(e).0;
                 let row = &mut y[e * w..(e + 1) * w];
-                row[..k].copy_from_slice(&h[j * k..(j + 1) * k]);
-                if self.messages == Messages::Edge {
-                    row[k..].copy_from_slice(&h[i * k..(i + 1) * k]);
-                }
+                self.edge_inputs(&h[j * k..(j + 1) * k], &h[i * k..(i + 1) * k], row);
             }
         }
         Array2::from_shape_vec((g.n_edges(), w), y).expect("edges × width")
     }
 
-    /// Adds each edge's gradient with respect to its inputs (a row of `dy`) into `dh`: the
-    /// adjoint of [`Wiring::inputs`].
+    /// Adds each edge's gradient with respect to its inputs (a row of `dy`) into `dh` (in
+    /// standard layout, as the passes make it): the adjoint of [`Wiring::inputs`].
     pub(super) fn add_input_grads<T: Scalar>(self, g: &Graph, dy: &Array2<T>, dh: &mut Array2<T>) {
         let k = dh.ncols();
+        let dy = dy.as_standard_layout();
+        let w = dy.ncols();
+        let dy = dy.as_slice().expect("standard layout");
+        let dh = dh.as_slice_mut().expect("standard layout");
+        let add = |to: &mut [T], from: &[T]| {
+            for (a, &d) in to.iter_mut().zip(from) {
+                *a += d;
+            }
+        };
         for i in 0..g.n_nodes() {
             for e in g.in_edges(i) {
                 let j = g.edge(e).0;
-                for c in 0..k {
-                    dh[[j, c]] += dy[[e, c]];
-                }
-                if self.messages == Messages::Edge {
-                    for c in 0..k {
-                        dh[[i, c]] += dy[[e, k + c]];
-                    }
+                let (d_j, d_i) = self.edge_input_grads(&dy[e * w..(e + 1) * w], k);
+                add(&mut dh[j * k..(j + 1) * k], d_j);
+                if let Some(d_i) = d_i {
+                    add(&mut dh[i * k..(i + 1) * k], d_i);
                 }
             }
         }
