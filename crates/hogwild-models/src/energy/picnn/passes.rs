@@ -5,14 +5,14 @@
 //! passes in `f64` around a point).
 //!
 //! A layer's arithmetic is written once for all of them, over its gated inputs
-//! ([`Layer::inputs`](super::Layer::inputs)): [`Picnn::pre_activation`] sums `(v ∘ s) W` (and the affine term,
-//! except in a tangent), and [`Picnn::backward_walk`] runs the layers in reverse, passing
-//! `(da Wᵀ) ∘ s` back to each input. The passes differ only in what turns a layer's output
-//! gradient into its pre-activation's (the slope, plus a curvature term in a tangent) and
-//! in what they keep.
+//! ([`Layer::inputs`](super::Layer::inputs)): [`Picnn::pre_activation`] sums `(v ∘ s) W`
+//! (and the affine term, except in a tangent), and [`Picnn::backward_walk`] runs the
+//! layers in reverse, passing `(da Wᵀ) ∘ s` back to each input. The passes differ only in
+//! what turns a layer's output gradient into its pre-activation's (the slope, plus a
+//! curvature term in a tangent) and in what they keep.
 //!
-//! Each product `(v ∘ s) W` or `da Wᵀ` is formed on its own (from 0, in input order) and then
-//! added, so a sum of products has the same bits in whichever order its products are added.
+//! Each product `(v ∘ s) W` or `da Wᵀ` is formed on its own (from 0, in input order) and
+//! then added: a sum of two products has the same bits in either order.
 
 use super::{Picnn, PicnnContext, Source};
 use crate::linalg::{col_sums, mm, mm_nt, mm_tn, mm_tn_tt, Scalar};
