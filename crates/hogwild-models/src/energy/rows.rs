@@ -10,8 +10,9 @@
 //!   its features ([`RowInputs`]; [`FeatureMap::terms`] gives the bits of
 //!   [`Picnn::context`](super::picnn::Picnn::context)): a few features per row instead of
 //!   many terms to bring from memory;
-//! - a pre-activation starts from the affine term and adds the `z` terms, then the `y`
-//!   terms, in input order, each as `(input · gate or coefficient) · weight`;
+//! - a pre-activation starts from the affine term and adds the terms of each gated input of
+//!   the layer ([`RowLayer::inputs`], the description the batched passes walk too: `z`,
+//!   then `y`), in input order, each as `(input · gate or coefficient) · weight`;
 //! - a backward product `Σ_o da_o · W_{jo}` starts from 0 and adds in output order, and is
 //!   then scaled by the input's coefficient (added to `∂/∂y`) or gate (`∂/∂z`).
 //!
