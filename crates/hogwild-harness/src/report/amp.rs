@@ -59,19 +59,44 @@ pub fn files(
     Ok(files)
 }
 
+/// A Markdown table's header: `first`, then one column per label.
+pub(super) fn header(first: &str, columns: &[String]) -> String {
+    let mut h = format!("| {first} |");
+    for c in columns {
+        write!(h, " {} |", markdown_cell(c)).unwrap();
+    }
+    h.push_str("\n|---|");
+    h.push_str(&"---|".repeat(columns.len()));
+    h.push('\n');
+    h
+}
+
+/// The paper's other methods with its values (`reference`), as a section of `table.md`;
+/// empty without any. A cell is `mean ± std`, `mean` (no std published) or `—`.
+pub(super) fn reference_section(table: &AmpTable, columns: &[String]) -> String {
+    let mut md = String::new();
+    if table.reference.is_empty() {
+        return md;
+    }
+    md.push_str("\n#### The paper's other methods (its values; not run here)\n\n");
+    md.push_str(&header("method", columns));
+    for (name, cells) in &table.reference {
+        write!(md, "| {} |", markdown_cell(name)).unwrap();
+        for c in cells {
+            match c.as_slice() {
+                [m, s] => write!(md, " {m} ± {s} |").unwrap(),
+                [m] => write!(md, " {m} |").unwrap(),
+                _ => md.push_str(" — |"),
+            }
+        }
+        md.push('\n');
+    }
+    md
+}
+
 fn tables(table: &AmpTable, results: &[RunOutcome]) -> (String, Frame) {
     let columns = table.columns();
-    let header = |first: &str| {
-        let mut h = format!("| {first} |");
-        for c in &columns {
-            write!(h, " {} |", markdown_cell(c)).unwrap();
-        }
-        h.push_str("\n|---|");
-        h.push_str(&"---|".repeat(columns.len()));
-        h.push('\n');
-        h
-    };
-    let mut md = format!("### {}\n\n{}", table.title, header("model"));
+    let mut md = format!("### {}\n\n{}", table.title, header("model", &columns));
     let (mut row, mut column, mut mean, mut std, mut n) = (vec![], vec![], vec![], vec![], vec![]);
     let (mut paper_mean, mut paper_std, mut verdict) = (vec![], vec![], vec![]);
     let mut beside =
@@ -129,21 +154,7 @@ fn tables(table: &AmpTable, results: &[RunOutcome]) -> (String, Frame) {
         experiment_note(table),
     )
     .unwrap();
-    if !table.reference.is_empty() {
-        md.push_str("\n#### The paper's other methods (its values; not run here)\n\n");
-        md.push_str(&header("method"));
-        for (name, cells) in &table.reference {
-            write!(md, "| {} |", markdown_cell(name)).unwrap();
-            for c in cells {
-                match c.as_slice() {
-                    [m, s] => write!(md, " {m} ± {s} |").unwrap(),
-                    [m] => write!(md, " {m} |").unwrap(),
-                    _ => md.push_str(" — |"),
-                }
-            }
-            md.push('\n');
-        }
-    }
+    md.push_str(&reference_section(table, &columns));
     let misses = verdict
         .iter()
         .filter(|v| v.as_deref() == Some("MISS (worse)"))

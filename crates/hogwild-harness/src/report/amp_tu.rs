@@ -4,6 +4,7 @@
 //! (one row per job) and `curves.parquet` (every job's per-epoch loss, validation and test
 //! counts: the input of both statistics, `crate::amp::tu::stats`).
 
+use super::amp::{header, reference_section};
 use super::frame::{Frame, Values};
 use super::schema::{col, frame, markdown_table, text, uint, Cell as Value, ColumnSpec, Kind};
 use super::Cell;
@@ -91,17 +92,7 @@ fn markdown(
     stats: &[DatasetStats],
 ) -> (String, Frame) {
     let columns: Vec<String> = tu.datasets.iter().map(|d| d.label.clone()).collect();
-    let header = |first: &str| {
-        let mut h = format!("| {first} |");
-        for c in &columns {
-            write!(h, " {} |", markdown_cell(c)).unwrap();
-        }
-        h.push_str("\n|---|");
-        h.push_str(&"---|".repeat(columns.len()));
-        h.push('\n');
-        h
-    };
-    let mut md = format!("### {}\n\n{}", table.title, header("model"));
+    let mut md = format!("### {}\n\n{}", table.title, header("model", &columns));
     let mut f = TidyCells::default();
     let mut beside =
         String::from("| row | column | ours | paper | Δ | verdict |\n|---|---|---|---|---|---|\n");
@@ -173,21 +164,7 @@ fn markdown(
         }
     )
     .unwrap();
-    if !table.reference.is_empty() {
-        md.push_str("\n#### The paper's other methods (its values; not run here)\n\n");
-        md.push_str(&header("method"));
-        for (name, cells) in &table.reference {
-            write!(md, "| {} |", markdown_cell(name)).unwrap();
-            for c in cells {
-                match c.as_slice() {
-                    [m, s] => write!(md, " {m} ± {s} |").unwrap(),
-                    [m] => write!(md, " {m} |").unwrap(),
-                    _ => md.push_str(" — |"),
-                }
-            }
-            md.push('\n');
-        }
-    }
+    md.push_str(&reference_section(table, &columns));
     let misses = f
         .verdict
         .iter()
