@@ -477,7 +477,7 @@ pub fn run_shard(opts: &ReproduceOptions, shard: Shard) -> anyhow::Result<usize>
 /// `run --shard` and `merge` split and join by job, as the GNN tables by run.
 struct TuTables {
     tables: Vec<(String, amp::AmpTable)>,
-    data: Vec<Vec<amp::tu::data::TuGraphs>>,
+    data: Vec<amp::tu::data::TuData>,
 }
 
 impl TuTables {

@@ -82,16 +82,19 @@ fn the_tu_table_is_deterministic_and_resumes_from_its_job_records() {
         "AMP-RNN (inner validation",
         "h4-b3-m2-skip",
         "h4-b3-m3",
+        "GCN, ours (paper's statistic",
+        "GIN, ours (inner validation",
+        "| TOY | gat-h4 |",
         "| TOY | 8 (8) |",
     ] {
         assert!(table.contains(needle), "{needle}: {table}");
     }
     insta::assert_snapshot!("toy_amp_tu_table", table);
-    // 2 message sizes x 2 readouts x 3 folds.
+    // AMP-RNN: 2 message sizes x 2 readouts x 3 folds; GCN, GAT, GIN: 3 folds each.
     assert!(record(d, "one").contains("jobs_from_records = 0"));
     ok(&reproduce(d, "one", &["-j", "2"]));
     assert!(
-        record(d, "one").contains("jobs_from_records = 12"),
+        record(d, "one").contains("jobs_from_records = 21"),
         "{}",
         record(d, "one")
     );
@@ -101,14 +104,14 @@ fn the_tu_table_is_deterministic_and_resumes_from_its_job_records() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    assert_eq!(records.len(), 12);
+    assert_eq!(records.len(), 21);
     let text = std::fs::read_to_string(&records[0]).unwrap();
     std::fs::write(&records[0], &text[..text.len() / 2]).unwrap();
     let again = reproduce(d, "one", &["-j", "1"]);
     ok(&again);
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(err.contains("recomputing"), "{err}");
-    assert!(record(d, "one").contains("jobs_from_records = 11"));
+    assert!(record(d, "one").contains("jobs_from_records = 20"));
     assert_eq!(files(d, "one"), files(d, "two"), "a recomputed job differs");
     // --force recomputes every job.
     ok(&reproduce(d, "one", &["-j", "2", "--force"]));
@@ -163,13 +166,13 @@ fn shards_of_the_tu_table_merge_into_the_unsharded_files() {
             ],
         ));
     }
-    // Each shard recorded some of the 12 jobs and no table.
+    // Each shard recorded some of the 21 jobs and no table.
     let count = |k: usize| {
         std::fs::read_dir(d.join(format!("s{k}/amp-tu/records")))
             .unwrap()
             .count()
     };
-    assert_eq!(count(0) + count(1), 12);
+    assert_eq!(count(0) + count(1), 21);
     assert!(count(0) > 0 && count(1) > 0);
     assert!(!d.join("s0/amp-tu/table.md").exists());
     // One shard alone is refused, naming what is missing, and writes nothing.
@@ -190,5 +193,5 @@ fn shards_of_the_tu_table_merge_into_the_unsharded_files() {
         files(d, "whole"),
         "merged shards differ"
     );
-    assert!(record(d, "merged").contains("jobs_from_records = 12"));
+    assert!(record(d, "merged").contains("jobs_from_records = 21"));
 }

@@ -871,8 +871,7 @@ fn amp_tables_are_checked() {
             "models = [\"gin\", \"amp-gru\",",
             &[
                 "amp.amp-extrapolation.models[0]",
-                "Table 2's GIN",
-                "expressiveness] only",
+                "Table 4's GIN",
                 "gin-oracle",
             ],
         ),
@@ -916,9 +915,24 @@ fn amp_tables_are_checked() {
             &["amp.amp-tu.tu.budgets[1]", "listed twice"],
         ),
         (
-            "models = [\"amp-rnn\"]         # paper: only AMP-RNN is run",
+            "models = [\"amp-rnn\", \"gcn\", \"gat\", \"gin\"]",
             "models = [\"amp-rnn\", \"amp-gru\"]",
             &["amp.amp-tu.models[1]", "Table 4 runs AMP-RNN"],
+        ),
+        (
+            "models = [\"amp-rnn\", \"gcn\", \"gat\", \"gin\"]",
+            "models = [\"amp-rnn\", \"gcn-oracle\"]",
+            &["amp.amp-tu.models[1]", "Table 3's baseline"],
+        ),
+        (
+            "layers = 4                   # GIN protocol",
+            "layers = 0                   # GIN protocol",
+            &["models.gin.layers", "at least 1"],
+        ),
+        (
+            "[models.gin]\nhidden = 16                  # replaced by Table 4's grid\nlayers = 4                   # GIN protocol (Xu et al.: 5 layers counting the input layer)\n[models.gin.train]\nepochs = 350                 # replaced by Table 4's optimiser\nlr = 0.01\n",
+            "",
+            &["amp.amp-tu.models[3]", "\"gin\"", "no [models.gin] section"],
         ),
         (
             "delays = \"constant\"          # paper\npaper = { amp-rnn = [[90.4",

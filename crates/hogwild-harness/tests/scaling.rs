@@ -76,7 +76,7 @@ fn scaling_report_measures_every_model_and_collects_table_times() {
             model.execution() != hogwild_models::Execution::Implicit
         })
         .collect();
-    assert_eq!(explicit, ["gcn", "gat"]);
+    assert_eq!(explicit, ["gcn", "gat", "gin"]);
     for r in &rows {
         assert_eq!(r[1], "100");
         let updates: f64 = r[6].parse().unwrap();

@@ -21,7 +21,8 @@ pub mod params;
 pub mod registry;
 
 pub use model::{
-    train, Execution, LocalRule, Model, ModelError, ProblemSize, SolverStats, Staleness, TrainLog,
+    train, train_observed, Execution, LocalRule, Model, ModelError, ProblemSize, SolverStats,
+    Staleness, TrainLog,
 };
 pub use params::{LrSchedule, Params, TrainConfig};
 pub use registry::{Dims, ModelSpec, ModelsConfig};

@@ -238,6 +238,50 @@ pub fn train(
     cfg: &TrainConfig,
     rng: &mut ChaCha8Rng,
 ) -> Result<TrainLog, ModelError> {
+    train_observed(model, samples, cfg, rng, &mut |_, _| Ok(()))
+}
+
+/// [`train`], calling `after_epoch(model, epoch)` (1-based) once every epoch's steps are
+/// taken: for curves evaluated during training. An error from it stops training.
+///
+/// ```
+/// use hogwild_graph::{Graph, Sample, Targets};
+/// use hogwild_models::{gcn::GcnConfig, train_observed, Dims, ModelSpec, TrainConfig};
+/// use rand::SeedableRng;
+///
+/// let sample = Sample {
+///     graph: Graph::path(2),
+///     features: ndarray::array![[1.0], [0.0]],
+///     targets: Targets::Classes(vec![0, 1]),
+/// };
+/// let train = TrainConfig {
+///     epochs: 3,
+///     batch_graphs: None,
+///     lr: 0.01,
+///     weight_decay: 0.0,
+///     grad_clip: 0.0,
+///     lr_schedule: Default::default(),
+/// };
+/// let settings = GcnConfig { hidden: 4, layers: 2, train: train.clone() };
+/// let dims = Dims { in_dim: 1, edge_dim: 0, out_dim: 2 };
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+/// let mut model = settings.build(dims, &mut rng).unwrap();
+/// let mut seen = vec![];
+/// let log = train_observed(model.as_mut(), &[&sample], &train, &mut rng, &mut |_, epoch| {
+///     seen.push(epoch);
+///     Ok(())
+/// })
+/// .unwrap();
+/// assert_eq!(seen, [1, 2, 3]);
+/// assert_eq!(log.losses.len(), 3);
+/// ```
+pub fn train_observed(
+    model: &mut dyn Model,
+    samples: &[&Sample],
+    cfg: &TrainConfig,
+    rng: &mut ChaCha8Rng,
+    after_epoch: &mut dyn FnMut(&mut dyn Model, usize) -> Result<(), ModelError>,
+) -> Result<TrainLog, ModelError> {
     cfg.check().map_err(|e| e.under("train"))?;
     let steps_per_epoch = match cfg.batch_graphs {
         None => 1,
@@ -263,6 +307,7 @@ pub fn train(
             let batch = Batch::new(samples).with_ids((0..samples.len()).collect());
             for epoch in 0..cfg.epochs {
                 losses.push(step(model, &batch, epoch)?);
+                after_epoch(model, epoch + 1)?;
             }
         }
         Some(size) => {
@@ -291,6 +336,7 @@ pub fn train(
                     total += step(model, &batch, epoch)?;
                 }
                 losses.push(total / n_chunks.max(1) as f64);
+                after_epoch(model, epoch + 1)?;
             }
         }
     }

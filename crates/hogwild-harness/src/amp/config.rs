@@ -100,8 +100,13 @@ pub enum AmpRow {
     AmpAct,
     /// AMP-Iter (RNN cell, multiplicative halting).
     AmpIter,
-    /// GIN with the benchmark's aggregation (Table 2 only).
+    /// GIN: Table 2's with the benchmark's aggregation and `gin_layers`; Table 4's the
+    /// registry's, as `[models.gin]` sets it.
     Gin,
+    /// The registry's GCN, as `[models.gcn]` sets it (Table 4 only).
+    Gcn,
+    /// The registry's GAT, as `[models.gat]` sets it (Table 4 only).
+    Gat,
     /// GIN (max aggregation, one linear map) with the oracle depth (Table 3 only).
     GinOracle,
     /// GCN with the oracle depth (Table 3 only).
@@ -120,6 +125,8 @@ impl AmpRow {
             AmpRow::AmpAct => "amp-act",
             AmpRow::AmpIter => "amp-iter",
             AmpRow::Gin => "gin",
+            AmpRow::Gcn => "gcn",
+            AmpRow::Gat => "gat",
             AmpRow::GinOracle => "gin-oracle",
             AmpRow::GcnOracle => "gcn-oracle",
             AmpRow::GatOracle => "gat-oracle",
@@ -135,6 +142,8 @@ impl AmpRow {
             AmpRow::AmpAct => "AMP-ACT",
             AmpRow::AmpIter => "AMP-Iter",
             AmpRow::Gin => "GIN",
+            AmpRow::Gcn => "GCN",
+            AmpRow::Gat => "GAT",
             AmpRow::GinOracle => "GIN, oracle depth",
             AmpRow::GcnOracle => "GCN, oracle depth",
             AmpRow::GatOracle => "GAT, oracle depth",
@@ -149,7 +158,12 @@ impl AmpRow {
             AmpRow::AmpLstm => Some((Update::Lstm, Halting::None)),
             AmpRow::AmpAct => Some((Update::Rnn, Halting::Act)),
             AmpRow::AmpIter => Some((Update::Rnn, Halting::Iter)),
-            AmpRow::Gin | AmpRow::GinOracle | AmpRow::GcnOracle | AmpRow::GatOracle => None,
+            AmpRow::Gin
+            | AmpRow::Gcn
+            | AmpRow::Gat
+            | AmpRow::GinOracle
+            | AmpRow::GcnOracle
+            | AmpRow::GatOracle => None,
         }
     }
 
@@ -163,24 +177,47 @@ impl AmpRow {
         }
     }
 
-    /// The one table a baseline runs in: `Some("expressiveness")` for GIN (Table 2's 1-WL
-    /// baseline), `Some("extrapolation")` for the oracle-depth rows; `None` for AMP's rows,
-    /// which run in both.
-    fn only_in(self) -> Option<&'static str> {
+    /// The registry model a Table 4 baseline runs (`gcn`, `gat`, `gin`); `None` otherwise.
+    pub fn registry(self) -> Option<&'static str> {
         match self {
-            AmpRow::Gin => Some("expressiveness"),
-            _ if self.oracle().is_some() => Some("extrapolation"),
+            AmpRow::Gin | AmpRow::Gcn | AmpRow::Gat => Some(self.key()),
             _ => None,
         }
     }
 
-    const ALL: [AmpRow; 9] = [
+    /// The experiments a row runs in (`expressiveness`, `extrapolation`, `tu`), and why it
+    /// runs nowhere else.
+    fn runs_in(self) -> (&'static [&'static str], &'static str) {
+        match self {
+            AmpRow::AmpRnn => (&["expressiveness", "extrapolation", "tu"], ""),
+            _ if self.amp().is_some() => (
+                &["expressiveness", "extrapolation"],
+                "Table 4 runs AMP-RNN (paper) and the registry's GCN, GAT and GIN (ours): models = [\"amp-rnn\", \"gcn\", \"gat\", \"gin\"]",
+            ),
+            AmpRow::Gin => (
+                &["expressiveness", "tu"],
+                "is Table 2's and Table 4's GIN (a fixed number of layers); Table 3's GIN, GCN and GAT with the oracle depth are `gin-oracle`, `gcn-oracle` and `gat-oracle`",
+            ),
+            AmpRow::Gcn | AmpRow::Gat => (
+                &["tu"],
+                "is a Table 4 baseline (the registry's model, as [models.NAME] sets it); Table 3's GCN and GAT with the oracle depth are `gcn-oracle` and `gat-oracle`",
+            ),
+            _ => (
+                &["extrapolation"],
+                "is Table 3's baseline (oracle depth: one shared layer applied the origin's eccentricity times), for [amp.NAME.extrapolation] only",
+            ),
+        }
+    }
+
+    const ALL: [AmpRow; 11] = [
         AmpRow::AmpRnn,
         AmpRow::AmpGru,
         AmpRow::AmpLstm,
         AmpRow::AmpAct,
         AmpRow::AmpIter,
         AmpRow::Gin,
+        AmpRow::Gcn,
+        AmpRow::Gat,
         AmpRow::GinOracle,
         AmpRow::GcnOracle,
         AmpRow::GatOracle,
@@ -359,43 +396,29 @@ impl AmpTable {
                 "is listed twice",
             ));
         }
-        let (here, why) = match self.experiment() {
+        let here = match self.experiment() {
             Experiment::Expressiveness(e) => {
                 check_expressiveness(e)?;
-                (
-                    "expressiveness",
-                    "is Table 3's baseline (oracle depth: one shared layer applied the origin's eccentricity times), for [amp.NAME.extrapolation] only; Table 2's GIN is `gin`",
-                )
+                "expressiveness"
             }
             Experiment::Extrapolation(x) => {
                 check_extrapolation(x)?;
-                (
-                    "extrapolation",
-                    "is Table 2's GIN (a fixed number of layers), for [amp.NAME.expressiveness] only; Table 3's GIN, GCN and GAT with the oracle depth are `gin-oracle`, `gcn-oracle` and `gat-oracle`",
-                )
+                "extrapolation"
             }
             Experiment::Tu(t) => {
                 t.check().map_err(|e| e.under("tu"))?;
-                if let Some(i) = self.models.iter().position(|&m| m != AmpRow::AmpRnn) {
-                    return Err(InvalidSetting::new(
-                        Key::new().name("models").index(i),
-                        self.models[i].key(),
-                        "Table 4 runs AMP-RNN (paper): models = [\"amp-rnn\"]",
-                    ));
-                }
-                ("tu", "")
+                "tu"
             }
         };
-        if let Some(i) = self
-            .models
-            .iter()
-            .position(|m| m.only_in().is_some_and(|t| t != here))
-        {
-            return Err(InvalidSetting::new(
-                Key::new().name("models").index(i),
-                self.models[i].key(),
-                why,
-            ));
+        for (i, row) in self.models.iter().enumerate() {
+            let (runs_in, why) = row.runs_in();
+            if !runs_in.contains(&here) {
+                return Err(InvalidSetting::new(
+                    Key::new().name("models").index(i),
+                    row.key(),
+                    why,
+                ));
+            }
         }
         self.check_cells()
     }

@@ -118,6 +118,7 @@ impl Config {
         for (name, t) in &self.amp {
             let at = self.check_experiment("amp", name, &t.title)?;
             t.check().map_err(|e| fail(e.under(at)))?;
+            self.check_amp_baselines(name, t)?;
         }
         let mut plan_bytes = Bytes(0);
         for (name, t) in &self.tables {
@@ -545,17 +546,73 @@ impl Config {
 }
 
 impl Config {
-    /// Reads the TU datasets of AMP table `name` (Table 4, `[amp.NAME.tu]`; none for the
-    /// other AMP tables) from the data directory, filtered and featurised, with errors that
-    /// name the file, or the key and its line.
-    pub fn load_amp_tu(
+    /// Every baseline row of Table 4 `name` has a `[models]` section that builds with each
+    /// hidden width of the grid and the table's optimiser.
+    fn check_amp_baselines(
         &self,
         name: &str,
-    ) -> Result<Vec<crate::amp::tu::data::TuGraphs>, ConfigError> {
-        let Some(tu) = self.amp.get(name).and_then(|t| t.tu.as_ref()) else {
-            return Ok(Vec::new());
+        table: &crate::amp::AmpTable,
+    ) -> Result<(), ConfigError> {
+        let Some(tu) = &table.tu else {
+            return Ok(());
         };
-        let mut loaded = Vec::with_capacity(tu.datasets.len());
+        for (i, row) in table.models.iter().enumerate() {
+            let Some(model) = row.registry() else {
+                continue;
+            };
+            let at = Key::new().name("amp").name(name).name("models").index(i);
+            if self.models.get(model).is_none() {
+                return Err(self.invalid(
+                    InvalidSetting::new(
+                        at,
+                        format!("{model:?}"),
+                        format!("no [models.{model}] section sets it: Table 4's baselines are the registry's models, with their hidden width and training from this table"),
+                    ),
+                    &[],
+                ));
+            }
+            for d in &tu.datasets {
+                for &hidden in &d.hidden {
+                    crate::amp::tu::run::baseline_settings(&self.models, *row, hidden, table, tu)
+                        .map_err(|e| {
+                        let base = Key::new().name("models").name(model);
+                        self.invalid(
+                            InvalidSetting {
+                                key: base.join(&e.key),
+                                ..e
+                            },
+                            &[],
+                        )
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the TU datasets of AMP table `name` (Table 4, `[amp.NAME.tu]`; none for the
+    /// other AMP tables) from the data directory, filtered and featurised, and its baselines'
+    /// `[models]` sections (checked with every hidden width of the grid), with errors that
+    /// name the file, or the key and its line.
+    pub fn load_amp_tu(&self, name: &str) -> Result<crate::amp::tu::data::TuData, ConfigError> {
+        let mut data = crate::amp::tu::data::TuData {
+            datasets: Vec::new(),
+            models: hogwild_models::ModelsConfig::default(),
+        };
+        let Some((table, tu)) = self
+            .amp
+            .get(name)
+            .and_then(|t| t.tu.as_ref().map(|tu| (t, tu)))
+        else {
+            return Ok(data);
+        };
+        // Checked at load (`check_amp_baselines`).
+        let baselines: Vec<String> = table
+            .models
+            .iter()
+            .filter_map(|row| row.registry().map(String::from))
+            .collect();
+        data.models = self.models.only(&baselines);
         for (i, d) in tu.datasets.iter().enumerate() {
             let at = Key::new()
                 .name("amp")
@@ -601,8 +658,8 @@ impl Config {
                     &[],
                 ));
             }
-            loaded.push(graphs);
+            data.datasets.push(graphs);
         }
-        Ok(loaded)
+        Ok(data)
     }
 }

@@ -1,5 +1,6 @@
-//! The files of AMP's Table 4 (`[amp.NAME.tu]`): `table.md` (AMP-RNN under the paper's
-//! statistic and under inner validation, the paper's rows, every cell beside the paper's,
+//! The files of AMP's Table 4 (`[amp.NAME.tu]`): `table.md` (AMP-RNN and the baselines
+//! under the paper's statistic and under inner validation, the paper's rows, every cell
+//! beside the paper's,
 //! where each number was read, every grid point), `table.csv` (tidy cells), `runs.csv`
 //! (one row per job) and `curves.parquet` (every job's per-epoch loss, validation and test
 //! counts: the input of both statistics, `crate::amp::tu::stats`).
@@ -12,24 +13,22 @@ use crate::amp::tu::config::{GridPoint, TuSettings};
 use crate::amp::tu::data::TuGraphs;
 use crate::amp::tu::run::{TuJob, TuOutcome};
 use crate::amp::tu::stats::{dataset_stats, Chosen, DatasetStats};
-use crate::amp::AmpTable;
+use crate::amp::{AmpRow, AmpTable};
 use crate::text::markdown_cell;
 use std::fmt::Write as _;
 
 /// The paper prints one decimal.
 const PAPER_DECIMALS: i32 = 1;
 
-/// The two rows of ours: `(key, display)`.
-const ROWS: [(&str, &str); 2] = [
-    (
-        "amp-rnn",
-        "AMP-RNN (paper's statistic: best test epoch and grid point)",
-    ),
-    (
-        "amp-rnn-validated",
-        "AMP-RNN (inner validation chooses epoch and grid point)",
-    ),
-];
+/// A row's name in `table.md`: the baselines are ours, beside the paper's rows of the same
+/// name.
+fn row_display(row: AmpRow) -> String {
+    if row.registry().is_some() {
+        format!("{}, ours", row.display())
+    } else {
+        row.display().to_string()
+    }
+}
 
 fn fmt(mean: f64, std: f64) -> String {
     format!("{mean:.1} ± {std:.1}")
@@ -51,8 +50,18 @@ pub fn files(
     jobs: &[TuJob],
     outcomes: &[TuOutcome],
 ) -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
-    let stats: Vec<DatasetStats> = (0..tu.datasets.len())
-        .map(|d| dataset_stats(tu, table.seeds.len(), table.std_ddof, jobs, outcomes, d))
+    // stats[r][d]: row `table.models[r]` on dataset `d`.
+    let stats: Vec<Vec<DatasetStats>> = table
+        .models
+        .iter()
+        .map(|&row| {
+            (0..tu.datasets.len())
+                .map(|d| {
+                    let (seeds, ddof) = (table.seeds.len(), table.std_ddof);
+                    dataset_stats(tu, seeds, ddof, (jobs, outcomes), d, row)
+                })
+                .collect()
+        })
         .collect();
     let (md, cells) = markdown(table, tu, data, &stats);
     let files = vec![
@@ -89,24 +98,46 @@ fn markdown(
     table: &AmpTable,
     tu: &TuSettings,
     data: &[TuGraphs],
-    stats: &[DatasetStats],
+    stats: &[Vec<DatasetStats>],
 ) -> (String, Frame) {
     let columns: Vec<String> = tu.datasets.iter().map(|d| d.label.clone()).collect();
     let mut md = format!("### {}\n\n{}", table.title, header("model", &columns));
     let mut f = TidyCells::default();
     let mut beside =
         String::from("| row | column | ours | paper | Δ | verdict |\n|---|---|---|---|---|---|\n");
-    for (key, display) in ROWS {
-        let chosen: Vec<Option<&Chosen>> = stats
-            .iter()
-            .map(|s| {
-                if key == "amp-rnn" {
-                    Some(&s.paper)
-                } else {
-                    s.validated.as_ref()
-                }
-            })
-            .collect();
+    let ours = table
+        .models
+        .iter()
+        .zip(stats)
+        .flat_map(|(&row, per_dataset)| {
+            let paper = per_dataset
+                .iter()
+                .map(|s| Some(&s.paper))
+                .collect::<Vec<_>>();
+            let validated = per_dataset.iter().map(|s| s.validated.as_ref()).collect();
+            [
+                (
+                    row,
+                    row.key().to_string(),
+                    format!(
+                        "{} (paper's statistic: best test epoch and grid point)",
+                        row_display(row)
+                    ),
+                    paper,
+                ),
+                (
+                    row,
+                    format!("{}-validated", row.key()),
+                    format!(
+                        "{} (inner validation chooses epoch and grid point)",
+                        row_display(row)
+                    ),
+                    validated,
+                ),
+            ]
+        });
+    for (row, key, display, chosen) in ours {
+        let chosen: Vec<Option<&Chosen>> = chosen;
         if chosen.iter().all(Option::is_none) {
             continue;
         }
@@ -116,9 +147,10 @@ fn markdown(
                 md.push_str(" — |");
                 continue;
             };
+            // Both statistics of a row beside the paper's (its statistic's) cells.
             let paper = table
                 .paper
-                .get("amp-rnn")
+                .get(row.key())
                 .and_then(|cells| <[f64; 2]>::try_from(cells[c].as_slice()).ok());
             let cell = Cell {
                 mean: ch.mean,
@@ -140,14 +172,14 @@ fn markdown(
                 )
                 .unwrap();
             }
-            f.push(key, label, &cell, verdict.map(|v| v.as_str()), &ch.at);
+            f.push(&key, label, &cell, verdict.map(|v| v.as_str()), &ch.at);
         }
         md.push('\n');
     }
     let folds = tu.folds;
     write!(
         md,
-        "\nTest accuracy (%), mean ± std (ddof {}) over {folds} stratified folds{}; {} full-batch epochs, Adam (lr {}, halved every {} epochs); one run from every node with constant delays, the start nodes' final states summed; grid per dataset below. The first row is the paper's statistic (the GIN protocol): the single epoch and grid point with the best mean test accuracy, so the test folds choose both. {}\n",
+        "\nTest accuracy (%), mean ± std (ddof {}) over {folds} stratified folds{}; {} full-batch epochs, Adam (lr {}, halved every {} epochs). AMP-RNN: one run from every node with constant delays, the start nodes' final states summed. {}Grid per dataset below. A row's first statistic is the paper's (the GIN protocol): the single epoch and grid point with the best mean test accuracy, so the test folds choose both. {}\n",
         table.std_ddof,
         if table.seeds.len() > 1 {
             format!(" (each the mean over {} seeds)", table.seeds.len())
@@ -157,10 +189,15 @@ fn markdown(
         table.epochs,
         table.lr,
         tu.halve_every,
-        if tu.inner_validation {
-            "The second row chooses them in every split by its validation fold (the fold after the test fold), so the test folds choose nothing; every run trains on the other folds."
+        if table.models.iter().any(|m| m.registry().is_some()) {
+            "The baselines (ours: the registry's models as `[models]` sets them, the width from the grid, trained with the same optimiser on the same splits) predict every node's class; a graph's class is its nodes' mean logits' arg-max. "
         } else {
-            "Without inner validation (`inner_validation = false`) every run trains on all other folds and the second row is not made."
+            ""
+        },
+        if tu.inner_validation {
+            "The second chooses them in every split by its validation fold (the fold after the test fold), so the test folds choose nothing; every run trains on the other folds."
+        } else {
+            "Without inner validation (`inner_validation = false`) every run trains on all other folds and the second statistic is not made."
         }
     )
     .unwrap();
@@ -173,31 +210,44 @@ fn markdown(
     let compared = f.verdict.iter().filter(|v| v.is_some()).count();
     write!(
         md,
-        "\n#### Beside the paper's AMP-RNN ({compared} cells compared, {misses} worse than its ± range)\n\n{beside}"
+        "\n#### Beside the paper ({compared} cells compared, {misses} worse than its ± range)\n\n{beside}"
     )
     .unwrap();
-    md.push_str("\n#### The graphs and where each number was read\n\n| dataset | graphs (of the files') | nodes | classes | paper's statistic at | inner validation at (one per fold) |\n|---|---|---|---|---|---|\n");
-    for (d, s) in stats.iter().enumerate() {
+    md.push_str("\n#### The graphs\n\n| dataset | graphs (of the files') | nodes | classes |\n|---|---|---|---|\n");
+    for (d, graphs) in data.iter().enumerate() {
         writeln!(
             md,
-            "| {} | {} ({}) | {} | {} | {} | {} |",
+            "| {} | {} ({}) | {} | {} |",
             markdown_cell(&columns[d]),
-            data[d].graphs.len(),
-            data[d].in_files,
-            data[d].nodes(),
-            data[d].n_classes,
-            at_text(&s.paper.at),
-            s.validated.as_ref().map_or("—".into(), |v| at_text(&v.at)),
+            graphs.graphs.len(),
+            graphs.in_files,
+            graphs.nodes(),
+            graphs.n_classes,
         )
         .unwrap();
     }
-    md.push_str("\n#### Every grid point (hidden size h, budget b messages per run, message size m, skip readout)\n\n| dataset | grid point | best mean test epoch | accuracy there | accuracy at the last epoch |\n|---|---|---|---|---|\n");
-    for (d, s) in stats.iter().enumerate() {
-        for p in &s.points {
+    md.push_str("\n#### Where each number was read (grid point @ epoch)\n\n| dataset | model | paper's statistic at | inner validation at (one per fold) |\n|---|---|---|---|\n");
+    for (d, label) in columns.iter().enumerate() {
+        for (&row, per_dataset) in table.models.iter().zip(stats) {
+            let s = &per_dataset[d];
+            writeln!(
+                md,
+                "| {} | {} | {} | {} |",
+                markdown_cell(label),
+                row_display(row),
+                at_text(&s.paper.at),
+                s.validated.as_ref().map_or("—".into(), |v| at_text(&v.at)),
+            )
+            .unwrap();
+        }
+    }
+    md.push_str("\n#### Every grid point (AMP-RNN: hidden size h, budget b messages per run, message size m, skip readout; a baseline: its name and hidden size)\n\n| dataset | grid point | best mean test epoch | accuracy there | accuracy at the last epoch |\n|---|---|---|---|---|\n");
+    for (d, label) in columns.iter().enumerate() {
+        for p in stats.iter().flat_map(|per_dataset| &per_dataset[d].points) {
             writeln!(
                 md,
                 "| {} | {} | {} | {} | {} |",
-                markdown_cell(&columns[d]),
+                markdown_cell(label),
                 p.point.name(),
                 p.best_epoch,
                 fmt(p.best.0, p.best.1),
@@ -286,20 +336,35 @@ pub fn run_columns<'a>() -> Vec<ColumnSpec<JobRow<'a>>> {
             "The dataset (the column's label).",
             |r| text(r.dataset),
         ),
-        col("hidden", Kind::UInt, "State width H.", |r| {
-            uint(r.job.point.hidden)
-        }),
-        col("budget", Kind::UInt, "Messages per run.", |r| {
-            uint(r.job.point.budget)
-        }),
-        col("message", Kind::UInt, "Message width M.", |r| {
-            uint(r.job.point.message)
-        }),
+        col(
+            "model",
+            Kind::Text,
+            "The row: `amp-rnn`, or a baseline (`gcn`, `gat`, `gin`).",
+            |r| text(r.job.point.row.key()),
+        ),
+        col(
+            "hidden",
+            Kind::UInt,
+            "State width H (a baseline's hidden width).",
+            |r| uint(r.job.point.hidden),
+        ),
+        col(
+            "budget",
+            Kind::UInt,
+            "Messages per run (null for a baseline).",
+            |r| Value::UInt(r.job.point.amp.map(|a| a.budget as u64)),
+        ),
+        col(
+            "message",
+            Kind::UInt,
+            "Message width M (null for a baseline).",
+            |r| Value::UInt(r.job.point.amp.map(|a| a.message as u64)),
+        ),
         col(
             "skip_readout",
             Kind::Bool,
-            "Whether the skip readout (the start node's last 4 states) is on.",
-            |r| Value::Bool(Some(r.job.point.skip)),
+            "Whether the skip readout (the start node's last 4 states) is on (null for a baseline).",
+            |r| Value::Bool(r.job.point.amp.map(|a| a.skip)),
         ),
         col("seed", Kind::UInt, "The parameter seed.", |r| {
             uint(r.job.seed)
@@ -340,7 +405,7 @@ pub fn run_columns<'a>() -> Vec<ColumnSpec<JobRow<'a>>> {
         col(
             "messages_per_epoch",
             Kind::UInt,
-            "Messages processed by one training epoch's forward pass.",
+            "Messages processed by one training epoch's forward pass (0 for a baseline).",
             |r| uint(r.outcome.messages_per_epoch),
         ),
     ]
@@ -352,18 +417,33 @@ pub fn curve_columns<'a>() -> Vec<ColumnSpec<EpochRow<'a>>> {
         col("column_label", Kind::Text, "The dataset.", |r| {
             text(r.row.dataset)
         }),
+        col(
+            "model",
+            Kind::Text,
+            "The row (`amp-rnn`, `gcn`, ...).",
+            |r| text(r.row.job.point.row.key()),
+        ),
         col("hidden", Kind::UInt, "State width H.", |r| {
             uint(r.row.job.point.hidden)
         }),
-        col("budget", Kind::UInt, "Messages per run.", |r| {
-            uint(r.row.job.point.budget)
-        }),
-        col("message", Kind::UInt, "Message width M.", |r| {
-            uint(r.row.job.point.message)
-        }),
-        col("skip_readout", Kind::Bool, "Skip readout on.", |r| {
-            Value::Bool(Some(r.row.job.point.skip))
-        }),
+        col(
+            "budget",
+            Kind::UInt,
+            "Messages per run (null for a baseline).",
+            |r| Value::UInt(r.row.job.point.amp.map(|a| a.budget as u64)),
+        ),
+        col(
+            "message",
+            Kind::UInt,
+            "Message width M (null for a baseline).",
+            |r| Value::UInt(r.row.job.point.amp.map(|a| a.message as u64)),
+        ),
+        col(
+            "skip_readout",
+            Kind::Bool,
+            "Skip readout on (null for a baseline).",
+            |r| Value::Bool(r.row.job.point.amp.map(|a| a.skip)),
+        ),
         col("seed", Kind::UInt, "The parameter seed.", |r| {
             uint(r.row.job.seed)
         }),
@@ -444,7 +524,7 @@ pub fn schema_section() -> String {
         "{}\n{}",
         markdown_table(
             "AMP's Table 4: runs.csv",
-            "Written by `[amp.NAME.tu]` tables: one row per job (dataset, grid point, seed, test fold). Wall times: `record.toml`.",
+            "Written by `[amp.NAME.tu]` tables: one row per job (dataset, model, grid point, seed, test fold). Wall times: `record.toml`.",
             &run_columns(),
         ),
         markdown_table(

@@ -1,5 +1,6 @@
 //! `[amp.NAME.tu]`: AMP's Table 4 (TU graph classification) settings and their checks.
 
+use crate::amp::AmpRow;
 use hogwild_settings::{at_least, InvalidSetting, Key};
 use serde::{Deserialize, Serialize};
 
@@ -36,7 +37,8 @@ pub struct TuDataset {
     /// The files' SHA-256 (`hogwild data fetch NAME` prints it); other files are refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
-    /// State widths, one grid axis (paper: 16 and 32; 64 for IMDB).
+    /// State widths, one grid axis (paper: 16 and 32; 64 for IMDB); the baselines'
+    /// `hidden` takes the same values.
     pub hidden: Vec<usize>,
     /// Keep graphs with at most this many nodes (code: 70 for IMDB, 449 for PROTEINS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,11 +82,20 @@ impl MessageSize {
     }
 }
 
-/// One point of a dataset's grid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+/// One point of a row's grid on one dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct GridPoint {
-    /// State width `H`.
+    /// The row: AMP-RNN or a registry baseline.
+    pub row: AmpRow,
+    /// State width `H` (a baseline's `hidden`).
     pub hidden: usize,
+    /// AMP-RNN's other axes; `None` for a baseline.
+    pub amp: Option<AmpAxes>,
+}
+
+/// AMP-RNN's grid axes besides the state width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct AmpAxes {
     /// Messages per run.
     pub budget: usize,
     /// Message width `M`.
@@ -94,28 +105,46 @@ pub struct GridPoint {
 }
 
 impl GridPoint {
-    /// `h32-b25-m16-skip`, the point's name in labels and files.
+    /// The point's name in labels and files: `h32-b25-m16-skip` for AMP-RNN, `gcn-h32` for
+    /// a baseline.
     pub fn name(&self) -> String {
-        let skip = if self.skip { "-skip" } else { "" };
-        format!("h{}-b{}-m{}{skip}", self.hidden, self.budget, self.message)
+        match self.amp {
+            Some(a) => {
+                let skip = if a.skip { "-skip" } else { "" };
+                format!("h{}-b{}-m{}{skip}", self.hidden, a.budget, a.message)
+            }
+            None => format!("{}-h{}", self.row.key(), self.hidden),
+        }
     }
 }
 
 impl TuSettings {
-    /// The grid of dataset `d`, in the order of the settings (hidden, budget, message
-    /// size, skip), without repeated points (`H/2` may equal a fixed width).
-    pub fn grid(&self, d: usize) -> Vec<GridPoint> {
+    /// The grid of `row` on dataset `d`, in the order of the settings: AMP-RNN's over
+    /// (hidden, budget, message size, skip), without repeated points (`H/2` may equal a
+    /// fixed width); a baseline's over the hidden widths only.
+    pub fn grid(&self, d: usize, row: AmpRow) -> Vec<GridPoint> {
         let mut points: Vec<GridPoint> = Vec::new();
         for &hidden in &self.datasets[d].hidden {
+            if row != AmpRow::AmpRnn {
+                points.push(GridPoint {
+                    row,
+                    hidden,
+                    amp: None,
+                });
+                continue;
+            }
             for &budget in &self.budgets {
                 for size in &self.message_sizes {
                     let message = MessageSize::parse(size).expect("checked").width(hidden);
                     for &skip in &self.skip_readout {
                         let p = GridPoint {
+                            row,
                             hidden,
-                            budget,
-                            message,
-                            skip,
+                            amp: Some(AmpAxes {
+                                budget,
+                                message,
+                                skip,
+                            }),
                         };
                         if !points.contains(&p) {
                             points.push(p);

@@ -9,6 +9,16 @@ use hogwild_settings::{InvalidSetting, MemoryBudget};
 use ndarray::Array2;
 use std::path::Path;
 
+/// What Table 4's jobs read besides their settings: every dataset's graphs, and the
+/// baselines' registry settings (`[models.NAME]` of every baseline row).
+#[derive(Debug, Clone)]
+pub struct TuData {
+    /// The datasets, in the order of the settings.
+    pub datasets: Vec<TuGraphs>,
+    /// `[models]` of the baseline rows only (their `hidden` and `train` are the table's).
+    pub models: hogwild_models::ModelsConfig,
+}
+
 /// One dataset's graphs after the filters.
 #[derive(Debug, Clone)]
 pub struct TuGraphs {

@@ -1,7 +1,8 @@
-//! AMP's Table 4 (`[amp.NAME.tu]`): AMP-RNN on TU graph classification under the paper's
-//! protocol (the GIN protocol: the epoch with the best mean test accuracy over the folds,
-//! and the best grid point) and, from the same runs, an inner-validation protocol that
-//! chooses grid point and epoch without the test fold. Settings: [`config`]; graphs:
+//! AMP's Table 4 (`[amp.NAME.tu]`): AMP-RNN, and the registry's GCN, GAT and GIN as
+//! baselines, on TU graph classification under the paper's protocol (the GIN protocol: the
+//! epoch with the best mean test accuracy over the folds, and the best grid point) and, from
+//! the same runs, an inner-validation protocol that chooses grid point and epoch without the
+//! test fold. Settings: [`config`]; graphs:
 //! [`data`]; runs: [`run`]; statistics: [`stats`].
 
 pub mod config;
@@ -17,8 +18,9 @@ use std::path::Path;
 /// What Table 4 needs besides its settings.
 #[derive(Clone, Copy)]
 pub struct TuInputs<'a> {
-    /// Its datasets, read before anything runs (`Config::load_amp_tu`).
-    pub data: &'a [data::TuGraphs],
+    /// Its datasets and baselines' settings, read before anything runs
+    /// (`Config::load_amp_tu`).
+    pub data: &'a data::TuData,
     /// Recompute jobs that have a record.
     pub force: bool,
     /// Hears of each finished job.
@@ -32,6 +34,8 @@ struct TuRecord<'a> {
     record: ExperimentRecord<'a>,
     /// Jobs taken from their records instead of computed.
     jobs_from_records: usize,
+    /// The baselines' `[models]` sections as read (each job replaces `hidden` and `train`).
+    baselines: toml::Table,
     datasets: Vec<DatasetCost>,
 }
 
@@ -42,9 +46,12 @@ struct DatasetCost {
     jobs: usize,
     /// Sum of its jobs' wall seconds (each job runs on the pool's threads).
     job_seconds: f64,
-    /// Messages of its training epochs (forward; the backward pass revisits each once).
+    /// The share of `job_seconds` spent on AMP-RNN's jobs (the rest: the baselines').
+    amp_job_seconds: f64,
+    /// Messages of AMP-RNN's training epochs (forward; the backward pass revisits each
+    /// once).
     training_messages: u64,
-    /// `training_messages / job_seconds`.
+    /// `training_messages / amp_job_seconds`.
     messages_per_job_second: f64,
 }
 
@@ -81,23 +88,30 @@ pub fn reproduce(
         .iter()
         .enumerate()
         .map(|(d, spec)| {
-            let mine: Vec<&run::TuOutcome> = jobs
+            let mine: Vec<(&run::TuJob, &run::TuOutcome)> = jobs
                 .iter()
                 .zip(&outcomes)
                 .filter(|(j, _)| j.dataset == d)
-                .map(|(_, o)| o)
                 .collect();
-            let job_seconds: f64 = mine.iter().map(|o| o.seconds).sum();
+            // Folds from +0.0: an empty float sum is −0.0.
+            let job_seconds = mine.iter().fold(0.0, |t, (_, o)| t + o.seconds);
+            let amp_job_seconds = mine
+                .iter()
+                .filter(|(j, _)| j.point.amp.is_some())
+                .fold(0.0, |t, (_, o)| t + o.seconds);
             let training_messages: u64 = mine
                 .iter()
-                .map(|o| o.messages_per_epoch * o.losses.len() as u64)
+                .map(|(_, o)| o.messages_per_epoch * o.losses.len() as u64)
                 .sum();
+            let millis = |s: f64| (s * 1000.0).round() / 1000.0;
             DatasetCost {
                 label: spec.label.clone(),
                 jobs: mine.len(),
-                job_seconds: (job_seconds * 1000.0).round() / 1000.0,
+                job_seconds: millis(job_seconds),
+                amp_job_seconds: millis(amp_job_seconds),
                 training_messages,
-                messages_per_job_second: (training_messages as f64 / job_seconds.max(1e-9)).round(),
+                messages_per_job_second: (training_messages as f64 / amp_job_seconds.max(1e-9))
+                    .round(),
             }
         })
         .collect();
@@ -111,10 +125,17 @@ pub fn reproduce(
             outcomes.iter().map(|o| o.seconds).sum(),
         ),
         jobs_from_records: jobs.len() - computed,
+        baselines: inputs.data.models.to_table(),
         datasets,
     };
-    let mut files =
-        crate::report::amp_tu::files(name, table, settings, inputs.data, &jobs, &outcomes)?;
+    let mut files = crate::report::amp_tu::files(
+        name,
+        table,
+        settings,
+        &inputs.data.datasets,
+        &jobs,
+        &outcomes,
+    )?;
     files.push(("record.toml", toml::to_string(&record)?.into_bytes()));
     write_files(dir, files)
 }
@@ -124,7 +145,7 @@ pub fn job_ids(
     name: &str,
     table: &AmpTable,
     settings: &config::TuSettings,
-    data: &[data::TuGraphs],
+    data: &data::TuData,
 ) -> Vec<String> {
     run::keyed(name, table, settings, data)
         .into_iter()
@@ -140,7 +161,7 @@ pub fn run_shard(
     name: &str,
     table: &AmpTable,
     settings: &config::TuSettings,
-    data: &[data::TuGraphs],
+    data: &data::TuData,
     dir: &Path,
     (index, count): (usize, usize),
     threads: usize,
@@ -182,7 +203,7 @@ pub fn gather(
     name: &str,
     table: &AmpTable,
     settings: &config::TuSettings,
-    data: &[data::TuGraphs],
+    data: &data::TuData,
     dirs: &[std::path::PathBuf],
 ) -> anyhow::Result<Gathered> {
     let stores: Vec<JobStore> = dirs

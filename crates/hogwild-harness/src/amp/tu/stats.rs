@@ -9,10 +9,12 @@
 //!   epoch) is chosen, and that split's test accuracy there is reported; mean ± std over
 //!   the folds. The test folds choose nothing.
 //!
-//! With several seeds, a fold's value is the mean over its seeds.
+//! With several seeds, a fold's value is the mean over its seeds. Every row (AMP-RNN and
+//! each baseline) chooses among its own grid points only.
 
 use super::config::{GridPoint, TuSettings};
 use super::run::{TuJob, TuOutcome};
+use crate::amp::AmpRow;
 use crate::report::mean_std;
 
 /// A reported accuracy (%) and where it was read.
@@ -44,7 +46,7 @@ pub struct PointSummary {
     pub seconds: f64,
 }
 
-/// Both statistics of one dataset and its grid points' summaries.
+/// Both statistics of one row on one dataset and its grid points' summaries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatasetStats {
     /// The paper's statistic.
@@ -59,21 +61,22 @@ fn percent(correct: u32, graphs: u32) -> f64 {
     100.0 * f64::from(correct) / f64::from(graphs.max(1))
 }
 
-/// The statistics of dataset `d` from `outcomes` (one per job of `jobs`, same order).
+/// The statistics of `row` on dataset `d` from `outcomes` (one per job of `jobs`, same
+/// order).
 pub fn dataset_stats(
     tu: &TuSettings,
     seeds: usize,
     ddof: u8,
-    jobs: &[TuJob],
-    outcomes: &[TuOutcome],
+    (jobs, outcomes): (&[TuJob], &[TuOutcome]),
     d: usize,
+    row: AmpRow,
 ) -> DatasetStats {
-    let grid = tu.grid(d);
+    let grid = tu.grid(d, row);
     let folds = tu.folds;
     // runs[point][fold] = the (seed) outcomes of that split.
     let mut runs: Vec<Vec<Vec<&TuOutcome>>> = vec![vec![Vec::new(); folds]; grid.len()];
     for (job, outcome) in jobs.iter().zip(outcomes) {
-        if job.dataset == d {
+        if job.dataset == d && job.point.row == row {
             let p = grid
                 .iter()
                 .position(|g| *g == job.point)
