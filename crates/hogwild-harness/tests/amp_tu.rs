@@ -136,6 +136,44 @@ fn a_missing_dataset_is_refused_before_any_job_runs() {
     assert!(!dir.path().join("out/amp-tu/records").exists());
 }
 
+#[test]
+fn datasets_the_filters_or_features_cannot_serve_are_refused_before_any_job_runs() {
+    let dir = workspace("TOY");
+    let toy = |extra: &str| {
+        format!(
+            r#"amp.amp-tu.tu.datasets=[{{ label = "TOY", name = "TOY", hidden = [4]{extra} }}]"#
+        )
+    };
+    for (set, needles) in [
+        (
+            toy(", degree_features = 1"),
+            &[
+                "amp.amp-tu.tu.datasets[0].degree_features",
+                "a node has degree",
+            ][..],
+        ),
+        (
+            toy(", max_nodes = 1"),
+            &[
+                "amp.amp-tu.tu.datasets[0].max_nodes",
+                "0 graphs of 8 are left",
+            ][..],
+        ),
+        (
+            "amp.amp-tu.tu.folds=9".to_string(),
+            &["amp.amp-tu.tu.folds", "TOY keeps only 8 graphs"][..],
+        ),
+    ] {
+        let o = reproduce(dir.path(), "out", &["--set", &set]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{set}");
+        for needle in needles {
+            assert!(err.contains(needle), "{set}: error lacks {needle:?}: {err}");
+        }
+        assert!(!dir.path().join("out/amp-tu/records").exists(), "{set}");
+    }
+}
+
 fn hogwild(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hogwild"))
         .args(args)
