@@ -20,7 +20,8 @@ use hogwild_graph::{Batch, Graph, Sample, Targets};
 use hogwild_models::gin::{Aggregation, Gin, GinConfig};
 use hogwild_models::loss::argmax_rows;
 use hogwild_models::oracle_depth::{LayerKind, OracleDepthGnn, OracleExample};
-use hogwild_models::{LrSchedule, Model, TrainConfig};
+use hogwild_models::params::Adam;
+use hogwild_models::{LrSchedule, Model, Params, TrainConfig};
 use ndarray::Array2;
 use rayon::prelude::*;
 
@@ -166,22 +167,65 @@ fn train_amp(
     label: &str,
 ) -> anyhow::Result<(AmpModel, Vec<(usize, f64)>)> {
     let mut model = AmpModel::new(config, &mut stream(&format!("{label}/params")));
-    let mut adam = hogwild_amp::adam(&model.params, table.lr, table.epochs);
     let mut runs = stream(&format!("{label}/runs"));
     let batch: Vec<Example> = train.iter().map(AmpGraph::example).collect();
     let mut losses = vec![];
-    for epoch in 1..=table.epochs {
-        let (loss, grads) = model.loss_and_grad(&batch, settings, &mut runs);
+    train_epochs(
+        label,
+        &mut model,
+        |m| &mut m.params,
+        &constant_rate(table),
+        |m| m.loss_and_grad(&batch, settings, &mut runs),
+        |_, epoch, loss| {
+            log_loss(table, &mut losses, epoch, loss);
+            Ok(())
+        },
+    )?;
+    Ok((model, losses))
+}
+
+/// Full-batch training as every AMP table runs it: `optimiser.epochs` Adam steps on
+/// `params(model)`, each on the loss and gradients `loss_and_grads` gives at the current
+/// parameters; a loss that is not finite stops it with an error naming `label`.
+/// `after_step(model, epoch, loss)` hears of each epoch (1-based) once its step is taken.
+pub(crate) fn train_epochs<M>(
+    label: &str,
+    model: &mut M,
+    params: impl Fn(&mut M) -> &mut Params,
+    optimiser: &TrainConfig,
+    mut loss_and_grads: impl FnMut(&M) -> (f64, Vec<Array2<f64>>),
+    mut after_step: impl FnMut(&M, usize, f64) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut adam = Adam::new(params(model), optimiser, optimiser.epochs);
+    for epoch in 1..=optimiser.epochs {
+        let (loss, grads) = loss_and_grads(model);
         anyhow::ensure!(
             loss.is_finite(),
-            "training loss became {loss} at epoch {epoch}"
+            "{label}: the training loss became {loss} at epoch {epoch}"
         );
-        if epoch == 1 || epoch % table.loss_every() == 0 || epoch == table.epochs {
-            losses.push((epoch, loss));
-        }
-        adam.step(&mut model.params, grads);
+        adam.step(params(model), grads);
+        after_step(model, epoch, loss)?;
     }
-    Ok((model, losses))
+    Ok(())
+}
+
+/// Tables 2 and 3's optimiser: Adam at the table's constant rate, one step per epoch.
+fn constant_rate(table: &AmpTable) -> TrainConfig {
+    TrainConfig {
+        epochs: table.epochs,
+        batch_graphs: None,
+        lr: table.lr,
+        weight_decay: 0.0,
+        grad_clip: 0.0,
+        lr_schedule: LrSchedule::Constant,
+    }
+}
+
+/// Keeps the loss of the first and last epochs and of every `loss_every`-th.
+fn log_loss(table: &AmpTable, losses: &mut Vec<(usize, f64)>, epoch: usize, loss: f64) {
+    if epoch == 1 || epoch.is_multiple_of(table.loss_every()) || epoch == table.epochs {
+        losses.push((epoch, loss));
+    }
 }
 
 /// Correct predictions of `model` on each of `graphs` (and, per node, whether it was
@@ -395,20 +439,19 @@ fn train_oracle(
         2,
         &mut stream(&format!("{label}/params")),
     );
-    let mut adam = hogwild_amp::adam(&model.params, table.lr, table.epochs);
     let batch: Vec<OracleExample> = train.iter().map(oracle_example).collect();
     let mut losses = vec![];
-    for epoch in 1..=table.epochs {
-        let (loss, grads) = model.loss_and_grads(&batch);
-        anyhow::ensure!(
-            loss.is_finite(),
-            "training loss became {loss} at epoch {epoch}"
-        );
-        if epoch == 1 || epoch % table.loss_every() == 0 || epoch == table.epochs {
-            losses.push((epoch, loss));
-        }
-        adam.step(&mut model.params, grads);
-    }
+    train_epochs(
+        label,
+        &mut model,
+        |m| &mut m.params,
+        &constant_rate(table),
+        |m| m.loss_and_grads(&batch),
+        |_, epoch, loss| {
+            log_loss(table, &mut losses, epoch, loss);
+            Ok(())
+        },
+    )?;
     Ok((model, losses))
 }
 

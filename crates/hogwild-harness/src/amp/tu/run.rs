@@ -26,7 +26,6 @@ use hogwild_amp::{
 };
 use hogwild_graph::{Batch, Sample, Targets};
 use hogwild_models::loss::argmax_rows;
-use hogwild_models::params::Adam;
 use hogwild_models::registry::{kind, Settings};
 use hogwild_models::{Dims, LrSchedule, ModelsConfig, TrainConfig};
 use hogwild_settings::InvalidSetting;
@@ -357,31 +356,30 @@ fn train_amp(
         labels: &labels[g],
     };
     let train_examples: Vec<Example> = train.iter().map(|&g| example(g)).collect();
-    let optimiser = optimiser(table, tu);
-    let mut adam = Adam::new(&model.params, &optimiser, table.epochs);
     let mut runs = stream(&format!("{label}/runs"));
     let mut eval_runs = stream(&format!("{label}/eval-runs"));
     outcome.messages_per_epoch = train
         .iter()
         .map(|&g| messages(&data.graphs[g], p.budget))
         .sum();
-    for epoch in 1..=table.epochs {
-        let (loss, grads) = model.loss_and_grad(&train_examples, &settings, &mut runs);
-        anyhow::ensure!(
-            loss.is_finite(),
-            "{label}: the training loss is {loss} at epoch {epoch}"
-        );
-        adam.step(&mut model.params, grads);
-        outcome.losses.push(loss);
-        if tu.inner_validation {
-            let (correct, nll) = evaluate(&model, &settings, &val, &example, &mut eval_runs);
-            outcome.val_correct.push(correct);
-            outcome.val_nll.push(nll);
-        }
-        let (correct, _) = evaluate(&model, &settings, &test, &example, &mut eval_runs);
-        outcome.test_correct.push(correct);
-    }
-    Ok(())
+    crate::amp::run::train_epochs(
+        &label,
+        &mut model,
+        |m| &mut m.params,
+        &optimiser(table, tu),
+        |m| m.loss_and_grad(&train_examples, &settings, &mut runs),
+        |model, _, loss| {
+            outcome.losses.push(loss);
+            if tu.inner_validation {
+                let (correct, nll) = evaluate(model, &settings, &val, &example, &mut eval_runs);
+                outcome.val_correct.push(correct);
+                outcome.val_nll.push(nll);
+            }
+            let (correct, _) = evaluate(model, &settings, &test, &example, &mut eval_runs);
+            outcome.test_correct.push(correct);
+            Ok(())
+        },
+    )
 }
 
 /// Trains a baseline (the registry model `settings` builds), recording its curves.
