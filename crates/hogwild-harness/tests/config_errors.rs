@@ -930,6 +930,26 @@ fn amp_tables_are_checked() {
             &["models.gin.layers", "at least 1"],
         ),
         (
+            "[amp.amp-tu.model_settings.gcn]\nlayers = 4",
+            "[amp.amp-tu.model_settings.gcn]\nlayers = 0",
+            &["amp.amp-tu.model_settings.gcn.layers", "at least 1"],
+        ),
+        (
+            "[amp.amp-tu.model_settings.gat]\nlayers = 4",
+            "[amp.amp-tu.model_settings.gat]\nlayres = 4",
+            &["amp.amp-tu.model_settings.gat", "layres", "layers"],
+        ),
+        (
+            "[amp.amp-extrapolation.extrapolation]",
+            "[amp.amp-extrapolation.model_settings.gcn]\nlayers = 4\n[amp.amp-extrapolation.extrapolation]",
+            &["amp.amp-extrapolation.model_settings.gcn", "only Table 4"],
+        ),
+        (
+            "[amp.amp-tu.model_settings.gat]\nlayers = 4",
+            "[amp.amp-tu.model_settings.ignn]\nhidden = 4",
+            &["amp.amp-tu.model_settings.ignn", "names no baseline row"],
+        ),
+        (
             "[models.gin]\nhidden = 16                  # replaced by Table 4's grid\nlayers = 4                   # GIN protocol (Xu et al.: 5 layers counting the input layer)\n[models.gin.train]\nepochs = 350                 # replaced by Table 4's optimiser\nlr = 0.01\n",
             "",
             &["amp.amp-tu.models[3]", "\"gin\"", "no [models.gin] section"],

@@ -55,6 +55,10 @@ pub struct AmpTable {
     /// same shape as `paper`, under their display names.
     #[serde(default)]
     pub reference: BTreeMap<String, Vec<Vec<f64>>>,
+    /// Table 4 only: settings over `[models]` for its baselines, as a GNN table's
+    /// (`[amp.NAME.model_settings.gcn] layers = 4`).
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub model_settings: toml::Table,
 }
 
 /// `[amp.NAME.expressiveness]`: Table 2's settings; every benchmark's hidden size, budget
@@ -417,6 +421,26 @@ impl AmpTable {
                     Key::new().name("models").index(i),
                     row.key(),
                     why,
+                ));
+            }
+        }
+        if let Some(name) = self.model_settings.keys().next().filter(|_| here != "tu") {
+            return Err(InvalidSetting::new(
+                Key::new().name("model_settings").name(name.as_str()),
+                "",
+                "only Table 4 ([amp.NAME.tu]) runs registry models; Tables 2 and 3 build theirs from their own settings",
+            ));
+        }
+        for name in self.model_settings.keys() {
+            let row = self
+                .models
+                .iter()
+                .find(|m| m.registry() == Some(name.as_str()));
+            if row.is_none() {
+                return Err(InvalidSetting::new(
+                    Key::new().name("model_settings").name(name.as_str()),
+                    "",
+                    "names no baseline row of this table (models lists the rows)",
                 ));
             }
         }

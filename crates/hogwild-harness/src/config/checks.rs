@@ -561,7 +561,8 @@ impl Config {
                 continue;
             };
             let at = Key::new().name("amp").name(name).name("models").index(i);
-            if self.models.get(model).is_none() {
+            let models = self.models_for(name);
+            if models.get(model).is_none() {
                 return Err(self.invalid(
                     InvalidSetting::new(
                         at,
@@ -573,17 +574,17 @@ impl Config {
             }
             for d in &tu.datasets {
                 for &hidden in &d.hidden {
-                    crate::amp::tu::run::baseline_settings(&self.models, *row, hidden, table, tu)
+                    crate::amp::tu::run::baseline_settings(models, *row, hidden, table, tu)
                         .map_err(|e| {
-                        let base = Key::new().name("models").name(model);
-                        self.invalid(
-                            InvalidSetting {
-                                key: base.join(&e.key),
-                                ..e
-                            },
-                            &[],
-                        )
-                    })?;
+                            let own = Key::new()
+                                .name("amp")
+                                .name(name)
+                                .name("model_settings")
+                                .name(model)
+                                .join(&e.key);
+                            let base = Key::new().name("models").name(model).join(&e.key);
+                            self.invalid(InvalidSetting { key: own, ..e }, &[base])
+                        })?;
                 }
             }
         }
@@ -612,7 +613,7 @@ impl Config {
             .iter()
             .filter_map(|row| row.registry().map(String::from))
             .collect();
-        data.models = self.models.only(&baselines);
+        data.models = self.models_for(name).only(&baselines);
         for (i, d) in tu.datasets.iter().enumerate() {
             let at = Key::new()
                 .name("amp")

@@ -352,7 +352,8 @@ impl Config {
         &self.overrides
     }
 
-    /// The model settings table `table` runs with: `[models]` with its `model_settings`.
+    /// The model settings table `table` (a GNN table or AMP's Table 4) runs with:
+    /// `[models]` with its `model_settings`.
     pub fn models_for(&self, table: &str) -> &ModelsConfig {
         self.table_models.get(table).unwrap_or(&self.models)
     }
@@ -371,6 +372,24 @@ impl Config {
             let models = ModelsConfig::from_table(&doc).map_err(|e| {
                 let own = Key::new()
                     .name("tables")
+                    .name(name.as_str())
+                    .name("model_settings")
+                    .join(&e.key);
+                let base = Key::from("models").join(&e.key);
+                self.invalid(InvalidSetting { key: own, ..e }, &[base])
+            })?;
+            self.table_models.insert(name.clone(), models);
+        }
+        // Table 4's baselines, the same way (an AMP table's name is no GNN table's).
+        for (name, t) in &self.amp {
+            if t.model_settings.is_empty() {
+                continue;
+            }
+            let mut doc = self.models_written.clone();
+            profiles::merge(&mut doc, &t.model_settings);
+            let models = ModelsConfig::from_table(&doc).map_err(|e| {
+                let own = Key::new()
+                    .name("amp")
                     .name(name.as_str())
                     .name("model_settings")
                     .join(&e.key);
