@@ -940,6 +940,15 @@ fn amp_tables_are_checked() {
             &["amp.amp-tu.model_settings.gat", "layres", "layers"],
         ),
         (
+            "\"GAT (AMP paper, its authors' run)\" = [85.1, 9.3]",
+            "\"GAT (AMP paper, its authors' run)\" = [85.1, -9.3]",
+            &[
+                "tables.tu.columns[0].reference.\"GAT (AMP paper, its authors' run)\"",
+                "[85.1, -9.3]",
+                "non-negative",
+            ],
+        ),
+        (
             "[amp.amp-extrapolation.extrapolation]",
             "[amp.amp-extrapolation.model_settings.gcn]\nlayers = 4\n[amp.amp-extrapolation.extrapolation]",
             &["amp.amp-extrapolation.model_settings.gcn", "only Table 4"],

@@ -362,6 +362,19 @@ impl Config {
                     why,
                 )));
             }
+            for (row, cell) in &col.reference {
+                let fine =
+                    matches!(cell.len(), 1 | 2) && cell.iter().all(|v| v.is_finite() && *v >= 0.0);
+                if !fine {
+                    return Err(fail_col(InvalidSetting::new(
+                        Key::from("reference").name(row.as_str()),
+                        format!("{cell:?}"),
+                        "a published result is [mean, std] (two non-negative numbers) or [mean] (its source prints no std)",
+                    )));
+                }
+                crate::text::check_text(Key::from("reference").name(row.as_str()), row)
+                    .map_err(fail_col)?;
+            }
             col.dataset
                 .check()
                 .map_err(|e| fail_col(e.under("dataset")))?;

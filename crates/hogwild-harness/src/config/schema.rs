@@ -61,6 +61,11 @@ pub struct ColumnConfig {
     /// with `degradation`, `gcn-degradation`, …).
     #[serde(default)]
     pub paper: BTreeMap<String, [f64; 2]>,
+    /// Published results of methods not run here, by the name shown (with its source:
+    /// `"GCN (Xu et al. 2019)"`), each `[mean, std]` or `[mean]` where the source prints no
+    /// std; shown under the table, never compared (other data splits, other code).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reference: BTreeMap<String, Vec<f64>>,
     /// This column's metric, when it is not the table's (a table of tasks of different
     /// kinds: classification error beside relative RMSE).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -55,6 +55,41 @@ impl TableReport {
         if c.degradation {
             s.push_str("A degradation row is the ICLR version's statistic: for every asynchronous evaluation (run and ordering), how much worse it is than the same trained model's synchronous value, in percent of that value (`100 (async − sync) / sync`, sign flipped where higher is better), mean ± std over all of them.\n");
         }
+        s.push_str(&self.reference_markdown());
+        s
+    }
+
+    /// The columns' published results of methods not run here (`reference`), one row per
+    /// name (by name within a column, columns in order); empty when no column has any.
+    fn reference_markdown(&self) -> String {
+        let columns = &self.config.columns;
+        let mut names: Vec<&String> = vec![];
+        for name in columns.iter().flat_map(|col| col.reference.keys()) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        if names.is_empty() {
+            return String::new();
+        }
+        let mut s = String::from("\n#### Published results (not run here: other code, splits and model selection; not compared)\n\n| method (source) |");
+        for col in columns {
+            write!(s, " {} |", markdown_cell(&col.label)).unwrap();
+        }
+        s.push_str("\n|---|");
+        s.push_str(&"---|".repeat(columns.len()));
+        s.push('\n');
+        for name in names {
+            write!(s, "| {} |", markdown_cell(name)).unwrap();
+            for col in columns {
+                match col.reference.get(name).map(Vec::as_slice) {
+                    Some([m, sd]) => write!(s, " {m} ± {sd} |").unwrap(),
+                    Some([m]) => write!(s, " {m} |").unwrap(),
+                    _ => s.push_str(" — |"),
+                }
+            }
+            s.push('\n');
+        }
         s
     }
 
