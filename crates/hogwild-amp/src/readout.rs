@@ -16,7 +16,7 @@
 use crate::delays::{Budget, Delays};
 use crate::engine::Engine;
 use crate::model::{matvec_add, matvec_t_add, outer_add, AmpModel};
-use crate::tape::{encode, AmpRun};
+use crate::tape::{encode, AmpRun, OutputGrad};
 use hogwild_graph::Graph;
 use hogwild_models::loss::cross_entropy;
 use ndarray::Array2;
@@ -97,9 +97,11 @@ struct Forward<'m> {
 }
 
 impl AmpModel {
+    /// The runs of `example` from its encoded states `encoded` ([`encode`]).
     fn forward<'m>(
         &'m self,
         example: &Example,
+        encoded: &'m [f64],
         settings: &RunSettings,
         seeds: &[u64],
         record: bool,
@@ -115,13 +117,12 @@ impl AmpModel {
             !skip || matches!(example.task, Task::Graph(_)),
             "the skip readout is for graph tasks"
         );
-        let encoded = encode(self, example.features);
         let starts = example.starts();
         let runs: Vec<AmpRun> = starts
             .par_iter()
             .zip(seeds)
             .map(|(&start, &seed)| {
-                let mut run = AmpRun::new(self, &encoded, record);
+                let mut run = AmpRun::new(self, encoded, record);
                 run.reserve(settings.budget.messages(example.graph.n_nodes()));
                 if skip {
                     run.track_start(start);
@@ -202,7 +203,8 @@ impl AmpModel {
         rng: &mut ChaCha8Rng,
     ) -> Array2<f64> {
         let seeds = Self::draw_seeds(std::slice::from_ref(example), rng);
-        let fwd = self.forward(example, settings, &seeds[0], false);
+        let encoded = encode(self, example.features);
+        let fwd = self.forward(example, &encoded, settings, &seeds[0], false);
         log_softmax(&self.decode(&fwd.readout))
     }
 
@@ -241,7 +243,8 @@ impl AmpModel {
             .par_iter()
             .zip(&seeds)
             .map(|(example, seeds)| {
-                let fwd = self.forward(example, settings, seeds, false);
+                let encoded = encode(self, example.features);
+                let fwd = self.forward(example, &encoded, settings, seeds, false);
                 let (l, _) = cross_entropy(&self.decode(&fwd.readout), example.labels);
                 l * example.predictions() as f64 / total as f64
             })
@@ -256,9 +259,9 @@ impl AmpModel {
         seeds: &[u64],
         total: usize,
     ) -> (f64, Vec<Array2<f64>>) {
-        let hd = self.config.hidden;
         let n = example.graph.n_nodes();
-        let fwd = self.forward(example, settings, seeds, true);
+        let encoded = encode(self, example.features);
+        let fwd = self.forward(example, &encoded, settings, seeds, true);
         let logits = self.decode(&fwd.readout);
         assert_eq!(
             logits.nrows(),
@@ -286,49 +289,48 @@ impl AmpModel {
             crate::cells::add(head[self.ids.dec_b].as_slice_mut().unwrap(), &gl);
             matvec_t_add(gy.as_slice_mut().unwrap(), self.slice(self.ids.dec_w), &gl);
         }
-        // Readout: the gradient w.r.t. each run's output states (`n × H`) or, with the skip
-        // readout, its skip vector (`4H`).
+        // Readout: the gradient w.r.t. each run's output states (zero but at the nodes
+        // read) or, with the skip readout, its skip vector (`4H`).
         let skip = self.config.skip_readout;
-        let g_outputs: Vec<Vec<f64>> = match example.task {
-            Task::Node => (0..n)
-                .map(|i| {
-                    let mut g = vec![0.0; n * hd];
-                    g[i * hd..(i + 1) * hd].copy_from_slice(g_readout.row(i).as_slice().unwrap());
-                    g
-                })
-                .collect(),
-            Task::LongRange { .. } => vec![g_readout.as_slice().unwrap().to_vec()],
+        let pooled: Vec<Vec<f64>> = match example.task {
             Task::Graph(pooling) => (0..n)
                 .map(|i| {
-                    let width = self.config.readout_width();
-                    let g_vec = (0..width).map(|j| match pooling {
-                        Pooling::Sum => g_readout[(0, j)],
-                        Pooling::Mean => g_readout[(0, j)] / n as f64,
-                        Pooling::Max if fwd.argmax[j] == i => g_readout[(0, j)],
-                        Pooling::Max => 0.0,
-                    });
-                    if skip {
-                        return g_vec.collect();
-                    }
-                    let mut g = vec![0.0; n * hd];
-                    for (j, x) in g_vec.enumerate() {
-                        g[i * hd + j] = x;
-                    }
-                    g
+                    (0..self.config.readout_width())
+                        .map(|j| match pooling {
+                            Pooling::Sum => g_readout[(0, j)],
+                            Pooling::Mean => g_readout[(0, j)] / n as f64,
+                            Pooling::Max if fwd.argmax[j] == i => g_readout[(0, j)],
+                            Pooling::Max => 0.0,
+                        })
+                        .collect()
                 })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let g_outputs: Vec<(OutputGrad, &[f64])> = match example.task {
+            Task::Node => (0..n)
+                .map(|i| {
+                    let row = g_readout.row(i).to_slice().expect("contiguous");
+                    (OutputGrad::Row(i, row), &[][..])
+                })
+                .collect(),
+            Task::LongRange { .. } => vec![(
+                OutputGrad::Dense(g_readout.as_slice().expect("contiguous")),
+                &[][..],
+            )],
+            Task::Graph(_) if skip => pooled.iter().map(|g| (OutputGrad::Zero, &g[..])).collect(),
+            Task::Graph(_) => pooled
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (OutputGrad::Row(i, g), &[][..]))
                 .collect(),
         };
         let run_grads: Vec<Vec<Array2<f64>>> = fwd
             .runs
             .par_iter()
             .zip(&g_outputs)
-            .map(|(run, g_out)| {
+            .map(|(run, &(g_states, g_skip))| {
                 let mut g = self.params.zeros_like();
-                let (g_states, g_skip) = if skip {
-                    (&[][..], &g_out[..])
-                } else {
-                    (&g_out[..], &[][..])
-                };
                 run.backward(example.features, g_states, g_skip, &mut g);
                 g
             })

@@ -9,6 +9,11 @@
 //! respect to its current state (and cell state, halting mass), and per message the gradient
 //! with respect to it, which is complete when its producing step is reached because every
 //! consumer was processed later. Memory is O(messages × H) (note §1.5).
+//!
+//! A run keeps state only for the nodes it has touched (received a message at), in the
+//! order it touched them; every other node still holds its encoding (and the initial cell
+//! state, mass and accumulator), read from the shared encoded states. A run with a budget of
+//! `B` messages thus costs O(B × H) however large the graph, plus one index per node.
 
 use crate::cells::{self, add, StepGrads};
 use crate::engine::{Delivery, Process, Reaction};
@@ -34,17 +39,28 @@ struct Step {
     clamped: bool,
 }
 
+/// Marks a node the run has not touched in [`AmpRun::slots`].
+const UNTOUCHED: u32 = u32::MAX;
+
 /// The state of one run.
 pub(crate) struct AmpRun<'m> {
     model: &'m AmpModel,
-    /// Node states, `n × H`.
-    pub h: Vec<f64>,
-    /// LSTM cell states, `n × H` (empty otherwise).
+    /// Every node's encoding, `n × H`: the state of the nodes the run has not touched.
+    encoded: &'m [f64],
+    /// Per node, its slot in the touched nodes' states, or [`UNTOUCHED`].
+    slots: Vec<u32>,
+    /// The touched nodes, by slot (in the order the run first touched them).
+    touched: Vec<u32>,
+    /// Touched nodes' states, `slots × H`.
+    h: Vec<f64>,
+    /// Touched nodes' LSTM cell states, `slots × H` (empty otherwise).
     c: Vec<f64>,
-    /// ACT/Iter accumulators `o`, `n × H` (empty otherwise).
+    /// Touched nodes' ACT/Iter accumulators `o`, `slots × H` (empty otherwise).
     acc: Vec<f64>,
-    /// ACT mass `A` or Iter confidence `r` per node (empty otherwise).
+    /// Touched nodes' ACT mass `A` or Iter confidence `r` (empty otherwise).
     mass: Vec<f64>,
+    /// `H` zeros: the accumulator of an untouched node.
+    zeros: Vec<f64>,
     /// Message arena, `M` floats each.
     messages: Vec<f64>,
     record: bool,
@@ -71,22 +87,19 @@ struct StartHistory {
 
 impl<'m> AmpRun<'m> {
     /// A run from the encoded states `encoded` (`n × H`); `record` turns the tape on.
-    pub fn new(model: &'m AmpModel, encoded: &[f64], record: bool) -> AmpRun<'m> {
+    pub fn new(model: &'m AmpModel, encoded: &'m [f64], record: bool) -> AmpRun<'m> {
         let cfg = &model.config;
-        let n_h = encoded.len();
-        let lstm = cfg.update == crate::model::Update::Lstm;
-        let n = n_h / cfg.hidden;
-        let (acc, mass) = match cfg.halting {
-            Halting::None => (Vec::new(), Vec::new()),
-            Halting::Act => (vec![0.0; n_h], vec![0.0; n]),
-            Halting::Iter => (vec![0.0; n_h], vec![1.0; n]),
-        };
+        let n = encoded.len() / cfg.hidden;
         AmpRun {
             model,
-            h: encoded.to_vec(),
-            c: if lstm { vec![0.0; n_h] } else { Vec::new() },
-            acc,
-            mass,
+            encoded,
+            slots: vec![UNTOUCHED; n],
+            touched: Vec::new(),
+            h: Vec::new(),
+            c: Vec::new(),
+            acc: Vec::new(),
+            mass: Vec::new(),
+            zeros: vec![0.0; cfg.hidden],
             messages: cfg.initial_message.clone(),
             record,
             steps: Vec::new(),
@@ -103,10 +116,48 @@ impl<'m> AmpRun<'m> {
     pub fn reserve(&mut self, messages: usize) {
         let cfg = &self.model.config;
         self.messages.reserve(messages * cfg.message);
+        let nodes = messages.min(self.slots.len());
+        self.touched.reserve(nodes);
+        self.h.reserve(nodes * cfg.hidden);
         if self.record {
             self.steps.reserve(messages);
             self.floats.reserve(messages * self.stride());
         }
+    }
+
+    /// Node `v`'s slot, if the run has touched it.
+    fn slot(&self, v: usize) -> Option<usize> {
+        let s = self.slots[v];
+        (s != UNTOUCHED).then_some(s as usize)
+    }
+
+    /// Node `v`'s slot, giving it one (with its initial state) if it has none.
+    fn touch(&mut self, v: usize) -> usize {
+        if let Some(s) = self.slot(v) {
+            return s;
+        }
+        let cfg = &self.model.config;
+        let hd = cfg.hidden;
+        let s = self.touched.len();
+        self.slots[v] = s as u32;
+        self.touched.push(v as u32);
+        self.h
+            .extend_from_slice(&self.encoded[v * hd..(v + 1) * hd]);
+        if cfg.update == crate::model::Update::Lstm {
+            self.c.resize(self.c.len() + hd, 0.0);
+        }
+        match cfg.halting {
+            Halting::None => {}
+            Halting::Act => {
+                self.acc.resize(self.acc.len() + hd, 0.0);
+                self.mass.push(0.0);
+            }
+            Halting::Iter => {
+                self.acc.resize(self.acc.len() + hd, 0.0);
+                self.mass.push(1.0);
+            }
+        }
+        s
     }
 
     /// Keeps the states of `start`, the run's start node, for [`AmpRun::skip_output`].
@@ -114,7 +165,7 @@ impl<'m> AmpRun<'m> {
         let hd = self.model.config.hidden;
         self.history = Some(StartHistory {
             start,
-            states: self.h[start * hd..(start + 1) * hd].to_vec(),
+            states: self.encoded[start * hd..(start + 1) * hd].to_vec(),
             steps: Vec::new(),
         });
     }
@@ -149,12 +200,13 @@ impl<'m> AmpRun<'m> {
     /// The state the readout uses at node `v`: the accumulator for ACT/Iter, else `h_v`.
     pub fn output(&self, v: usize) -> &[f64] {
         let h = self.model.config.hidden;
-        let states = if self.acc.is_empty() {
-            &self.h
-        } else {
-            &self.acc
-        };
-        &states[v * h..(v + 1) * h]
+        let halting = self.model.config.halting != Halting::None;
+        match self.slot(v) {
+            Some(s) if halting => &self.acc[s * h..(s + 1) * h],
+            Some(s) => &self.h[s * h..(s + 1) * h],
+            None if halting => &self.zeros,
+            None => &self.encoded[v * h..(v + 1) * h],
+        }
     }
 
     fn stride(&self) -> usize {
@@ -162,25 +214,18 @@ impl<'m> AmpRun<'m> {
         2 * cfg.hidden + cfg.message + cells::cache_len(cfg.update, cfg.hidden)
     }
 
-    /// Reverse mode over the tape. `g_output` is the loss gradient with respect to every node's
-    /// readout state ([`AmpRun::output`], `n × H`; empty: zero) and `g_skip` with respect to
-    /// the skip readout ([`AmpRun::skip_output`], `4H`; empty: zero); parameter gradients
-    /// are added to `grads`.
+    /// Reverse mode over the tape. `g_output` is the loss gradient with respect to the nodes'
+    /// readout states ([`AmpRun::output`]) and `g_skip` with respect to the skip readout
+    /// ([`AmpRun::skip_output`], `4H`; empty: zero); parameter gradients are added to
+    /// `grads`.
     pub fn backward(
         &self,
         features: &Array2<f64>,
-        g_output: &[f64],
+        g_output: OutputGrad,
         g_skip: &[f64],
         grads: &mut [Array2<f64>],
     ) {
         assert!(self.record, "backward needs the tape");
-        let zeros;
-        let g_output = if g_output.is_empty() {
-            zeros = vec![0.0; self.h.len()];
-            &zeros[..]
-        } else {
-            g_output
-        };
         let skip_slots = if g_skip.is_empty() {
             Vec::new()
         } else {
@@ -190,11 +235,17 @@ impl<'m> AmpRun<'m> {
         let ids = &model.ids;
         let (hd, md) = (model.config.hidden, model.config.message);
         let halting = model.config.halting;
-        // Gradient w.r.t. each node's current state h, cell state c, halting mass; fixed
-        // gradient w.r.t. the accumulators (they are sums of per-step terms).
+        // Gradient w.r.t. each touched node's current state h, cell state c, halting mass;
+        // fixed gradient w.r.t. the accumulators (they are sums of per-step terms). By slot.
+        let mut g_touched = vec![0.0; self.h.len()];
+        for (s, &v) in self.touched.iter().enumerate() {
+            if let Some(g) = g_output.row(v as usize, hd) {
+                g_touched[s * hd..(s + 1) * hd].copy_from_slice(g);
+            }
+        }
         let (mut g_h, g_acc) = match halting {
-            Halting::None => (g_output.to_vec(), Vec::new()),
-            _ => (vec![0.0; g_output.len()], g_output.to_vec()),
+            Halting::None => (g_touched, Vec::new()),
+            _ => (vec![0.0; self.h.len()], g_touched),
         };
         let mut g_c = vec![0.0; self.c.len()];
         let mut g_mass = vec![0.0; self.mass.len()];
@@ -206,7 +257,7 @@ impl<'m> AmpRun<'m> {
         let mut hn_m = vec![0.0; hd + md];
         let mut gates = Vec::new();
         for (k, step) in self.steps.iter().enumerate().rev() {
-            let v = step.node as usize;
+            let v = self.slots[step.node as usize] as usize;
             let rec = &self.floats[k * stride..(k + 1) * stride];
             let (hm, rest) = rec.split_at(hd + md);
             let (h_new, cache) = rest.split_at(hd);
@@ -295,21 +346,83 @@ impl<'m> AmpRun<'m> {
             let input = step.message_in as usize * md;
             add(&mut g_msg[input..input + md], &g_hm[hd..]);
         }
-        if let Some(&(_, slot)) = skip_slots.iter().find(|(s, _)| s.is_none()) {
-            let start = self.history.as_ref().expect("slots come from it").start;
-            add(
-                &mut g_h[start * hd..(start + 1) * hd],
-                &g_skip[slot * hd..(slot + 1) * hd],
-            );
+        // The skip readout's encoding entry: a gradient on the start node's encoding.
+        let skip_start = skip_slots
+            .iter()
+            .find(|(s, _)| s.is_none())
+            .map(|&(_, slot)| {
+                let start = self.history.as_ref().expect("slots come from it").start;
+                (start, &g_skip[slot * hd..(slot + 1) * hd])
+            });
+        if let Some((start, g)) = skip_start {
+            if let Some(s) = self.slot(start) {
+                add(&mut g_h[s * hd..(s + 1) * hd], g);
+            }
         }
-        // Encoder: h_v = W_enc x_v + b_enc.
-        for (v, x) in features.rows().into_iter().enumerate() {
-            let g = &g_h[v * hd..(v + 1) * hd];
+        // Encoder: h_v = W_enc x_v + b_enc, in ascending node order. Only touched nodes, the
+        // nodes `g_output` names and the skip readout's start can have a nonzero gradient
+        // w.r.t. their encoding; every other node's is zero and adds nothing.
+        let mut nodes: Vec<usize> = match g_output {
+            OutputGrad::Dense(_) => (0..self.slots.len()).collect(),
+            _ => self.touched.iter().map(|&v| v as usize).collect(),
+        };
+        nodes.extend(g_output.node());
+        nodes.extend(skip_start.map(|(start, _)| start));
+        nodes.sort_unstable();
+        nodes.dedup();
+        let mut untouched = vec![0.0; hd];
+        for v in nodes {
+            let g = match self.slot(v) {
+                Some(s) => &g_h[s * hd..(s + 1) * hd],
+                None => {
+                    // The gradient an untouched node's state keeps from the readout.
+                    untouched.iter_mut().for_each(|x| *x = 0.0);
+                    if halting == Halting::None {
+                        if let Some(g) = g_output.row(v, hd) {
+                            untouched.copy_from_slice(g);
+                        }
+                    }
+                    if let Some((_, g)) = skip_start.filter(|&(start, _)| start == v) {
+                        add(&mut untouched, g);
+                    }
+                    &untouched[..]
+                }
+            };
             if g.iter().any(|&x| x != 0.0) {
-                let x = x.to_vec();
+                let x = features.row(v).to_vec();
                 outer_add(grads[ids.enc_w].as_slice_mut().unwrap(), g, &x);
                 add(grads[ids.enc_b].as_slice_mut().unwrap(), g);
             }
+        }
+    }
+}
+
+/// The loss gradient w.r.t. a run's readout states ([`AmpRun::output`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum OutputGrad<'a> {
+    /// Zero everywhere.
+    Zero,
+    /// Zero except at one node: `(node, its H entries)`.
+    Row(usize, &'a [f64]),
+    /// Every node's, `n × H`.
+    Dense(&'a [f64]),
+}
+
+impl OutputGrad<'_> {
+    /// The gradient at node `v` (`H` entries), or `None` where it is zero.
+    fn row(&self, v: usize, hd: usize) -> Option<&[f64]> {
+        match *self {
+            OutputGrad::Zero => None,
+            OutputGrad::Row(u, g) => (u == v).then_some(g),
+            OutputGrad::Dense(g) => Some(&g[v * hd..(v + 1) * hd]),
+        }
+    }
+
+    /// The node of a [`OutputGrad::Row`].
+    fn node(&self) -> Option<usize> {
+        match *self {
+            OutputGrad::Row(v, _) => Some(v),
+            _ => None,
         }
     }
 }
@@ -335,7 +448,9 @@ impl Process for AmpRun<'_> {
         let model = self.model;
         let ids = &model.ids;
         let (hd, md) = (model.config.hidden, model.config.message);
-        let v = delivery.receiver;
+        let node = delivery.receiver;
+        // The receiver's slot in the touched nodes' states.
+        let v = self.touch(node);
         let halting = model.config.halting;
         match halting {
             Halting::Act if self.mass[v] > 1.0 - HALT_EPSILON => {
@@ -400,13 +515,13 @@ impl Process for AmpRun<'_> {
                 self.mass[v] = mass_before * (1.0 - s);
             }
         }
-        if let Some(history) = self.history.as_mut().filter(|h| h.start == v) {
+        if let Some(history) = self.history.as_mut().filter(|h| h.start == node) {
             history.states.extend_from_slice(h_new);
             history.steps.push(self.steps.len());
         }
         if self.record {
             self.steps.push(Step {
-                node: v as u32,
+                node: node as u32,
                 message_in: message,
                 message_out: out_id,
                 halt,
