@@ -7,7 +7,8 @@
 //!   one message at a time, through [`Engine::run_posted`] and [`Reaction::Direct`]).
 //! - [`model`]: AMP-RNN, -GRU, -LSTM, -ACT and -Iter ([`AmpConfig`], [`AmpModel`]);
 //!   `cells` and `tape`: one message step forward and backward, and reverse mode over a run's
-//!   recorded messages; [`readout`]: runs per task, pooling, the NLL loss and its gradient.
+//!   recorded messages; [`readout`]: runs per task, pooling, the NLL loss and its gradient
+//!   (`scratch`: the gradient buffers it reuses).
 //! - [`sgin`]: the paper's Theorem 4.1 rule (an α-synchronizer that simulates a synchronous
 //!   GNN) as a node program.
 //!
@@ -53,6 +54,7 @@ pub mod engine;
 pub mod model;
 mod queue;
 pub mod readout;
+mod scratch;
 pub mod sgin;
 mod tape;
 

@@ -16,6 +16,7 @@
 use crate::delays::{Budget, Delays};
 use crate::engine::Engine;
 use crate::model::{matvec_add, matvec_t_add, outer_add, AmpModel};
+use crate::scratch::GradBuffers;
 use crate::tape::{encode, AmpRun, OutputGrad};
 use hogwild_graph::Graph;
 use hogwild_models::loss::cross_entropy;
@@ -218,17 +219,27 @@ impl AmpModel {
     ) -> (f64, Vec<Array2<f64>>) {
         let seeds = Self::draw_seeds(batch, rng);
         let total: usize = batch.iter().map(Example::predictions).sum();
-        let per_example: Vec<(f64, Vec<Array2<f64>>)> = batch
-            .par_iter()
-            .zip(&seeds)
-            .map(|(example, seeds)| self.example_loss_and_grad(example, settings, seeds, total))
-            .collect();
         let mut loss = 0.0;
         let mut grads = self.params.zeros_like();
-        for (l, g) in per_example {
-            loss += l;
-            for (acc, x) in grads.iter_mut().zip(&g) {
-                *acc += x;
+        // Examples in parallel, a chunk at a time, each into its own reused buffer; the
+        // chunk's losses and gradients are then added in example order.
+        let chunk = GradBuffers::chunk_len();
+        let mut heads = GradBuffers::take(&self.params, chunk.min(batch.len()));
+        for (examples, seeds) in batch.chunks(chunk).zip(seeds.chunks(chunk)) {
+            let heads = &mut heads.buffers_mut()[..examples.len()];
+            let losses: Vec<f64> = heads
+                .par_iter_mut()
+                .zip(examples)
+                .zip(seeds)
+                .map(|((head, example), seeds)| {
+                    self.example_loss_and_grad(example, settings, seeds, total, head)
+                })
+                .collect();
+            for (l, g) in losses.into_iter().zip(heads.iter()) {
+                loss += l;
+                for (acc, x) in grads.iter_mut().zip(g) {
+                    *acc += x;
+                }
             }
         }
         (loss, grads)
@@ -252,13 +263,16 @@ impl AmpModel {
         losses.iter().sum()
     }
 
+    /// The loss of `example` (weighted by its share of the batch's predictions) and,
+    /// written to `head` (one array per parameter, overwritten), its gradient.
     fn example_loss_and_grad(
         &self,
         example: &Example,
         settings: &RunSettings,
         seeds: &[u64],
         total: usize,
-    ) -> (f64, Vec<Array2<f64>>) {
+        head: &mut [Array2<f64>],
+    ) -> f64 {
         let n = example.graph.n_nodes();
         let encoded = encode(self, example.features);
         let fwd = self.forward(example, &encoded, settings, seeds, true);
@@ -272,7 +286,7 @@ impl AmpModel {
         let weight = example.predictions() as f64 / total as f64;
         g_logits *= weight;
         // Decoder.
-        let mut head = self.params.zeros_like();
+        head.iter_mut().for_each(|a| a.fill(0.0));
         let mut g_readout = Array2::<f64>::zeros(fwd.readout.raw_dim());
         for ((gl, y), mut gy) in g_logits
             .rows()
@@ -325,22 +339,25 @@ impl AmpModel {
                 .map(|(i, g)| (OutputGrad::Row(i, g), &[][..]))
                 .collect(),
         };
-        let run_grads: Vec<Vec<Array2<f64>>> = fwd
-            .runs
-            .par_iter()
-            .zip(&g_outputs)
-            .map(|(run, &(g_states, g_skip))| {
-                let mut g = self.params.zeros_like();
-                run.backward(example.features, g_states, g_skip, &mut g);
-                g
-            })
-            .collect();
-        for g in run_grads {
-            for (acc, x) in head.iter_mut().zip(&g) {
-                *acc += x;
+        // Runs in parallel, a chunk at a time, each into its own zeroed buffer; the chunk's
+        // gradients are then added to `head` in run order.
+        let chunk = GradBuffers::chunk_len();
+        let mut buffers = GradBuffers::take(&self.params, chunk.min(fwd.runs.len()));
+        for (runs, g_outputs) in fwd.runs.chunks(chunk).zip(g_outputs.chunks(chunk)) {
+            let buffers = &mut buffers.buffers_mut()[..runs.len()];
+            buffers.par_iter_mut().zip(runs).zip(g_outputs).for_each(
+                |((g, run), &(g_states, g_skip))| {
+                    g.iter_mut().for_each(|a| a.fill(0.0));
+                    run.backward(example.features, g_states, g_skip, g);
+                },
+            );
+            for g in buffers.iter() {
+                for (acc, x) in head.iter_mut().zip(g) {
+                    *acc += x;
+                }
             }
         }
-        (loss * weight, head)
+        loss * weight
     }
 }
 
