@@ -217,7 +217,8 @@ impl<'m> AmpRun<'m> {
     /// Reverse mode over the tape. `g_output` is the loss gradient with respect to the nodes'
     /// readout states ([`AmpRun::output`]) and `g_skip` with respect to the skip readout
     /// ([`AmpRun::skip_output`], `4H`; empty: zero); parameter gradients are added to
-    /// `grads`.
+    /// `grads`, none of whose entries may be −0 (see [`outer_add_sparse`]; a buffer that
+    /// starts at zero and only has gradients added to it has none).
     pub fn backward(
         &self,
         features: &Array2<f64>,
@@ -389,9 +390,39 @@ impl<'m> AmpRun<'m> {
                 }
             };
             if g.iter().any(|&x| x != 0.0) {
-                let x = features.row(v).to_vec();
-                outer_add(grads[ids.enc_w].as_slice_mut().unwrap(), g, &x);
+                let row = features.row(v);
+                let owned;
+                let x = match row.as_slice() {
+                    Some(x) => x,
+                    None => {
+                        owned = row.to_vec();
+                        &owned[..]
+                    }
+                };
+                outer_add_sparse(grads[ids.enc_w].as_slice_mut().unwrap(), g, x);
                 add(grads[ids.enc_b].as_slice_mut().unwrap(), g);
+            }
+        }
+    }
+}
+
+/// [`outer_add`] that skips the columns where `x` is zero (one-hot features): with finite
+/// `g`, each skipped term is a zero, and adding a zero leaves every entry of `w` as it is as
+/// long as none is −0 (a gradient that starts at +0 and only ever has numbers added to it
+/// never is: in round-to-nearest a sum is −0 only when both terms are). With a non-finite
+/// `g` (whose products with zero are NaN), every column.
+fn outer_add_sparse(w: &mut [f64], g: &[f64], x: &[f64]) {
+    if !g.iter().all(|a| a.is_finite()) {
+        outer_add(w, g, x);
+        return;
+    }
+    let cols = x.len();
+    for (j, &xj) in x.iter().enumerate() {
+        if xj != 0.0 {
+            for (&gi, row) in g.iter().zip(w.chunks_exact_mut(cols)) {
+                if gi != 0.0 {
+                    row[j] += gi * xj;
+                }
             }
         }
     }
