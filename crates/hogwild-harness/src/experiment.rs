@@ -11,6 +11,17 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// How an experiment was invoked: what its `record.toml` says besides its settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Invocation<'a> {
+    /// The profile applied.
+    pub profile: &'a str,
+    /// The `--set` overrides applied, as given (`--set KEY=VALUE` each).
+    pub overrides: &'a [String],
+    /// Worker threads.
+    pub threads: usize,
+}
+
 /// `record.toml` of an experiment: how `results/NAME/` was made.
 #[derive(Debug, Serialize)]
 pub struct ExperimentRecord<'a> {
@@ -37,32 +48,34 @@ pub struct ExperimentRecord<'a> {
     pub run_seconds: f64,
     /// The command line.
     pub command: String,
+    /// The `--set` overrides applied (already in `config_sha256`).
+    pub overrides: Vec<String>,
 }
 
 impl<'a> ExperimentRecord<'a> {
     /// The record of experiment `table` of kind `experiment` with settings `settings`, run
-    /// under `profile` on `threads` threads, which took `wall_seconds` (runs: `run_seconds`
-    /// in total); times are rounded to milliseconds.
+    /// as `how` says, which took `wall_seconds` (runs: `run_seconds` in total); times are
+    /// rounded to milliseconds.
     pub fn new<T: Serialize>(
         (table, experiment): (&'a str, &'a str),
         settings: &T,
-        profile: &'a str,
-        threads: usize,
+        how: Invocation<'a>,
         wall_seconds: f64,
         run_seconds: f64,
     ) -> ExperimentRecord<'a> {
         ExperimentRecord {
             table,
             experiment,
-            profile,
+            profile: how.profile,
             config_sha256: config_hash(settings),
             code_version: env!("HOGWILD_GIT_COMMIT"),
             code_dirty: env!("HOGWILD_GIT_DIRTY") == "true",
             rustc: env!("HOGWILD_RUSTC_VERSION"),
-            threads,
+            threads: how.threads,
             wall_seconds: (wall_seconds * 1000.0).round() / 1000.0,
             run_seconds: (run_seconds * 1000.0).round() / 1000.0,
             command: std::env::args().collect::<Vec<_>>().join(" "),
+            overrides: how.overrides.to_vec(),
         }
     }
 }

@@ -49,6 +49,25 @@ pub struct ReproduceOptions {
 }
 
 impl ReproduceOptions {
+    /// What an experiment's `record.toml` says of this command; `given` holds
+    /// `self.overrides` as given ([`ReproduceOptions::overrides_given`]).
+    fn invocation<'a>(&'a self, given: &'a [String]) -> experiment::Invocation<'a> {
+        experiment::Invocation {
+            profile: &self.profile,
+            overrides: given,
+            threads: self.threads,
+        }
+    }
+
+    /// The `--set` overrides, as given.
+    fn overrides_given(&self) -> Vec<String> {
+        self.overrides
+            .given()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
     fn execute_options(&self) -> sweep::ExecuteOptions {
         sweep::ExecuteOptions {
             threads: self.threads,
@@ -194,12 +213,7 @@ impl Plan {
                 &mine,
             );
             record.wall_seconds = (wall * 1000.0).round() / 1000.0;
-            record.overrides = opts
-                .overrides
-                .given()
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+            record.overrides = opts.overrides_given();
             record.runs_from_records = from_records;
             report::write_table(
                 &opts.out.join(name),
@@ -238,6 +252,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> anyhow::Result<Vec<TableReport>> {
     dirs.extend(distributed.iter().map(|(n, _)| n.as_str()));
     dirs.extend(amp_tables.iter().map(|(n, _)| n.as_str()));
     let _out = OutputDir::open(&opts.out, &dirs)?;
+    let given = opts.overrides_given();
     let mut reports = vec![];
     if !plan.tables.is_empty() {
         reports = sweep_tables(opts, &plan, start)?;
@@ -249,13 +264,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> anyhow::Result<Vec<TableReport>> {
             table.seeds.len(),
             table.optimiser_names().len()
         ));
-        distributed::reproduce(
-            name,
-            table,
-            &opts.profile,
-            opts.threads,
-            &opts.out.join(name),
-        )?;
+        distributed::reproduce(name, table, opts.invocation(&given), &opts.out.join(name))?;
         opts.say(&format!(
             "{name} in {}",
             progress::duration_text(began.elapsed().as_secs_f64())
@@ -281,8 +290,7 @@ pub fn reproduce(opts: &ReproduceOptions) -> anyhow::Result<Vec<TableReport>> {
         amp::reproduce(
             name,
             table,
-            &opts.profile,
-            opts.threads,
+            opts.invocation(&given),
             &opts.out.join(name),
             amp::TuInputs {
                 data,
@@ -626,6 +634,7 @@ pub fn merge(opts: &ReproduceOptions, dirs: &[PathBuf]) -> anyhow::Result<Vec<Ta
             Lookup::Missing | Lookup::Corrupt(_) => outdir::copy_atomic(&from, &to)?,
         }
     }
+    let given = opts.overrides_given();
     let from_record = vec![true; results.len()];
     let reports = plan.write_tables(opts, &results, &from_record, start.elapsed().as_secs_f64())?;
     for ((name, table), data) in tu.tables.iter().zip(&tu.data) {
@@ -633,8 +642,7 @@ pub fn merge(opts: &ReproduceOptions, dirs: &[PathBuf]) -> anyhow::Result<Vec<Ta
         amp::reproduce(
             name,
             table,
-            &opts.profile,
-            opts.threads,
+            opts.invocation(&given),
             &opts.out.join(name),
             amp::TuInputs {
                 data,

@@ -137,6 +137,22 @@ fn a_missing_dataset_is_refused_before_any_job_runs() {
 }
 
 #[test]
+fn the_record_lists_the_overrides_given() {
+    let dir = workspace("TOY");
+    let d = dir.path();
+    ok(&reproduce(
+        d,
+        "out",
+        &["-j", "1", "--set", "amp.amp-tu.epochs=2"],
+    ));
+    let record = record(d, "out");
+    assert!(
+        record.contains(r#"overrides = ["--set amp.amp-tu.epochs=2"]"#),
+        "{record}"
+    );
+}
+
+#[test]
 fn datasets_the_filters_or_features_cannot_serve_are_refused_before_any_job_runs() {
     let dir = workspace("TOY");
     let toy = |extra: &str| {

@@ -25,21 +25,19 @@ use std::path::Path;
 pub fn reproduce(
     name: &str,
     table: &AmpTable,
-    profile: &str,
-    threads: usize,
+    how: crate::experiment::Invocation<'_>,
     dir: &Path,
     tu: TuInputs<'_>,
 ) -> anyhow::Result<()> {
     if let Some(settings) = &table.tu {
-        return tu::reproduce(name, table, settings, profile, threads, dir, tu);
+        return tu::reproduce(name, table, settings, how, dir, tu);
     }
     let start = std::time::Instant::now();
-    let results = crate::experiment::pool(threads)?.install(|| run::run(name, table))?;
+    let results = crate::experiment::pool(how.threads)?.install(|| run::run(name, table))?;
     let record = ExperimentRecord::new(
         (name, table.experiment().kind()),
         table,
-        profile,
-        threads,
+        how,
         start.elapsed().as_secs_f64(),
         results.iter().map(|r| r.seconds).sum(),
     );

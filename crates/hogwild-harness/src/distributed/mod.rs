@@ -465,15 +465,14 @@ pub fn config_hash(table: &DistributedTable) -> String {
 pub fn reproduce(
     name: &str,
     table: &DistributedTable,
-    profile: &str,
-    threads: usize,
+    how: crate::experiment::Invocation<'_>,
     dir: &Path,
 ) -> anyhow::Result<()> {
     let start = std::time::Instant::now();
     let experiment = table
         .experiment()
         .map_err(|e| anyhow::anyhow!("distributed.{name}: {e}"))?;
-    let written = crate::experiment::pool(threads)?.install(|| match experiment {
+    let written = crate::experiment::pool(how.threads)?.install(|| match experiment {
         Experiment::Regression(settings) => regression::write(table, settings),
         Experiment::Power(settings) => power::write(table, settings),
         Experiment::Scheduling(settings) => scheduling::write(table, settings),
@@ -482,8 +481,7 @@ pub fn reproduce(
     let record = crate::experiment::ExperimentRecord::new(
         (name, table.experiment_name()),
         table,
-        profile,
-        threads,
+        how,
         start.elapsed().as_secs_f64(),
         written.run_seconds,
     );

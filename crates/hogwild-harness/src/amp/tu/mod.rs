@@ -60,8 +60,7 @@ pub fn reproduce(
     name: &str,
     table: &AmpTable,
     settings: &config::TuSettings,
-    profile: &str,
-    threads: usize,
+    how: crate::experiment::Invocation<'_>,
     dir: &Path,
     inputs: TuInputs<'_>,
 ) -> anyhow::Result<()> {
@@ -70,7 +69,7 @@ pub fn reproduce(
     let keyed = run::keyed(name, table, settings, inputs.data);
     let jobs: Vec<run::TuJob> = keyed.iter().map(|k| k.job).collect();
     let computed = std::sync::atomic::AtomicUsize::new(0);
-    let outcomes = crate::experiment::pool(threads)?.install(|| {
+    let outcomes = crate::experiment::pool(how.threads)?.install(|| {
         run::run(
             name,
             table,
@@ -119,8 +118,7 @@ pub fn reproduce(
         record: ExperimentRecord::new(
             (name, table.experiment().kind()),
             table,
-            profile,
-            threads,
+            how,
             start.elapsed().as_secs_f64(),
             outcomes.iter().map(|o| o.seconds).sum(),
         ),
