@@ -308,6 +308,22 @@ impl AmpTable {
             .expect("checked: Tables 2 and 3 give loss_every")
     }
 
+    /// Full-batch Adam at the table's rate for its epochs, with `lr_schedule`, no weight
+    /// decay or clipping: every AMP table's optimiser.
+    pub fn optimiser(
+        &self,
+        lr_schedule: hogwild_models::LrSchedule,
+    ) -> hogwild_models::TrainConfig {
+        hogwild_models::TrainConfig {
+            epochs: self.epochs,
+            batch_graphs: None,
+            lr: self.lr,
+            weight_decay: 0.0,
+            grad_clip: 0.0,
+            lr_schedule,
+        }
+    }
+
     /// The column labels (benchmark names, or `n = SIZE`).
     pub fn columns(&self) -> Vec<String> {
         match self.experiment() {

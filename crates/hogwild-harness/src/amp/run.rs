@@ -211,14 +211,7 @@ pub(crate) fn train_epochs<M>(
 
 /// Tables 2 and 3's optimiser: Adam at the table's constant rate, one step per epoch.
 fn constant_rate(table: &AmpTable) -> TrainConfig {
-    TrainConfig {
-        epochs: table.epochs,
-        batch_graphs: None,
-        lr: table.lr,
-        weight_decay: 0.0,
-        grad_clip: 0.0,
-        lr_schedule: LrSchedule::Constant,
-    }
+    table.optimiser(LrSchedule::Constant)
 }
 
 /// Keeps the loss of the first and last epochs and of every `loss_every`-th.
@@ -353,14 +346,7 @@ fn gin_run(
         layers: e.gin_layers,
         aggregation,
         eps: 0.0,
-        train: TrainConfig {
-            epochs: table.epochs,
-            batch_graphs: None,
-            lr: table.lr,
-            weight_decay: 0.0,
-            grad_clip: 0.0,
-            lr_schedule: LrSchedule::Constant,
-        },
+        train: constant_rate(table),
     };
     let mut model = Gin::new(
         &config,

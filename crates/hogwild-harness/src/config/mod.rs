@@ -363,41 +363,34 @@ impl Config {
     fn resolve_models(&mut self) -> Result<(), ConfigError> {
         self.models = ModelsConfig::from_table(&self.models_written)
             .map_err(|e| self.invalid(e.under("models"), &[]))?;
-        for (name, t) in &self.tables {
-            if t.model_settings.is_empty() {
-                continue;
-            }
+        // GNN tables and AMP's Table 4 (an AMP table's name is no GNN table's).
+        let given: Vec<(&str, &String, &toml::Table)> = self
+            .tables
+            .iter()
+            .map(|(name, t)| ("tables", name, &t.model_settings))
+            .chain(
+                self.amp
+                    .iter()
+                    .map(|(name, t)| ("amp", name, &t.model_settings)),
+            )
+            .filter(|(_, _, settings)| !settings.is_empty())
+            .collect();
+        let mut resolved = Vec::with_capacity(given.len());
+        for (section, name, settings) in given {
             let mut doc = self.models_written.clone();
-            profiles::merge(&mut doc, &t.model_settings);
+            profiles::merge(&mut doc, settings);
             let models = ModelsConfig::from_table(&doc).map_err(|e| {
                 let own = Key::new()
-                    .name("tables")
+                    .name(section)
                     .name(name.as_str())
                     .name("model_settings")
                     .join(&e.key);
                 let base = Key::from("models").join(&e.key);
                 self.invalid(InvalidSetting { key: own, ..e }, &[base])
             })?;
-            self.table_models.insert(name.clone(), models);
+            resolved.push((name.clone(), models));
         }
-        // Table 4's baselines, the same way (an AMP table's name is no GNN table's).
-        for (name, t) in &self.amp {
-            if t.model_settings.is_empty() {
-                continue;
-            }
-            let mut doc = self.models_written.clone();
-            profiles::merge(&mut doc, &t.model_settings);
-            let models = ModelsConfig::from_table(&doc).map_err(|e| {
-                let own = Key::new()
-                    .name("amp")
-                    .name(name.as_str())
-                    .name("model_settings")
-                    .join(&e.key);
-                let base = Key::from("models").join(&e.key);
-                self.invalid(InvalidSetting { key: own, ..e }, &[base])
-            })?;
-            self.table_models.insert(name.clone(), models);
-        }
+        self.table_models.extend(resolved);
         Ok(())
     }
 

@@ -118,16 +118,9 @@ pub fn jobs(table: &AmpTable, tu: &TuSettings) -> Vec<TuJob> {
 /// The optimiser of every job: full batch, Adam at the table's rate, halved every
 /// `halve_every` epochs, no weight decay or clipping (code).
 pub fn optimiser(table: &AmpTable, tu: &TuSettings) -> TrainConfig {
-    TrainConfig {
-        epochs: table.epochs,
-        batch_graphs: None,
-        lr: table.lr,
-        weight_decay: 0.0,
-        grad_clip: 0.0,
-        lr_schedule: LrSchedule::Halving {
-            every: tu.halve_every,
-        },
-    }
+    table.optimiser(LrSchedule::Halving {
+        every: tu.halve_every,
+    })
 }
 
 /// The settings of baseline `row` at width `hidden`: its `[models.NAME]` section with
