@@ -187,6 +187,10 @@ pub enum DatasetSpec {
         length: usize,
         /// Number of classes (one chain per class).
         classes: usize,
+        /// With it, one chain per class of every length from `min_length` to `length`
+        /// ([`chains::generate_lengths`]): many graphs, for cross-validation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min_length: Option<usize>,
     },
     /// COUNT (paper §6.2): chains of sizes `1..=max_nodes`; target = size.
     Count {
@@ -302,7 +306,11 @@ impl DatasetSpec {
     /// building anything.
     pub fn check(&self) -> Result<(), InvalidSetting> {
         match *self {
-            DatasetSpec::Chains { length, classes } => chains::check(length, classes),
+            DatasetSpec::Chains {
+                length,
+                classes,
+                min_length,
+            } => chains::check(length, classes, min_length),
             DatasetSpec::Count { max_nodes, graphs } => counting::check_count(max_nodes, graphs),
             DatasetSpec::Sum { graphs, nodes, .. } => counting::check_sum(graphs, nodes),
             DatasetSpec::Lattice { nodes, graphs, .. } => localisation::check(nodes, graphs, None),
@@ -324,7 +332,11 @@ impl DatasetSpec {
     /// a dataset read from files (whose reader checks its allocations as it reads).
     pub fn size_bound(&self) -> Option<DatasetSize> {
         Some(match *self {
-            DatasetSpec::Chains { length, classes } => chains::size(length, classes),
+            DatasetSpec::Chains {
+                length,
+                classes,
+                min_length,
+            } => chains::size(length, classes, min_length),
             DatasetSpec::Count { max_nodes, graphs } => counting::count_size(max_nodes, graphs),
             DatasetSpec::Sum { graphs, nodes, .. } => counting::sum_size(graphs, nodes),
             DatasetSpec::Lattice { nodes, graphs, .. } => localisation::size(nodes, graphs, None),
@@ -350,9 +362,9 @@ impl DatasetSpec {
                 .expect("one pair at least")
         };
         match *self {
-            DatasetSpec::Chains { length, classes } => {
-                largest(&[("length", length), ("classes", classes)])
-            }
+            DatasetSpec::Chains {
+                length, classes, ..
+            } => largest(&[("length", length), ("classes", classes)]),
             DatasetSpec::Count { max_nodes, graphs } => {
                 largest(&[("max_nodes", max_nodes), ("graphs", graphs.unwrap_or(0))])
             }
@@ -375,7 +387,11 @@ impl DatasetSpec {
             budget.check(key, value, size.memory(), "the dataset")?;
         }
         match *self {
-            DatasetSpec::Chains { length, classes } => chains::generate(length, classes),
+            DatasetSpec::Chains {
+                length,
+                classes,
+                min_length,
+            } => chains::generate_lengths(min_length.unwrap_or(length), length, classes),
             DatasetSpec::Count { max_nodes, graphs } => counting::count(max_nodes, graphs),
             DatasetSpec::Sum {
                 graphs,
