@@ -95,6 +95,9 @@ pub struct RunKey {
     /// k of k-fold cross-validation (absent: train and evaluate on every graph).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub folds: Option<usize>,
+    /// At most this many graphs of the held-out fold evaluated (absent: all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_graphs: Option<usize>,
     /// Asynchronous orderings of this model.
     pub orderings: usize,
     /// The asynchrony model, with the column's changes applied.
@@ -113,7 +116,7 @@ impl RunKey {
         dataset: &str,
     ) -> anyhow::Result<RunKey> {
         let column = &table.columns[spec.column];
-        let models = toml::Value::try_from(config.models_for(&spec.table))?;
+        let models = toml::Value::try_from(config.models_for_column(&spec.table, spec.column))?;
         let model = models
             .get(&spec.model)
             .with_context(|| format!("no settings for model {:?}", spec.model))?
@@ -126,6 +129,7 @@ impl RunKey {
             featureless: column.featureless.contains(&spec.model),
             metric: table.metric_of(spec.column),
             folds: table.folds,
+            test_graphs: table.test_graphs,
             orderings: table.orderings_of(&spec.model),
             async_: column.async_.apply(&config.async_),
             model,
@@ -348,6 +352,7 @@ mod tests {
             featureless: false,
             metric: Metric::RelativeRmse,
             folds: Some(10),
+            test_graphs: None,
             orderings: 1,
             async_: toml::from_str(
                 "schedule = \"random-sweeps\"\nstaleness_bound = 20\ndelay = \"uniform\"\n\

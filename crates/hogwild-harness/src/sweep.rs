@@ -167,10 +167,7 @@ pub struct RunResult {
 
 /// The runs of `table`, in (column, model, seed, fold) order.
 pub fn plan(name: &str, table: &TableConfig) -> Vec<RunSpec> {
-    let folds: Vec<Option<usize>> = match table.folds {
-        Some(k) => (0..k).map(Some).collect(),
-        None => vec![None],
-    };
+    let folds = table.held_out_folds();
     let mut runs = vec![];
     for column in 0..table.columns.len() {
         for model in &table.models {
@@ -260,6 +257,34 @@ impl TargetScale {
     }
 }
 
+/// A run's training and evaluated graphs: all of them (no cross-validation), or every fold
+/// but the held-out `fold` and that fold's graphs, the first `test_graphs` of them if the
+/// table limits them (the rest of the fold is not trained on either).
+fn split<'a>(
+    table: &TableConfig,
+    fold: Option<usize>,
+    dataset: &'a Dataset,
+) -> (Vec<&'a Sample>, Vec<&'a Sample>) {
+    match (table.folds, fold) {
+        (Some(k), Some(f)) => {
+            let fold_of = folds(&dataset.identity, dataset.samples.len(), k);
+            let (test, train): (Vec<_>, Vec<_>) = dataset
+                .samples
+                .iter()
+                .enumerate()
+                .partition(|(g, _)| fold_of[*g] == f);
+            let strip = |v: Vec<(usize, _)>| v.into_iter().map(|(_, s)| s).collect::<Vec<_>>();
+            let mut test = strip(test);
+            test.truncate(table.test_graphs.unwrap_or(usize::MAX));
+            (strip(train), test)
+        }
+        _ => (
+            dataset.samples.iter().collect(),
+            dataset.samples.iter().collect(),
+        ),
+    }
+}
+
 /// Executes one run on `dataset`, its column's dataset as the plan built it.
 pub fn execute(
     config: &Config,
@@ -270,7 +295,7 @@ pub fn execute(
     let start = Instant::now();
     let label = spec.label();
     let column = &table.columns[spec.column];
-    let models = config.models_for(&spec.table);
+    let models = config.models_for_column(&spec.table, spec.column);
     let async_cfg = column.async_.apply(&config.async_);
     let featureless;
     let dataset = if column.featureless.contains(&spec.model) {
@@ -283,23 +308,7 @@ pub fn execute(
     } else {
         dataset
     };
-    // Training and evaluated graphs: all of them, or all folds but one and that fold.
-    let (train_set, test_set): (Vec<_>, Vec<_>) = match (table.folds, spec.fold) {
-        (Some(k), Some(f)) => {
-            let fold = folds(&dataset.identity, dataset.samples.len(), k);
-            let (test, train): (Vec<_>, Vec<_>) = dataset
-                .samples
-                .iter()
-                .enumerate()
-                .partition(|(g, _)| fold[*g] == f);
-            let strip = |v: Vec<(usize, _)>| v.into_iter().map(|(_, s)| s).collect::<Vec<_>>();
-            (strip(train), strip(test))
-        }
-        _ => (
-            dataset.samples.iter().collect(),
-            dataset.samples.iter().collect(),
-        ),
-    };
+    let (train_set, test_set) = split(table, spec.fold, dataset);
     let scale = TargetScale::fit(&train_set);
     let scaled: Vec<Sample> = train_set.iter().map(|s| scale.apply(s)).collect();
     let dims = hogwild_models::Dims {
@@ -394,7 +403,7 @@ pub fn execute(
 /// the run's dataset.
 fn cost(config: &Config, spec: &RunSpec, nodes: usize) -> f64 {
     let nodes = nodes as f64;
-    let models = config.models_for(&spec.table);
+    let models = config.models_for_column(&spec.table, spec.column);
     let per_epoch = hogwild_models::registry::kind(&spec.model).map_or(1.0, |k| k.cost);
     let epochs = models.train_config(&spec.model).map_or(1, |t| t.epochs) as f64;
     nodes * nodes.sqrt() * per_epoch * epochs
@@ -578,6 +587,47 @@ mod tests {
     use super::*;
     use hogwild_graph::Graph;
     use ndarray::array;
+
+    #[test]
+    fn a_held_out_fold_is_evaluated_on_its_first_test_graphs_and_never_trained_on() {
+        let dataset = hogwild_datasets::chains::generate_lengths(2, 9, 2).unwrap();
+        let mut table: TableConfig = toml::from_str(
+            r#"
+title = "t"
+metric = "accuracy"
+seeds = [0]
+orderings = 1
+models = ["gcn"]
+std_ddof = 0
+folds = 4
+test_folds = [2]
+"#,
+        )
+        .unwrap();
+        let fold_of = folds(&dataset.identity, dataset.samples.len(), 4);
+        let in_fold: Vec<usize> = (0..16).filter(|&g| fold_of[g] == 2).collect();
+        let index = |s: &Sample| {
+            dataset
+                .samples
+                .iter()
+                .position(|t| std::ptr::eq(t, s))
+                .unwrap()
+        };
+        let (train, test) = split(&table, Some(2), &dataset);
+        assert_eq!(test.iter().map(|s| index(s)).collect::<Vec<_>>(), in_fold);
+        assert_eq!(train.len(), 16 - in_fold.len());
+        assert!(train.iter().all(|s| fold_of[index(s)] != 2));
+        table.test_graphs = Some(1);
+        let (train_limited, test) = split(&table, Some(2), &dataset);
+        assert_eq!(
+            test.iter().map(|s| index(s)).collect::<Vec<_>>(),
+            in_fold[..1]
+        );
+        assert_eq!(train_limited.len(), train.len());
+        assert_eq!(table.held_out_folds(), vec![Some(2)]);
+        let (train, test) = split(&table, None, &dataset);
+        assert_eq!((train.len(), test.len()), (16, 16));
+    }
 
     #[test]
     fn classification_error_is_the_complement_of_accuracy() {

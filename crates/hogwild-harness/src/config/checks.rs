@@ -262,6 +262,26 @@ impl Config {
                 let base = Key::new().name("models").name(m.as_str()).join(&e.key);
                 self.invalid(e.under(own).under(&here), &[base])
             })?;
+            for c in (0..t.columns.len()).filter(|&c| !t.columns[c].model_settings.is_empty()) {
+                self.models_for_column(name, c).check(m).map_err(|e| {
+                    let settings = |k: Key| k.name("model_settings").name(m.as_str()).join(&e.key);
+                    let own = settings(here.clone().name("columns").index(c));
+                    let also = [
+                        settings(here.clone()),
+                        Key::new().name("models").name(m.as_str()).join(&e.key),
+                    ];
+                    self.invalid(InvalidSetting { key: own, ..e }, &also)
+                })?;
+            }
+        }
+        for (c, column) in t.columns.iter().enumerate() {
+            if let Some(m) = column.model_settings.keys().find(|m| !t.models.contains(m)) {
+                return Err(fail(InvalidSetting::new(
+                    Key::from("columns").index(c).name("model_settings"),
+                    format!("{m:?}"),
+                    format!("not one of this table's models ({})", t.models.join(", ")),
+                )));
+            }
         }
         for (m, &n) in &t.model_orderings {
             if registry::kind(m).is_none() {
@@ -296,6 +316,49 @@ impl Config {
                 1,
                 "a sample std needs at least two seeds",
             )));
+        }
+        if let Some(chosen) = &t.test_folds {
+            let Some(k) = t.folds else {
+                return Err(fail(InvalidSetting::new(
+                    "test_folds",
+                    format!("{chosen:?}"),
+                    "needs folds (k-fold cross-validation) to choose from",
+                )));
+            };
+            if chosen.is_empty() {
+                return Err(fail(InvalidSetting::new(
+                    "test_folds",
+                    "[]",
+                    "at least one held-out fold is needed (absent: all of them)",
+                )));
+            }
+            if let Some(&f) = chosen.iter().find(|&&f| f >= k) {
+                return Err(fail(InvalidSetting::new(
+                    "test_folds",
+                    f,
+                    format!(
+                        "folds are numbered 0 to {} (folds = {k})",
+                        k.saturating_sub(1)
+                    ),
+                )));
+            }
+            if let Some(f) = repeated(chosen) {
+                return Err(fail(InvalidSetting::new(
+                    "test_folds",
+                    f,
+                    "is listed twice (its runs would be counted twice)",
+                )));
+            }
+        }
+        if let Some(n) = t.test_graphs {
+            if t.folds.is_none() {
+                return Err(fail(InvalidSetting::new(
+                    "test_graphs",
+                    n,
+                    "needs folds: without cross-validation every graph is trained on and evaluated",
+                )));
+            }
+            at_least("test_graphs", n as u64, 1).map_err(fail)?;
         }
         if let Some(k) = t.folds.filter(|&k| k < 2) {
             return Err(fail(InvalidSetting::new(
@@ -337,7 +400,7 @@ impl Config {
                 let base = Key::from("async").join(&e.key);
                 self.invalid(e.under(Key::from("async")).under(&at).under(&here), &[base])
             })?;
-            for (row, &[mean, std]) in &col.paper {
+            for (row, value) in &col.paper {
                 let suffixes = t.row_suffixes();
                 let known = registry::KINDS.iter().any(|k| {
                     suffixes
@@ -350,17 +413,15 @@ impl Config {
                         suffixes.join(" or MODEL-"),
                         registry::names()
                     )
-                } else if !(mean.is_finite() && std.is_finite() && std >= 0.0) {
-                    "the paper's [mean, std] must be finite numbers, std at least 0".into()
+                } else if !matches!(value.as_slice(), [m] if m.is_finite())
+                    && !matches!(value.as_slice(), [m, s] if m.is_finite() && s.is_finite() && *s >= 0.0)
+                {
+                    "the paper's value is [mean, std] or [mean] (std unknown): finite numbers, std at least 0".into()
                 } else {
                     continue;
                 };
                 let k = Key::from("paper").name(row.as_str());
-                return Err(fail_col(InvalidSetting::new(
-                    k,
-                    format!("[{mean}, {std}]"),
-                    why,
-                )));
+                return Err(fail_col(InvalidSetting::new(k, format!("{value:?}"), why)));
             }
             for (row, cell) in &col.reference {
                 let fine =
@@ -461,7 +522,7 @@ impl Config {
             .unwrap_or(0) as u64;
         let col = &t.columns[c];
         let async_cfg = col.async_.apply(&self.async_);
-        let models = self.models_for(name);
+        let models = self.models_for_column(name, c);
         let mut largest_run = Bytes(0);
         for m in &t.models {
             let in_dim = if col.featureless.contains(m) {
@@ -509,11 +570,18 @@ impl Config {
             let (k, also) = match blamed {
                 "model" => {
                     let setting = largest_count(models, m);
-                    let own = here.clone().name("model_settings").name(m.as_str());
-                    let base = Key::new().name("models").name(m.as_str());
+                    let settings = |k: Key| {
+                        k.name("model_settings")
+                            .name(m.as_str())
+                            .name(setting.as_str())
+                    };
+                    let column = here.clone().name("columns").index(c);
                     (
-                        own.name(setting.as_str()),
-                        vec![base.name(setting.as_str())],
+                        settings(column),
+                        vec![
+                            settings(here.clone()),
+                            Key::from("models").name(m.as_str()).name(setting.as_str()),
+                        ],
                     )
                 }
                 "simulator" => (

@@ -102,6 +102,10 @@ pub struct Config {
     /// `[models]` with each table's `model_settings` applied, by table (filled at load).
     #[serde(skip)]
     table_models: BTreeMap<String, ModelsConfig>,
+    /// `[models]` with a table's and then one of its columns' `model_settings` applied, by
+    /// table and column index, for the columns that have their own (filled at load).
+    #[serde(skip)]
+    column_models: BTreeMap<(String, usize), ModelsConfig>,
     /// The file, to name it and locate the keys of later errors.
     #[serde(skip)]
     path: PathBuf,
@@ -114,6 +118,9 @@ pub struct Config {
     /// The `--set` overrides applied.
     #[serde(skip)]
     overrides: Overrides,
+    /// The tables written `like` another, to name an inherited setting where it is written.
+    #[serde(skip)]
+    likes: BTreeMap<String, profiles::Like>,
 }
 
 /// Settings given on the command line (`--set KEY=VALUE`), applied over the file and its
@@ -239,13 +246,33 @@ impl Config {
             path: path.into(),
             message: locate::with_suggestion(e.to_string().trim_end()),
         };
-        // The file alone must fit the schema (so its errors carry the parser's line).
-        let base: Config = toml::from_str(text).map_err(schema)?;
+        // Where a table is `like` another, the file is read as the tables it resolves to,
+        // the errors located by key; otherwise the file alone must fit the schema (so its
+        // errors carry the parser's line).
+        let written: toml::Table = toml::from_str(text).map_err(schema)?;
+        let located = |(key, value, why): (Key, String, String)| {
+            let (key, at) = locate::locate(text, DEFAULT_PROFILE, &[key]);
+            ConfigError::Invalid {
+                path: path.into(),
+                line: at.map(|a| a.line),
+                origin: None,
+                setting: Box::new(InvalidSetting::new(key, value, why)),
+            }
+        };
+        let likes = profiles::likes(&written);
+        let base: Config = if !likes.is_empty() {
+            let mut doc = written.clone();
+            profiles::resolve_likes(&mut doc).map_err(located)?;
+            profiles::deserialize(doc).map_err(|e| located((e.key, String::new(), e.message)))?
+        } else {
+            toml::from_str(text).map_err(schema)?
+        };
         let mut config = base.clone();
         config.path = path.to_path_buf();
         config.text = text.to_string();
         config.profile = profile.to_string();
         config.overrides = overrides.clone();
+        config.likes = likes;
         if profile != DEFAULT_PROFILE || !overrides.is_empty() {
             let mut doc: toml::Table = toml::from_str(text).map_err(schema)?;
             if profile != DEFAULT_PROFILE {
@@ -278,6 +305,9 @@ impl Config {
                     setting: Box::new(InvalidSetting::new(key.clone(), "", why)),
                 })?;
             }
+            profiles::resolve_likes(&mut doc).map_err(|(key, value, why)| {
+                config.invalid(InvalidSetting::new(key, value, why), &[])
+            })?;
             let merged = profiles::deserialize::<Config>(doc)
                 .map_err(|e| config.invalid(InvalidSetting::new(e.key, "", e.message), &[]))?;
             config = Config {
@@ -285,6 +315,7 @@ impl Config {
                 text: config.text,
                 profile: config.profile,
                 overrides: config.overrides,
+                likes: config.likes,
                 ..merged
             };
         }
@@ -326,8 +357,18 @@ impl Config {
             why: locate::with_suggestion(&setting.why),
             ..setting
         };
+        // A setting a table inherits (`like`) is named where it is written.
+        let written_at = |key: &Key| {
+            self.likes
+                .iter()
+                .fold(key.clone(), |k, (name, like)| like.written_at(name, &k))
+        };
+        let setting = InvalidSetting {
+            key: written_at(&setting.key),
+            ..setting
+        };
         let mut candidates = vec![setting.key.clone()];
-        candidates.extend(also.iter().cloned());
+        candidates.extend(also.iter().map(written_at));
         if let Some(given) = self.overrides.origin(&candidates) {
             return ConfigError::Invalid {
                 path: self.path.clone(),
@@ -356,6 +397,14 @@ impl Config {
     /// `[models]` with its `model_settings`.
     pub fn models_for(&self, table: &str) -> &ModelsConfig {
         self.table_models.get(table).unwrap_or(&self.models)
+    }
+
+    /// The model settings column `column` of GNN table `table` runs with: `[models]` with
+    /// the table's `model_settings`, then the column's.
+    pub fn models_for_column(&self, table: &str, column: usize) -> &ModelsConfig {
+        self.column_models
+            .get(&(table.to_string(), column))
+            .unwrap_or_else(|| self.models_for(table))
     }
 
     /// Reads `[models]` with the registry, and every table's `[models]` with its
@@ -391,6 +440,34 @@ impl Config {
             resolved.push((name.clone(), models));
         }
         self.table_models.extend(resolved);
+        // Columns with their own settings, over their table's.
+        let mut resolved = vec![];
+        for (name, t) in &self.tables {
+            for (c, column) in t.columns.iter().enumerate() {
+                if column.model_settings.is_empty() {
+                    continue;
+                }
+                let mut doc = self.models_written.clone();
+                profiles::merge(&mut doc, &t.model_settings);
+                profiles::merge(&mut doc, &column.model_settings);
+                let models = ModelsConfig::from_table(&doc).map_err(|e| {
+                    let table = Key::new().name("tables").name(name.as_str());
+                    let own = table
+                        .clone()
+                        .name("columns")
+                        .index(c)
+                        .name("model_settings")
+                        .join(&e.key);
+                    let also = [
+                        table.name("model_settings").join(&e.key),
+                        Key::from("models").join(&e.key),
+                    ];
+                    self.invalid(InvalidSetting { key: own, ..e }, &also)
+                })?;
+                resolved.push(((name.clone(), c), models));
+            }
+        }
+        self.column_models.extend(resolved);
         Ok(())
     }
 

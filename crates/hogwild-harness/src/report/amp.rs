@@ -27,7 +27,7 @@ fn cell(table: &AmpTable, results: &[RunOutcome], row: &str, c: usize) -> Cell {
     let paper = table
         .paper
         .get(row)
-        .and_then(|cells| <[f64; 2]>::try_from(cells[c].as_slice()).ok());
+        .and_then(|cells| super::Published::from_slice(&cells[c]).filter(|p| p.std.is_some()));
     Cell {
         mean,
         std,
@@ -111,9 +111,9 @@ fn tables(table: &AmpTable, results: &[RunOutcome]) -> (String, Frame) {
             // ours only: shown in the table, not listed beside the paper.
             let compared = table.paper.contains_key(model.key());
             let (p, delta, v_text) = match (cell.paper, v) {
-                (Some([pm, ps]), Some(v)) => (
-                    format!("{pm} ± {ps}"),
-                    format!("{:+.1}", cell.mean - pm),
+                (Some(p), Some(v)) => (
+                    p.text(None),
+                    format!("{:+.1}", cell.mean - p.mean),
                     v.as_str(),
                 ),
                 _ => ("—".into(), "—".into(), "not in the paper"),
@@ -133,8 +133,8 @@ fn tables(table: &AmpTable, results: &[RunOutcome]) -> (String, Frame) {
             mean.push(Some(cell.mean));
             std.push(Some(cell.std));
             n.push(Some(cell.n as u64));
-            paper_mean.push(cell.paper.map(|p| p[0]));
-            paper_std.push(cell.paper.map(|p| p[1]));
+            paper_mean.push(cell.paper.map(|p| p.mean));
+            paper_std.push(cell.paper.and_then(|p| p.std));
             verdict.push(v.map(|v| v.as_str().to_string()));
         }
         md.push('\n');

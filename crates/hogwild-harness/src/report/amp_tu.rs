@@ -148,10 +148,9 @@ fn markdown(
                 continue;
             };
             // Both statistics of a row beside the paper's (its statistic's) cells.
-            let paper = table
-                .paper
-                .get(row.key())
-                .and_then(|cells| <[f64; 2]>::try_from(cells[c].as_slice()).ok());
+            let paper = table.paper.get(row.key()).and_then(|cells| {
+                super::Published::from_slice(&cells[c]).filter(|p| p.std.is_some())
+            });
             let cell = Cell {
                 mean: ch.mean,
                 std: ch.std,
@@ -161,13 +160,14 @@ fn markdown(
             };
             write!(md, " {} |", fmt(ch.mean, ch.std)).unwrap();
             let verdict = cell.verdict_at(PAPER_DECIMALS);
-            if let (Some([pm, ps]), Some(v)) = (paper, verdict) {
+            if let (Some(p), Some(v)) = (paper, verdict) {
                 writeln!(
                     beside,
-                    "| {display} | {} | {} | {pm} ± {ps} | {:+.1} | {} |",
+                    "| {display} | {} | {} | {} | {:+.1} | {} |",
                     markdown_cell(label),
                     fmt(ch.mean, ch.std),
-                    ch.mean - pm,
+                    p.text(None),
+                    ch.mean - p.mean,
                     v.as_str()
                 )
                 .unwrap();
@@ -288,8 +288,8 @@ impl TidyCells {
         self.mean.push(Some(cell.mean));
         self.std.push(Some(cell.std));
         self.n.push(Some(cell.n as u64));
-        self.paper_mean.push(cell.paper.map(|p| p[0]));
-        self.paper_std.push(cell.paper.map(|p| p[1]));
+        self.paper_mean.push(cell.paper.map(|p| p.mean));
+        self.paper_std.push(cell.paper.and_then(|p| p.std));
         self.verdict.push(verdict.map(String::from));
         self.read_at.push(Some(at_text(at)));
     }

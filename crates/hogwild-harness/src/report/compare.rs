@@ -37,7 +37,7 @@ pub fn compare(out: &Path, tables: &[String]) -> anyhow::Result<(String, usize)>
         for cell in cells {
             let ours = fmt_cell(cell.mean, cell.std);
             let (paper, delta) = match cell.paper {
-                Some([m, sd]) => (fmt_cell(m, sd), format!("{:+.1}", cell.mean - m)),
+                Some(p) => (p.text(Some(1)), format!("{:+.1}", cell.mean - p.mean)),
                 None => ("—".into(), "—".into()),
             };
             let v = cell.verdict.unwrap_or_else(|| "not in the paper".into());
@@ -69,7 +69,7 @@ pub struct WrittenCell {
     /// Standard deviation.
     pub std: f64,
     /// The paper's `[mean, std]`, when it has the cell.
-    pub paper: Option<[f64; 2]>,
+    pub paper: Option<super::Published>,
     /// The verdict, when the paper has the cell.
     pub verdict: Option<String>,
 }
@@ -104,7 +104,7 @@ pub fn read_cells(path: &Path) -> anyhow::Result<Vec<WrittenCell>> {
             column: column[i].clone().unwrap_or_default(),
             mean: mean[i].unwrap_or(f64::NAN),
             std: std[i].unwrap_or(f64::NAN),
-            paper: pm[i].zip(ps[i]).map(|(m, s)| [m, s]),
+            paper: pm[i].map(|mean| super::Published { mean, std: ps[i] }),
             verdict: verdict[i].clone(),
         })
         .collect())

@@ -27,8 +27,8 @@ impl TableReport {
                 mean.push(cell.mean);
                 std.push(cell.std);
                 n.push(cell.n as u32);
-                pm.push(cell.paper.map(|p| p[0]));
-                ps.push(cell.paper.map(|p| p[1]));
+                pm.push(cell.paper.map(|p| p.mean));
+                ps.push(cell.paper.and_then(|p| p.std));
                 verdict.push(cell.verdict().map(|v| v.as_str().to_string()));
             }
         }

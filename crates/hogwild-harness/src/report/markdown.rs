@@ -36,14 +36,33 @@ impl TableReport {
             n => format!("{n} seeds"),
         };
         let over = match c.folds {
-            Some(k) => format!(
-                "{seeds} × {k} folds (train on {}, evaluate on the held-out fold)",
-                if k == 2 {
+            Some(k) => {
+                let held_out = match &c.test_folds {
+                    Some(chosen) if chosen.len() == 1 => {
+                        format!("held-out fold {} of {k}", chosen[0])
+                    }
+                    Some(chosen) => format!(
+                        "held-out folds {} of {k}",
+                        chosen
+                            .iter()
+                            .map(usize::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    None => format!("{k} folds"),
+                };
+                let evaluated = match c.test_graphs {
+                    Some(1) => "the first graph of the held-out fold".to_string(),
+                    Some(n) => format!("the first {n} graphs of the held-out fold"),
+                    None => "the held-out fold".to_string(),
+                };
+                let trained = if k == 2 {
                     "the other".to_string()
                 } else {
                     format!("the other {}", k - 1)
-                }
-            ),
+                };
+                format!("{seeds} × {held_out} (train on {trained}, evaluate on {evaluated})")
+            }
             None => seeds,
         };
         write!(
@@ -102,9 +121,9 @@ impl TableReport {
         for ((_, display), row) in self.rows.iter().zip(&self.cells) {
             for (col, cell) in c.columns.iter().zip(row) {
                 let (paper, delta, verdict) = match (cell.paper, cell.verdict()) {
-                    (Some([pm, ps]), Some(v)) => (
-                        fmt_cell(pm, ps),
-                        format!("{:+.1}", cell.mean - pm),
+                    (Some(p), Some(v)) => (
+                        p.text(Some(1)),
+                        format!("{:+.1}", cell.mean - p.mean),
                         v.as_str(),
                     ),
                     _ => ("—".into(), "—".into(), "not in the paper"),

@@ -49,10 +49,45 @@ pub struct Cell {
     pub std: f64,
     /// Number of values.
     pub n: usize,
-    /// The paper's `[mean, std]`, if it reports this cell.
-    pub paper: Option<[f64; 2]>,
+    /// The paper's value, if it reports this cell.
+    pub paper: Option<Published>,
     /// Whether a larger value is better (the column's metric; never for degradation).
     pub higher_is_better: bool,
+}
+
+/// A paper's value of a cell: its mean, and its std where it is known.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Published {
+    /// The paper's mean.
+    pub mean: f64,
+    /// The paper's std (`None`: it printed none, or none was recovered).
+    pub std: Option<f64>,
+}
+
+impl Published {
+    /// From a config's `[mean, std]` or `[mean]` (`None` for any other length).
+    pub fn from_slice(value: &[f64]) -> Option<Published> {
+        match *value {
+            [mean] => Some(Published { mean, std: None }),
+            [mean, std] => Some(Published {
+                mean,
+                std: Some(std),
+            }),
+            _ => None,
+        }
+    }
+
+    /// `mean ± std`, or the mean alone, each with `decimals` decimals (`None`: as written).
+    pub fn text(&self, decimals: Option<usize>) -> String {
+        let number = |x: f64| match decimals {
+            Some(d) => format!("{:.d$}", if d == 1 { one_decimal(x) } else { x }),
+            None => format!("{x}"),
+        };
+        match self.std {
+            Some(s) => format!("{} ± {}", number(self.mean), number(s)),
+            None => number(self.mean),
+        }
+    }
 }
 
 /// How a cell compares with the paper.
@@ -87,7 +122,8 @@ impl Cell {
     /// decimals: within when our mean, rounded so, is within the paper's std or half its
     /// last printed digit.
     pub fn verdict_at(&self, decimals: i32) -> Option<Verdict> {
-        let [pm, ps] = self.paper?;
+        let Published { mean: pm, std } = self.paper?;
+        let ps = std.unwrap_or(0.0);
         let d = self.mean - pm;
         let scale = 10f64.powi(decimals);
         let d_printed = (self.mean * scale).round() / scale - pm;
@@ -171,7 +207,10 @@ pub fn aggregate(name: &str, config: &TableConfig, results: &[&RunResult]) -> Ta
                         mean,
                         std,
                         n: values.len(),
-                        paper: config.columns[c].paper.get(&key).copied(),
+                        paper: config.columns[c]
+                            .paper
+                            .get(&key)
+                            .and_then(|v| Published::from_slice(v)),
                         higher_is_better: config.metric_of(c).higher_is_better(),
                     }
                 })
@@ -192,7 +231,10 @@ pub fn aggregate(name: &str, config: &TableConfig, results: &[&RunResult]) -> Ta
                         mean,
                         std,
                         n: values.len(),
-                        paper: config.columns[c].paper.get(&key).copied(),
+                        paper: config.columns[c]
+                            .paper
+                            .get(&key)
+                            .and_then(|v| Published::from_slice(v)),
                         higher_is_better: false,
                     }
                 })
@@ -244,7 +286,17 @@ pub fn aggregate(name: &str, config: &TableConfig, results: &[&RunResult]) -> Ta
 /// for `model` on column `c` ([`TableConfig::degradation`]), in run and ordering order. A run
 /// whose synchronous value is 0 has no relative change and gives none.
 fn degradations(metric: Metric, model: &str, c: usize, results: &[&RunResult]) -> Vec<f64> {
-    let worse = if metric.higher_is_better() { -1.0 } else { 1.0 };
+    // Classification degrades as an accuracy drop (the ICLR version's statistic), also in a
+    // column that shows % error.
+    let scored = |v: f64| {
+        if metric == Metric::Error {
+            100.0 - v
+        } else {
+            v
+        }
+    };
+    let higher_is_better = metric.higher_is_better() || metric == Metric::Error;
+    let worse = if higher_is_better { -1.0 } else { 1.0 };
     let mut values = vec![];
     for r in results
         .iter()
@@ -256,6 +308,7 @@ fn degradations(metric: Metric, model: &str, c: usize, results: &[&RunResult]) -
             .find(|e| e.mode == Mode::Sync)
             .expect("sync first")
             .value;
+        let sync = scored(sync);
         if sync == 0.0 {
             continue;
         }
@@ -264,7 +317,7 @@ fn degradations(metric: Metric, model: &str, c: usize, results: &[&RunResult]) -
                 .iter()
                 .filter(|e| e.mode == Mode::Async)
                 // `+ 0.0`: no change is 0, not −0 (as table.csv would write it).
-                .map(|e| worse * 100.0 * (e.value - sync) / sync.abs() + 0.0),
+                .map(|e| worse * 100.0 * (scored(e.value) - sync) / sync.abs() + 0.0),
         );
     }
     values
@@ -325,7 +378,7 @@ mod tests {
                 mean,
                 std: 0.0,
                 n: 1,
-                paper: Some(paper),
+                paper: Published::from_slice(&paper),
                 higher_is_better: true,
             };
             assert_eq!(cell.verdict(), Some(want), "{mean} vs {paper:?}");
@@ -434,6 +487,10 @@ mod aggregation_tests {
         rmse.label = "rmse".into();
         rmse.metric = Some(Metric::RelativeRmse);
         config.columns.push(rmse);
+        let mut error = config.columns[0].clone();
+        error.label = "error".into();
+        error.metric = Some(Metric::Error);
+        config.columns.push(error);
         let in_column = |column, seed, sync, orderings: &[f64]| {
             let mut r = run(seed, sync, orderings);
             r.spec.column = column;
@@ -446,6 +503,8 @@ mod aggregation_tests {
             // Relative RMSE 10 → 15 is 50 % worse; a zero sync value gives no change.
             in_column(1, 0, 10.0, &[15.0, 10.0]),
             in_column(1, 1, 0.0, &[3.0, 0.0]),
+            // % error 0 → 50 is accuracy 100 → 50, a 50 % drop (an error of 0 still counts).
+            in_column(2, 0, 0.0, &[50.0]),
         ];
         let report = aggregate("t", &config, &runs.iter().collect::<Vec<_>>());
         let keys: Vec<&str> = report.rows.iter().map(|(k, _)| k.as_str()).collect();
@@ -455,15 +514,22 @@ mod aggregation_tests {
         assert_eq!((accuracy.mean, accuracy.n), (0.0, 4));
         assert!((accuracy.std - 200f64.sqrt()).abs() < 1e-12);
         assert_eq!((rmse.mean, rmse.std, rmse.n), (25.0, 25.0, 2));
+        assert_eq!((report.cells[2][2].mean, report.cells[2][2].n), (50.0, 1));
         assert!(!accuracy.higher_is_better && !rmse.higher_is_better);
         assert!(report.cells[0][0].higher_is_better && !report.cells[0][1].higher_is_better);
         // Less degradation than the paper's is better.
         let mut cell = rmse.clone();
-        cell.paper = Some([584.6, 0.0]);
+        cell.paper = Published::from_slice(&[584.6, 0.0]);
         assert_eq!(cell.verdict(), Some(Verdict::Better));
+        // A paper mean without a std: within only when ours rounds to it.
+        cell.paper = Published::from_slice(&[25.0]);
+        assert_eq!(cell.verdict(), Some(Verdict::Within));
+        cell.paper = Published::from_slice(&[24.9]);
+        assert_eq!(cell.verdict(), Some(Verdict::Worse));
+        assert_eq!(cell.paper.unwrap().text(Some(1)), "24.9");
         assert!(report
             .table_markdown()
-            .contains("| GCN (degradation, %) | 0.0 ± 14.1 | 25.0 ± 25.0 |"));
+            .contains("| GCN (degradation, %) | 0.0 ± 14.1 | 25.0 ± 25.0 | 50.0 ± 0.0 |"));
     }
 
     #[test]
