@@ -74,7 +74,7 @@ fn identifier(name: &str) -> bool {
 }
 
 /// The first repeated item of `items`, if any.
-fn repeated<T: Ord + Clone>(items: &[T]) -> Option<T> {
+pub(super) fn repeated<T: Ord + Clone>(items: &[T]) -> Option<T> {
     let mut seen = BTreeSet::new();
     items.iter().find(|x| !seen.insert((*x).clone())).cloned()
 }
@@ -317,49 +317,7 @@ impl Config {
                 "a sample std needs at least two seeds",
             )));
         }
-        if let Some(chosen) = &t.test_folds {
-            let Some(k) = t.folds else {
-                return Err(fail(InvalidSetting::new(
-                    "test_folds",
-                    format!("{chosen:?}"),
-                    "needs folds (k-fold cross-validation) to choose from",
-                )));
-            };
-            if chosen.is_empty() {
-                return Err(fail(InvalidSetting::new(
-                    "test_folds",
-                    "[]",
-                    "at least one held-out fold is needed (absent: all of them)",
-                )));
-            }
-            if let Some(&f) = chosen.iter().find(|&&f| f >= k) {
-                return Err(fail(InvalidSetting::new(
-                    "test_folds",
-                    f,
-                    format!(
-                        "folds are numbered 0 to {} (folds = {k})",
-                        k.saturating_sub(1)
-                    ),
-                )));
-            }
-            if let Some(f) = repeated(chosen) {
-                return Err(fail(InvalidSetting::new(
-                    "test_folds",
-                    f,
-                    "is listed twice (its runs would be counted twice)",
-                )));
-            }
-        }
-        if let Some(n) = t.test_graphs {
-            if t.folds.is_none() {
-                return Err(fail(InvalidSetting::new(
-                    "test_graphs",
-                    n,
-                    "needs folds: without cross-validation every graph is trained on and evaluated",
-                )));
-            }
-            at_least("test_graphs", n as u64, 1).map_err(fail)?;
-        }
+        t.check_held_out().map_err(fail)?;
         if let Some(k) = t.folds.filter(|&k| k < 2) {
             return Err(fail(InvalidSetting::new(
                 "folds",

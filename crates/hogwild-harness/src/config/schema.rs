@@ -1,6 +1,7 @@
 //! The shape of a table in `harness.toml`: its columns, metric and sweep settings.
 
 use hogwild_datasets::{DatasetSpec, Task};
+use hogwild_settings::{at_least, InvalidSetting};
 use hogwild_sim::AsyncOverrides;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -173,6 +174,54 @@ impl TableConfig {
             (Some(k), None) => (0..k).map(Some).collect(),
             (None, _) => vec![None],
         }
+    }
+
+    /// Checks `test_folds` and `test_graphs` against `folds` (keys relative to the table).
+    pub fn check_held_out(&self) -> Result<(), InvalidSetting> {
+        if let Some(chosen) = &self.test_folds {
+            let Some(k) = self.folds else {
+                return Err(InvalidSetting::new(
+                    "test_folds",
+                    format!("{chosen:?}"),
+                    "needs folds (k-fold cross-validation) to choose from",
+                ));
+            };
+            if chosen.is_empty() {
+                return Err(InvalidSetting::new(
+                    "test_folds",
+                    "[]",
+                    "at least one held-out fold is needed (absent: all of them)",
+                ));
+            }
+            if let Some(&f) = chosen.iter().find(|&&f| f >= k) {
+                return Err(InvalidSetting::new(
+                    "test_folds",
+                    f,
+                    format!(
+                        "folds are numbered 0 to {} (folds = {k})",
+                        k.saturating_sub(1)
+                    ),
+                ));
+            }
+            if let Some(f) = super::checks::repeated(chosen) {
+                return Err(InvalidSetting::new(
+                    "test_folds",
+                    f,
+                    "is listed twice (its runs would be counted twice)",
+                ));
+            }
+        }
+        if let Some(n) = self.test_graphs {
+            if self.folds.is_none() {
+                return Err(InvalidSetting::new(
+                    "test_graphs",
+                    n,
+                    "needs folds: without cross-validation every graph is trained on and evaluated",
+                ));
+            }
+            at_least("test_graphs", n as u64, 1)?;
+        }
+        Ok(())
     }
 
     /// Asynchronous orderings per trained `model`.
