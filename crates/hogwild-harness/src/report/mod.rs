@@ -77,11 +77,18 @@ impl Published {
         }
     }
 
-    /// `mean ± std`, or the mean alone, each with `decimals` decimals (`None`: as written).
+    /// `mean ± std`, or the mean alone, each with at least `decimals` decimals and as many
+    /// as the value is written with (`0.25` stays `0.25`; `None`: as written).
     pub fn text(&self, decimals: Option<usize>) -> String {
-        let number = |x: f64| match decimals {
-            Some(d) => format!("{:.d$}", if d == 1 { one_decimal(x) } else { x }),
-            None => format!("{x}"),
+        let number = |x: f64| {
+            let written = format!("{x}");
+            match decimals {
+                Some(d) => {
+                    let d = d.max(written.split_once('.').map_or(0, |(_, f)| f.len()));
+                    format!("{:.d$}", if d == 1 { one_decimal(x) } else { x })
+                }
+                None => written,
+            }
         };
         match self.std {
             Some(s) => format!("{} ± {}", number(self.mean), number(s)),
@@ -527,6 +534,10 @@ mod aggregation_tests {
         cell.paper = Published::from_slice(&[24.9]);
         assert_eq!(cell.verdict(), Some(Verdict::Worse));
         assert_eq!(cell.paper.unwrap().text(Some(1)), "24.9");
+        let printed = |v: &[f64]| Published::from_slice(v).unwrap().text(Some(1));
+        assert_eq!(printed(&[0.25, 0.5]), "0.25 ± 0.5");
+        assert_eq!(printed(&[65.0, 0.0]), "65.0 ± 0.0");
+        assert_eq!(printed(&[0.04]), "0.04");
         assert!(report
             .table_markdown()
             .contains("| GCN (degradation, %) | 0.0 ± 14.1 | 25.0 ± 25.0 | 50.0 ± 0.0 |"));
