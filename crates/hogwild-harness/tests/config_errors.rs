@@ -4,33 +4,11 @@ use hogwild_harness::config::{Config, DEFAULT_PROFILE};
 use hogwild_settings::MemoryBudget;
 use std::path::Path;
 
-const HARNESS: &str = include_str!("../../../harness.toml");
+mod common;
+use common::{edited, expect_error, load, HARNESS};
+
 /// The start of Table 3's second column.
 const LATTICE_20: &str = "{ label = \"LATTICE (20)\", async = { max_rounds = 50000, tol = 1e-6 }";
-
-fn load(text: &str) -> Result<Config, String> {
-    Config::parse(text, Path::new("my/harness.toml"), DEFAULT_PROFILE).map_err(|e| e.to_string())
-}
-
-/// The committed config with the first `from` (which must be there) replaced by `to`.
-fn edited(from: &str, to: &str) -> String {
-    assert!(
-        HARNESS.contains(from),
-        "harness.toml no longer contains {from:?}"
-    );
-    HARNESS.replacen(from, to, 1)
-}
-
-fn expect_error(text: &str, needles: &[&str]) {
-    let err = load(text).expect_err("config should be rejected");
-    assert!(
-        err.starts_with("my/harness.toml"),
-        "error does not name the file: {err}"
-    );
-    for n in needles {
-        assert!(err.contains(n), "error lacks {n:?}: {err}");
-    }
-}
 
 #[test]
 fn the_committed_config_and_its_quick_profile_load() {

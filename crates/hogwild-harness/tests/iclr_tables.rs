@@ -3,32 +3,11 @@
 //! test graphs chosen (`test_folds`, `test_graphs`) and paper cells with a mean only; and
 //! their errors, named by file, key, line and value before any run.
 
-use hogwild_harness::config::{Config, DEFAULT_PROFILE};
+use hogwild_harness::config::Config;
 use hogwild_harness::{Plan, ReproduceOptions};
-use std::path::Path;
 
-const HARNESS: &str = include_str!("../../../harness.toml");
-
-fn load(text: &str) -> Result<Config, String> {
-    Config::parse(text, Path::new("my/harness.toml"), DEFAULT_PROFILE).map_err(|e| e.to_string())
-}
-
-/// The committed config with the first `from` (which must be there) replaced by `to`.
-fn edited(from: &str, to: &str) -> String {
-    assert!(
-        HARNESS.contains(from),
-        "harness.toml no longer contains {from:?}"
-    );
-    HARNESS.replacen(from, to, 1)
-}
-
-fn expect_error(text: &str, needles: &[&str]) {
-    let err = load(text).expect_err("config should be rejected");
-    assert!(err.starts_with("my/harness.toml"), "no file named: {err}");
-    for n in needles {
-        assert!(err.contains(n), "error lacks {n:?}: {err}");
-    }
-}
+mod common;
+use common::{edited, expect_error, load, HARNESS};
 
 /// `epochs` of `model` in column `c` of `table`.
 fn epochs(config: &Config, table: &str, c: usize, model: &str) -> usize {

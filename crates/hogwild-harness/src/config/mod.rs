@@ -426,49 +426,57 @@ impl Config {
             .collect();
         let mut resolved = Vec::with_capacity(given.len());
         for (section, name, settings) in given {
-            let mut doc = self.models_written.clone();
-            profiles::merge(&mut doc, settings);
-            let models = ModelsConfig::from_table(&doc).map_err(|e| {
-                let own = Key::new()
-                    .name(section)
-                    .name(name.as_str())
-                    .name("model_settings")
-                    .join(&e.key);
-                let base = Key::from("models").join(&e.key);
-                self.invalid(InvalidSetting { key: own, ..e }, &[base])
-            })?;
-            resolved.push((name.clone(), models));
+            let at = Key::new()
+                .name(section)
+                .name(name.as_str())
+                .name("model_settings");
+            resolved.push((name.clone(), self.models_with(&[(at, settings)])?));
         }
         self.table_models.extend(resolved);
         // Columns with their own settings, over their table's.
         let mut resolved = vec![];
         for (name, t) in &self.tables {
+            let table = Key::new().name("tables").name(name.as_str());
             for (c, column) in t.columns.iter().enumerate() {
                 if column.model_settings.is_empty() {
                     continue;
                 }
-                let mut doc = self.models_written.clone();
-                profiles::merge(&mut doc, &t.model_settings);
-                profiles::merge(&mut doc, &column.model_settings);
-                let models = ModelsConfig::from_table(&doc).map_err(|e| {
-                    let table = Key::new().name("tables").name(name.as_str());
-                    let own = table
-                        .clone()
-                        .name("columns")
-                        .index(c)
-                        .name("model_settings")
-                        .join(&e.key);
-                    let also = [
-                        table.name("model_settings").join(&e.key),
-                        Key::from("models").join(&e.key),
-                    ];
-                    self.invalid(InvalidSetting { key: own, ..e }, &also)
-                })?;
+                let models = self.models_with(&[
+                    (table.clone().name("model_settings"), &t.model_settings),
+                    (
+                        table
+                            .clone()
+                            .name("columns")
+                            .index(c)
+                            .name("model_settings"),
+                        &column.model_settings,
+                    ),
+                ])?;
                 resolved.push(((name.clone(), c), models));
             }
         }
         self.column_models.extend(resolved);
         Ok(())
+    }
+
+    /// `[models]` with `overlays` merged over it in order, each `(key, settings)` the
+    /// `model_settings` written at `key`: an error is named at the last overlay's key, or
+    /// where an earlier overlay or `[models]` writes the setting.
+    fn models_with(&self, overlays: &[(Key, &toml::Table)]) -> Result<ModelsConfig, ConfigError> {
+        let mut doc = self.models_written.clone();
+        for (_, settings) in overlays {
+            profiles::merge(&mut doc, settings);
+        }
+        ModelsConfig::from_table(&doc).map_err(|e| {
+            let mut keys: Vec<Key> = overlays
+                .iter()
+                .rev()
+                .map(|(at, _)| at.clone().join(&e.key))
+                .collect();
+            keys.push(Key::from("models").join(&e.key));
+            let own = keys.remove(0);
+            self.invalid(InvalidSetting { key: own, ..e }, &keys)
+        })
     }
 
     /// The tables named `names` (each at most once); when empty, every table but the

@@ -39,3 +39,37 @@ pub fn toy_files() -> Vec<(&'static str, String)> {
         ("edge_labels", edge_labels),
     ]
 }
+
+/// The committed sweep definition.
+pub const HARNESS: &str = include_str!("../../../../harness.toml");
+
+/// `text` loaded as `my/harness.toml` (the full profile), or its error as printed.
+pub fn load(text: &str) -> Result<hogwild_harness::config::Config, String> {
+    hogwild_harness::config::Config::parse(
+        text,
+        std::path::Path::new("my/harness.toml"),
+        hogwild_harness::config::DEFAULT_PROFILE,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// The committed config with the first `from` (which must be there) replaced by `to`.
+pub fn edited(from: &str, to: &str) -> String {
+    assert!(
+        HARNESS.contains(from),
+        "harness.toml no longer contains {from:?}"
+    );
+    HARNESS.replacen(from, to, 1)
+}
+
+/// Asserts that `text` is refused with an error naming the file and containing `needles`.
+pub fn expect_error(text: &str, needles: &[&str]) {
+    let err = load(text).expect_err("config should be rejected");
+    assert!(
+        err.starts_with("my/harness.toml"),
+        "error does not name the file: {err}"
+    );
+    for n in needles {
+        assert!(err.contains(n), "error lacks {n:?}: {err}");
+    }
+}
