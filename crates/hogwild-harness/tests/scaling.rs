@@ -54,6 +54,7 @@ fn scaling_report_measures_every_model_and_collects_table_times() {
     assert_eq!(seen, want);
     for label in [
         "chain/energy-h16",
+        "geometric/energy-block-minimise",
         "chain/gcn",
         "geometric/ignn",
         "geometric/gat",

@@ -2,7 +2,8 @@
 //! (`benches/simulator.rs`) and the harness's scaling report (`hogwild scaling`): every
 //! model the settings hold, untrained, on chains and on random geometric graphs (mean
 //! degree 6) of a given size, each in the variants its [`ModelSpec`] declares (the energy
-//! GNN on conjugate gradients, and at hidden size 16 on chains); an implicit model's sweep
+//! GNN on conjugate gradients, at hidden size 16 on chains, and with the block-minimise
+//! rule); an implicit model's sweep
 //! is timed over a fixed number of rounds with the observer switched off
 //! ([`crate::Unobserved`]).
 //!

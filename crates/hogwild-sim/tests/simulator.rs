@@ -720,6 +720,7 @@ fn energy_answers_on_an_ill_conditioned_energy_are_within_tol_of_the_minimiser()
             async_curvature: AsyncCurvature::Global,
             async_rule: Default::default(),
             async_damping: 1.0,
+            async_hessian_every: 1,
             train: train(),
         };
         EnergyGnn::new(&config, 2, 0, 2, &mut rng(3)).unwrap()

@@ -30,8 +30,17 @@
 //! minimiser of `E`, the gradient rule's fixed point. `ω` is `async_damping` times
 //! `async_step`'s delay factor.
 //!
-//! A node's state: `[h_i | per in-edge r: g (k), C (k × k, row-major), ĥ (k)]`.
+//! Curvature is the costly part (dual-number passes, one per dimension); values and
+//! gradients come from the `f64` row passes the gradient rule runs. With
+//! `async_hessian_every = R` a node recomputes its own block and the curvature blocks it
+//! sends on every `R`-th update and reuses the last ones in between (its gradients, and so
+//! the rules' fixed point, stay exact; the step becomes a scaled gradient step with a
+//! symmetric positive definite scaling of the same range).
+//!
+//! A node's state: `[h_i | its own block (k × k) | per in-edge r: g (k), C (k × k,
+//! row-major), ĥ (k)]`.
 
+use super::row_pass::RowPass;
 use super::{AsyncCurvature, EnergyConfig, EnergyContext, EnergyGnn};
 use crate::linalg::Scalar;
 use crate::model::{Execution, LocalRule};
@@ -74,6 +83,21 @@ impl AsyncRule {
             AsyncRule::BlockNewton | AsyncRule::BlockMinimise => k * (k + 2),
         }
     }
+
+    /// Numbers a node holds for itself besides its embedding: the block rules keep their
+    /// own Hessian block (reused while `async_hessian_every` says so).
+    ///
+    /// ```
+    /// use hogwild_models::energy::AsyncRule;
+    /// assert_eq!(AsyncRule::Gradient.own_len(4), 0);
+    /// assert_eq!(AsyncRule::BlockMinimise.own_len(4), 16);
+    /// ```
+    pub fn own_len(&self, k: usize) -> usize {
+        match self {
+            AsyncRule::Gradient => 0,
+            AsyncRule::BlockNewton | AsyncRule::BlockMinimise => k * k,
+        }
+    }
 }
 
 /// `async_damping`'s default: no damping.
@@ -85,6 +109,15 @@ pub(super) fn is_undamped(damping: &f64) -> bool {
     *damping == 1.0
 }
 
+/// `async_hessian_every`'s default: curvature recomputed on every update.
+pub(super) fn every_update() -> usize {
+    1
+}
+
+pub(super) fn is_every_update(every: &usize) -> bool {
+    *every == 1
+}
+
 /// Checks the block rules' settings; keys are relative to `[models.energy]`.
 pub(super) fn check(cfg: &EnergyConfig) -> Result<(), InvalidSetting> {
     if !(cfg.async_damping > 0.0 && cfg.async_damping <= 1.0) {
@@ -92,6 +125,20 @@ pub(super) fn check(cfg: &EnergyConfig) -> Result<(), InvalidSetting> {
             "async_damping",
             cfg.async_damping,
             "must be in (0, 1]",
+        ));
+    }
+    if cfg.async_hessian_every == 0 {
+        return Err(InvalidSetting::new(
+            "async_hessian_every",
+            0,
+            "must be at least 1 (1: every update)",
+        ));
+    }
+    if cfg.async_rule == AsyncRule::Gradient && cfg.async_hessian_every != 1 {
+        return Err(InvalidSetting::new(
+            "async_hessian_every",
+            cfg.async_hessian_every,
+            "applies to the block rules only: the gradient rule uses no curvature per update",
         ));
     }
     if cfg.async_rule != AsyncRule::Gradient && cfg.async_curvature != AsyncCurvature::Global {
@@ -107,6 +154,11 @@ pub(super) fn check(cfg: &EnergyConfig) -> Result<(), InvalidSetting> {
 /// Newton steps of [`AsyncRule::BlockMinimise`] per update, at most; on the `k`-dimensional
 /// block from a nearby start a few reach rounding.
 const MINIMISE_MAX_STEPS: usize = 10;
+
+/// [`AsyncRule::BlockMinimise`] stops once the block's gradient is this share of its
+/// gradient at the start: the neighbours move on anyway, and with reused curvature the
+/// steps converge only linearly.
+const MINIMISE_REL_TOL: f64 = 1e-3;
 
 /// Node `i`'s own term `e_i` at `h_i = own` and in-neighbour views `nb` (`deg × k`,
 /// row-major), with its gradients `∂e_i/∂h_i` and `∂e_i/∂h_j` (one row per in-edge).
@@ -242,6 +294,10 @@ pub(super) struct BlockRule<'a> {
     reverse: Vec<usize>,
     /// `ω`: the share of the way to the block's Newton point or minimiser a node moves.
     damping: f64,
+    /// Values and gradients in `f64`.
+    pass: RowPass,
+    /// A node recomputes its curvature on every this-many-th update (`async_hessian_every`).
+    hessian_every: usize,
 }
 
 impl<'a> BlockRule<'a> {
@@ -254,9 +310,11 @@ impl<'a> BlockRule<'a> {
     ) -> BlockRule<'a> {
         BlockRule {
             model,
+            pass: RowPass::new(model, ctx.graph),
             ctx,
             reverse,
             damping,
+            hessian_every: model.cfg.async_hessian_every,
         }
     }
 
@@ -267,6 +325,11 @@ impl<'a> BlockRule<'a> {
     /// Numbers per neighbour message: `g`, `C`, `ĥ`.
     fn stride(&self) -> usize {
         self.k() * (self.k() + 2)
+    }
+
+    /// Where a node's messages start in its state: after `h_i` and its own block.
+    fn messages_at(&self) -> usize {
+        self.k() * (1 + self.k())
     }
 
     /// `e_i`'s value, gradient and Hessian block `∂²e_i/∂h_i²` (row-major) at `h_i = own`,
@@ -336,13 +399,43 @@ impl<'a> BlockRule<'a> {
         }
     }
 
+    /// Node `i`'s messages at its new `h_i = own` into `out`: gradients from the row pass,
+    /// echoes from `views`, curvature recomputed (`previous = None`) or carried over from
+    /// the messages it sent last (`previous`).
+    fn send(
+        &self,
+        i: usize,
+        own: &[f64],
+        views: &[&[f64]],
+        previous: Option<&[f64]>,
+        out: &mut [f64],
+    ) {
+        let (k, stride) = (self.k(), self.stride());
+        match previous {
+            None => self.messages(i, own, &flat_views(views, k), out),
+            Some(previous) => out.copy_from_slice(previous),
+        }
+        let mut d_self = vec![0.0; k];
+        let mut d_nb = vec![0.0; k * views.len()];
+        self.pass
+            .local_grads(self.model, &self.ctx, i, own, views, &mut d_self, &mut d_nb);
+        for ((msg, g), view) in out
+            .chunks_exact_mut(stride)
+            .zip(d_nb.chunks_exact(k))
+            .zip(views)
+        {
+            msg[..k].copy_from_slice(g);
+            msg[k + k * k..].copy_from_slice(&view[..k]);
+        }
+    }
+
     /// The neighbours' models `Σ_j q_ji` at `h`: value, gradient and curvature, from the
     /// messages in the views.
     fn neighbour_models(&self, i: usize, views: &[&[f64]], h: &[f64]) -> (f64, Vec<f64>, Vec<f64>) {
         let (k, stride) = (self.k(), self.stride());
         let (mut value, mut grad, mut curv) = (0.0, vec![0.0; k], vec![0.0; k * k]);
         for (view, e) in views.iter().zip(self.ctx.graph.in_edges(i)) {
-            let msg = &view[k + stride * self.reverse[e]..][..stride];
+            let msg = &view[self.messages_at() + stride * self.reverse[e]..][..stride];
             let (g, c, echo) = (&msg[..k], &msg[k..k + k * k], &msg[k + k * k..]);
             let d: Vec<f64> = h.iter().zip(echo).map(|(a, b)| a - b).collect();
             for r in 0..k {
@@ -357,44 +450,64 @@ impl<'a> BlockRule<'a> {
         (value, grad, curv)
     }
 
-    /// `φ_i` with its gradient and Hessian at `h`.
-    fn model_at(
+    /// `φ_i` and its gradient at `h` (the row pass and the neighbours' models).
+    fn model_value_grad(&self, i: usize, h: &[f64], views: &[&[f64]]) -> (f64, Vec<f64>) {
+        let k = self.k();
+        let mut grad = vec![0.0; k];
+        let mut d_nb = vec![0.0; k * views.len()];
+        let own = self
+            .pass
+            .local_grads(self.model, &self.ctx, i, h, views, &mut grad, &mut d_nb);
+        let (value, neighbours, _) = self.neighbour_models(i, views, h);
+        grad.iter_mut().zip(&neighbours).for_each(|(a, b)| *a += b);
+        (own + value, grad)
+    }
+
+    /// `φ_i`'s Hessian: `own`, node `i`'s block of `e_i`, plus its neighbours' curvature.
+    fn model_hessian(&self, i: usize, h: &[f64], views: &[&[f64]], own: &[f64]) -> Vec<f64> {
+        let (_, _, mut hess) = self.neighbour_models(i, views, h);
+        hess.iter_mut().zip(own).for_each(|(a, b)| *a += b);
+        hess
+    }
+
+    /// Node `i`'s own block at `h`: recomputed, or the `cached` one.
+    fn own_curvature(
         &self,
         i: usize,
         h: &[f64],
-        nb: &[f64],
         views: &[&[f64]],
-    ) -> (f64, Vec<f64>, Vec<f64>) {
-        let (v, mut g, mut hess) = self.own_block(i, h, nb);
-        let (vn, gn, cn) = self.neighbour_models(i, views, h);
-        g.iter_mut().zip(&gn).for_each(|(a, b)| *a += b);
-        hess.iter_mut().zip(&cn).for_each(|(a, b)| *a += b);
-        (v + vn, g, hess)
-    }
-
-    /// `φ_i(h)` and `‖∇φ_i(h)‖₂` (a plain pass), for the line search.
-    fn model_value_slope(&self, i: usize, h: &[f64], nb: &[f64], views: &[&[f64]]) -> (f64, f64) {
-        let own = local_terms::<f64>(self.model, &self.ctx, i, h, nb);
-        let (value, grad, _) = self.neighbour_models(i, views, h);
-        let norm = own
-            .d_self
-            .iter()
-            .zip(&grad)
-            .map(|(a, b)| (a + b) * (a + b))
-            .sum::<f64>();
-        (own.value + value, norm.sqrt())
+        cached: Option<&[f64]>,
+    ) -> Vec<f64> {
+        match cached {
+            Some(block) => block.to_vec(),
+            None => self.own_block(i, h, &flat_views(views, self.k())).2,
+        }
     }
 
     /// `argmin φ_i` from `start`: Newton steps, each halved until it decreases `φ_i`
     /// (Armijo) or the gradient's norm (near the minimiser the decrease of `φ_i` falls below
     /// its rounding, the gradient's does not), until the step is at rounding or
-    /// [`MINIMISE_MAX_STEPS`].
-    fn minimise_block(&self, i: usize, start: &[f64], nb: &[f64], views: &[&[f64]]) -> Vec<f64> {
+    /// [`MINIMISE_MAX_STEPS`]. Returns the point and the last own block used.
+    fn minimise_block(
+        &self,
+        i: usize,
+        start: &[f64],
+        views: &[&[f64]],
+        cached: Option<&[f64]>,
+    ) -> (Vec<f64>, Vec<f64>) {
         let k = self.k();
         let mut h = start.to_vec();
+        let mut block = vec![];
+        let mut first = None;
         for _ in 0..MINIMISE_MAX_STEPS {
-            let (value, g, hess) = self.model_at(i, &h, nb, views);
+            let (value, g) = self.model_value_grad(i, &h, views);
             let norm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
+            let first = *first.get_or_insert(norm);
+            if norm <= MINIMISE_REL_TOL * first && !block.is_empty() {
+                break;
+            }
+            block = self.own_curvature(i, &h, views, cached);
+            let hess = self.model_hessian(i, &h, views, &block);
             let d = solve_spd(&hess, &g, k);
             let slope: f64 = g.iter().zip(&d).map(|(a, b)| a * b).sum();
             if slope.is_nan() || slope <= 0.0 {
@@ -403,7 +516,8 @@ impl<'a> BlockRule<'a> {
             let mut t = 1.0;
             let mut trial: Vec<f64> = h.iter().zip(&d).map(|(a, b)| a - b).collect();
             loop {
-                let (v, n) = self.model_value_slope(i, &trial, nb, views);
+                let (v, grad) = self.model_value_grad(i, &trial, views);
+                let n = grad.iter().map(|v| v * v).sum::<f64>().sqrt();
                 if v <= value - 1e-4 * t * slope || n < norm || t < 1e-6 {
                     break;
                 }
@@ -417,8 +531,13 @@ impl<'a> BlockRule<'a> {
                 break;
             }
         }
-        h
+        (h, block)
     }
+}
+
+/// The embeddings `h_j` of `views`, concatenated.
+fn flat_views(views: &[&[f64]], k: usize) -> Vec<f64> {
+    views.iter().flat_map(|v| v[..k].iter().copied()).collect()
 }
 
 impl LocalRule for BlockRule<'_> {
@@ -429,34 +548,45 @@ impl LocalRule for BlockRule<'_> {
         Execution::Implicit
     }
     fn state_len(&self, i: usize) -> usize {
-        self.k() + self.stride() * self.ctx.graph.degree(i)
+        self.messages_at() + self.stride() * self.ctx.graph.degree(i)
     }
     fn init(&self, i: usize, out: &mut [f64]) {
-        // Every node starts at h = 0, so its messages there are known locally.
+        // Every node starts at h = 0, so its block and messages there are known locally.
         let k = self.k();
-        let zeros = vec![0.0; k * (1 + self.ctx.graph.degree(i))];
-        let (h, msgs) = out.split_at_mut(k);
+        let zero = vec![0.0; k];
+        let views = vec![&zero[..]; self.ctx.graph.degree(i)];
+        let (h, rest) = out.split_at_mut(k);
+        let (block, msgs) = rest.split_at_mut(k * k);
         h.fill(0.0);
-        self.messages(i, &zeros[..k], &zeros[k..], msgs);
+        block.copy_from_slice(&self.own_curvature(i, &zero, &views, None));
+        self.send(i, &zero, &views, None, msgs);
     }
-    fn update(&self, i: usize, _count: usize, own: &[f64], views: &[&[f64]], out: &mut [f64]) {
-        let k = self.k();
-        let nb: Vec<f64> = views.iter().flat_map(|v| v[..k].iter().copied()).collect();
+    fn update(&self, i: usize, count: usize, own: &[f64], views: &[&[f64]], out: &mut [f64]) {
+        let (k, at) = (self.k(), self.messages_at());
         let h = &own[..k];
-        let target = match self.model.cfg.async_rule {
+        let refresh = count.is_multiple_of(self.hessian_every);
+        let cached = (!refresh).then(|| &own[k..at]);
+        let (target, block) = match self.model.cfg.async_rule {
             AsyncRule::BlockNewton => {
-                let (_, g, hess) = self.model_at(i, h, &nb, views);
-                let d = solve_spd(&hess, &g, k);
-                h.iter().zip(&d).map(|(a, b)| a - b).collect()
+                let (_, g) = self.model_value_grad(i, h, views);
+                let block = self.own_curvature(i, h, views, cached);
+                let d = solve_spd(&self.model_hessian(i, h, views, &block), &g, k);
+                (h.iter().zip(&d).map(|(a, b)| a - b).collect(), block)
             }
-            AsyncRule::BlockMinimise => self.minimise_block(i, h, &nb, views),
+            AsyncRule::BlockMinimise => self.minimise_block(i, h, views, cached),
             AsyncRule::Gradient => unreachable!("the gradient rule is EnergyRule"),
         };
-        let (new, msgs) = out.split_at_mut(k);
+        let (new, rest) = out.split_at_mut(k);
+        let (own_block, msgs) = rest.split_at_mut(k * k);
         for ((o, &a), &b) in new.iter_mut().zip(h).zip(&target) {
             *o = a + self.damping * (b - a);
         }
-        self.messages(i, new, &nb, msgs);
+        own_block.copy_from_slice(&block);
+        let previous = (!refresh).then(|| &own[at..]);
+        self.send(i, new, views, previous, msgs);
+    }
+    fn prefetch(&self, i: usize) {
+        RowPass::prefetch(&self.ctx, i);
     }
     fn residual(&self, states: &[Vec<f64>]) -> f64 {
         self.residual_with_frozen(states, &[])
@@ -465,7 +595,7 @@ impl LocalRule for BlockRule<'_> {
     /// neighbour uses their models `q_ji`, so the live nodes minimise their own terms plus
     /// those quadratics, a β-strongly convex function whose gradient is below.
     fn residual_with_frozen(&self, states: &[Vec<f64>], frozen: &[bool]) -> f64 {
-        let (k, stride) = (self.k(), self.stride());
+        let (k, stride, at) = (self.k(), self.stride(), self.messages_at());
         let g = self.ctx.graph;
         let h = Array2::from_shape_fn((states.len(), k), |(i, c)| states[i][c]);
         let mut grad = self.model.energy_grads::<f64>(&self.ctx, h.view(), false).1;
@@ -477,7 +607,7 @@ impl LocalRule for BlockRule<'_> {
             let fresh = local_terms::<f64>(self.model, &self.ctx, j, &states[j][..k], &nb).d_nb;
             for (p, e) in g.in_edges(j).enumerate() {
                 let i = g.edge(e).0;
-                let msg = &states[j][k + stride * p..][..stride];
+                let msg = &states[j][at + stride * p..][..stride];
                 let (sent, c, echo) = (&msg[..k], &msg[k..k + k * k], &msg[k + k * k..]);
                 for r in 0..k {
                     let cd: f64 = (0..k)

@@ -32,6 +32,7 @@ fn config(update_widths: Vec<usize>) -> EnergyConfig {
         async_curvature: Default::default(),
         async_rule: AsyncRule::BlockNewton,
         async_damping: 1.0,
+        async_hessian_every: 1,
         train: TrainConfig {
             batch_graphs: None,
             epochs: 1,
@@ -236,6 +237,20 @@ fn settings_errors_name_their_key_and_defaults_serialise_as_before() {
         cfg.check().is_ok(),
         "a local curvature with the gradient rule"
     );
+    cfg.async_hessian_every = 10;
+    assert_eq!(
+        cfg.check().unwrap_err().key.to_string(),
+        "async_hessian_every",
+        "reused curvature with the gradient rule"
+    );
+    cfg.async_rule = AsyncRule::BlockMinimise;
+    cfg.async_curvature = Default::default();
+    assert!(cfg.check().is_ok());
+    cfg.async_hessian_every = 0;
+    assert_eq!(
+        cfg.check().unwrap_err().key.to_string(),
+        "async_hessian_every"
+    );
     // The paper's rule, undamped: the keys are left out, so recorded configs do not change.
     let written = toml::to_string(&config(vec![1])).unwrap();
     assert!(
@@ -245,7 +260,11 @@ fn settings_errors_name_their_key_and_defaults_serialise_as_before() {
     let mut default = config(vec![1]);
     default.async_rule = AsyncRule::Gradient;
     let written = toml::to_string(&default).unwrap();
-    assert!(!written.contains("async_rule") && !written.contains("async_damping"));
+    assert!(
+        !written.contains("async_rule")
+            && !written.contains("async_damping")
+            && !written.contains("async_hessian_every")
+    );
     let read: EnergyConfig = toml::from_str(&written).unwrap();
     assert_eq!(read, default);
     let bad = written.replace("hidden = 3", "hidden = 3\nasync_rule = \"newton\"");
@@ -256,4 +275,69 @@ fn settings_errors_name_their_key_and_defaults_serialise_as_before() {
         e.contains("block-newton") && e.contains("block-minimise"),
         "{e}"
     );
+}
+
+#[test]
+fn curvature_is_recomputed_on_every_nth_update_and_reused_in_between() {
+    let mut cfg = config(vec![1]);
+    cfg.async_rule = AsyncRule::BlockMinimise;
+    cfg.async_hessian_every = 3;
+    let sample = two_way_sample();
+    let dims = Dims {
+        in_dim: 2,
+        edge_dim: 0,
+        out_dim: 2,
+    };
+    let mut r = ChaCha8Rng::seed_from_u64(5);
+    let model = EnergyGnn::variant(&cfg, "energy", Wiring::EDGE, dims, &mut r).unwrap();
+    let batch = Batch::single(&sample);
+    let g = &batch.graph;
+    let rule = BlockRule::new(&model, model.context(&batch).unwrap(), reverse(g), 1.0);
+    let (k, at) = (rule.k(), rule.messages_at());
+    // Every node somewhere away from 0 with its block and messages computed there.
+    let states: Vec<Vec<f64>> = (0..g.n_nodes())
+        .map(|i| {
+            let mut s = vec![0.0; rule.state_len(i)];
+            rule.init(i, &mut s);
+            s[..k]
+                .iter_mut()
+                .for_each(|v| *v = r.random_range(-1.0..1.0));
+            s
+        })
+        .collect();
+    let i = 1;
+    let views: Vec<&[f64]> = g.in_edges(i).map(|e| &states[g.edge(e).0][..]).collect();
+    let curvature = |s: &[f64]| -> Vec<f64> {
+        let mut c = s[k..at].to_vec();
+        for msg in s[at..].chunks_exact(rule.stride()) {
+            c.extend_from_slice(&msg[k..k + k * k]);
+        }
+        c
+    };
+    let mut out = vec![0.0; rule.state_len(i)];
+    for count in 0..4 {
+        rule.update(i, count, &states[i], &views, &mut out);
+        let (old, new) = (curvature(&states[i]), curvature(&out));
+        if count.is_multiple_of(3) {
+            assert_ne!(old, new, "update {count} recomputes");
+        } else {
+            assert_eq!(old, new, "update {count} reuses");
+        }
+        // Gradients and echoes are always current.
+        let mut d_self = vec![0.0; k];
+        let mut d_nb = vec![0.0; k * views.len()];
+        rule.pass.local_grads(
+            &model,
+            &rule.ctx,
+            i,
+            &out[..k],
+            &views,
+            &mut d_self,
+            &mut d_nb,
+        );
+        for (p, msg) in out[at..].chunks_exact(rule.stride()).enumerate() {
+            assert_eq!(&msg[..k], &d_nb[p * k..(p + 1) * k]);
+            assert_eq!(&msg[k + k * k..], &views[p][..k]);
+        }
+    }
 }

@@ -154,6 +154,15 @@ pub struct EnergyConfig {
         skip_serializing_if = "block_rules::is_undamped"
     )]
     pub async_damping: f64,
+    /// The block rules recompute a node's curvature (its own Hessian block and the
+    /// curvature messages it sends) on every this-many-th update of the node and reuse the
+    /// last in between; gradients are always current (default 1: every update). Unused by
+    /// the gradient rule.
+    #[serde(
+        default = "block_rules::every_update",
+        skip_serializing_if = "block_rules::is_every_update"
+    )]
+    pub async_hessian_every: usize,
     /// Optimiser settings.
     pub train: TrainConfig,
 }
@@ -249,7 +258,9 @@ impl ModelSpec for EnergyConfig {
     fn state_width(&self, _in_dim: u64, max_degree: u64) -> u64 {
         let k = self.hidden as u64;
         let per_neighbour = self.async_rule.message_len(self.hidden) as u64;
-        k.saturating_add(per_neighbour.saturating_mul(max_degree))
+        let own = self.async_rule.own_len(self.hidden) as u64;
+        k.saturating_add(own)
+            .saturating_add(per_neighbour.saturating_mul(max_degree))
     }
 
     fn train(&self) -> &TrainConfig {
@@ -267,11 +278,15 @@ impl ModelSpec for EnergyConfig {
     }
 
     /// Measured with conjugate gradients (the assembled Hessian's envelope grows faster than
-    /// linearly on 2-D graphs), and at hidden size 16 on chains.
+    /// linearly on 2-D graphs), at hidden size 16 on chains, and with the block-minimise
+    /// rule (curvature recomputed on every tenth update).
     fn scaling_variants() -> Vec<ScalingVariant> {
         let cg: toml::Table = toml::from_str("linear_solver = \"cg\"").expect("valid TOML");
         let mut wide = cg.clone();
         wide.insert("hidden".into(), 16.into());
+        let mut minimise = cg.clone();
+        minimise.insert("async_rule".into(), "block-minimise".into());
+        minimise.insert("async_hessian_every".into(), 10.into());
         vec![
             ScalingVariant {
                 suffix: "",
@@ -282,6 +297,11 @@ impl ModelSpec for EnergyConfig {
                 suffix: "-h16",
                 changes: wide,
                 chains_only: true,
+            },
+            ScalingVariant {
+                suffix: "-block-minimise",
+                changes: minimise,
+                chains_only: false,
             },
         ]
     }

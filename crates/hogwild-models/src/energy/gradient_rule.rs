@@ -1,12 +1,11 @@
 //! The energy GNN's default asynchronous rule (`async_rule = "gradient"`): the paper's §5.3
 //! gradient step with messages, run by the simulator one node update at a time.
 
-use super::rows::{RowNet, RowTape};
+use super::row_pass::RowPass;
 use super::{EnergyContext, EnergyGnn};
 use crate::model::{Execution, LocalRule, Model};
 use hogwild_graph::Graph;
 use ndarray::Array2;
-use std::sync::Mutex;
 
 /// The paper's §5.3 rule: node `i` holds `h_i` and, for each in-neighbour `j`, the message
 /// `g_ij = ∂e_i/∂h_j` computed from its own (possibly stale) view; it steps
@@ -14,36 +13,16 @@ use std::sync::Mutex;
 /// (`α` per node and dimension: [`super::AsyncCurvature`]).
 pub(super) struct EnergyRule<'a> {
     pub(super) model: &'a EnergyGnn,
-    /// The model's two networks, laid out for single-row passes.
-    pub(super) message: RowNet,
-    pub(super) update: RowNet,
+    /// The model's networks, laid out for single-node passes.
+    pub(super) pass: RowPass,
     pub(super) ctx: EnergyContext<'a>,
     pub(super) reverse: Vec<usize>,
     /// The step of each node and dimension, row-major (`i · k + c`).
     pub(super) step: Vec<f64>,
-    /// Reused buffers: the rule runs on one thread, the lock is never contended.
-    pub(super) scratch: Mutex<Scratch>,
-}
-
-/// Buffers of one local evaluation, sized for the largest degree.
-pub(super) struct Scratch {
-    /// Tapes of the message network over a node's in-edges and of the update network.
-    pub(super) message: RowTape,
-    pub(super) update: RowTape,
-    /// Convex inputs of the messages, one row `(h_j)` or `(h_j, h_i)` per in-edge.
-    pub(super) y: Vec<f64>,
-    /// Aggregated message.
-    pub(super) agg: Vec<f64>,
-    /// `∂e_i/∂(h_j)` or `∂e_i/∂(h_j, h_i)`, one row per in-edge.
-    pub(super) dy: Vec<f64>,
-    /// Gradients of the messages, one row per in-edge.
-    pub(super) d_msg: Vec<f64>,
 }
 
 impl EnergyRule<'_> {
-    /// Writes `∂e_i/∂h_i` into `d_self` and `∂e_i/∂h_j` of in-edge `r` into
-    /// `d_nb[r k..(r + 1) k]`, at `h_i = own`, `h_j = nb[r][..k]`. The message network runs
-    /// on all in-edges in one pass ([`RowNet`]); sums run in edge order.
+    /// [`RowPass::local_grads`] of node `i`, without the value.
     fn local_grads(
         &self,
         i: usize,
@@ -52,61 +31,8 @@ impl EnergyRule<'_> {
         d_self: &mut [f64],
         d_nb: &mut [f64],
     ) {
-        let m = self.model;
-        let k = m.cfg.hidden;
-        let g = self.ctx.graph;
-        let edges = g.in_edges(i);
-        let deg = edges.len();
-        let d_m = self.message.out_width();
-        let mut guard = self.scratch.lock().expect("never poisoned");
-        let sc = &mut *guard;
-        let w = m.wiring.ends() * k;
-        let y = &mut sc.y[..deg * w];
-        for (row, view) in y.chunks_exact_mut(w).zip(nb) {
-            m.wiring.edge_inputs(&view[..k], &own[..k], row);
-        }
-        self.message.forward(
-            self.ctx.message.row_inputs(edges.clone()),
-            &[],
-            y,
-            &mut sc.message,
-        );
-        sc.agg.fill(0.0);
-        for (e, out) in edges.clone().zip(sc.message.out().chunks_exact(d_m)) {
-            let a = self.ctx.weights[e];
-            for (s, &o) in sc.agg.iter_mut().zip(out) {
-                *s += a * o;
-            }
-        }
-        self.update.forward(
-            self.ctx.update.row_inputs(i..i + 1),
-            &sc.agg,
-            own,
-            &mut sc.update,
-        );
-        for (d, &h) in d_self.iter_mut().zip(own) {
-            *d = m.cfg.beta * h;
-        }
-        let d_agg = self.update.backward(&mut sc.update, &[1.0], d_self);
-        let d_msg = &mut sc.d_msg[..deg * d_m];
-        for (e, row) in edges.zip(d_msg.chunks_exact_mut(d_m)) {
-            let a = self.ctx.weights[e];
-            for (d, &v) in row.iter_mut().zip(d_agg) {
-                *d = a * v;
-            }
-        }
-        let dy = &mut sc.dy[..deg * w];
-        dy.fill(0.0);
-        self.message.backward(&mut sc.message, d_msg, dy);
-        for (row, d) in dy.chunks_exact(w).zip(d_nb.chunks_exact_mut(k)) {
-            let (d_j, d_i) = m.wiring.edge_input_grads(row, k);
-            d.copy_from_slice(d_j);
-            if let Some(d_i) = d_i {
-                for (d, &v) in d_self.iter_mut().zip(d_i) {
-                    *d += v;
-                }
-            }
-        }
+        self.pass
+            .local_grads(self.model, &self.ctx, i, own, nb, d_self, d_nb);
     }
 }
 
@@ -147,10 +73,8 @@ impl LocalRule for EnergyRule<'_> {
         }
     }
     fn prefetch(&self, i: usize) {
-        let edges = self.ctx.graph.in_edges(i);
-        self.ctx.message.row_inputs(edges.clone()).prefetch();
-        self.ctx.update.row_inputs(i..i + 1).prefetch();
-        hogwild_graph::prefetch::prefetch(&self.reverse[edges]);
+        RowPass::prefetch(&self.ctx, i);
+        hogwild_graph::prefetch::prefetch(&self.reverse[self.ctx.graph.in_edges(i)]);
     }
     fn residual(&self, states: &[Vec<f64>]) -> f64 {
         self.residual_with_frozen(states, &[])

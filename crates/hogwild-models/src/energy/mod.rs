@@ -18,9 +18,10 @@
 pub mod block_rules;
 mod config;
 mod gradient_rule;
-use gradient_rule::{EnergyRule, Scratch};
+use gradient_rule::EnergyRule;
 pub mod hessian;
 pub mod picnn;
+mod row_pass;
 pub mod rows;
 pub mod variants;
 
@@ -38,7 +39,6 @@ use ndarray::{Array2, ArrayView2};
 use num_dual::Dual64;
 use picnn::{Picnn, PicnnContext, PicnnLinearisation, PicnnShape, PicnnTape};
 use rand_chacha::ChaCha8Rng;
-use std::sync::Mutex;
 use variants::{Attention, Weights, Wiring};
 
 /// An energy GNN with a linear readout.
@@ -694,33 +694,12 @@ impl Model for EnergyGnn {
                     .collect()
             }
         };
-        let k = self.cfg.hidden;
-        let d_m = *self
-            .cfg
-            .message_widths
-            .last()
-            .expect("checked at construction");
-        let max_degree = (0..g.n_nodes()).map(|i| g.degree(i)).max().unwrap_or(0);
-        let (message, update) = (
-            self.message.row_net(&self.params),
-            self.update.row_net(&self.params),
-        );
-        let scratch = Mutex::new(Scratch {
-            message: message.tape(max_degree),
-            update: update.tape(1),
-            y: vec![0.0; max_degree * self.wiring.ends() * k],
-            agg: vec![0.0; d_m],
-            dy: vec![0.0; max_degree * self.wiring.ends() * k],
-            d_msg: vec![0.0; max_degree * d_m],
-        });
         Ok(Box::new(EnergyRule {
             model: self,
-            message,
-            update,
+            pass: row_pass::RowPass::new(self, g),
             ctx,
             reverse,
             step,
-            scratch,
         }))
     }
 }

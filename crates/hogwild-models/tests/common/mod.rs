@@ -68,6 +68,7 @@ pub fn energy_cfg() -> EnergyConfig {
         async_curvature: AsyncCurvature::Global,
         async_rule: Default::default(),
         async_damping: 1.0,
+        async_hessian_every: 1,
         train: train_cfg(),
     }
 }
