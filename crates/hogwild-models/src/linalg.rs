@@ -414,3 +414,22 @@ mod tests {
         }
     }
 }
+
+/// Several directional derivatives at once (the energy GNN's block rules: curvature in a few
+/// directions per pass).
+impl<const N: usize> Scalar for num_dual::DualSVec64<N> {
+    fn real(self) -> f64 {
+        self.re
+    }
+
+    /// As for [`Dual64`], lane by lane.
+    fn softplus_sigmoid(self) -> (Self, Self, Self) {
+        let (s, g, c) = self.re.softplus_sigmoid();
+        let slope = self.eps * (g * c);
+        (
+            Self::new(s, self.eps * g),
+            Self::new(g, slope.clone()),
+            Self::new(c, -slope),
+        )
+    }
+}

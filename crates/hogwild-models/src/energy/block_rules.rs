@@ -47,7 +47,6 @@ use crate::model::{Execution, LocalRule};
 use hogwild_graph::Graph;
 use hogwild_settings::InvalidSetting;
 use ndarray::Array2;
-use num_dual::Dual64;
 use serde::{Deserialize, Serialize};
 
 /// The node-local rule the asynchronous simulator runs for the energy GNN.
@@ -285,6 +284,28 @@ pub(super) fn solve_spd(a: &[f64], b: &[f64], k: usize) -> Vec<f64> {
     x
 }
 
+/// Directions of `h` per dual-number pass of the curvature.
+const LANES: usize = 4;
+
+/// A dual number carrying [`LANES`] directional derivatives.
+type Lanes = num_dual::DualSVec64<LANES>;
+
+/// `v` as a [`Lanes`] number, seeded in `lane` (a unit direction) or constant.
+fn seeded(v: f64, lane: Option<usize>) -> Lanes {
+    let x = Lanes::from_re(v);
+    match lane {
+        Some(l) => x.derivative(l),
+        None => x,
+    }
+}
+
+/// The directional derivatives of `d`, one per lane.
+fn lanes(d: &Lanes) -> [f64; LANES] {
+    d.eps
+        .0
+        .map_or([0.0; LANES], |m| std::array::from_fn(|l| m[l]))
+}
+
 /// The block rules' node-local update ([`AsyncRule::BlockNewton`],
 /// [`AsyncRule::BlockMinimise`]); see the module documentation.
 pub(super) struct BlockRule<'a> {
@@ -333,20 +354,29 @@ impl<'a> BlockRule<'a> {
     }
 
     /// `e_i`'s value, gradient and Hessian block `∂²e_i/∂h_i²` (row-major) at `h_i = own`,
-    /// views `nb`: one dual pass per dimension of `h_i`.
+    /// views `nb`: dual passes through the networks, [`LANES`] dimensions of `h_i` each.
     fn own_block(&self, i: usize, own: &[f64], nb: &[f64]) -> (f64, Vec<f64>, Vec<f64>) {
         let k = self.k();
-        let nb_d: Vec<Dual64> = nb.iter().map(|&v| Dual64::new(v, 0.0)).collect();
+        let nb_d: Vec<Lanes> = nb.iter().map(|&v| Lanes::from_re(v)).collect();
         let (mut value, mut grad, mut hess) = (0.0, vec![0.0; k], vec![0.0; k * k]);
-        for c in 0..k {
-            let own_d: Vec<Dual64> = (0..k)
-                .map(|q| Dual64::new(own[q], f64::from(u8::from(q == c))))
+        for first in (0..k).step_by(LANES) {
+            let own_d: Vec<Lanes> = (0..k)
+                .map(|q| {
+                    seeded(
+                        own[q],
+                        (first..first + LANES).contains(&q).then(|| q - first),
+                    )
+                })
                 .collect();
             let t = local_terms(self.model, &self.ctx, i, &own_d, &nb_d);
             value = t.value.re;
             for (q, d) in t.d_self.iter().enumerate() {
                 grad[q] = d.re;
-                hess[q * k + c] = d.eps;
+                for (lane, slope) in lanes(d).into_iter().enumerate() {
+                    if first + lane < k {
+                        hess[q * k + first + lane] = slope;
+                    }
+                }
             }
         }
         symmetrise(&mut hess, k);
@@ -356,39 +386,46 @@ impl<'a> BlockRule<'a> {
     /// Writes node `i`'s message to the source of each of its in-edges `r` into
     /// `out[r · stride ..]`: `g = ∂e_i/∂h_j`, `C = ∂²e_i/∂h_j²` and `ĥ = nb[r]`, at
     /// `h_i = own`. With an affine update network (every table's) the in-edges' terms do
-    /// not couple, so one dual pass per dimension gives every `C` at once; otherwise one
-    /// per in-edge and dimension.
+    /// not couple, so one direction per dimension gives every `C` at once; otherwise one
+    /// per in-edge and dimension. Directions run [`LANES`] per dual pass.
     fn messages(&self, i: usize, own: &[f64], nb: &[f64], out: &mut [f64]) {
         let (k, stride) = (self.k(), self.stride());
         let deg = nb.len() / k;
         if deg == 0 {
             return;
         }
-        let own_d: Vec<Dual64> = own.iter().map(|&v| Dual64::new(v, 0.0)).collect();
+        let own_d: Vec<Lanes> = own.iter().map(|&v| Lanes::from_re(v)).collect();
         let joint = self.model.update.is_affine();
-        let seeds: Vec<(Option<usize>, usize)> = if joint {
+        let directions: Vec<(Option<usize>, usize)> = if joint {
             (0..k).map(|c| (None, c)).collect()
         } else {
             (0..deg)
                 .flat_map(|r| (0..k).map(move |c| (Some(r), c)))
                 .collect()
         };
-        for (edge, c) in seeds {
-            let nb_d: Vec<Dual64> = nb
+        for chunk in directions.chunks(LANES) {
+            let nb_d: Vec<Lanes> = nb
                 .iter()
                 .enumerate()
                 .map(|(x, &v)| {
-                    let seeded = x % k == c && edge.is_none_or(|r| x / k == r);
-                    Dual64::new(v, f64::from(u8::from(seeded)))
+                    let lane = chunk
+                        .iter()
+                        .position(|&(edge, c)| x % k == c && edge.is_none_or(|r| x / k == r));
+                    seeded(v, lane)
                 })
                 .collect();
             let t = local_terms(self.model, &self.ctx, i, &own_d, &nb_d);
-            for r in (0..deg).filter(|&r| edge.is_none_or(|e| e == r)) {
+            for r in 0..deg {
                 let msg = &mut out[r * stride..][..stride];
                 for q in 0..k {
-                    let d = t.d_nb[r * k + q];
+                    let d = &t.d_nb[r * k + q];
                     msg[q] = d.re;
-                    msg[k + q * k + c] = d.eps;
+                    let slopes = lanes(d);
+                    for (lane, &(edge, c)) in chunk.iter().enumerate() {
+                        if edge.is_none_or(|e| e == r) {
+                            msg[k + q * k + c] = slopes[lane];
+                        }
+                    }
                 }
             }
         }

@@ -93,7 +93,11 @@ fn local_blocks_and_messages_match_the_energy_and_finite_differences() {
         ),
         (two_way_sample(), 0),
     ];
-    for wiring in [Wiring::EDGE, Wiring::NODE, Wiring::ATTENTION] {
+    // Widths 3 and 6: curvature directions fill part of one dual pass, and more than one.
+    for (wiring, hidden) in [Wiring::EDGE, Wiring::NODE, Wiring::ATTENTION]
+        .into_iter()
+        .flat_map(|w| [(w, 3), (w, 6)])
+    {
         for widths in [vec![1], vec![4, 1]] {
             for (sample, edge_dim) in &samples {
                 let dims = Dims {
@@ -102,9 +106,11 @@ fn local_blocks_and_messages_match_the_energy_and_finite_differences() {
                     out_dim: 2,
                 };
                 let mut r = ChaCha8Rng::seed_from_u64(3);
-                let model =
-                    EnergyGnn::variant(&config(widths.clone()), "energy", wiring, dims, &mut r)
-                        .unwrap();
+                let cfg = EnergyConfig {
+                    hidden,
+                    ..config(widths.clone())
+                };
+                let model = EnergyGnn::variant(&cfg, "energy", wiring, dims, &mut r).unwrap();
                 let batch = Batch::single(sample);
                 let g = &batch.graph;
                 let rule = BlockRule::new(&model, model.context(&batch).unwrap(), reverse(g), 1.0);

@@ -279,14 +279,13 @@ impl ModelSpec for EnergyConfig {
 
     /// Measured with conjugate gradients (the assembled Hessian's envelope grows faster than
     /// linearly on 2-D graphs), at hidden size 16 on chains, and with the block-minimise
-    /// rule (curvature recomputed on every tenth update).
+    /// rule (curvature recomputed on every update).
     fn scaling_variants() -> Vec<ScalingVariant> {
         let cg: toml::Table = toml::from_str("linear_solver = \"cg\"").expect("valid TOML");
         let mut wide = cg.clone();
         wide.insert("hidden".into(), 16.into());
         let mut minimise = cg.clone();
         minimise.insert("async_rule".into(), "block-minimise".into());
-        minimise.insert("async_hessian_every".into(), 10.into());
         vec![
             ScalingVariant {
                 suffix: "",
