@@ -47,6 +47,25 @@ impl Scalar for Dual64 {
     }
 }
 
+/// Several directional derivatives at once (the energy GNN's block rules: curvature in a few
+/// directions per pass).
+impl<const N: usize> Scalar for num_dual::DualSVec64<N> {
+    fn real(self) -> f64 {
+        self.re
+    }
+
+    /// As for [`Dual64`], lane by lane.
+    fn softplus_sigmoid(self) -> (Self, Self, Self) {
+        let (s, g, c) = self.re.softplus_sigmoid();
+        let slope = self.eps * (g * c);
+        (
+            Self::new(s, self.eps * g),
+            Self::new(g, slope),
+            Self::new(c, -slope),
+        )
+    }
+}
+
 /// The entries of `a` in row-major order (a copy only if `a` is not in standard layout).
 fn row_major<A: Clone>(a: ArrayView2<'_, A>) -> ndarray::CowArray<'_, A, ndarray::Ix2> {
     if a.is_standard_layout() {
@@ -412,24 +431,5 @@ mod tests {
             assert!((gd.eps - fd(gp, gm)).abs() < 1e-9, "sigmoid' ({x})");
             assert!((cd.eps - fd(cp, cm)).abs() < 1e-9, "(1 - sigmoid)' ({x})");
         }
-    }
-}
-
-/// Several directional derivatives at once (the energy GNN's block rules: curvature in a few
-/// directions per pass).
-impl<const N: usize> Scalar for num_dual::DualSVec64<N> {
-    fn real(self) -> f64 {
-        self.re
-    }
-
-    /// As for [`Dual64`], lane by lane.
-    fn softplus_sigmoid(self) -> (Self, Self, Self) {
-        let (s, g, c) = self.re.softplus_sigmoid();
-        let slope = self.eps * (g * c);
-        (
-            Self::new(s, self.eps * g),
-            Self::new(g, slope.clone()),
-            Self::new(c, -slope),
-        )
     }
 }
