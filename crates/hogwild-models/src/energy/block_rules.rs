@@ -452,10 +452,7 @@ impl<'a> BlockRule<'a> {
             None => self.messages(i, own, &flat_views(views, k), out),
             Some(previous) => out.copy_from_slice(previous),
         }
-        let mut d_self = vec![0.0; k];
-        let mut d_nb = vec![0.0; k * views.len()];
-        self.pass
-            .local_grads(self.model, &self.ctx, i, own, views, &mut d_self, &mut d_nb);
+        let (_, _, d_nb) = self.row_grads(i, own, views);
         for ((msg, g), view) in out
             .chunks_exact_mut(stride)
             .zip(d_nb.chunks_exact(k))
@@ -487,14 +484,21 @@ impl<'a> BlockRule<'a> {
         (value, grad, curv)
     }
 
+    /// `e_i`, `∂e_i/∂h_i` and `∂e_i/∂h_j` (one row per in-edge) at `h_i = h` from the row
+    /// pass.
+    fn row_grads(&self, i: usize, h: &[f64], views: &[&[f64]]) -> (f64, Vec<f64>, Vec<f64>) {
+        let k = self.k();
+        let mut d_self = vec![0.0; k];
+        let mut d_nb = vec![0.0; k * views.len()];
+        let value =
+            self.pass
+                .local_grads(self.model, &self.ctx, i, h, views, &mut d_self, &mut d_nb);
+        (value, d_self, d_nb)
+    }
+
     /// `φ_i` and its gradient at `h` (the row pass and the neighbours' models).
     fn model_value_grad(&self, i: usize, h: &[f64], views: &[&[f64]]) -> (f64, Vec<f64>) {
-        let k = self.k();
-        let mut grad = vec![0.0; k];
-        let mut d_nb = vec![0.0; k * views.len()];
-        let own = self
-            .pass
-            .local_grads(self.model, &self.ctx, i, h, views, &mut grad, &mut d_nb);
+        let (own, mut grad, _) = self.row_grads(i, h, views);
         let (value, neighbours, _) = self.neighbour_models(i, views, h);
         grad.iter_mut().zip(&neighbours).for_each(|(a, b)| *a += b);
         (own + value, grad)
