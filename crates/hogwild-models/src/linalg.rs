@@ -2,9 +2,12 @@
 //!
 //! We do not call BLAS-style kernels (`ndarray::dot`) in model numerics: their SIMD paths
 //! are chosen per CPU, which can change the last bits of a result between machines. These
-//! loops are plain and sequential, so the same inputs give the same bits everywhere.
+//! loops are plain, so the same inputs give the same bits everywhere; the row-wise
+//! products ([`mm`], [`mm_nt`]) split many rows across threads
+//! ([`hogwild_graph::par::fill_rows`]), each row still computed in the same order.
 //! They are generic over a [`Scalar`] so the same code runs on `f64` and on dual numbers.
 
+use hogwild_graph::par::fill_rows;
 use ndarray::{Array2, ArrayView2};
 use num_dual::{Dual64, DualNum, DualStruct};
 
@@ -91,22 +94,24 @@ pub fn mm<T: Scalar>(a: ArrayView2<'_, T>, w: ArrayView2<'_, f64>) -> Array2<T> 
         w.as_slice().expect("row-major"),
     );
     let mut out = vec![T::zero(); r * c];
-    match c {
-        0 => {}
-        1 => mm_fixed::<T, 1>(&mut out, a, w, k),
-        4 => mm_fixed::<T, 4>(&mut out, a, w, k),
-        8 => mm_fixed::<T, 8>(&mut out, a, w, k),
-        16 => mm_fixed::<T, 16>(&mut out, a, w, k),
-        _ => {
-            for (orow, arow) in out.chunks_exact_mut(c).zip(a.chunks_exact(k.max(1))) {
-                for (p, &aip) in arow.iter().enumerate().take(k) {
-                    for (o, &wpj) in orow.iter_mut().zip(&w[p * c..(p + 1) * c]) {
-                        *o += aip * wpj;
+    fill_rows(&mut out, c, |first, out| {
+        let a = &a[(first * k).min(a.len())..];
+        match c {
+            1 => mm_fixed::<T, 1>(out, a, w, k),
+            4 => mm_fixed::<T, 4>(out, a, w, k),
+            8 => mm_fixed::<T, 8>(out, a, w, k),
+            16 => mm_fixed::<T, 16>(out, a, w, k),
+            _ => {
+                for (orow, arow) in out.chunks_exact_mut(c).zip(a.chunks_exact(k.max(1))) {
+                    for (p, &aip) in arow.iter().enumerate().take(k) {
+                        for (o, &wpj) in orow.iter_mut().zip(&w[p * c..(p + 1) * c]) {
+                            *o += aip * wpj;
+                        }
                     }
                 }
             }
         }
-    }
+    });
     Array2::from_shape_vec((r, c), out).expect("r × c")
 }
 
@@ -141,23 +146,26 @@ pub fn mm_nt<T: Scalar>(a: ArrayView2<'_, T>, w: ArrayView2<'_, f64>) -> Array2<
         w.as_slice().expect("row-major"),
     );
     let mut out = vec![T::zero(); r * c];
-    match k {
-        4 => mm_nt_fixed::<T, 4>(&mut out, a, w, c),
-        8 => mm_nt_fixed::<T, 8>(&mut out, a, w, c),
-        16 => mm_nt_fixed::<T, 16>(&mut out, a, w, c),
-        _ => {
-            for i in 0..r {
-                let arow = &a[i * k..(i + 1) * k];
-                for (j, o) in out[i * c..(i + 1) * c].iter_mut().enumerate() {
-                    let mut acc = T::zero();
-                    for (&aip, &wjp) in arow.iter().zip(&w[j * k..(j + 1) * k]) {
-                        acc += aip * wjp;
+    fill_rows(&mut out, c, |first, out| {
+        let a = &a[first * k..];
+        match k {
+            4 => mm_nt_fixed::<T, 4>(out, a, w, c),
+            8 => mm_nt_fixed::<T, 8>(out, a, w, c),
+            16 => mm_nt_fixed::<T, 16>(out, a, w, c),
+            _ => {
+                for (i, orow) in out.chunks_exact_mut(c).enumerate() {
+                    let arow = &a[i * k..(i + 1) * k];
+                    for (j, o) in orow.iter_mut().enumerate() {
+                        let mut acc = T::zero();
+                        for (&aip, &wjp) in arow.iter().zip(&w[j * k..(j + 1) * k]) {
+                            acc += aip * wjp;
+                        }
+                        *o = acc;
                     }
-                    *o = acc;
                 }
             }
         }
-    }
+    });
     Array2::from_shape_vec((r, c), out).expect("r × c")
 }
 
@@ -404,6 +412,49 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn products_over_many_rows_have_the_same_bits_on_any_number_of_threads() {
+        // Enough rows to split across threads; each row must be the bits of the same
+        // product computed alone (one row: the sequential path).
+        use hogwild_graph::par::{CHUNK_ROWS, PARALLEL_MIN_ROWS};
+        let rows = PARALLEL_MIN_ROWS + 2 * CHUNK_ROWS + 5;
+        let entry = |i: usize, j: usize| ((i * 31 + j * 17) % 23) as f64 / 7.0 - 1.3;
+        for (inner, outer) in [(4, 16), (16, 4), (3, 5)] {
+            let a = Array2::from_shape_fn((rows, inner), |(i, j)| entry(i, j));
+            let w = Array2::from_shape_fn((inner, outer), |(i, j)| entry(j + 3, i));
+            let wt = w.t().as_standard_layout().into_owned();
+            let on = |threads: usize| {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .expect("pool");
+                pool.install(|| (mm(a.view(), w.view()), mm_nt(a.view(), wt.view())))
+            };
+            let bits = |x: &Array2<f64>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            let (one, one_t) = on(1);
+            for threads in [2, 3] {
+                let (many, many_t) = on(threads);
+                assert_eq!(
+                    bits(&one),
+                    bits(&many),
+                    "mm {inner}x{outer}, {threads} threads"
+                );
+                assert_eq!(bits(&one_t), bits(&many_t), "mm_nt {inner}x{outer}");
+            }
+            for i in [0, CHUNK_ROWS - 1, CHUNK_ROWS, rows - 1] {
+                let row = a.slice(ndarray::s![i..i + 1, ..]);
+                assert_eq!(
+                    bits(&mm(row, w.view())),
+                    bits(&one.row(i).to_owned().insert_axis(ndarray::Axis(0)))
+                );
+                assert_eq!(
+                    bits(&mm_nt(row, wt.view())),
+                    bits(&one_t.row(i).to_owned().insert_axis(ndarray::Axis(0)))
+                );
             }
         }
     }

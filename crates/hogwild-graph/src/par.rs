@@ -1,0 +1,92 @@
+//! Deterministic row parallelism for passes over many nodes.
+//!
+//! A pass whose output rows each depend only on their own index and on read-only inputs
+//! (a sparse product's row, a dense product's row) computes every row with the same code
+//! and the same operation order whether it runs on one thread or many, so splitting its
+//! rows across threads cannot change a bit. [`fill_rows`] does that split on the current
+//! rayon pool (a sweep's worker pool inside `hogwild reproduce`, the global pool
+//! elsewhere) for outputs of at least [`PARALLEL_MIN_ROWS`] rows, in fixed chunks of
+//! [`CHUNK_ROWS`]; smaller outputs stay on the calling thread, where the tables' graphs and
+//! batches already keep every core busy with whole runs. Reductions (sums over rows) are
+//! not split here: their order would depend on the chunking.
+
+use rayon::prelude::*;
+
+/// Outputs with fewer rows are filled on the calling thread.
+pub const PARALLEL_MIN_ROWS: usize = 4096;
+
+/// Rows per parallel task: large enough that a task's work dwarfs its scheduling.
+pub const CHUNK_ROWS: usize = 1024;
+
+/// Fills `out`, rows of `width` entries, by `fill(first_row, chunk)` over consecutive
+/// chunks of whole rows (`chunk` starts at row `first_row`); in parallel when `out` has at
+/// least [`PARALLEL_MIN_ROWS`] rows. `fill` must write each row from its index and
+/// read-only inputs alone, so the result is the same whatever the thread count.
+///
+/// ```
+/// let mut out = vec![0.0; 3 * 2];
+/// hogwild_graph::par::fill_rows(&mut out, 2, |first, chunk| {
+///     for (r, row) in chunk.chunks_exact_mut(2).enumerate() {
+///         row.fill((first + r) as f64);
+///     }
+/// });
+/// assert_eq!(out, [0.0, 0.0, 1.0, 1.0, 2.0, 2.0]);
+/// ```
+pub fn fill_rows<T: Send>(out: &mut [T], width: usize, fill: impl Fn(usize, &mut [T]) + Sync) {
+    if width == 0 || out.is_empty() {
+        return;
+    }
+    if out.len() / width < PARALLEL_MIN_ROWS {
+        fill(0, out);
+    } else {
+        out.par_chunks_mut(CHUNK_ROWS * width)
+            .enumerate()
+            .for_each(|(c, chunk)| fill(c * CHUNK_ROWS, chunk));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filled(rows: usize, threads: usize) -> Vec<f64> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        let mut out = vec![f64::NAN; rows * 3];
+        pool.install(|| {
+            fill_rows(&mut out, 3, |first, chunk| {
+                for (r, row) in chunk.chunks_exact_mut(3).enumerate() {
+                    let i = (first + r) as f64;
+                    row.copy_from_slice(&[i, i.sqrt(), i.sin()]);
+                }
+            })
+        });
+        out
+    }
+
+    #[test]
+    fn every_row_is_filled_once_from_its_own_index_on_any_pool() {
+        for rows in [
+            0,
+            1,
+            PARALLEL_MIN_ROWS - 1,
+            PARALLEL_MIN_ROWS,
+            3 * CHUNK_ROWS * 4 + 7,
+        ] {
+            let one = filled(rows, 1);
+            for (i, row) in one.chunks_exact(3).enumerate() {
+                assert_eq!(row[0], i as f64, "{rows} rows: row {i}");
+            }
+            for threads in [2, 3] {
+                let many = filled(rows, threads);
+                let same = one
+                    .iter()
+                    .zip(&many)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "{rows} rows: 1 and {threads} threads differ");
+            }
+        }
+    }
+}
