@@ -138,9 +138,9 @@ enum Command {
         #[arg(long, default_value = "results")]
         out: PathBuf,
     },
-    /// Measure how the time of one solver iteration and of one asynchronous sweep grows
-    /// with the number of nodes (chains and random geometric graphs, 10^2 nodes up to
-    /// --max-nodes, every model) and collect each table's reproduction time from
+    /// Measure how the time of one solver iteration (on one thread and on --threads) and of
+    /// one asynchronous sweep grows with the number of nodes (chains and random geometric
+    /// graphs, 10^2 nodes up to --max-nodes, every model) and collect each table's reproduction time from
     /// <out>/<table>/record.toml; writes <out>/scaling/scaling.md, scaling.csv and
     /// scaling.svg.
     Scaling {
@@ -153,8 +153,11 @@ enum Command {
         /// The largest graph, in nodes (measured by decades from 100).
         #[arg(long, default_value_t = 100_000)]
         max_nodes: usize,
+        /// Threads of the parallel iteration column (everything else runs on one).
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+        threads: u16,
         /// Measure nothing: redraw <out>/scaling/scaling.svg from its scaling.csv.
-        #[arg(long, conflicts_with = "max_nodes")]
+        #[arg(long, conflicts_with_all = ["max_nodes", "threads"])]
         figure_only: bool,
     },
     /// Build the tables from the run records of shard directories (refuses shards of another
@@ -344,12 +347,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config,
             out,
             max_nodes,
+            threads,
             figure_only: false,
         } => {
             let config = hogwild_harness::config::Config::load(&config, DEFAULT_PROFILE)?;
             print!(
                 "{}",
-                hogwild_harness::scaling::write_report(&config, &out, max_nodes)?
+                hogwild_harness::scaling::write_report(
+                    &config,
+                    &out,
+                    max_nodes,
+                    usize::from(threads)
+                )?
             );
         }
         Command::Merge { sweep, out, dirs } => {

@@ -33,8 +33,13 @@ pub struct Point {
     pub setup_seconds: f64,
     /// One synchronous application of an implicit model's map over the whole graph (the
     /// observer's residual evaluation: the fixed-point map, or the energy's gradient); none
-    /// for explicit models, whose sweeps are their layers.
+    /// for explicit models, whose sweeps are their layers. On one thread.
     pub iteration_seconds: Option<f64>,
+    /// The same iteration on `parallel_threads` threads (rows split across them:
+    /// [`hogwild_graph::par`]).
+    pub parallel_iteration_seconds: Option<f64>,
+    /// Threads of [`Point::parallel_iteration_seconds`].
+    pub parallel_threads: usize,
     /// One asynchronous round (every node updated once).
     pub sweep_seconds: f64,
 }
@@ -78,11 +83,30 @@ fn time_per_call(min_seconds: f64, mut f: impl FnMut()) -> f64 {
 }
 
 /// Measures every model on chains and geometric graphs of [`sizes`]`(max_nodes)`, calling
-/// `progress` after each point.
+/// `progress` after each point: everything on one thread, and each implicit model's
+/// iteration also on `threads` threads.
 pub fn measure(
     config: &Config,
     max_nodes: usize,
-    mut progress: impl FnMut(&Point),
+    threads: usize,
+    mut progress: impl FnMut(&Point) + Send,
+) -> anyhow::Result<Vec<Point>> {
+    let pool = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .context("building a thread pool")
+    };
+    let (one, many) = (pool(1)?, pool(threads)?);
+    one.install(|| measure_on_one_thread(config, max_nodes, &many, &mut progress))
+}
+
+/// [`measure`] on the current (one-thread) pool, with `many` for the parallel iterations.
+fn measure_on_one_thread(
+    config: &Config,
+    max_nodes: usize,
+    many: &rayon::ThreadPool,
+    progress: &mut impl FnMut(&Point),
 ) -> anyhow::Result<Vec<Point>> {
     let mut points = vec![];
     for n in sizes(max_nodes) {
@@ -107,11 +131,13 @@ pub fn measure(
                     })
                     .collect();
                 let implicit = rule.execution() == Execution::Implicit;
-                let iteration_seconds = implicit.then(|| {
+                let iteration = || {
                     time_per_call(ITERATION_BATCH_SECONDS, || {
                         std::hint::black_box(rule.residual(&states));
                     })
-                });
+                };
+                let iteration_seconds = implicit.then(iteration);
+                let parallel_iteration_seconds = implicit.then(|| many.install(iteration));
                 // An implicit model's sweep is the difference between runs of 2R and R rounds
                 // (about 10⁶ node updates per R) with the observer switched off: what every
                 // run does once (initial states, the readout) cancels. An explicit model runs
@@ -148,6 +174,8 @@ pub fn measure(
                     model: label,
                     setup_seconds,
                     iteration_seconds,
+                    parallel_iteration_seconds,
+                    parallel_threads: many.current_num_threads(),
                     sweep_seconds: sweep_seconds.max(f64::MIN_POSITIVE),
                 };
                 progress(&point);
@@ -161,18 +189,21 @@ pub fn measure(
 /// `scaling.csv`: one row per point.
 pub fn csv(points: &[Point]) -> String {
     let mut out = String::from(
-        "graph,nodes,model,setup_seconds,iteration_seconds,sweep_seconds,updates_per_second\n",
+        "graph,nodes,model,setup_seconds,iteration_seconds,parallel_threads,\
+         parallel_iteration_seconds,sweep_seconds,updates_per_second\n",
     );
+    let optional = |t: Option<f64>| t.map_or(String::new(), |t| format!("{t:.6e}"));
     for p in points {
         let _ = writeln!(
             out,
-            "{},{},{},{:.6e},{},{:.6e},{:.6e}",
+            "{},{},{},{:.6e},{},{},{},{:.6e},{:.6e}",
             p.graph,
             p.nodes,
             p.model,
             p.setup_seconds,
-            p.iteration_seconds
-                .map_or(String::new(), |t| format!("{t:.6e}")),
+            optional(p.iteration_seconds),
+            p.parallel_threads,
+            optional(p.parallel_iteration_seconds),
             p.sweep_seconds,
             p.updates_per_second()
         );
@@ -180,7 +211,8 @@ pub fn csv(points: &[Point]) -> String {
     out
 }
 
-/// The points of a `scaling.csv` (as [`csv`] writes them).
+/// The points of a `scaling.csv` (as [`csv`] writes them, or without the parallel
+/// iteration's two columns, as reports made before them were).
 pub fn read_csv(path: &Path) -> anyhow::Result<Vec<Point>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
@@ -194,25 +226,26 @@ pub fn read_csv(path: &Path) -> anyhow::Result<Vec<Point>> {
             )
         };
         let f: Vec<&str> = line.split(',').collect();
-        if f.len() != 7 {
-            return Err(bad());
-        }
+        let f: Vec<&str> = match f.len() {
+            9 => f,
+            7 => [&f[..5], &["1", ""], &f[5..]].concat(),
+            _ => return Err(bad()),
+        };
         let graph = *workload::GRAPHS
             .iter()
             .find(|g| **g == f[0])
             .ok_or_else(bad)?;
         let num = |s: &str| s.parse::<f64>().map_err(|_| bad());
+        let optional = |s: &str| (!s.is_empty()).then(|| num(s)).transpose();
         points.push(Point {
             graph,
             nodes: f[1].parse().map_err(|_| bad())?,
             model: f[2].to_string(),
             setup_seconds: num(f[3])?,
-            iteration_seconds: if f[4].is_empty() {
-                None
-            } else {
-                Some(num(f[4])?)
-            },
-            sweep_seconds: num(f[5])?,
+            iteration_seconds: optional(f[4])?,
+            parallel_threads: f[5].parse().map_err(|_| bad())?,
+            parallel_iteration_seconds: optional(f[6])?,
+            sweep_seconds: num(f[7])?,
         });
     }
     Ok(points)
@@ -360,8 +393,9 @@ pub fn markdown(points: &[Point], tables: &[TableTime]) -> String {
     let mut out = String::from("# Scaling report\n\n");
     let _ = writeln!(
         out,
-        "Made by `hogwild scaling` at code version {}; each measurement runs on one thread. \
-         Untrained models, `[models]` settings of the config (the \
+        "Made by `hogwild scaling` at code version {}; each measurement runs on one thread, \
+         and each iteration also on {} threads (*parallel*; its rows split across them, the \
+         same bits: *speed-up* is the one-thread time over it). Untrained models, `[models]` settings of the config (the \
          energy GNN with conjugate gradients), `[async]` settings. An implicit model's sweep is \
          the time difference between simulations of 2R and R rounds (R n ≈ 10⁶ node \
          updates) with the observer's residual checks switched off, each the fastest of \
@@ -373,15 +407,19 @@ pub fn markdown(points: &[Point], tables: &[TableTime]) -> String {
          10 means linear growth; a larger ratio where the working set outgrows the processor's \
          caches is the memory hierarchy, and the ratios after it show whether growth is linear \
          again. Times are of this machine and vary between runs.\n",
-        code_version()
+        code_version(),
+        points.first().map_or(0, |p| p.parallel_threads)
     );
     let mut keys: Vec<(&str, &str)> = points.iter().map(|p| (p.graph, p.model.as_str())).collect();
     keys.sort();
     keys.dedup();
     for (graph, model) in keys {
         let _ = writeln!(out, "## {model} on {graph} graphs\n");
-        out.push_str("| nodes | setup (s) | iteration (s) | ×10 | sweep (s) | ×10 | updates/s |\n");
-        out.push_str("|---:|---:|---:|---:|---:|---:|---:|\n");
+        out.push_str(
+            "| nodes | setup (s) | iteration (s) | ×10 | parallel (s) | speed-up | sweep (s) \
+             | ×10 | updates/s |\n",
+        );
+        out.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         let mut prev: Option<&Point> = None;
         for p in points
             .iter()
@@ -391,14 +429,19 @@ pub fn markdown(points: &[Point], tables: &[TableTime]) -> String {
                 (Some(before), Some(now)) => format!("{:.1}", now / before),
                 _ => String::new(),
             };
+            let seconds = |t: Option<f64>| t.map_or("–".into(), |t| format!("{t:.3e}"));
+            let speed_up = match (p.iteration_seconds, p.parallel_iteration_seconds) {
+                (Some(one), Some(many)) => format!("{:.2}", one / many),
+                _ => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "| {} | {:.3e} | {} | {} | {:.3e} | {} | {:.3e} |",
+                "| {} | {:.3e} | {} | {} | {} | {speed_up} | {:.3e} | {} | {:.3e} |",
                 p.nodes,
                 p.setup_seconds,
-                p.iteration_seconds
-                    .map_or("–".into(), |t| format!("{t:.3e}")),
+                seconds(p.iteration_seconds),
                 ratio(|p| p.iteration_seconds),
+                seconds(p.parallel_iteration_seconds),
                 p.sweep_seconds,
                 ratio(|p| Some(p.sweep_seconds)),
                 p.updates_per_second()
@@ -447,15 +490,27 @@ pub fn markdown(points: &[Point], tables: &[TableTime]) -> String {
 }
 
 /// Measures and writes `<results>/scaling/scaling.csv` and `scaling.md`.
-pub fn write_report(config: &Config, results: &Path, max_nodes: usize) -> anyhow::Result<String> {
+pub fn write_report(
+    config: &Config,
+    results: &Path,
+    max_nodes: usize,
+    threads: usize,
+) -> anyhow::Result<String> {
     if sizes(max_nodes).is_empty() {
         anyhow::bail!("--max-nodes = {max_nodes}: the report starts at 100 nodes");
     }
     // The output directory is checked (and locked) before the measurements, not after.
     let out = crate::outdir::OutputDir::open(results, &["scaling"])?;
-    let points = measure(config, max_nodes, |p| {
+    let points = measure(config, max_nodes, threads, |p| {
+        let iteration = match (p.iteration_seconds, p.parallel_iteration_seconds) {
+            (Some(one), Some(many)) => format!(
+                "; iteration {one:.3e} s, {many:.3e} s on {} threads",
+                p.parallel_threads
+            ),
+            _ => String::new(),
+        };
         eprintln!(
-            "[hogwild] scaling {} n = {} {}: sweep {:.3e} s ({:.2e} updates/s)",
+            "[hogwild] scaling {} n = {} {}: sweep {:.3e} s ({:.2e} updates/s){iteration}",
             p.graph,
             p.nodes,
             p.model,
@@ -490,6 +545,27 @@ mod tests {
         });
         assert_eq!(calls, 1 + REPEATS);
         assert!(seconds < 0.2, "{seconds}");
+    }
+
+    #[test]
+    fn a_csv_without_the_parallel_columns_reads_as_one_thread_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scaling.csv");
+        std::fs::write(
+            &path,
+            "graph,nodes,model,setup_seconds,iteration_seconds,sweep_seconds,updates_per_second\n\
+             chain,100,ignn,1.0e-5,2.0e-5,3.0e-5,3.3e6\n\
+             chain,100,gcn,1.0e-5,,4.0e-5,2.5e6\n",
+        )
+        .unwrap();
+        let points = read_csv(&path).unwrap();
+        assert_eq!(points[0].iteration_seconds, Some(2.0e-5));
+        assert_eq!(points[0].parallel_iteration_seconds, None);
+        assert_eq!(points[0].sweep_seconds, 3.0e-5);
+        assert_eq!(points[1].iteration_seconds, None);
+        std::fs::write(&path, "header\nchain,100,ignn,1.0e-5\n").unwrap();
+        let err = read_csv(&path).unwrap_err().to_string();
+        assert!(err.contains("line 2: not a scaling point"), "{err}");
     }
 
     #[test]

@@ -80,13 +80,30 @@ fn scaling_report_measures_every_model_and_collects_table_times() {
     assert_eq!(explicit, ["gcn", "gat", "gin"]);
     for r in &rows {
         assert_eq!(r[1], "100");
-        let updates: f64 = r[6].parse().unwrap();
+        let updates: f64 = r[8].parse().unwrap();
         assert!(updates.is_finite() && updates > 0.0, "{r:?}");
-        // Explicit models have no solver iteration; implicit models do.
+        // Explicit models have no solver iteration; implicit models do, on one thread and on
+        // the default two.
         assert_eq!(r[4].is_empty(), explicit.contains(&r[2]), "{r:?}");
+        assert_eq!(r[6].is_empty(), explicit.contains(&r[2]), "{r:?}");
+        assert_eq!(r[5], "2", "{r:?}");
     }
+    // The csv reads back as it was written (but the derived updates/s, recomputed from the
+    // rounded sweep time).
+    let points =
+        hogwild_harness::scaling::read_csv(&out.path().join("scaling/scaling.csv")).unwrap();
+    let measured = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+            .collect()
+    };
+    assert_eq!(
+        measured(&hogwild_harness::scaling::csv(&points)),
+        measured(&csv)
+    );
     let md = std::fs::read_to_string(out.path().join("scaling/scaling.md")).unwrap();
     assert!(md.contains("## energy-h16 on chain graphs"), "{md}");
+    assert!(md.contains("also on 2 threads"), "{md}");
     assert!(md.contains("| chains | 200 | 123 | 2 | abc |"), "{md}");
     assert!(md.contains("| counting | 40 | 123 | 2 | abc |"), "{md}");
     assert!(

@@ -9,6 +9,10 @@
 //! with the observer switched off ([`Unobserved`]: its residual checks would cost several
 //! sweeps at 10⁶ nodes), explicit ones their L updates per node. Each measurement includes
 //! the states' set-up and the readout, once.
+//!
+//! `iteration/…/threads-T`: one synchronous iteration of each implicit model (its residual
+//! on the whole graph, what `hogwild scaling` times) at the initial states, on pools of 1
+//! and 2 threads (rows of its products split across them; the same bits).
 //! `cargo bench -p hogwild-sim`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -77,5 +81,50 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+fn bench_iteration(c: &mut Criterion) {
+    let doc = harness();
+    let base: ModelsConfig = doc["models"].clone().try_into().unwrap();
+    let base_async: AsyncConfig = doc["async"].clone().try_into().unwrap();
+    let mut group = c.benchmark_group("iteration");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for n in sizes() {
+        for graph in workload::GRAPHS {
+            let sample = workload::sample(graph, n);
+            let batch = Batch::single(&sample);
+            for variant in workload::variants(graph, &base).unwrap() {
+                let model = variant.build(&sample).unwrap();
+                if model.execution() != Execution::Implicit {
+                    continue;
+                }
+                group.throughput(Throughput::Elements(n as u64));
+                for threads in [1, 2] {
+                    let name = format!("{}/{graph}/{n}/threads-{threads}", variant.label);
+                    group.bench_function(name, |b| {
+                        let rule = model
+                            .local_rule(&batch, base_async.staleness(n as u64))
+                            .unwrap();
+                        let states: Vec<Vec<f64>> = (0..n)
+                            .map(|i| {
+                                let mut s = vec![0.0; rule.state_len(i)];
+                                rule.init(i, &mut s);
+                                s
+                            })
+                            .collect();
+                        let pool = rayon::ThreadPoolBuilder::new()
+                            .num_threads(threads)
+                            .build()
+                            .unwrap();
+                        b.iter(|| pool.install(|| rule.residual(&states)))
+                    });
+                }
+            }
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_iteration);
 criterion_main!(benches);
