@@ -3,12 +3,13 @@
 //! A pass whose output rows each depend only on their own index and on read-only inputs
 //! (a sparse product's row, a dense product's row) computes every row with the same code
 //! and the same operation order whether it runs on one thread or many, so splitting its
-//! rows across threads cannot change a bit. [`fill_rows`] does that split on the current
+//! rows across threads cannot change a bit, and neither can taking a maximum over rows in
+//! any order ([`max_over_rows`]). [`fill_rows`] does that split on the current
 //! rayon pool (a sweep's worker pool inside `hogwild reproduce`, the global pool
 //! elsewhere) for outputs of at least [`PARALLEL_MIN_ROWS`] rows, in fixed chunks of
 //! [`CHUNK_ROWS`]; smaller outputs stay on the calling thread, where the tables' graphs and
-//! batches already keep every core busy with whole runs. Reductions (sums over rows) are
-//! not split here: their order would depend on the chunking.
+//! batches already keep every core busy with whole runs. Sums over rows are not split
+//! here: their order would depend on the chunking.
 
 use rayon::prelude::*;
 
@@ -45,6 +46,36 @@ pub fn fill_rows<T: Send>(out: &mut [T], width: usize, fill: impl Fn(usize, &mut
     }
 }
 
+/// The largest of `value(i)` over rows `0..rows` (0 for none; NaN if any is NaN), on the
+/// current rayon pool when there are at least [`PARALLEL_MIN_ROWS`] rows. A maximum is the
+/// same whatever the order it is taken in, so the result is the same on any pool.
+///
+/// ```
+/// let x = [0.5, 3.0, 2.0];
+/// assert_eq!(hogwild_graph::par::max_over_rows(3, |i| x[i]), 3.0);
+/// assert!(hogwild_graph::par::max_over_rows(2, |i| [1.0, f64::NAN][i]).is_nan());
+/// ```
+pub fn max_over_rows(rows: usize, value: impl Fn(usize) -> f64 + Sync + Send) -> f64 {
+    if rows < PARALLEL_MIN_ROWS {
+        (0..rows).map(value).fold(0.0, nan_max)
+    } else {
+        (0..rows)
+            .into_par_iter()
+            .with_min_len(CHUNK_ROWS)
+            .map(value)
+            .reduce(|| 0.0, nan_max)
+    }
+}
+
+/// `max(a, b)`, NaN if either is (`f64::max` drops a NaN).
+pub fn nan_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +95,23 @@ mod tests {
             })
         });
         out
+    }
+
+    #[test]
+    fn a_maximum_over_many_rows_is_the_same_on_any_pool_and_keeps_a_nan() {
+        let rows = PARALLEL_MIN_ROWS + 5 * CHUNK_ROWS + 3;
+        let value = |i: usize| ((i * 7919) % 10007) as f64 / 3.0;
+        let want = (0..rows).map(value).fold(0.0, f64::max);
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool");
+            assert_eq!(pool.install(|| max_over_rows(rows, value)), want);
+            let with_nan = |i: usize| if i == rows - 2 { f64::NAN } else { value(i) };
+            assert!(pool.install(|| max_over_rows(rows, with_nan)).is_nan());
+        }
+        assert_eq!(max_over_rows(0, value), 0.0);
     }
 
     #[test]

@@ -31,6 +31,7 @@ use crate::model::{
 };
 use crate::params::{ParamId, Params, TrainConfig};
 use crate::registry::{Dims, ModelSpec};
+use hogwild_graph::par::{max_over_rows, nan_max};
 use hogwild_graph::{Batch, Graph};
 use hogwild_settings::{at_least, non_negative, positive, Bytes, InvalidSetting};
 use ndarray::{Array2, ArrayView2};
@@ -166,13 +167,13 @@ impl DistanceBound {
     }
 
     fn of(&self, residual: ArrayView2<'_, f64>) -> f64 {
-        let worst = residual
-            .rows()
-            .into_iter()
-            .zip(&self.scale)
-            .map(|(r, s)| s * r.iter().map(|x| x.abs()).fold(0.0, f64::max))
-            .fold(0.0, f64::max);
-        if worst == 0.0 {
+        let worst = max_over_rows(residual.nrows(), |i| {
+            self.scale[i] * residual.row(i).iter().map(|x| x.abs()).fold(0.0, nan_max)
+        });
+        if worst.is_nan() {
+            // A NaN residual is nowhere near the fixed point.
+            f64::INFINITY
+        } else if worst == 0.0 {
             0.0
         } else {
             self.gain * worst

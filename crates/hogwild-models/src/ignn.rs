@@ -28,6 +28,7 @@ use crate::model::{
 };
 use crate::params::{ParamId, Params, TrainConfig};
 use crate::registry::{Dims, ModelSpec};
+use hogwild_graph::par::{max_over_rows, nan_max};
 use hogwild_graph::{Batch, Graph};
 use hogwild_settings::{at_least, open_unit, positive, Bytes, InvalidSetting};
 use ndarray::{Array2, ArrayView2};
@@ -152,17 +153,22 @@ impl Contraction {
         Contraction { weights, factor }
     }
 
-    /// `max_ic |a_ic − b_ic| / v_i`: the norm of `a − b`, without forming it.
+    /// `max_ic |a_ic − b_ic| / v_i`: the norm of `a − b`, without forming it; infinite
+    /// if an entry is NaN (a state with a NaN is nowhere near the fixed point).
     fn norm(&self, a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> f64 {
-        a.rows()
-            .into_iter()
-            .zip(b.rows())
-            .zip(&self.weights)
-            .map(|((ra, rb), v)| {
-                let row = ra.iter().zip(rb).map(|(x, y)| (x - y).abs());
-                row.fold(0.0, f64::max) / v
-            })
-            .fold(0.0, f64::max)
+        let largest = max_over_rows(a.nrows(), |i| {
+            let row = a
+                .row(i)
+                .into_iter()
+                .zip(b.row(i))
+                .map(|(x, y)| (x - y).abs());
+            row.fold(0.0, nan_max) / self.weights[i]
+        });
+        if largest.is_nan() {
+            f64::INFINITY
+        } else {
+            largest
+        }
     }
 
     /// `Σ_ic v_i |a_ic − b_ic|` (or of `a` alone): the dual norm, in which the adjoint
@@ -467,8 +473,9 @@ impl LocalRule for IgnnRule<'_> {
     /// for the fixed point with the frozen states held.
     fn residual_with_frozen(&self, states: &[Vec<f64>], frozen: &[bool]) -> f64 {
         let h = states_matrix(states, self.ignn.cfg.hidden);
-        let mut next =
-            (mm_nt(self.graph.spmm(h.view()).view(), self.w.view()) + &self.b).mapv(|v| v.max(0.0));
+        let mut next = mm_nt(self.graph.spmm(h.view()).view(), self.w.view());
+        next += &self.b;
+        next.mapv_inplace(|v| v.max(0.0));
         for (i, _) in frozen.iter().enumerate().filter(|(_, &f)| f) {
             next.row_mut(i).assign(&h.row(i));
         }

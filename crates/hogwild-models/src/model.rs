@@ -218,7 +218,13 @@ pub trait Model: Send {
 
 /// The states of nodes that each hold `width` numbers, as the rows of a matrix.
 pub fn states_matrix(states: &[Vec<f64>], width: usize) -> Array2<f64> {
-    Array2::from_shape_fn((states.len(), width), |(i, c)| states[i][c])
+    let mut out = vec![0.0; states.len() * width];
+    hogwild_graph::par::fill_rows(&mut out, width, |first, chunk| {
+        for (row, state) in chunk.chunks_exact_mut(width).zip(&states[first..]) {
+            row.copy_from_slice(&state[..width]);
+        }
+    });
+    Array2::from_shape_vec((states.len(), width), out).expect("n × width")
 }
 
 /// What training did.

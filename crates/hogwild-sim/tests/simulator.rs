@@ -128,6 +128,28 @@ fn synchronous_schedule_reproduces_batched_outputs() {
 }
 
 #[test]
+fn a_state_with_a_nan_is_never_certified_close_to_the_fixed_point() {
+    // A NaN anywhere in the states makes every implicit model's distance bound infinite:
+    // a maximum that skipped it would call a diverged run converged.
+    let sample = random_sample(9, 0.3, 2, 3, false, 7);
+    let batch = Batch::single(&sample);
+    for m in implicit(models(0)) {
+        let rule = m.local_rule(&batch, Staleness::SYNCHRONOUS).unwrap();
+        let mut states: Vec<Vec<f64>> = (0..9)
+            .map(|i| {
+                let mut s = vec![0.0; rule.state_len(i)];
+                rule.init(i, &mut s);
+                s
+            })
+            .collect();
+        assert!(rule.residual(&states).is_finite(), "{}", m.name());
+        states[4][0] = f64::NAN;
+        let r = rule.residual(&states);
+        assert!(r.is_nan() || r == f64::INFINITY, "{}: {r}", m.name());
+    }
+}
+
+#[test]
 fn asynchronous_fixed_points_match_synchronous_ones() {
     for seed in 0..3 {
         let sample = random_sample(10, 0.25, 2, 3, false, 100 + seed);
