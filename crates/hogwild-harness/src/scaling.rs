@@ -163,7 +163,14 @@ fn measure_on_one_thread(
                 };
                 let sweep_seconds = if implicit {
                     let (once, twice) = (run(rounds)?.0, run(2 * rounds)?.0);
-                    (twice - once) / rounds as f64
+                    let difference = (twice - once) / rounds as f64;
+                    if difference > 0.0 {
+                        difference
+                    } else {
+                        // Noise on a loaded machine can leave the longer run no slower:
+                        // then the longer run's time per round, once-per-run costs included.
+                        twice / (2 * rounds) as f64
+                    }
                 } else {
                     let (elapsed, layers) = run(rounds)?;
                     elapsed / layers as f64
@@ -395,15 +402,16 @@ pub fn markdown(points: &[Point], tables: &[TableTime]) -> String {
         out,
         "Made by `hogwild scaling` at code version {}; each measurement runs on one thread, \
          and each iteration also on {} threads (*parallel*; its rows split across them, the \
-         same bits: *speed-up* is the one-thread time over it). Untrained models, `[models]` settings of the config (the \
-         energy GNN with conjugate gradients), `[async]` settings. An implicit model's sweep is \
-         the time difference between simulations of 2R and R rounds (R n ≈ 10⁶ node \
-         updates) with the observer's residual checks switched off, each the fastest of \
-         {REPEATS}; an explicit model's is one of its layers. An implicit model's iteration is \
-         one evaluation of its residual on the whole graph (the energy's gradient, or the \
-         fixed-point map and its distance to the states): after one untimed call, the fastest \
-         of {REPEATS} batches of calls of at least {ITERATION_BATCH_SECONDS} s. *×10* is the \
-         time ratio to the previous decade: \
+         same bits: *speed-up* is the one-thread time over it). Untrained models, \
+         `[models]` settings of the config (the energy GNN with conjugate gradients), \
+         `[async]` settings. An implicit model's sweep is the time difference between \
+         simulations of 2R and R rounds (R n ≈ 10⁶ node updates) with the observer's \
+         residual checks switched off, each the fastest of {REPEATS} (if noise leaves the \
+         longer one no slower, its time per round); an explicit model's is one of its \
+         layers. An implicit model's iteration is one evaluation of its residual on the \
+         whole graph (the energy's gradient, or the fixed-point map and its distance to the \
+         states): after one untimed call, the fastest of {REPEATS} batches of calls of at \
+         least {ITERATION_BATCH_SECONDS} s. *×10* is the time ratio to the previous decade: \
          10 means linear growth; a larger ratio where the working set outgrows the processor's \
          caches is the memory hierarchy, and the ratios after it show whether growth is linear \
          again. Times are of this machine and vary between runs.\n",
