@@ -183,16 +183,22 @@ impl DistanceBound {
 
 /// `(I + cL) H`: row i is `h_i + c Σ_j w_ij (h_i − h_j)`.
 fn apply(graph: &Graph, c: f64, h: &Array2<f64>) -> Array2<f64> {
-    let mut out = h.clone();
-    for (i, mut row) in out.rows_mut().into_iter().enumerate() {
-        let own = h.row(i);
-        for (j, w) in graph.neighbours(i).filter(|&(j, _)| j != i) {
-            let other = h.row(j);
-            for (o, (a, b)) in row.iter_mut().zip(own.iter().zip(other.iter())) {
-                *o += c * w * (a - b);
+    let mut out = h.as_standard_layout().into_owned();
+    let width = h.ncols();
+    let slice = out.as_slice_mut().expect("standard layout");
+    // Row i is computed from h alone, so its rows may be filled in parallel.
+    hogwild_graph::par::fill_rows(slice, width, |first, chunk| {
+        for (r, row) in chunk.chunks_exact_mut(width).enumerate() {
+            let i = first + r;
+            let own = h.row(i);
+            for (j, w) in graph.neighbours(i).filter(|&(j, _)| j != i) {
+                let other = h.row(j);
+                for (o, (a, b)) in row.iter_mut().zip(own.iter().zip(other.iter())) {
+                    *o += c * w * (a - b);
+                }
             }
         }
-    }
+    });
     out
 }
 
@@ -417,7 +423,8 @@ impl LocalRule for GsdgnnRule<'_> {
     /// rows left out.
     fn residual_with_frozen(&self, states: &[Vec<f64>], frozen: &[bool]) -> f64 {
         let h = states_matrix(states, self.model.cfg.hidden);
-        let mut gradient = apply(self.graph, self.model.cfg.smoothing, &h) - &self.g;
+        let mut gradient = apply(self.graph, self.model.cfg.smoothing, &h);
+        gradient -= &self.g;
         for (i, _) in frozen.iter().enumerate().filter(|(_, &f)| f) {
             gradient.row_mut(i).fill(0.0);
         }
@@ -451,6 +458,36 @@ mod tests {
                 lr_schedule: Default::default(),
             },
         }
+    }
+
+    #[test]
+    fn the_map_over_many_nodes_has_the_bits_of_its_rows_on_any_number_of_threads() {
+        // Enough nodes to split rows across threads: every row must be the sequential sum.
+        let n = hogwild_graph::par::PARALLEL_MIN_ROWS + 1500;
+        let graph = Graph::path(n);
+        let h = Array2::from_shape_fn((n, 3), |(i, c)| ((i * 7 + c * 3) % 11) as f64 / 4.0);
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| apply(&graph, 2.0, &h))
+        };
+        let one = on(1);
+        for i in [0, 1, 1023, 1024, n / 2, n - 1] {
+            for c in 0..3 {
+                let mut want = h[[i, c]];
+                for (j, w) in graph.neighbours(i).filter(|&(j, _)| j != i) {
+                    want += 2.0 * w * (h[[i, c]] - h[[j, c]]);
+                }
+                assert_eq!(one[[i, c]].to_bits(), want.to_bits(), "row {i}");
+            }
+        }
+        let two = on(2);
+        assert!(one
+            .iter()
+            .zip(&two)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
     }
 
     #[test]
