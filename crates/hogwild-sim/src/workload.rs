@@ -94,3 +94,33 @@ pub fn sweep_config(base: &AsyncConfig, rounds: usize) -> AsyncConfig {
         ..base.clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_energy_gnn_is_measured_with_conjugate_gradients() {
+        // Cholesky's fill-in on the geometric graphs makes a 10⁵-node set-up take tens of
+        // minutes: every variant of every energy GNN the committed settings hold uses CG.
+        let doc: toml::Table = toml::from_str(include_str!("../../../harness.toml")).unwrap();
+        let base = ModelsConfig::from_table(doc["models"].as_table().unwrap()).unwrap();
+        let mut measured = vec![];
+        for graph in GRAPHS {
+            for v in variants(graph, &base).unwrap() {
+                let table = v.models.to_table();
+                if let Some(solver) = table[v.model].get("linear_solver") {
+                    assert_eq!(solver.as_str(), Some("cg"), "{graph}/{}", v.label);
+                    measured.push(format!("{graph}/{}", v.label));
+                }
+            }
+        }
+        for label in [
+            "geometric/energy",
+            "geometric/energy-node",
+            "chain/energy-attention",
+        ] {
+            assert!(measured.iter().any(|m| m == label), "{label}: {measured:?}");
+        }
+    }
+}
