@@ -333,6 +333,7 @@ impl Graph {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::array;
 
     #[test]
     fn spmm_over_many_nodes_has_the_same_bits_on_any_number_of_threads() {
@@ -381,7 +382,6 @@ mod tests {
             );
         }
     }
-    use ndarray::array;
 
     #[test]
     fn path_has_symmetric_unit_edges() {

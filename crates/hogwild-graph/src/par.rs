@@ -80,13 +80,16 @@ pub fn nan_max(a: f64, b: f64) -> f64 {
 mod tests {
     use super::*;
 
-    fn filled(rows: usize, threads: usize) -> Vec<f64> {
-        let pool = rayon::ThreadPoolBuilder::new()
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
-            .expect("pool");
+            .expect("pool")
+    }
+
+    fn filled(rows: usize, threads: usize) -> Vec<f64> {
         let mut out = vec![f64::NAN; rows * 3];
-        pool.install(|| {
+        pool(threads).install(|| {
             fill_rows(&mut out, 3, |first, chunk| {
                 for (r, row) in chunk.chunks_exact_mut(3).enumerate() {
                     let i = (first + r) as f64;
@@ -103,10 +106,7 @@ mod tests {
         let value = |i: usize| ((i * 7919) % 10007) as f64 / 3.0;
         let want = (0..rows).map(value).fold(0.0, f64::max);
         for threads in [1, 2, 3] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .expect("pool");
+            let pool = pool(threads);
             assert_eq!(pool.install(|| max_over_rows(rows, value)), want);
             let with_nan = |i: usize| if i == rows - 2 { f64::NAN } else { value(i) };
             assert!(pool.install(|| max_over_rows(rows, with_nan)).is_nan());

@@ -9,11 +9,12 @@
 //! linearly on 2-D graphs ([`hogwild_models::energy::hessian`]).
 
 use crate::config::Config;
+use crate::experiment::pool;
 use crate::records::code_version;
 use anyhow::Context;
 use hogwild_graph::Batch;
 use hogwild_models::Execution;
-use hogwild_sim::{simulate, workload, Unobserved};
+use hogwild_sim::{initial_states, simulate, workload, Unobserved};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::fmt::Write as _;
@@ -91,12 +92,6 @@ pub fn measure(
     threads: usize,
     mut progress: impl FnMut(&Point) + Send,
 ) -> anyhow::Result<Vec<Point>> {
-    let pool = |threads: usize| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .context("building a thread pool")
-    };
     let (one, many) = (pool(1)?, pool(threads)?);
     one.install(|| measure_on_one_thread(config, max_nodes, &many, &mut progress))
 }
@@ -123,13 +118,7 @@ fn measure_on_one_thread(
                     .local_rule(&batch, config.async_.staleness(n as u64))
                     .with_context(|| format!("local rule of {label} on a {graph} of {n} nodes"))?;
                 let setup_seconds = start.elapsed().as_secs_f64();
-                let states: Vec<Vec<f64>> = (0..n)
-                    .map(|i| {
-                        let mut s = vec![0.0; rule.state_len(i)];
-                        rule.init(i, &mut s);
-                        s
-                    })
-                    .collect();
+                let states = initial_states(rule.as_ref());
                 let implicit = rule.execution() == Execution::Implicit;
                 let iteration = || {
                     time_per_call(ITERATION_BATCH_SECONDS, || {

@@ -95,7 +95,7 @@ pub fn mm<T: Scalar>(a: ArrayView2<'_, T>, w: ArrayView2<'_, f64>) -> Array2<T> 
     );
     let mut out = vec![T::zero(); r * c];
     fill_rows(&mut out, c, |first, out| {
-        let a = &a[(first * k).min(a.len())..];
+        let a = &a[first * k..];
         match c {
             1 => mm_fixed::<T, 1>(out, a, w, k),
             4 => mm_fixed::<T, 4>(out, a, w, k),

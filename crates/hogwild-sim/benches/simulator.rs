@@ -15,16 +15,22 @@
 //! and 2 threads (rows of its products split across them; the same bits).
 //! `cargo bench -p hogwild-sim`.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use hogwild_graph::Batch;
-use hogwild_models::{Execution, ModelsConfig};
-use hogwild_sim::{simulate, workload, AsyncConfig, Unobserved};
+use hogwild_models::{Execution, Model, ModelsConfig};
+use hogwild_sim::{initial_states, simulate, workload, AsyncConfig, Unobserved};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Duration;
 
-fn harness() -> toml::Table {
-    toml::from_str(include_str!("../../../harness.toml")).unwrap()
+/// `[models]` and `[async]` of the committed `harness.toml`.
+fn settings() -> (ModelsConfig, AsyncConfig) {
+    let doc: toml::Table = toml::from_str(include_str!("../../../harness.toml")).unwrap();
+    (
+        doc["models"].clone().try_into().unwrap(),
+        doc["async"].clone().try_into().unwrap(),
+    )
 }
 
 fn sizes() -> Vec<usize> {
@@ -35,94 +41,82 @@ fn sizes() -> Vec<usize> {
     v
 }
 
-fn bench(c: &mut Criterion) {
-    let doc = harness();
-    let base: ModelsConfig = doc["models"].clone().try_into().unwrap();
-    let base_async: AsyncConfig = doc["async"].clone().try_into().unwrap();
-    let mut group = c.benchmark_group("async");
+/// A benchmark group with this file's sampling settings.
+fn group<'c>(c: &'c mut Criterion, name: &str) -> BenchmarkGroup<'c, WallTime> {
+    let mut group = c.benchmark_group(name);
     group
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
+    group
+}
+
+/// Calls `each(nodes, graph, batch, label, model)` for every model of the scaling workload
+/// on every graph of [`sizes`]. Building a model is cheap; its rule (the energy GNN's step
+/// size) is not, so callers make the rule inside their benchmark closures: only the
+/// benchmarks a filter selects pay for it.
+fn for_each_workload(
+    models: &ModelsConfig,
+    mut each: impl FnMut(usize, &str, &Batch, &str, &dyn Model),
+) {
     for n in sizes() {
         for graph in workload::GRAPHS {
             let sample = workload::sample(graph, n);
             let batch = Batch::single(&sample);
-            for variant in workload::variants(graph, &base).unwrap() {
-                let rounds = workload::rounds(n);
-                let cfg = workload::sweep_config(&base_async, rounds);
-                // Explicit models update each node once per layer; implicit ones run the
-                // rounds (the tolerance is never reached). Building a model is cheap; its
-                // rule (the energy GNN's step size) is not.
+            for variant in workload::variants(graph, models).unwrap() {
                 let model = variant.build(&sample).unwrap();
-                let updates = match model.execution() {
-                    Execution::Explicit { updates } => updates * n,
-                    Execution::Implicit => rounds * n,
-                };
-                group.throughput(Throughput::Elements(updates as u64));
-                // The rule is made inside the closure: only benchmarks the filter selects
-                // pay for it.
-                let name = format!("{}/{graph}/{n}", variant.label);
-                group.bench_function(name, |b| {
-                    let staleness = cfg.staleness(n as u64);
-                    let rule = model.local_rule(&batch, staleness).unwrap();
-                    let rule = Unobserved(rule.as_ref());
-                    let probe = simulate(&rule, &cfg, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
-                    assert_eq!(
-                        probe.updates, updates as u64,
-                        "{}: updates counted",
-                        variant.label
-                    );
-                    b.iter(|| simulate(&rule, &cfg, &mut ChaCha8Rng::seed_from_u64(1)).unwrap())
-                });
+                each(n, graph, &batch, &variant.label, model.as_ref());
             }
         }
     }
+}
+
+fn bench(c: &mut Criterion) {
+    let (models, base_async) = settings();
+    let mut group = group(c, "async");
+    for_each_workload(&models, |n, graph, batch, label, model| {
+        let rounds = workload::rounds(n);
+        let cfg = workload::sweep_config(&base_async, rounds);
+        // Explicit models update each node once per layer; implicit ones run the rounds
+        // (the tolerance is never reached).
+        let updates = match model.execution() {
+            Execution::Explicit { updates } => updates * n,
+            Execution::Implicit => rounds * n,
+        };
+        group.throughput(Throughput::Elements(updates as u64));
+        group.bench_function(format!("{label}/{graph}/{n}"), |b| {
+            let rule = model.local_rule(batch, cfg.staleness(n as u64)).unwrap();
+            let rule = Unobserved(rule.as_ref());
+            let probe = simulate(&rule, &cfg, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+            assert_eq!(probe.updates, updates as u64, "{label}: updates counted");
+            b.iter(|| simulate(&rule, &cfg, &mut ChaCha8Rng::seed_from_u64(1)).unwrap())
+        });
+    });
     group.finish();
 }
 
 fn bench_iteration(c: &mut Criterion) {
-    let doc = harness();
-    let base: ModelsConfig = doc["models"].clone().try_into().unwrap();
-    let base_async: AsyncConfig = doc["async"].clone().try_into().unwrap();
-    let mut group = c.benchmark_group("iteration");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
-    for n in sizes() {
-        for graph in workload::GRAPHS {
-            let sample = workload::sample(graph, n);
-            let batch = Batch::single(&sample);
-            for variant in workload::variants(graph, &base).unwrap() {
-                let model = variant.build(&sample).unwrap();
-                if model.execution() != Execution::Implicit {
-                    continue;
-                }
-                group.throughput(Throughput::Elements(n as u64));
-                for threads in [1, 2] {
-                    let name = format!("{}/{graph}/{n}/threads-{threads}", variant.label);
-                    group.bench_function(name, |b| {
-                        let rule = model
-                            .local_rule(&batch, base_async.staleness(n as u64))
-                            .unwrap();
-                        let states: Vec<Vec<f64>> = (0..n)
-                            .map(|i| {
-                                let mut s = vec![0.0; rule.state_len(i)];
-                                rule.init(i, &mut s);
-                                s
-                            })
-                            .collect();
-                        let pool = rayon::ThreadPoolBuilder::new()
-                            .num_threads(threads)
-                            .build()
-                            .unwrap();
-                        b.iter(|| pool.install(|| rule.residual(&states)))
-                    });
-                }
-            }
+    let (models, base_async) = settings();
+    let mut group = group(c, "iteration");
+    for_each_workload(&models, |n, graph, batch, label, model| {
+        if model.execution() != Execution::Implicit {
+            return;
         }
-    }
+        group.throughput(Throughput::Elements(n as u64));
+        for threads in [1, 2] {
+            group.bench_function(format!("{label}/{graph}/{n}/threads-{threads}"), |b| {
+                let rule = model
+                    .local_rule(batch, base_async.staleness(n as u64))
+                    .unwrap();
+                let states = initial_states(rule.as_ref());
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                b.iter(|| pool.install(|| rule.residual(&states)))
+            });
+        }
+    });
     group.finish();
 }
 

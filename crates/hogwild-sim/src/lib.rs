@@ -500,8 +500,8 @@ fn recycle<'b>(mut v: Vec<&[f64]>) -> Vec<&'b [f64]> {
         .collect()
 }
 
-/// Every node's initial state.
-fn initial_states(rule: &dyn LocalRule) -> Vec<Vec<f64>> {
+/// Every node's initial state (what a simulation starts from).
+pub fn initial_states(rule: &dyn LocalRule) -> Vec<Vec<f64>> {
     (0..rule.graph().n_nodes())
         .map(|i| {
             let mut s = vec![0.0; rule.state_len(i)];

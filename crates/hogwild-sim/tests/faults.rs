@@ -8,8 +8,8 @@ use hogwild_datasets::synthetic::random_sample;
 use hogwild_graph::{Batch, Graph};
 use hogwild_models::{Execution, LocalRule, Model, Staleness};
 use hogwild_sim::{
-    simulate, AsyncConfig, AsyncOverrides, Corruption, Crash, Delay, Faults, LinkFailure, Outcome,
-    Reset, Schedule, StalenessUnit,
+    initial_states, simulate, AsyncConfig, AsyncOverrides, Corruption, Crash, Delay, Faults,
+    LinkFailure, Outcome, Reset, Schedule, StalenessUnit,
 };
 use ndarray::Array2;
 use rand_chacha::ChaCha8Rng;
@@ -159,16 +159,6 @@ fn restricted_fixed_point(rule: &dyn LocalRule, held: &[Vec<f64>], frozen: &[boo
         }
     }
     panic!("the restricted map did not converge");
-}
-
-fn initial_states(rule: &dyn LocalRule) -> Vec<Vec<f64>> {
-    (0..rule.graph().n_nodes())
-        .map(|i| {
-            let mut s = vec![0.0; rule.state_len(i)];
-            rule.init(i, &mut s);
-            s
-        })
-        .collect()
 }
 
 #[test]

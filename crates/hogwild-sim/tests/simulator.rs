@@ -17,7 +17,8 @@ use hogwild_models::gsdgnn::{Gsdgnn, GsdgnnConfig};
 use hogwild_models::ignn::{Ignn, IgnnConfig};
 use hogwild_models::{Dims, Execution, LocalRule, Model, ModelSpec, Staleness, TrainConfig};
 use hogwild_sim::{
-    simulate, AsyncConfig, AsyncOverrides, Delay, Schedule, StalenessUnit, Unobserved,
+    initial_states, simulate, AsyncConfig, AsyncOverrides, Delay, Schedule, StalenessUnit,
+    Unobserved,
 };
 use ndarray::Array2;
 use rand_chacha::ChaCha8Rng;
@@ -135,13 +136,7 @@ fn a_state_with_a_nan_is_never_certified_close_to_the_fixed_point() {
     let batch = Batch::single(&sample);
     for m in implicit(models(0)) {
         let rule = m.local_rule(&batch, Staleness::SYNCHRONOUS).unwrap();
-        let mut states: Vec<Vec<f64>> = (0..9)
-            .map(|i| {
-                let mut s = vec![0.0; rule.state_len(i)];
-                rule.init(i, &mut s);
-                s
-            })
-            .collect();
+        let mut states = initial_states(rule.as_ref());
         assert!(rule.residual(&states).is_finite(), "{}", m.name());
         states[4][0] = f64::NAN;
         let r = rule.residual(&states);
