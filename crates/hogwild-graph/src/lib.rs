@@ -448,6 +448,7 @@ mod tests {
     }
 }
 
+pub mod out_edges;
 pub mod par;
 pub mod prefetch;
 mod sample;

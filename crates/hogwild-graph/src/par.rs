@@ -46,6 +46,23 @@ pub fn fill_rows<T: Send>(out: &mut [T], width: usize, fill: impl Fn(usize, &mut
     }
 }
 
+/// `[f(0), …, f(count − 1)]`, the calls on the current rayon pool when there are several
+/// (one runs on the calling thread). For passes split into fixed blocks of rows, each
+/// block's result computed by `f` from its index and read-only inputs alone: the results,
+/// and whatever is then done with them in block order, are the same on any pool.
+///
+/// ```
+/// let squares = hogwild_graph::par::map_blocks(4, |b| b * b);
+/// assert_eq!(squares, [0, 1, 4, 9]);
+/// ```
+pub fn map_blocks<R: Send>(count: usize, f: impl Fn(usize) -> R + Sync + Send) -> Vec<R> {
+    if count == 1 {
+        vec![f(0)]
+    } else {
+        (0..count).into_par_iter().map(f).collect()
+    }
+}
+
 /// The largest of `value(i)` over rows `0..rows` (0 for none; NaN if any is NaN), on the
 /// current rayon pool when there are at least [`PARALLEL_MIN_ROWS`] rows. A maximum is the
 /// same whatever the order it is taken in, so the result is the same on any pool.

@@ -18,7 +18,9 @@
 pub mod block_rules;
 mod config;
 mod gradient_rule;
+mod passes;
 use gradient_rule::EnergyRule;
+pub use passes::Hessian;
 pub mod hessian;
 pub mod picnn;
 mod row_pass;
@@ -28,16 +30,18 @@ pub mod variants;
 pub use block_rules::AsyncRule;
 pub use config::{AsyncCurvature, AsyncStep, EnergyConfig, ForwardSolver, LinearSolver};
 
-use crate::linalg::{add_row, col_sums, dot_all, lift, mm, mm_nt, mm_tn, Scalar};
+use crate::linalg::{add_row, col_sums, dot_all, mm, mm_nt, mm_tn, Scalar};
 use crate::loss::task_loss;
 use crate::model::{Execution, LocalRule, Model, ModelError, SolverStats, Staleness, WarmStarts};
 use crate::params::{ParamId, Params};
 use crate::registry::{Dims, ModelSpec};
 use hessian::HessianPattern;
+use hogwild_graph::out_edges::OutEdges;
+use hogwild_graph::par::PARALLEL_MIN_ROWS;
 use hogwild_graph::{Batch, Graph};
 use ndarray::{Array2, ArrayView2};
 use num_dual::Dual64;
-use picnn::{Picnn, PicnnContext, PicnnLinearisation, PicnnShape, PicnnTape};
+use picnn::{Picnn, PicnnContext, PicnnShape};
 use rand_chacha::ChaCha8Rng;
 use variants::{Attention, Weights, Wiring};
 
@@ -75,6 +79,9 @@ pub struct EnergyContext<'a> {
     message: PicnnContext,
     update: PicnnContext,
     pattern: Option<HessianPattern>,
+    /// The graph's out-edges, on graphs large enough for the passes to split
+    /// ([`passes`]): the scatter of input gradients then runs as a gather by rows.
+    out_edges: Option<OutEdges>,
 }
 
 impl EnergyGnn {
@@ -190,6 +197,7 @@ impl EnergyGnn {
             update: self.update.context(&self.params, x.clone()),
             pattern: (self.cfg.linear_solver == LinearSolver::Cholesky)
                 .then(|| HessianPattern::new(g, self.cfg.hidden)),
+            out_edges: (g.n_nodes() >= PARALLEL_MIN_ROWS).then(|| OutEdges::new(g)),
         })
     }
 
@@ -203,70 +211,6 @@ impl EnergyGnn {
     ) -> (T, Array2<T>, Option<Vec<Array2<T>>>) {
         let point = self.evaluate(ctx, h, theta);
         (point.energy, point.grad, point.theta)
-    }
-
-    /// [`EnergyGnn::energy_grads`], keeping both networks' forward tapes (what a Hessian at
-    /// the same point needs: [`EnergyGnn::hessian_at`]).
-    fn evaluate<T: Scalar>(
-        &self,
-        ctx: &EnergyContext<'_>,
-        h: ArrayView2<'_, T>,
-        theta: bool,
-    ) -> Point<T> {
-        let g = ctx.graph;
-        let (n, k) = (g.n_nodes(), self.cfg.hidden);
-        let n_edges = g.n_edges();
-        let y = self.wiring.inputs(g, h);
-        let empty = Array2::from_elem((n_edges, 0), T::zero());
-        let mtape = self
-            .message
-            .forward(&self.params, &ctx.message, 0..n_edges, empty, y.view());
-        let m = aggregate(g, &ctx.weights, &mtape.out);
-        let utape = self.update.forward(&self.params, &ctx.update, 0..n, m, h);
-        let mut energy = T::zero();
-        for v in utape.out.iter() {
-            energy += *v;
-        }
-        for v in h.iter() {
-            energy += *v * *v * (0.5 * self.cfg.beta);
-        }
-        let mut grads = theta.then(|| {
-            self.params
-                .zeros_like()
-                .into_iter()
-                .map(|a| lift(a.view()))
-                .collect::<Vec<_>>()
-        });
-        let ones = Array2::from_elem((n, 1), T::one());
-        let (dm, mut dh) = self.update.backward(
-            &self.params,
-            &ctx.update,
-            &utape,
-            ones,
-            grads.as_deref_mut(),
-        );
-        if let (Some(attention), Some(a), Some(grads)) =
-            (&ctx.attention, self.attention, grads.as_mut())
-        {
-            attention.add_grad(g, &ctx.weights, &dm, &mtape.out, &mut grads[a]);
-        }
-        let (_, dy) = self.message.backward(
-            &self.params,
-            &ctx.message,
-            &mtape,
-            spread(g, &ctx.weights, &dm),
-            grads.as_deref_mut(),
-        );
-        self.wiring.add_input_grads(g, &dy, &mut dh);
-        debug_assert_eq!(dh.ncols(), k);
-        dh.zip_mut_with(&h, |d, &v| *d += v * self.cfg.beta);
-        Point {
-            energy,
-            grad: dh,
-            theta: grads,
-            message: mtape,
-            update: utape,
-        }
     }
 
     /// The energy alone.
@@ -283,33 +227,6 @@ impl EnergyGnn {
         h: ArrayView2<'_, f64>,
     ) -> Hessian<'s> {
         self.hessian_at(ctx, &self.evaluate(ctx, h, false))
-    }
-
-    /// [`EnergyGnn::hessian`] at an evaluated point (its forward tapes, not recomputed).
-    fn hessian_at<'s>(&'s self, ctx: &'s EnergyContext<'_>, point: &Point<f64>) -> Hessian<'s> {
-        let g = ctx.graph;
-        let n = g.n_nodes();
-        let (update, dm) = self.update.linearise(
-            &self.params,
-            &ctx.update,
-            &point.update,
-            Array2::ones((n, 1)),
-        );
-        let (message, _) = self.message.linearise(
-            &self.params,
-            &ctx.message,
-            &point.message,
-            spread(g, &ctx.weights, &dm),
-        );
-        Hessian {
-            model: self,
-            graph: g,
-            weights: &ctx.weights,
-            message_ctx: &ctx.message,
-            update_ctx: &ctx.update,
-            message,
-            update,
-        }
     }
 
     /// `∂/∂θ ⟨∇_H E(H), W⟩`: the mixed second derivative applied to `W`.
@@ -494,102 +411,6 @@ impl EnergyGnn {
             v = hv;
         }
         lambda
-    }
-}
-
-/// `m_i = Σ_{j→i} w_e msg_e`: the aggregated messages, `weights` one per edge.
-fn aggregate<T: Scalar>(g: &Graph, weights: &[f64], msg: &Array2<T>) -> Array2<T> {
-    let d_m = msg.ncols();
-    let mut m = Array2::from_elem((g.n_nodes(), d_m), T::zero());
-    for i in 0..g.n_nodes() {
-        for e in g.in_edges(i) {
-            let a = weights[e];
-            for c in 0..d_m {
-                m[[i, c]] += msg[[e, c]] * a;
-            }
-        }
-    }
-    m
-}
-
-/// `w_e ∂/∂m_i` for every edge `e = j → i`: the adjoint of [`aggregate`].
-fn spread<T: Scalar>(g: &Graph, weights: &[f64], dm: &Array2<T>) -> Array2<T> {
-    let d_m = dm.ncols();
-    let mut dmsg = Array2::from_elem((g.n_edges(), d_m), T::zero());
-    for i in 0..g.n_nodes() {
-        for e in g.in_edges(i) {
-            let a = weights[e];
-            for c in 0..d_m {
-                dmsg[[e, c]] = dm[[i, c]] * a;
-            }
-        }
-    }
-    dmsg
-}
-
-/// The energy evaluated at one `H`: value, gradients, and both networks' forward tapes.
-struct Point<T> {
-    energy: T,
-    grad: Array2<T>,
-    theta: Option<Vec<Array2<T>>>,
-    message: PicnnTape<T>,
-    update: PicnnTape<T>,
-}
-
-/// `∇²E(H)` at a fixed `H` ([`EnergyGnn::hessian`]).
-pub struct Hessian<'s> {
-    model: &'s EnergyGnn,
-    graph: &'s Graph,
-    weights: &'s [f64],
-    message_ctx: &'s PicnnContext,
-    update_ctx: &'s PicnnContext,
-    message: PicnnLinearisation,
-    update: PicnnLinearisation,
-}
-
-impl Hessian<'_> {
-    /// `∇²E(H) · V`: the tangent of the gradient pass along `V`, exact (no differencing).
-    pub fn apply(&self, v: ArrayView2<'_, f64>) -> Array2<f64> {
-        let (model, g) = (self.model, self.graph);
-        let params = &model.params;
-        let n_edges = g.n_edges();
-        // An affine update network (one layer, as in every table) has no curvature and
-        // passes a zero tangent back to the messages: its tangents are skipped, and so is
-        // the message network's output tangent, which only it reads.
-        let affine_update = model.update.is_affine();
-        let mt = model.message.tangent_forward(
-            params,
-            self.message_ctx,
-            &self.message,
-            Array2::zeros((n_edges, 0)),
-            model.wiring.inputs(g, v).view(),
-            !affine_update,
-        );
-        let (mut hv, d_msg) = if affine_update {
-            (Array2::zeros(v.raw_dim()), None)
-        } else {
-            let ut = model.update.tangent_forward(
-                params,
-                self.update_ctx,
-                &self.update,
-                aggregate(g, self.weights, mt.out.as_ref().expect("asked for")),
-                v,
-                false,
-            );
-            // The update network's output gradient is the constant 1: its tangent is zero.
-            let (dm, hv) =
-                model
-                    .update
-                    .tangent_backward(params, self.update_ctx, &self.update, &ut, None);
-            (hv, Some(spread(g, self.weights, &dm)))
-        };
-        let (_, dy) =
-            model
-                .message
-                .tangent_backward(params, self.message_ctx, &self.message, &mt, d_msg);
-        model.wiring.add_input_grads(g, &dy, &mut hv);
-        hv.zip_mut_with(&v, |d, &x| *d += x * model.cfg.beta);
-        hv
     }
 }
 

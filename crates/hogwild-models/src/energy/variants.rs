@@ -20,11 +20,14 @@ use crate::linalg::Scalar;
 use crate::model::{Model, ModelError, ProblemSize};
 use crate::params::TrainConfig;
 use crate::registry::{Dims, ModelSpec, ScalingVariant};
+use hogwild_graph::out_edges::OutEdges;
+use hogwild_graph::par::fill_rows;
 use hogwild_graph::Graph;
 use hogwild_settings::{Bytes, InvalidSetting};
 use ndarray::{s, Array2, ArrayView2};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 
 /// What the message network reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,46 +126,94 @@ impl Wiring {
         (j, (self.messages == Messages::Edge).then_some(i))
     }
 
-    /// The message network's convex inputs, one row [`Wiring::edge_inputs`] per edge.
-    pub(super) fn inputs<T: Scalar>(self, g: &Graph, h: ArrayView2<'_, T>) -> Array2<T> {
+    /// The message network's convex inputs, one row [`Wiring::edge_inputs`] per in-edge of
+    /// the nodes `nodes` (whose in-edges are consecutive), in edge order.
+    pub(super) fn inputs<T: Scalar>(
+        self,
+        g: &Graph,
+        h: ArrayView2<'_, T>,
+        nodes: Range<usize>,
+    ) -> Array2<T> {
         let k = h.ncols();
         let w = self.ends() * k;
         let h = h.as_standard_layout();
         let h = h.as_slice().expect("standard layout");
-        let mut y = vec![T::zero(); g.n_edges() * w];
-        for i in 0..g.n_nodes() {
+        let first = nodes.clone().next().map_or(0, |i| g.in_edges(i).start);
+        let last = nodes.clone().last().map_or(first, |i| g.in_edges(i).end);
+        let mut y = vec![T::zero(); (last - first) * w];
+        for i in nodes {
             for e in g.in_edges(i) {
                 let j = g.edge(e).0;
-                let row = &mut y[e * w..(e + 1) * w];
+                let row = &mut y[(e - first) * w..(e - first + 1) * w];
                 self.edge_inputs(&h[j * k..(j + 1) * k], &h[i * k..(i + 1) * k], row);
             }
         }
-        Array2::from_shape_vec((g.n_edges(), w), y).expect("edges × width")
+        Array2::from_shape_vec((last - first, w), y).expect("edges × width")
     }
 
     /// Adds each edge's gradient with respect to its inputs (a row of `dy`) into `dh` (in
-    /// standard layout, as the passes make it): the adjoint of [`Wiring::inputs`].
-    pub(super) fn add_input_grads<T: Scalar>(self, g: &Graph, dy: &Array2<T>, dh: &mut Array2<T>) {
+    /// standard layout, as the passes make it): the adjoint of [`Wiring::inputs`]. With
+    /// `out` (`g`'s out-edges), rows of `dh` are split across the current rayon pool
+    /// ([`fill_rows`]), each gathering its terms in the order the scatter over targets adds
+    /// them: the same bits as without.
+    pub(super) fn add_input_grads<T: Scalar>(
+        self,
+        g: &Graph,
+        out: Option<&OutEdges>,
+        dy: &Array2<T>,
+        dh: &mut Array2<T>,
+    ) {
         let k = dh.ncols();
         let dy = dy.as_standard_layout();
         let w = dy.ncols();
         let dy = dy.as_slice().expect("standard layout");
         let dh = dh.as_slice_mut().expect("standard layout");
-        let add = |to: &mut [T], from: &[T]| {
-            for (a, &d) in to.iter_mut().zip(from) {
-                *a += d;
-            }
-        };
-        for i in 0..g.n_nodes() {
-            for e in g.in_edges(i) {
-                let j = g.edge(e).0;
-                let (d_j, d_i) = self.edge_input_grads(&dy[e * w..(e + 1) * w], k);
-                add(&mut dh[j * k..(j + 1) * k], d_j);
-                if let Some(d_i) = d_i {
-                    add(&mut dh[i * k..(i + 1) * k], d_i);
+        let grads = |e: usize| self.edge_input_grads(&dy[e * w..(e + 1) * w], k);
+        let Some(out) = out else {
+            for i in 0..g.n_nodes() {
+                for e in g.in_edges(i) {
+                    let j = g.edge(e).0;
+                    let (d_j, d_i) = grads(e);
+                    add(&mut dh[j * k..(j + 1) * k], d_j);
+                    if let Some(d_i) = d_i {
+                        add(&mut dh[i * k..(i + 1) * k], d_i);
+                    }
                 }
             }
-        }
+            return;
+        };
+        fill_rows(dh, k, |first, chunk| {
+            for (r, row) in chunk.chunks_exact_mut(k).enumerate() {
+                let j = first + r;
+                // The scatter meets node j's terms at targets in increasing order: as a
+                // source below j, then its own in-edges (a self-loop adds both parts there),
+                // then as a source above j.
+                let sent = out.of(j);
+                let split = sent.partition_point(|&(i, _)| i < j);
+                for &(_, e) in &sent[..split] {
+                    add(row, grads(e).0);
+                }
+                for e in g.in_edges(j) {
+                    let (d_j, d_i) = grads(e);
+                    if g.edge(e).0 == j {
+                        add(row, d_j);
+                    }
+                    if let Some(d_i) = d_i {
+                        add(row, d_i);
+                    }
+                }
+                for &(_, e) in sent[split..].iter().filter(|&&(i, _)| i != j) {
+                    add(row, grads(e).0);
+                }
+            }
+        });
+    }
+}
+
+/// `to += from`, entry by entry.
+fn add<T: Scalar>(to: &mut [T], from: &[T]) {
+    for (a, &d) in to.iter_mut().zip(from) {
+        *a += d;
     }
 }
 
