@@ -124,13 +124,7 @@ fn train_bits(delays: Delays) -> Vec<u64> {
 #[test]
 fn training_is_byte_identical_with_one_and_two_threads() {
     for delays in [Delays::Constant, Delays::Random(DelayDistribution::CODE)] {
-        let with = |threads| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap()
-                .install(|| train_bits(delays))
-        };
+        let with = |threads| hogwild_graph::par::on_threads(threads, || train_bits(delays));
         let one = with(1);
         assert_eq!(one, with(2), "{delays:?}");
         assert_eq!(one, with(1), "{delays:?}: repeatable");

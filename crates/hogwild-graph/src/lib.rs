@@ -355,13 +355,7 @@ mod tests {
             .collect();
         let g = Graph::from_weighted_edges(n, &edges, None).expect("valid");
         let x = Array2::from_shape_fn((n, 3), |(i, c)| ((i * 13 + c * 5) % 17) as f64 / 3.0 - 2.0);
-        let on = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .expect("pool");
-            pool.install(|| g.spmm(x.view()))
-        };
+        let on = |threads: usize| par::on_threads(threads, || g.spmm(x.view()));
         let one = on(1);
         for i in 0..n {
             for c in 0..3 {

@@ -63,6 +63,24 @@ pub fn map_blocks<R: Send>(count: usize, f: impl Fn(usize) -> R + Sync + Send) -
     }
 }
 
+/// `f()` on a new rayon pool of `threads` threads: how tests show that a pass's bits do
+/// not depend on the thread count.
+///
+/// # Panics
+///
+/// If the pool's threads cannot be started.
+///
+/// ```
+/// assert_eq!(hogwild_graph::par::on_threads(3, rayon::current_num_threads), 3);
+/// ```
+pub fn on_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("the pool's threads start")
+        .install(f)
+}
+
 /// The largest of `value(i)` over rows `0..rows` (0 for none; NaN if any is NaN), on the
 /// current rayon pool when there are at least [`PARALLEL_MIN_ROWS`] rows. A maximum is the
 /// same whatever the order it is taken in, so the result is the same on any pool.
@@ -97,16 +115,9 @@ pub fn nan_max(a: f64, b: f64) -> f64 {
 mod tests {
     use super::*;
 
-    fn pool(threads: usize) -> rayon::ThreadPool {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("pool")
-    }
-
     fn filled(rows: usize, threads: usize) -> Vec<f64> {
         let mut out = vec![f64::NAN; rows * 3];
-        pool(threads).install(|| {
+        on_threads(threads, || {
             fill_rows(&mut out, 3, |first, chunk| {
                 for (r, row) in chunk.chunks_exact_mut(3).enumerate() {
                     let i = (first + r) as f64;
@@ -123,10 +134,9 @@ mod tests {
         let value = |i: usize| ((i * 7919) % 10007) as f64 / 3.0;
         let want = (0..rows).map(value).fold(0.0, f64::max);
         for threads in [1, 2, 3] {
-            let pool = pool(threads);
-            assert_eq!(pool.install(|| max_over_rows(rows, value)), want);
+            assert_eq!(on_threads(threads, || max_over_rows(rows, value)), want);
             let with_nan = |i: usize| if i == rows - 2 { f64::NAN } else { value(i) };
-            assert!(pool.install(|| max_over_rows(rows, with_nan)).is_nan());
+            assert!(on_threads(threads, || max_over_rows(rows, with_nan)).is_nan());
         }
         assert_eq!(max_over_rows(0, value), 0.0);
     }

@@ -440,6 +440,7 @@ impl LocalRule for GsdgnnRule<'_> {
 mod tests {
     use super::*;
     use crate::linalg::max_abs;
+    use hogwild_graph::par::on_threads;
     use rand::SeedableRng;
 
     fn config() -> GsdgnnConfig {
@@ -466,13 +467,7 @@ mod tests {
         let n = hogwild_graph::par::PARALLEL_MIN_ROWS + 1500;
         let graph = Graph::path(n);
         let h = Array2::from_shape_fn((n, 3), |(i, c)| ((i * 7 + c * 3) % 11) as f64 / 4.0);
-        let on = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| apply(&graph, 2.0, &h))
-        };
+        let on = |threads: usize| on_threads(threads, || apply(&graph, 2.0, &h));
         let one = on(1);
         for i in [0, 1, 1023, 1024, n / 2, n - 1] {
             for c in 0..3 {

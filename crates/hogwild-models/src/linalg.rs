@@ -420,7 +420,7 @@ mod tests {
     fn products_over_many_rows_have_the_same_bits_on_any_number_of_threads() {
         // Enough rows to split across threads; each row must be the bits of the same
         // product computed alone (one row: the sequential path).
-        use hogwild_graph::par::{CHUNK_ROWS, PARALLEL_MIN_ROWS};
+        use hogwild_graph::par::{on_threads, CHUNK_ROWS, PARALLEL_MIN_ROWS};
         let rows = PARALLEL_MIN_ROWS + 2 * CHUNK_ROWS + 5;
         let entry = |i: usize, j: usize| ((i * 31 + j * 17) % 23) as f64 / 7.0 - 1.3;
         for (inner, outer) in [(4, 16), (16, 4), (3, 5)] {
@@ -428,11 +428,9 @@ mod tests {
             let w = Array2::from_shape_fn((inner, outer), |(i, j)| entry(j + 3, i));
             let wt = w.t().as_standard_layout().into_owned();
             let on = |threads: usize| {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .expect("pool");
-                pool.install(|| (mm(a.view(), w.view()), mm_nt(a.view(), wt.view())))
+                on_threads(threads, || {
+                    (mm(a.view(), w.view()), mm_nt(a.view(), wt.view()))
+                })
             };
             let bits = |x: &Array2<f64>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             let (one, one_t) = on(1);

@@ -325,6 +325,7 @@ mod tests {
     use super::*;
     use crate::params::TrainConfig;
     use crate::registry::Dims;
+    use hogwild_graph::par::on_threads;
     use hogwild_graph::Batch;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
@@ -394,11 +395,7 @@ mod tests {
             let whole = model.evaluate(&ctx, h.view(), true);
             let want_hv = model.hessian_at(&ctx, &whole).apply(v.view());
             for threads in [1, 2, 3] {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap();
-                let (split, hv) = pool.install(|| {
+                let (split, hv) = on_threads(threads, || {
                     let split = model.evaluate(&ctx, h.view(), false);
                     let hv = model.hessian_at(&ctx, &split).apply(v.view());
                     (split, hv)
@@ -437,12 +434,10 @@ mod tests {
             let mut want = dh0.clone();
             wiring.add_input_grads(&g, None, &dy, &mut want);
             for threads in [1, 2, 3] {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap();
                 let mut got = dh0.clone();
-                pool.install(|| wiring.add_input_grads(&g, Some(&out), &dy, &mut got));
+                on_threads(threads, || {
+                    wiring.add_input_grads(&g, Some(&out), &dy, &mut got)
+                });
                 assert_eq!(
                     bits(&got),
                     bits(&want),
