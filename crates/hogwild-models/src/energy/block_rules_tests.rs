@@ -3,46 +3,12 @@
 //! weights, with an affine and a deeper update network.
 
 use super::*;
-use crate::energy::picnn::Activation;
+use crate::energy::config::test_config as config;
 use crate::energy::variants::Wiring;
-use crate::energy::{ForwardSolver, LinearSolver};
-use crate::params::TrainConfig;
 use crate::registry::{Dims, ModelSpec};
 use hogwild_graph::{Batch, Sample, Targets};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-fn config(update_widths: Vec<usize>) -> EnergyConfig {
-    EnergyConfig {
-        hidden: 3,
-        message_widths: vec![4, 3],
-        update_widths,
-        activation: Activation::SoftplusSquared,
-        beta: 0.3,
-        solver: ForwardSolver::Newton,
-        linear_solver: LinearSolver::Cholesky,
-        step: 0.05,
-        tol: 1e-12,
-        max_iter: 200,
-        cg_tol: 1e-12,
-        cg_max_iter: 1000,
-        newton_forcing_max: 0.01,
-        async_step_scale: 0.5,
-        async_step: Default::default(),
-        async_curvature: Default::default(),
-        async_rule: AsyncRule::BlockNewton,
-        async_damping: 1.0,
-        async_hessian_every: 1,
-        train: TrainConfig {
-            batch_graphs: None,
-            epochs: 1,
-            lr: 0.01,
-            weight_decay: 0.0,
-            grad_clip: 0.0,
-            lr_schedule: Default::default(),
-        },
-    }
-}
 
 /// Two-way edges with unequal weights (the asynchronous rules need every edge's reverse).
 fn two_way_sample() -> Sample {

@@ -305,3 +305,38 @@ impl ModelSpec for EnergyConfig {
         ]
     }
 }
+
+/// A small energy GNN's settings for unit tests (hidden 3, message widths 4 and 3, β = 0.3,
+/// Newton with Cholesky to 1e-12, the block-Newton rule), with update network `update_widths`.
+#[cfg(test)]
+pub(super) fn test_config(update_widths: Vec<usize>) -> EnergyConfig {
+    EnergyConfig {
+        hidden: 3,
+        message_widths: vec![4, 3],
+        update_widths,
+        activation: picnn::Activation::SoftplusSquared,
+        beta: 0.3,
+        solver: ForwardSolver::Newton,
+        linear_solver: LinearSolver::Cholesky,
+        step: 0.05,
+        tol: 1e-12,
+        max_iter: 200,
+        cg_tol: 1e-12,
+        cg_max_iter: 1000,
+        newton_forcing_max: 0.01,
+        async_step_scale: 0.5,
+        async_step: Default::default(),
+        async_curvature: Default::default(),
+        async_rule: AsyncRule::BlockNewton,
+        async_damping: 1.0,
+        async_hessian_every: 1,
+        train: TrainConfig {
+            batch_graphs: None,
+            epochs: 1,
+            lr: 0.01,
+            weight_decay: 0.0,
+            grad_clip: 0.0,
+            lr_schedule: Default::default(),
+        },
+    }
+}

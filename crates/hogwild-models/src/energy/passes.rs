@@ -319,48 +319,15 @@ impl Hessian<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::picnn::Activation;
+    use super::super::config::test_config;
     use super::super::variants::Wiring;
-    use super::super::{AsyncCurvature, AsyncStep, EnergyConfig, ForwardSolver, LinearSolver};
+    use super::super::{EnergyConfig, LinearSolver};
     use super::*;
-    use crate::params::TrainConfig;
     use crate::registry::Dims;
     use hogwild_graph::par::on_threads;
     use hogwild_graph::Batch;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
-
-    fn config(update_widths: Vec<usize>) -> EnergyConfig {
-        EnergyConfig {
-            hidden: 3,
-            message_widths: vec![4, 3],
-            update_widths,
-            activation: Activation::SoftplusSquared,
-            beta: 0.5,
-            solver: ForwardSolver::Newton,
-            linear_solver: LinearSolver::Cg,
-            step: 0.05,
-            tol: 1e-8,
-            max_iter: 50,
-            cg_tol: 1e-10,
-            cg_max_iter: 500,
-            newton_forcing_max: 0.01,
-            async_step_scale: 0.5,
-            async_step: AsyncStep::Fixed,
-            async_curvature: AsyncCurvature::Global,
-            async_rule: Default::default(),
-            async_damping: 1.0,
-            async_hessian_every: 1,
-            train: TrainConfig {
-                epochs: 1,
-                batch_graphs: None,
-                lr: 0.01,
-                weight_decay: 0.0,
-                grad_clip: 0.0,
-                lr_schedule: Default::default(),
-            },
-        }
-    }
 
     fn bits(a: &Array2<f64>) -> Vec<u64> {
         a.iter().map(|v| v.to_bits()).collect()
@@ -385,7 +352,11 @@ mod tests {
             ("attention, curved update", Wiring::ATTENTION, vec![4, 1]),
         ];
         for (case, wiring, update_widths) in cases {
-            let cfg = config(update_widths);
+            // Conjugate gradients: the context then assembles no Hessian pattern.
+            let cfg = EnergyConfig {
+                linear_solver: LinearSolver::Cg,
+                ..test_config(update_widths)
+            };
             let mut rng = ChaCha8Rng::seed_from_u64(1);
             let model = EnergyGnn::variant(&cfg, "energy", wiring, dims, &mut rng).unwrap();
             let ctx = model.context(&batch).unwrap();
